@@ -1,0 +1,63 @@
+"""create_app(settings): routes, middleware, exception handlers, lifespan. Nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from tortoise.contrib.starlette import RegisterTortoise
+
+from kit.db import tortoise_config
+from kit.maps.geocoding import make_geocoder
+from kit.settings import Settings
+from kit.web import routes
+from kit.web.errors import EXCEPTION_HANDLERS
+from kit.web.security import SecurityHeadersMiddleware
+from kit.web.templating import make_templates
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
+    """The ASGI app. ``manage_db=False`` leaves the ORM to the caller (tests do that)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not manage_db:
+            yield
+            return
+        async with RegisterTortoise(
+            app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
+        ):
+            yield
+
+    app = Starlette(
+        debug=settings.debug,
+        routes=routes.ROUTES,
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="kit_session",
+                max_age=30 * 24 * 3600,
+                same_site="lax",
+                https_only=settings.base_url.startswith("https://"),
+            ),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    app.state.geocoder = make_geocoder(settings.geocoder, settings.geocoder_user_agent)
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for ``uvicorn --factory`` (``kit serve`` uses it for every worker)."""
+    return create_app(Settings.from_env())

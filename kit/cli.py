@@ -1,0 +1,152 @@
+"""The ``kit`` command: serve, migrate, demo, and operators' verbs.
+
+Every command reads Settings once; a malformed setting or an unreachable
+database ends the command with one line naming the problem, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from tortoise import Tortoise
+
+from kit import __version__
+from kit.db import apply_migrations, tortoise_config
+from kit.errors import KitError, SettingsError
+from kit.settings import Settings
+
+log = logging.getLogger("kit")
+
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A one-line message for the operator."""
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+async def with_database(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    applied = run_async(apply_migrations(settings.database_url))
+    print(
+        f"Applied {len(applied)} migration(s): {', '.join(applied)}"
+        if applied
+        else "Database is up to date."
+    )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    run_async(apply_migrations(settings.database_url))
+    url = f"http://{args.host}:{args.port}"
+    print(f"House Meeting Kit is serving at {url}  (public URL: {settings.base_url})", flush=True)
+    uvicorn.run(
+        "kit.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_level=args.log_level,
+        access_log=args.access_log,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from kit import demo
+
+    run_async(apply_migrations(settings.database_url))
+
+    async def work() -> int:
+        summary = await demo.load_demo(settings, meetings=args.meetings, seed=args.seed)
+        print(summary.describe())
+        return 0
+
+    return run_async(with_database(settings, work))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kit",
+        description="House Meeting Kit: tools for local, face-to-face meetings. "
+        "Configured by KIT_* environment variables (see README).",
+    )
+    parser.add_argument("--version", action="version", version=f"kit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="apply migrations, then serve the web app with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes; with SQLite keep 1, use PostgreSQL for more",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies whose X-Forwarded-* headers are trusted",
+    )
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    demo = sub.add_parser("demo", help="fill the database with a realistic demo (idempotent)")
+    demo.add_argument("--meetings", type=int, default=300, help="upcoming meetings to create")
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return int(args.func(args, settings))
+    except SettingsError as exc:
+        print(f"kit: configuration error: {exc}", file=sys.stderr)
+    except (CommandError, KitError) as exc:
+        print(f"kit: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - operators get one line, not a traceback
+        if _is_connection_problem(exc):
+            print(f"kit: cannot reach the database: {exc}", file=sys.stderr)
+        else:
+            raise
+    return 2
+
+
+def _is_connection_problem(exc: BaseException) -> bool:
+    from tortoise.exceptions import DBConnectionError, OperationalError
+
+    return isinstance(exc, OSError | DBConnectionError | OperationalError | ConnectionError)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,335 @@
+"""A realistic, idempotent demo: one campaign, ~300 upcoming meetings in real
+cities over the next six weeks with RSVPs, and past meetings with reports.
+
+Every demo meeting goes through the same ``create_meeting`` and ``record_rsvp``
+as a real one. Idempotent: each demo meeting has a fixed submission key, so a
+second run finds it and adds nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+
+from kit.guides import DEFAULT_AGENDA, DEFAULT_ASKS, DEFAULT_GUIDE
+from kit.maps.geocoding import make_geocoder
+from kit.maps.places import AddressQuery, Geocoder, Place
+from kit.meetings import MeetingInput, create_meeting
+from kit.models import (
+    Campaign,
+    Meeting,
+    MeetingStatus,
+    Report,
+    Rsvp,
+    RsvpSource,
+    VenueKind,
+    Visibility,
+)
+from kit.rsvps import RsvpInput, record_rsvp
+from kit.settings import Settings
+
+CAMPAIGN_SLUG = "winter-house-meetings"
+DEMO_EMAIL_DOMAIN = "demo.example.org"
+
+# (locality, postal code, country): ZIPs for the US, towns elsewhere.
+CITIES: tuple[tuple[str, str, str], ...] = (
+    ("New York", "10027", "US"),
+    ("Brooklyn", "11215", "US"),
+    ("Oakland", "94612", "US"),
+    ("Chicago", "60614", "US"),
+    ("Austin", "78704", "US"),
+    ("Seattle", "98103", "US"),
+    ("Boulder", "80302", "US"),
+    ("Atlanta", "30307", "US"),
+    ("Ann Arbor", "48104", "US"),
+    ("Minneapolis", "55406", "US"),
+    ("Portland", "97214", "US"),
+    ("Cambridge", "02139", "US"),
+    ("Philadelphia", "19104", "US"),
+    ("Phoenix", "85004", "US"),
+    ("Miami", "33130", "US"),
+    ("New Orleans", "70116", "US"),
+    ("Madison", "53703", "US"),
+    ("Durham", "27701", "US"),
+    ("Nashville", "37206", "US"),
+    ("Kansas City", "64111", "US"),
+    ("Salt Lake City", "84102", "US"),
+    ("Santa Fe", "87501", "US"),
+    ("Honolulu", "96813", "US"),
+    ("Anchorage", "99501", "US"),
+    ("Washington", "20009", "US"),
+    ("Los Angeles", "90026", "US"),
+    ("San Diego", "92104", "US"),
+    ("Pittsburgh", "15213", "US"),
+    ("Cleveland", "44113", "US"),
+    ("Louisville", "40204", "US"),
+    ("Lyon", "", "FR"),
+    ("Paris", "", "FR"),
+    ("Berlin", "", "DE"),
+    ("Zürich", "", "CH"),
+    ("London", "", "GB"),
+    ("Manchester", "", "GB"),
+    ("Toronto", "", "CA"),
+    ("Montréal", "", "CA"),
+    ("Vancouver", "", "CA"),
+    ("Mexico City", "", "MX"),
+    ("Madrid", "", "ES"),
+    ("Barcelona", "", "ES"),
+    ("Lisbon", "", "PT"),
+    ("Dublin", "", "IE"),
+    ("Amsterdam", "", "NL"),
+    ("Copenhagen", "", "DK"),
+    ("Nairobi", "", "KE"),
+    ("Cape Town", "", "ZA"),
+    ("Sydney", "", "AU"),
+    ("Melbourne", "", "AU"),
+    ("Auckland", "", "NZ"),
+    ("São Paulo", "", "BR"),
+    ("Buenos Aires", "", "AR"),
+    ("Bogotá", "", "CO"),
+)
+
+FIRST_NAMES = (
+    "Ada",
+    "Amara",
+    "Ben",
+    "Carmen",
+    "Dev",
+    "Elena",
+    "Farah",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jo",
+    "Kwame",
+    "Lena",
+    "Mateo",
+    "Nia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tariq",
+    "Uma",
+    "Vic",
+    "Wen",
+    "Yusuf",
+    "Zoe",
+)
+LAST_NAMES = (
+    "Okafor",
+    "Garcia",
+    "Nguyen",
+    "Smith",
+    "Haddad",
+    "Kowalski",
+    "Müller",
+    "Rossi",
+    "Tanaka",
+    "Johnson",
+    "Silva",
+    "Dubois",
+    "Patel",
+    "Cohen",
+    "Andersen",
+    "Moreau",
+)
+STREETS = (
+    "Elm St",
+    "Maple Ave",
+    "Oak Rd",
+    "Cedar Lane",
+    "Linden Ct",
+    "Rue des Lilas",
+    "Birch Way",
+    "Church St",
+    "High St",
+    "Park Rd",
+)
+TOPICS = (
+    ("Neighbors talk schools", "What do our kids need from the school board this year?"),
+    ("Kitchen-table talk on rent", "Share how rising rents hit your block, and what to do."),
+    ("Clean air on our street", "Traffic, trees and what a cleaner street would take."),
+    ("Living-room meeting: safe bike routes", "Map the crossings that scare you."),
+    ("Coffee and the library budget", "Why our branch matters, and how to keep it open."),
+    ("Porch talk: a park for everyone", "Ideas for the empty lot on the corner."),
+)
+IDEAS = (
+    "A walking school bus on Tuesdays",
+    "Ask the council for a crossing guard",
+    "Host a repair café at the library",
+    "Start a tenants' group chat",
+    "Plant trees along the bus route",
+    "Monthly potluck for new neighbors",
+)
+STORIES = (
+    "“I came because my daughter's class has 34 kids. I left with six neighbors "
+    "who want to fix it.”",
+    "“We'd lived on the same street for ten years and never talked. Now we have a plan.”",
+)
+
+
+class JitteredGeocoder:
+    """Spreads demo homes around each town (a gazetteer knows only its centre)."""
+
+    def __init__(self, inner: Geocoder, rng: random.Random) -> None:
+        self.inner, self.rng = inner, rng
+
+    async def search(self, query: str) -> Place | None:
+        return await self.inner.search(query)
+
+    async def locate(self, address: AddressQuery) -> Place | None:
+        place = await self.inner.locate(address)
+        if place is None:
+            return None
+        return replace(
+            place,
+            precision="address",
+            lat=round(place.lat + self.rng.uniform(-0.05, 0.05), 6),
+            lon=round(place.lon + self.rng.uniform(-0.07, 0.07), 6),
+        )
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    created: int
+    meetings: int
+    rsvps: int
+    reports: int
+
+    def describe(self) -> str:
+        return (
+            f"Demo ready: {self.meetings} meetings ({self.created} new), "
+            f"{self.rsvps} RSVPs, {self.reports} reports."
+        )
+
+
+async def ensure_campaign(today: date) -> Campaign:
+    campaign, _ = await Campaign.get_or_create(
+        slug=CAMPAIGN_SLUG,
+        defaults={
+            "name": "Winter House Meetings",
+            "description": "Neighbors meet in living rooms, libraries and cafés to talk about "
+            "what their town needs, and leave with one thing to do together.",
+            "starts_on": today - timedelta(days=30),
+            "ends_on": today + timedelta(days=60),
+            "guide_markdown": DEFAULT_GUIDE,
+            "agenda": DEFAULT_AGENDA,
+            "asks": DEFAULT_ASKS,
+            "goals": {"meetings": 400, "people": 4000, "commitments": 1500},
+        },
+    )
+    return campaign
+
+
+def demo_person(rng: random.Random, n: int) -> tuple[str, str]:
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    slug = f"{first}.{last}".lower().replace("ü", "u")
+    return f"{first} {last}", f"{slug}.{n}@{DEMO_EMAIL_DOMAIN}"
+
+
+def demo_meeting_input(rng: random.Random, n: int, start: datetime) -> MeetingInput:
+    locality, postal_code, country = CITIES[n % len(CITIES)]
+    title, description = TOPICS[n % len(TOPICS)]
+    host_name, host_email = demo_person(rng, n)
+    public = rng.random() < 0.25
+    return MeetingInput(
+        title=f"{title} — {locality}",
+        description=description,
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        address=AddressQuery(
+            street=f"{rng.randint(10, 999)} {rng.choice(STREETS)}",
+            locality=locality,
+            postal_code=postal_code,
+            country=country,
+        ),
+        directions="Ring the blue door" if not public else "",
+        kind=VenueKind.PUBLIC if public else VenueKind.HOME,
+        capacity=rng.choice((8, 10, 12, 15, 20)),
+        visibility=Visibility.PUBLIC,
+        campaign_slug=CAMPAIGN_SLUG,
+        rsvp_goal=10,
+        host_name=host_name,
+        host_email=host_email,
+        host_phone=None,
+        host_note="Tea and cookies provided. Kids welcome.",
+        reply_to_host=False,
+    )
+
+
+def local_evening(rng: random.Random, day: date) -> datetime:
+    """A naive local wall-clock time: create_meeting reads it in the place's zone."""
+    return datetime(day.year, day.month, day.day, rng.choice((10, 14, 18, 19)), rng.choice((0, 30)))
+
+
+async def load_demo(
+    settings: Settings, *, meetings: int = 300, past: int = 40, seed: int = 2026
+) -> DemoSummary:
+    today = datetime.now(UTC).date()
+    await ensure_campaign(today)
+    offline = make_geocoder("offline", settings.geocoder_user_agent)
+    created = 0
+    already = await Meeting.filter(host__email__endswith=f"@{DEMO_EMAIL_DOMAIN}").count()
+    for n in range(meetings + past if already < meetings + past else 0):
+        # One generator per meeting: a rerun draws the same meeting (and so the same
+        # submission key) whatever earlier meetings consumed.
+        rng = random.Random(seed * 100_003 + n)
+        is_past = n >= meetings
+        offset = -rng.randint(3, 25) if is_past else rng.randint(1, 42)
+        data = demo_meeting_input(rng, n, local_evening(rng, today + timedelta(days=offset)))
+        pretend_now = datetime.now(UTC) - timedelta(days=40) if is_past else None
+        result = await create_meeting(
+            data,
+            geocoder=JitteredGeocoder(offline, rng),
+            secret_key=settings.secret_key,
+            base_url=settings.base_url,
+            now=pretend_now,
+            notify_host=False,
+        )
+        if result.manage_token is None:
+            continue  # made by an earlier run
+        created += 1
+        await add_demo_rsvps(result.meeting, rng, n, pretend_now)
+        if is_past:
+            await complete_with_report(result.meeting, rng)
+    return DemoSummary(
+        created=created,
+        meetings=await Meeting.filter(campaign__slug=CAMPAIGN_SLUG).count(),
+        rsvps=await Rsvp.filter(meeting__campaign__slug=CAMPAIGN_SLUG).count(),
+        reports=await Report.filter(meeting__campaign__slug=CAMPAIGN_SLUG).count(),
+    )
+
+
+async def add_demo_rsvps(
+    meeting: Meeting, rng: random.Random, n: int, now: datetime | None
+) -> None:
+    for i in range(rng.randint(0, meeting.capacity)):
+        name, email = demo_person(rng, n * 100 + i)
+        await record_rsvp(
+            meeting,
+            RsvpInput(
+                name=name,
+                email=email,
+                guests=rng.choice((0, 0, 0, 1)),
+                consent=rng.random() < 0.6,
+                source=RsvpSource.DEMO,
+            ),
+            now=now,
+        )
+
+
+async def complete_with_report(meeting: Meeting, rng: random.Random) -> None:
+    headcount = rng.randint(3, meeting.capacity)
+    await Report.create(
+        meeting=meeting,
+        headcount=headcount,
+        commitments={a["key"]: rng.randint(0, headcount) for a in DEFAULT_ASKS},
+        ideas=rng.sample(IDEAS, 2),
+        story=rng.choice(STORIES),
+        story_consent=True,
+        guide_rating=rng.randint(3, 5),
+    )
+    await Meeting.filter(id=meeting.id).update(status=MeetingStatus.COMPLETED)

@@ -1,0 +1,260 @@
+"""Tortoise models for the whole mission: people, campaigns, meetings, RSVPs,
+reports, secret links and the email outbox.
+
+Conventions: every datetime is stored in UTC (Tortoise ``use_tz``); a meeting
+keeps the IANA zone of its place so pages and invites show local time. Rows
+that appear in URLs carry a random ``public_id`` so that ids can't be guessed or
+enumerated; the integer primary key never leaves the server.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+def new_public_id() -> str:
+    """72 random bits, URL-safe: unguessable, and short enough to read aloud."""
+    return secrets.token_urlsafe(9)
+
+
+class MeetingStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING = "pending"  # waiting for a coordinator's approval
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class VenueKind(StrEnum):
+    HOME = "home"
+    PUBLIC = "public"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+
+
+class RsvpStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class RsvpSource(StrEnum):
+    DIRECT = "direct"
+    SEARCH = "search"
+    SHARE = "share"
+    INVITATION = "invitation"
+    CAMPAIGN = "campaign"
+    DEMO = "demo"
+
+
+class EmailStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last retry
+
+
+class TokenKind(StrEnum):
+    MEETING_MANAGE = "meeting_manage"  # the host's key to a meeting
+    RSVP_MANAGE = "rsvp_manage"  # a guest's key to their RSVP
+    PERSON_FEED = "person_feed"  # a person's private calendar feed
+
+
+class Person(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=120)
+    # Lower-cased on the way in (kit.people) so one person is one row.
+    email = fields.CharField(max_length=254, unique=True)
+    phone = fields.CharField(max_length=40, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "person"
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.split() else self.name
+
+
+class Campaign(Model):
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    description = fields.TextField(default="")
+    starts_on = fields.DateField(null=True)
+    ends_on = fields.DateField(null=True)
+    guide_markdown = fields.TextField(default="")
+    # [{"title": "Welcome and introductions", "minutes": 10}, ...]
+    agenda: fields.Field[list[dict[str, object]]] = fields.JSONField(default=list)
+    # [{"key": "host", "label": "Host a meeting"}, ...]
+    asks: fields.Field[list[dict[str, str]]] = fields.JSONField(default=list)
+    # {"meetings": 300, "people": 3000, "commitments": 1000}
+    goals: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
+    requires_approval = fields.BooleanField(default=False)
+    is_public = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "campaign"
+
+
+class Meeting(Model):
+    id = fields.IntField(primary_key=True)
+    public_id = fields.CharField(max_length=16, unique=True, default=new_public_id)
+    campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="meetings", null=True, on_delete=fields.SET_NULL
+    )
+    host: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="hosted_meetings", on_delete=fields.RESTRICT
+    )
+    grew_from: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="offshoots", null=True, on_delete=fields.SET_NULL
+    )
+    title = fields.CharField(max_length=140)
+    description = fields.TextField(default="")
+    host_note = fields.TextField(default="")
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    timezone = fields.CharField(max_length=64)
+    # Private: only the host, confirmed guests and coordinators see these.
+    street = fields.CharField(max_length=200, default="")
+    directions = fields.CharField(max_length=500, default="")
+    lat = fields.FloatField()
+    lon = fields.FloatField()
+    # Public: what everyone else sees.
+    locality = fields.CharField(max_length=120)
+    region = fields.CharField(max_length=120, default="")
+    postal_code = fields.CharField(max_length=20, default="")
+    country = fields.CharField(max_length=2)
+    approx_lat = fields.FloatField()
+    approx_lon = fields.FloatField()
+    kind = fields.CharEnumField(VenueKind, max_length=10, default=VenueKind.HOME)
+    capacity = fields.IntField(default=15)
+    # Seats held by confirmed RSVPs (guests included); kept in step by a
+    # conditional UPDATE so that concurrent RSVPs can never overbook.
+    seats_taken = fields.IntField(default=0)
+    rsvp_goal = fields.IntField(null=True)
+    visibility = fields.CharEnumField(Visibility, max_length=10, default=Visibility.PUBLIC)
+    status = fields.CharEnumField(MeetingStatus, max_length=10, default=MeetingStatus.PUBLISHED)
+    reply_to_host = fields.BooleanField(default=False)
+    # Guards against a double-clicked submit creating two meetings.
+    submission_key = fields.CharField(max_length=64, null=True, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "meeting"
+        indexes = (("status", "starts_at"), ("approx_lat", "approx_lon"))
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.seats_taken, 0)
+
+
+class Rsvp(Model):
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="rsvps", on_delete=fields.CASCADE
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="rsvps", on_delete=fields.CASCADE
+    )
+    guests = fields.IntField(default=0)  # people coming along, on top of the person
+    status = fields.CharEnumField(RsvpStatus, max_length=12, default=RsvpStatus.CONFIRMED)
+    source = fields.CharEnumField(RsvpSource, max_length=12, default=RsvpSource.DIRECT)
+    ref = fields.CharField(max_length=32, default="")
+    note = fields.TextField(default="")
+    consent = fields.BooleanField(default=False)  # may the campaign contact them
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "rsvp"
+        unique_together = (("meeting", "person"),)
+
+    @property
+    def party_size(self) -> int:
+        return 1 + self.guests
+
+
+class Report(Model):
+    id = fields.IntField(primary_key=True)
+    meeting: fields.OneToOneRelation[Meeting] = fields.OneToOneField(
+        "models.Meeting", related_name="report", on_delete=fields.CASCADE
+    )
+    headcount = fields.IntField(default=0)
+    # [{"name": ..., "email": ..., "rsvp_id": ..., "commitments": ["host", ...]}]
+    attendance: fields.Field[list[dict[str, object]]] = fields.JSONField(default=list)
+    # {"host": 3, "volunteer": 5}
+    commitments: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
+    ideas: fields.Field[list[str]] = fields.JSONField(default=list)
+    story = fields.TextField(default="")
+    story_consent = fields.BooleanField(default=False)
+    guide_rating = fields.IntField(null=True)
+    feedback = fields.TextField(default="")
+    filed_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "report"
+
+
+class AccessToken(Model):
+    """A secret link. Only the SHA-256 of the token is stored. Revoking sets ``revoked_at``."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    kind = fields.CharEnumField(TokenKind, max_length=20)
+    meeting: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
+    rsvp: fields.ForeignKeyNullableRelation[Rsvp] = fields.ForeignKeyField(
+        "models.Rsvp", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
+    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "access_token"
+
+
+class OutboxEmail(Model):
+    """An email, written in the same transaction as the change that causes it.
+
+    The text is rendered when queued, so delivery never re-renders anything:
+    delivery only wraps it in MIME with the configured sender and sends it.
+    """
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=40)  # template folder, e.g. "meeting_created"
+    to_addr = fields.CharField(max_length=254)
+    sender_name = fields.CharField(max_length=120, default="")  # "Quinn via House Meeting Kit"
+    reply_to = fields.CharField(max_length=254, default="")
+    subject = fields.CharField(max_length=300)
+    body_text = fields.TextField()
+    body_html = fields.TextField(default="")
+    headers: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    # [{"filename": "invite.ics", "content_type": "text/calendar; method=REQUEST", "text": ...}]
+    attachments: fields.Field[list[dict[str, str]]] = fields.JSONField(default=list)
+    meeting: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="emails", null=True, on_delete=fields.SET_NULL
+    )
+    status = fields.CharEnumField(EmailStatus, max_length=10, default=EmailStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    last_error = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox_email"
+        indexes = (("status", "next_attempt_at"),)

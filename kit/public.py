@@ -1,0 +1,61 @@
+"""What the world may know about a meeting: the one place that decides.
+
+Every public page, API answer, map feature and feed builds on ``public_meeting``.
+A home's street, directions and exact point never appear here, nor the host's
+email, phone or last name. Public places (a library, a café) show their address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kit.models import Meeting, VenueKind
+
+
+def public_location(meeting: Meeting) -> dict[str, Any]:
+    if meeting.kind is VenueKind.PUBLIC:
+        return {
+            "lat": meeting.lat,
+            "lon": meeting.lon,
+            "approximate": False,
+            "street": meeting.street,
+            "locality": meeting.locality,
+            "region": meeting.region,
+            "postal_code": meeting.postal_code,
+            "country": meeting.country,
+        }
+    return {
+        "lat": meeting.approx_lat,
+        "lon": meeting.approx_lon,
+        "approximate": True,
+        "locality": meeting.locality,
+        "region": meeting.region,
+        "postal_code": meeting.postal_code,
+        "country": meeting.country,
+    }
+
+
+def public_meeting(meeting: Meeting, base_url: str, *, detail: bool = False) -> dict[str, Any]:
+    zone = ZoneInfo(meeting.timezone)
+    campaign = meeting.campaign if meeting.campaign_id else None  # type: ignore[attr-defined]
+    data: dict[str, Any] = {
+        "id": meeting.public_id,
+        "title": meeting.title,
+        "starts_at": meeting.starts_at.astimezone(zone).isoformat(),
+        "ends_at": meeting.ends_at.astimezone(zone).isoformat(),
+        "timezone": meeting.timezone,
+        "status": str(meeting.status),
+        "kind": str(meeting.kind),
+        "location": public_location(meeting),
+        "capacity": meeting.capacity,
+        "seats_left": meeting.seats_left,
+        "campaign": campaign.slug if campaign else None,
+        "url": f"{base_url}/meetings/{meeting.public_id}",
+    }
+    if detail:
+        data["description"] = meeting.description
+        data["host_first_name"] = meeting.host.first_name
+        data["host_note"] = meeting.host_note
+        data["rsvp_goal"] = meeting.rsvp_goal
+    return data

@@ -1,0 +1,30 @@
+"""The Jinja2 environment shared by pages, emails and printables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
+
+
+def local_time(value: datetime, tz: str, fmt: str = "%a %b %-d, %Y · %-I:%M %p") -> str:
+    """A stored UTC datetime shown on the wall clock of the meeting's place."""
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def make_environment(*extra_dirs: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([TEMPLATES_DIR, *extra_dirs]),
+        autoescape=jinja2.select_autoescape(("html", "htm", "xml", "svg")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["local_time"] = local_time
+    return env

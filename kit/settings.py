@@ -1,0 +1,206 @@
+"""One frozen Settings object, built once from ``KIT_*`` environment variables.
+
+Every setting is declared once in ``SETTINGS`` with its help text; the README's
+configuration table is checked against that list by ``tests/test_docs.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from kit.errors import SettingsError
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    help: str
+    default: str | None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "KIT_DATA_DIR", "Folder for the SQLite file, the secret key and the mail outbox.", "./var"
+    ),
+    Setting(
+        "KIT_DATABASE_URL",
+        "Database URL: sqlite:///abs/path.db or postgres://user@host:5432/db.",
+        "sqlite://<KIT_DATA_DIR>/kit.sqlite3",
+    ),
+    Setting(
+        "KIT_BASE_URL",
+        "Public URL of the service, used in emails, invites and QR codes.",
+        "http://127.0.0.1:8000",
+    ),
+    Setting(
+        "KIT_SECRET_KEY",
+        "Key that signs sessions and CSRF tokens; unset, one is generated once and kept "
+        "in KIT_DATA_DIR.",
+        None,
+    ),
+    Setting(
+        "KIT_SMTP_URL",
+        "smtp://user:pass@host:587 (STARTTLS), smtps://… (TLS) or smtp://127.0.0.1:2525 (plain); "
+        "unset, emails are written as .eml files to KIT_DATA_DIR/outbox.",
+        None,
+    ),
+    Setting("KIT_MAIL_FROM", "Sender address of every email the kit sends.", "kit@localhost"),
+    Setting(
+        "KIT_GEOCODER",
+        "offline (bundled gazetteers), or a geopy geocoder name such as nominatim.",
+        "offline",
+    ),
+    Setting(
+        "KIT_GEOCODER_USER_AGENT",
+        "User agent sent to a remote geocoder (required by Nominatim).",
+        "house-meeting-kit/0.1",
+    ),
+    Setting(
+        "KIT_TILE_URL",
+        "Map tile URL template for Leaflet.",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    ),
+    Setting(
+        "KIT_TILE_ATTRIBUTION",
+        "Attribution shown under the map tiles (HTML allowed).",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+    ),
+    Setting("KIT_DEBUG", "1 shows tracebacks in the browser; never in production.", "0"),
+)
+
+_KNOWN = {s.env for s in SETTINGS}
+
+
+def _default(env: str) -> str | None:
+    return next(s.default for s in SETTINGS if s.env == env)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    base_url: str
+    secret_key: str
+    smtp_url: str | None
+    mail_from: str
+    geocoder: str
+    geocoder_user_agent: str
+    tile_url: str
+    tile_attribution: str
+    debug: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every ``KIT_*`` variable; raise SettingsError naming the bad one."""
+        env = dict(os.environ if environ is None else environ)
+        get: Callable[[str], str] = lambda name: env.get(name) or _default(name) or ""  # noqa: E731
+        unknown = sorted(
+            k
+            for k in env
+            if k.startswith("KIT_") and k not in _KNOWN and not k.startswith("KIT_TEST_")
+        )
+        if unknown:
+            raise SettingsError(unknown[0], "is not a setting the kit knows (typo?)")
+        data_dir = Path(get("KIT_DATA_DIR")).resolve()
+        database_url = env.get("KIT_DATABASE_URL") or f"sqlite://{data_dir / 'kit.sqlite3'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=parse_database_url(database_url),
+            base_url=parse_base_url(get("KIT_BASE_URL")),
+            secret_key=env.get("KIT_SECRET_KEY") or _stored_secret_key(data_dir),
+            smtp_url=parse_smtp_url(env["KIT_SMTP_URL"]) if env.get("KIT_SMTP_URL") else None,
+            mail_from=parse_email_setting("KIT_MAIL_FROM", get("KIT_MAIL_FROM")),
+            geocoder=get("KIT_GEOCODER").strip().lower(),
+            geocoder_user_agent=get("KIT_GEOCODER_USER_AGENT"),
+            tile_url=get("KIT_TILE_URL"),
+            tile_attribution=get("KIT_TILE_ATTRIBUTION"),
+            debug=parse_bool("KIT_DEBUG", get("KIT_DEBUG")),
+        )
+
+
+def parse_database_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or not rest:
+        raise SettingsError(
+            "KIT_DATABASE_URL",
+            f"{url!r} is not a URL like sqlite:///path/kit.db or postgres://user@host:5432/db",
+        )
+    if scheme == "sqlite":
+        return url
+    if scheme in {"postgres", "postgresql", "asyncpg"}:
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise SettingsError("KIT_DATABASE_URL", "has a port that is not a number") from None
+        if not parts.hostname or not parts.path.strip("/"):
+            raise SettingsError(
+                "KIT_DATABASE_URL",
+                "needs a host and a database name, e.g. postgres://user@127.0.0.1:5432/kit",
+            )
+        return url
+    raise SettingsError(
+        "KIT_DATABASE_URL", f"scheme {scheme!r} is not supported; use sqlite:// or postgres://"
+    )
+
+
+def parse_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise SettingsError("KIT_BASE_URL", f"{url!r} is not an http(s) URL")
+    return url.rstrip("/")
+
+
+def parse_smtp_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise SettingsError(
+            "KIT_SMTP_URL", "must look like smtp://user:pass@host:587 or smtps://host:465"
+        )
+    try:
+        parts.port  # noqa: B018
+    except ValueError:
+        raise SettingsError("KIT_SMTP_URL", "has a port that is not a number") from None
+    return url
+
+
+def parse_email_setting(name: str, value: str) -> str:
+    local, at, domain = value.rpartition("<")[2].rstrip(">").partition("@")
+    if not at or not local or not domain:
+        raise SettingsError(name, f"{value!r} is not an email address")
+    return value
+
+
+def parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(name, f"{value!r} is not 0 or 1")
+
+
+def _stored_secret_key(data_dir: Path) -> str:
+    """Generate the key once and keep it, so sessions survive restarts without a constant."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key

@@ -1,0 +1,174 @@
+"""The JSON API under /api/. Each handler's docstring holds its OpenAPI fragment (YAML)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.schemas import SchemaGenerator
+
+from kit import __version__, campaigns, meetings
+from kit.public import public_meeting
+from kit.web.forms import bearer_token, read_json
+from kit.web.openapi_schemas import COMPONENTS
+
+SCHEMAS = SchemaGenerator(
+    {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "House Meeting Kit API",
+            "version": __version__,
+            "description": "Find, host and report on local house meetings. Errors are "
+            '`{"error": "...", "fields": {...}}` with a 4xx status.',
+        },
+        "components": COMPONENTS,
+    }
+)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(SCHEMAS.get_schema(routes=request.app.routes))
+
+
+async def campaigns_list(request: Request) -> Response:
+    """
+    ---
+    summary: List public campaigns
+    operationId: listCampaigns
+    responses:
+      "200":
+        description: Public campaigns with their date windows and goals.
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [campaigns]
+              properties:
+                campaigns:
+                  type: array
+                  items: {$ref: "#/components/schemas/Campaign"}
+    """
+    items = [campaigns.campaign_summary(c) for c in await campaigns.list_campaigns()]
+    return JSONResponse({"campaigns": items})
+
+
+def _services(request: Request) -> Any:
+    return request.app.state
+
+
+async def meetings_create(request: Request) -> Response:
+    """
+    ---
+    summary: Publish a meeting (no account needed)
+    operationId: createMeeting
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/MeetingInput"}
+    responses:
+      "201":
+        description: Created. `manage_url` is the host's private key; keep it secret.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/MeetingCreated"}
+      "400": {$ref: "#/components/responses/Error"}
+      "415": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    state = _services(request)
+    data = meetings.parse_meeting_input(await read_json(request))
+    result = await meetings.create_meeting(
+        data,
+        geocoder=state.geocoder,
+        secret_key=state.settings.secret_key,
+        base_url=state.settings.base_url,
+    )
+    meeting = result.meeting
+    base = state.settings.base_url
+    body: dict[str, Any] = {
+        "id": meeting.public_id,
+        "url": meetings.meeting_url(base, meeting),
+        "status": str(meeting.status),
+        "manage_url": None,
+    }
+    if result.manage_token:
+        body["manage_url"] = meetings.manage_url(base, meeting, result.manage_token)
+        return JSONResponse(body, status_code=201)
+    # A repeated submission: the meeting exists and its link was already sent.
+    body["duplicate"] = True
+    return JSONResponse(body, status_code=200)
+
+
+async def meeting_detail(request: Request) -> Response:
+    """
+    ---
+    summary: A meeting's public details
+    operationId: getMeeting
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+    responses:
+      "200":
+        description: Public fields; a home's location is approximate.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/PublicMeeting"}
+      "404": {$ref: "#/components/responses/Error"}
+    """
+    meeting = await meetings.get_meeting(request.path_params["id"])
+    return JSONResponse(public_meeting(meeting, request.app.state.settings.base_url, detail=True))
+
+
+async def meeting_update(request: Request) -> Response:
+    """
+    ---
+    summary: Change a meeting (host only)
+    operationId: updateMeeting
+    security: [{manageToken: []}]
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/MeetingInput"}
+    responses:
+      "200":
+        description: The meeting as the public now sees it.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/PublicMeeting"}
+      "404": {$ref: "#/components/responses/Error"}
+      "409": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    state = _services(request)
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
+    changes = await read_json(request)
+    meeting = await meetings.update_meeting(
+        meeting, changes, geocoder=state.geocoder, secret_key=state.settings.secret_key
+    )
+    return JSONResponse(public_meeting(meeting, state.settings.base_url, detail=True))
+
+
+async def meeting_cancel(request: Request) -> Response:
+    """
+    ---
+    summary: Cancel a meeting (host only)
+    operationId: cancelMeeting
+    security: [{manageToken: []}]
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+    responses:
+      "200":
+        description: Cancelled.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/PublicMeeting"}
+      "404": {$ref: "#/components/responses/Error"}
+      "409": {$ref: "#/components/responses/Error"}
+    """
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
+    meeting = await meetings.cancel_meeting(meeting)
+    return JSONResponse(public_meeting(meeting, request.app.state.settings.base_url, detail=True))

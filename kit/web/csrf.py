@@ -1,0 +1,48 @@
+"""CSRF protection for HTML forms: a per-session token checked on every form post.
+
+Every HTML form handler reads its body through ``read_form``, which refuses a
+post whose ``csrf_token`` does not match the session's (403). The JSON API is
+not cookie-authenticated (hosts use ``Authorization: Bearer``) and accepts only
+``application/json``, which a cross-site form cannot send.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+
+from kit.errors import PermissionDenied
+
+FIELD = "csrf_token"
+MAX_FORM_PART = 1024 * 1024
+
+
+class CsrfError(PermissionDenied):
+    def __init__(self) -> None:
+        super().__init__(
+            "This form has expired or was sent from another site. "
+            "Please go back, reload the page and try again."
+        )
+
+
+def csrf_token(request: Request) -> str:
+    if "session" not in request.scope:
+        return ""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, after checking its CSRF token."""
+    async with request.form(max_files=0, max_fields=500, max_part_size=MAX_FORM_PART) as form:
+        sent = form.get(FIELD)
+        expected = request.session.get("csrf")
+        if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
+            raise CsrfError()
+        return form

@@ -1,0 +1,143 @@
+"""Reusable OpenAPI components referenced from the handlers' docstrings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_str = {"type": "string"}
+_nullable_str = {"type": ["string", "null"]}
+
+LOCATION: dict[str, Any] = {
+    "type": "object",
+    "required": ["lat", "lon", "approximate", "locality", "country"],
+    "properties": {
+        "lat": {"type": "number"},
+        "lon": {"type": "number"},
+        "approximate": {
+            "type": "boolean",
+            "description": "true for homes: a point 0.5–1.5 km from the house",
+        },
+        "street": {**_str, "description": "only for public places"},
+        "locality": _str,
+        "region": _str,
+        "postal_code": _str,
+        "country": _str,
+    },
+}
+
+PUBLIC_MEETING: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "id",
+        "title",
+        "starts_at",
+        "ends_at",
+        "timezone",
+        "location",
+        "seats_left",
+        "url",
+    ],
+    "properties": {
+        "id": _str,
+        "title": _str,
+        "starts_at": {"type": "string", "format": "date-time"},
+        "ends_at": {"type": "string", "format": "date-time"},
+        "timezone": {**_str, "description": "IANA zone of the meeting's place"},
+        "status": {"enum": ["published", "cancelled", "completed"]},
+        "kind": {"enum": ["home", "public"]},
+        "location": {"$ref": "#/components/schemas/Location"},
+        "capacity": {"type": "integer"},
+        "seats_left": {"type": "integer"},
+        "campaign": _nullable_str,
+        "url": {"type": "string", "format": "uri"},
+        "distance_km": {"type": "number"},
+        "description": _str,
+        "host_first_name": _str,
+        "host_note": _str,
+        "rsvp_goal": {"type": ["integer", "null"]},
+    },
+}
+
+MEETING_INPUT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "maxLength": 140},
+        "description": {"type": "string", "maxLength": 5000},
+        "starts_at": {
+            **_str,
+            "description": "local time at the place (2026-12-05T18:30); "
+            "an explicit offset is honored",
+        },
+        "ends_at": _str,
+        "address": {
+            "type": "object",
+            "properties": {
+                "street": _str,
+                "locality": _str,
+                "postal_code": _str,
+                "country": {**_str, "description": "ISO 3166-1 alpha-2, default US"},
+                "directions": _str,
+            },
+        },
+        "kind": {"enum": ["home", "public"]},
+        "capacity": {"type": "integer", "minimum": 1, "maximum": 500},
+        "visibility": {"enum": ["public", "unlisted"]},
+        "campaign": {**_str, "description": "campaign slug"},
+        "rsvp_goal": {"type": ["integer", "null"], "minimum": 1, "maximum": 500},
+        "host_note": _str,
+        "reply_to_host": {"type": "boolean"},
+        "host": {"type": "object", "properties": {"name": _str, "email": _str, "phone": _str}},
+    },
+}
+
+COMPONENTS: dict[str, Any] = {
+    "schemas": {
+        "Error": {
+            "type": "object",
+            "required": ["error", "fields"],
+            "properties": {
+                "error": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+        "Campaign": {
+            "type": "object",
+            "required": ["slug", "name"],
+            "properties": {
+                "slug": _str,
+                "name": _str,
+                "description": _str,
+                "starts_on": {"type": ["string", "null"], "format": "date"},
+                "ends_on": {"type": ["string", "null"], "format": "date"},
+                "goals": {"type": "object", "additionalProperties": {"type": "integer"}},
+            },
+        },
+        "Location": LOCATION,
+        "PublicMeeting": PUBLIC_MEETING,
+        "MeetingInput": MEETING_INPUT,
+        "MeetingCreated": {
+            "type": "object",
+            "required": ["id", "url", "manage_url", "status"],
+            "properties": {
+                "id": _str,
+                "url": _str,
+                "manage_url": _nullable_str,
+                "status": {"enum": ["published", "pending"]},
+                "duplicate": {"type": "boolean"},
+            },
+        },
+    },
+    "responses": {
+        "Error": {
+            "description": "A problem a person can act on.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+    },
+    "securitySchemes": {
+        "manageToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The secret token from the host's manage link.",
+        },
+    },
+}

@@ -1,0 +1,19 @@
+"""Page templates: the shared environment plus what every page needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from kit.rendering import make_environment
+from kit.web.csrf import csrf_token
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    return {"csrf_token": csrf_token(request), "settings": request.app.state.settings}
+
+
+def make_templates() -> Jinja2Templates:
+    return Jinja2Templates(env=make_environment(), context_processors=[_page_context])

@@ -1,0 +1,67 @@
+"""The `kit` command as an operator meets it, run as a real subprocess."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+
+def kit(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kit.cli", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
+
+
+def count_meetings(env: dict[str, str]) -> int:
+    with sqlite3.connect(Path(env["KIT_DATA_DIR"]) / "kit.sqlite3") as conn:
+        return int(conn.execute("SELECT count(*) FROM meeting").fetchone()[0])
+
+
+def test_help_lists_the_commands(clean_env: dict[str, str]) -> None:
+    result = kit(clean_env, "--help")
+    assert result.returncode == 0
+    for command in ("serve", "migrate", "demo"):
+        assert command in result.stdout
+
+
+def test_malformed_database_url_stops_with_one_line(clean_env: dict[str, str]) -> None:
+    result = kit({**clean_env, "KIT_DATABASE_URL": "postgres//oops"}, "migrate")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "KIT_DATABASE_URL" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_stops_with_one_line(clean_env: dict[str, str]) -> None:
+    env = {**clean_env, "KIT_DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}
+    result = kit(env, "migrate")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("kit: cannot reach the database")
+
+
+def test_migrate_twice_applies_then_does_nothing(clean_env: dict[str, str]) -> None:
+    first = kit(clean_env, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "Applied 1 migration" in first.stdout
+    second = kit(clean_env, "migrate")
+    assert second.returncode == 0, second.stderr
+    assert "up to date" in second.stdout
+
+
+def test_demo_is_idempotent(clean_env: dict[str, str]) -> None:
+    first = kit(clean_env, "demo")
+    assert first.returncode == 0, first.stderr
+    meetings = count_meetings(clean_env)
+    assert meetings >= 300
+    second = kit(clean_env, "demo")
+    assert second.returncode == 0, second.stderr
+    assert count_meetings(clean_env) == meetings
+    assert "(0 new)" in second.stdout

@@ -1,0 +1,78 @@
+"""What every visitor and API client meets first: home, health, errors, headers."""
+
+from __future__ import annotations
+
+import httpx
+from openapi_spec_validator import validate
+
+from kit.web.routes import ROUTES
+
+
+async def test_home_page_leads_to_find_and_host(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert '<html lang="en">' in html
+    assert 'href="/find"' in html
+    assert 'href="/host"' in html
+    assert "Find a meeting near you" in html
+
+
+async def test_healthz_checks_the_database(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] is True
+    assert body["database"]["ok"] is True
+
+
+async def test_unknown_page_is_a_friendly_html_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "find" in response.text.lower()
+
+
+async def test_unknown_api_url_is_a_json_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/no-such-thing")
+    assert response.status_code == 404
+    body = response.json()
+    assert set(body) == {"error", "fields"}
+    assert body["error"]
+
+
+async def test_security_headers_on_every_response(client: httpx.AsyncClient) -> None:
+    for path in ("/", "/healthz", "/api/campaigns", "/missing"):
+        headers = (await client.get(path)).headers
+        csp = headers["content-security-policy"]
+        assert "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
+async def test_pages_have_no_inline_scripts_or_styles(client: httpx.AsyncClient) -> None:
+    html = (await client.get("/")).text
+    assert "<script>" not in html and "<script type" not in html
+    assert " style=" not in html
+    assert " onclick=" not in html
+
+
+async def test_openapi_is_valid_and_lists_every_api_route(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    spec = response.json()
+    validate(spec)
+    api_paths = {r.path for r in ROUTES if getattr(r, "path", "").startswith("/api/")}
+    assert api_paths
+    assert api_paths <= set(spec["paths"])
+
+
+async def test_session_cookie_is_signed_and_http_only(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    cookie = response.headers.get("set-cookie", "")
+    assert cookie.startswith("kit_session=")
+    assert "httponly" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()

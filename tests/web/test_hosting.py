@@ -1,0 +1,114 @@
+"""A volunteer publishes a meeting from the host page and manages it with the private link."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from starlette.routing import Route
+
+from kit.models import Meeting, MeetingStatus, OutboxEmail
+from kit.web.routes import ROUTES
+from tests.factories import as_form, csrf_from, meeting_body
+
+
+def manage_link(response: httpx.Response) -> str:
+    assert response.status_code == 303
+    return response.headers["location"]
+
+
+async def test_host_page_is_a_labelled_form(client: httpx.AsyncClient) -> None:
+    html = (await client.get("/host")).text
+    for name in ("title", "starts_at", "address.locality", "host.name", "host.email"):
+        field_id = "field-" + name.replace(".", "-")
+        assert f'for="{field_id}"' in html
+        assert f'name="{name}"' in html
+    assert 'name="csrf_token"' in html
+
+
+async def test_form_post_without_csrf_token_is_refused(client: httpx.AsyncClient) -> None:
+    await client.get("/host")
+    response = await client.post("/host", data=as_form(meeting_body()))
+    assert response.status_code == 403
+    assert await Meeting.all().count() == 0
+
+
+async def test_every_html_form_post_checks_csrf(client: httpx.AsyncClient) -> None:
+    await client.get("/host")
+    posts = [r for r in ROUTES if isinstance(r, Route) and "POST" in (r.methods or set())
+             and not r.path.startswith("/api/")]
+    assert posts
+    for route in posts:
+        path = route.path.replace("{id}", "abc")
+        response = await client.post(path, data={"token": "x"})
+        assert response.status_code == 403, route.path
+
+
+async def test_host_publishes_and_lands_on_the_manage_page(client: httpx.AsyncClient) -> None:
+    token = await csrf_from(client, "/host")
+    response = await client.post("/host", data={**as_form(meeting_body()), "csrf_token": token})
+    link = manage_link(response)
+    assert re.match(r"^/manage/[\w-]+\?token=[\w-]{40,}&created=1$", link)
+    page = await client.get(link)
+    assert page.status_code == 200
+    assert "Neighbors talk schools" in page.text
+    assert "Keep this page" in page.text
+    meeting = await Meeting.get()
+    assert meeting.status is MeetingStatus.PUBLISHED
+    assert meeting.timezone == "America/New_York"
+    email = await OutboxEmail.get()
+    assert email.to_addr == "quinn@example.org"
+    assert link.split("?token=")[1].split("&")[0] in email.body_text
+
+
+async def test_form_errors_are_inline_and_keep_what_was_typed(client: httpx.AsyncClient) -> None:
+    token = await csrf_from(client, "/host")
+    body = as_form(meeting_body(capacity=0, host={"email": "not-an-email"}))
+    response = await client.post("/host", data={**body, "csrf_token": token})
+    assert response.status_code == 422
+    html = response.text
+    assert 'aria-invalid="true"' in html
+    assert "Capacity must be between 1 and 500" in html
+    assert "doesn&#39;t look like an email address" in html or "look like an email" in html
+    assert 'value="Neighbors talk schools"' in html
+    assert 'value="not-an-email"' in html
+    assert await Meeting.all().count() == 0
+
+
+async def test_honeypot_field_stops_bots(client: httpx.AsyncClient) -> None:
+    token = await csrf_from(client, "/host")
+    body = {**as_form(meeting_body()), "csrf_token": token, "website": "http://spam.example"}
+    response = await client.post("/host", data=body)
+    assert response.status_code == 422
+    assert await Meeting.all().count() == 0
+
+
+async def test_host_edits_and_cancels_through_the_manage_page(client: httpx.AsyncClient) -> None:
+    token = await csrf_from(client, "/host")
+    link = manage_link(await client.post(
+        "/host", data={**as_form(meeting_body()), "csrf_token": token}))
+    public_id = link.split("/")[2].split("?")[0]
+    secret = link.split("token=")[1].split("&")[0]
+    form = {**as_form(meeting_body(title="Neighbors talk schools, again", capacity=20)),
+            "csrf_token": token, "token": secret}
+    saved = await client.post(f"/manage/{public_id}", data=form)
+    assert saved.status_code == 200
+    assert "Your changes are saved" in saved.text
+    meeting = await Meeting.get(public_id=public_id)
+    assert (meeting.title, meeting.capacity) == ("Neighbors talk schools, again", 20)
+
+    cancelled = await client.post(f"/manage/{public_id}/cancel",
+                                  data={"csrf_token": token, "token": secret})
+    assert cancelled.status_code == 200
+    assert (await Meeting.get(public_id=public_id)).status is MeetingStatus.CANCELLED
+
+
+async def test_wrong_manage_token_is_a_plain_404(client: httpx.AsyncClient) -> None:
+    token = await csrf_from(client, "/host")
+    link = manage_link(await client.post(
+        "/host", data={**as_form(meeting_body()), "csrf_token": token}))
+    public_id = link.split("/")[2].split("?")[0]
+    for bad in ("", "wrong", link.split("token=")[1][:-12] + "x" * 12):
+        response = await client.get(f"/manage/{public_id}?token={bad}")
+        assert response.status_code == 404
+        assert "token" not in response.text.lower()
