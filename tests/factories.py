@@ -28,8 +28,13 @@ def meeting_body(**overrides: Any) -> dict[str, Any]:
         "description": "A living-room conversation.",
         "starts_at": local(7, 18),
         "ends_at": local(7, 20),
-        "address": {"street": "417 Elm St", "locality": "New York", "postal_code": "10027",
-                    "country": "US", "directions": "ring the blue door"},
+        "address": {
+            "street": "417 Elm St",
+            "locality": "New York",
+            "postal_code": "10027",
+            "country": "US",
+            "directions": "ring the blue door",
+        },
         "kind": "home",
         "capacity": 12,
         "visibility": "public",
@@ -46,13 +51,15 @@ def meeting_body(**overrides: Any) -> dict[str, Any]:
 
 async def make_meeting(**overrides: Any) -> CreatedMeeting:
     data = parse_meeting_input(meeting_body(**overrides))
-    return await create_meeting(data, geocoder=GEOCODER, secret_key=SECRET,
-                                base_url="http://testserver")
+    return await create_meeting(
+        data, geocoder=GEOCODER, secret_key=SECRET, base_url="http://testserver"
+    )
 
 
 async def make_campaign(slug: str = "winter-house-meetings", **fields: Any) -> Campaign:
-    return await Campaign.create(slug=slug, name=fields.pop("name", "Winter House Meetings"),
-                                 **fields)
+    return await Campaign.create(
+        slug=slug, name=fields.pop("name", "Winter House Meetings"), **fields
+    )
 
 
 async def csrf_from(client: httpx.AsyncClient, path: str) -> str:

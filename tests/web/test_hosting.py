@@ -35,8 +35,13 @@ async def test_form_post_without_csrf_token_is_refused(client: httpx.AsyncClient
 
 async def test_every_html_form_post_checks_csrf(client: httpx.AsyncClient) -> None:
     await client.get("/host")
-    posts = [r for r in ROUTES if isinstance(r, Route) and "POST" in (r.methods or set())
-             and not r.path.startswith("/api/")]
+    posts = [
+        r
+        for r in ROUTES
+        if isinstance(r, Route)
+        and "POST" in (r.methods or set())
+        and not r.path.startswith("/api/")
+    ]
     assert posts
     for route in posts:
         path = route.path.replace("{id}", "abc")
@@ -85,28 +90,34 @@ async def test_honeypot_field_stops_bots(client: httpx.AsyncClient) -> None:
 
 async def test_host_edits_and_cancels_through_the_manage_page(client: httpx.AsyncClient) -> None:
     token = await csrf_from(client, "/host")
-    link = manage_link(await client.post(
-        "/host", data={**as_form(meeting_body()), "csrf_token": token}))
+    link = manage_link(
+        await client.post("/host", data={**as_form(meeting_body()), "csrf_token": token})
+    )
     public_id = link.split("/")[2].split("?")[0]
     secret = link.split("token=")[1].split("&")[0]
-    form = {**as_form(meeting_body(title="Neighbors talk schools, again", capacity=20)),
-            "csrf_token": token, "token": secret}
+    form = {
+        **as_form(meeting_body(title="Neighbors talk schools, again", capacity=20)),
+        "csrf_token": token,
+        "token": secret,
+    }
     saved = await client.post(f"/manage/{public_id}", data=form)
     assert saved.status_code == 200
     assert "Your changes are saved" in saved.text
     meeting = await Meeting.get(public_id=public_id)
     assert (meeting.title, meeting.capacity) == ("Neighbors talk schools, again", 20)
 
-    cancelled = await client.post(f"/manage/{public_id}/cancel",
-                                  data={"csrf_token": token, "token": secret})
+    cancelled = await client.post(
+        f"/manage/{public_id}/cancel", data={"csrf_token": token, "token": secret}
+    )
     assert cancelled.status_code == 200
     assert (await Meeting.get(public_id=public_id)).status is MeetingStatus.CANCELLED
 
 
 async def test_wrong_manage_token_is_a_plain_404(client: httpx.AsyncClient) -> None:
     token = await csrf_from(client, "/host")
-    link = manage_link(await client.post(
-        "/host", data={**as_form(meeting_body()), "csrf_token": token}))
+    link = manage_link(
+        await client.post("/host", data={**as_form(meeting_body()), "csrf_token": token})
+    )
     public_id = link.split("/")[2].split("?")[0]
     for bad in ("", "wrong", link.split("token=")[1][:-12] + "x" * 12):
         response = await client.get(f"/manage/{public_id}?token={bad}")
