@@ -13,6 +13,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from kit.db import tortoise_config
 from kit.maps.geocoding import make_geocoder
 from kit.settings import Settings
+from kit.toolkit.delivery import background_delivery
 from kit.web import routes
 from kit.web.errors import EXCEPTION_HANDLERS
 from kit.web.security import SecurityHeadersMiddleware
@@ -29,8 +30,11 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
         if not manage_db:
             yield
             return
-        async with RegisterTortoise(
-            app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
+        async with (
+            RegisterTortoise(
+                app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
+            ),
+            background_delivery(settings),
         ):
             yield
 

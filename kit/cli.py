@@ -84,6 +84,23 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_async(with_database(settings, work))
 
 
+def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
+    from kit.meetings import approve_meeting
+
+    async def work() -> int:
+        meeting = await approve_meeting(args.meeting_id)
+        print(f"Published: {meeting.title} ({settings.base_url}/meetings/{meeting.public_id})")
+        return 0
+
+    return run_async(with_database(settings, work))
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from kit.toolkit.delivery import run_worker
+
+    return run_async(run_worker(settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kit",
@@ -118,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--meetings", type=int, default=300, help="upcoming meetings to create")
     demo.add_argument("--seed", type=int, default=2026)
     demo.set_defaults(func=cmd_demo)
+
+    worker = sub.add_parser(
+        "worker", help="deliver queued emails, for deployments with several processes"
+    )
+    worker.set_defaults(func=cmd_worker)
+
+    approve = sub.add_parser("approve", help="publish a meeting that waits for approval")
+    approve.add_argument("meeting_id", help="the id in the meeting's URL")
+    approve.set_defaults(func=cmd_approve)
     return parser
 
 
@@ -135,17 +161,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - operators get one line, not a traceback
-        if _is_connection_problem(exc):
-            print(f"kit: cannot reach the database: {exc}", file=sys.stderr)
-        else:
+        if not _is_database_problem(exc):
             raise
+        print(f"kit: {_database_problem(exc)}: {exc}", file=sys.stderr)
     return 2
 
 
-def _is_connection_problem(exc: BaseException) -> bool:
-    from tortoise.exceptions import DBConnectionError, OperationalError
+def _is_database_problem(exc: BaseException) -> bool:
+    from tortoise.exceptions import BaseORMException
 
-    return isinstance(exc, OSError | DBConnectionError | OperationalError | ConnectionError)
+    return isinstance(exc, OSError | ConnectionError | BaseORMException)
+
+
+def _database_problem(exc: BaseException) -> str:
+    from tortoise.exceptions import DBConnectionError
+
+    if isinstance(exc, OSError | ConnectionError | DBConnectionError):
+        return "cannot reach the database"
+    return "database error"
 
 
 if __name__ == "__main__":

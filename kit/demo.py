@@ -284,15 +284,14 @@ async def load_demo(
         result = await create_meeting(
             data,
             geocoder=JitteredGeocoder(offline, rng),
-            secret_key=settings.secret_key,
-            base_url=settings.base_url,
+            site=settings,
             now=pretend_now,
             notify_host=False,
         )
         if result.manage_token is None:
             continue  # made by an earlier run
         created += 1
-        await add_demo_rsvps(result.meeting, rng, n, pretend_now)
+        await add_demo_rsvps(result.meeting, rng, n, pretend_now, settings)
         if is_past:
             await complete_with_report(result.meeting, rng)
     return DemoSummary(
@@ -304,9 +303,9 @@ async def load_demo(
 
 
 async def add_demo_rsvps(
-    meeting: Meeting, rng: random.Random, n: int, now: datetime | None
+    meeting: Meeting, rng: random.Random, n: int, now: datetime | None, settings: Settings
 ) -> None:
-    for i in range(rng.randint(0, meeting.capacity)):
+    for i in range(rng.randint(0, max(meeting.capacity - 3, 1))):
         name, email = demo_person(rng, n * 100 + i)
         await record_rsvp(
             meeting,
@@ -317,7 +316,9 @@ async def add_demo_rsvps(
                 consent=rng.random() < 0.6,
                 source=RsvpSource.DEMO,
             ),
+            site=settings,
             now=now,
+            notify=False,
         )
 
 

@@ -22,7 +22,8 @@ from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.maps.privacy import approximate_point
 from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, VenueKind, Visibility
 from kit.people import upsert_person
-from kit.tokens import find_token, issue_token
+from kit.settings import Settings
+from kit.tokens import find_token, issue_token, revoke_tokens
 from kit.toolkit import mail
 
 MAX_DURATION = timedelta(hours=12)
@@ -154,8 +155,7 @@ async def create_meeting(
     data: MeetingInput,
     *,
     geocoder: Geocoder,
-    secret_key: str,
-    base_url: str,
+    site: Settings,
     now: datetime | None = None,
     notify_host: bool = True,
 ) -> CreatedMeeting:
@@ -207,7 +207,7 @@ async def create_meeting(
                 approx_lon=0.0,
             )
             meeting.approx_lat, meeting.approx_lon = approximate_point(
-                place.lat, place.lon, key=secret_key, salt=meeting.public_id
+                place.lat, place.lon, key=site.secret_key, salt=meeting.public_id
             )
             await meeting.save()
             token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
@@ -219,8 +219,9 @@ async def create_meeting(
                     context={
                         "meeting": meeting,
                         "host": host,
-                        "manage_url": manage_url(base_url, meeting, token),
-                        "meeting_url": meeting_url(base_url, meeting),
+                        "manage_url": manage_url(site.base_url, meeting, token),
+                        "meeting_url": meeting_url(site.base_url, meeting),
+                        "recover_url": f"{site.base_url}/manage/recover",
                     },
                 )
     except IntegrityError:
@@ -338,7 +339,7 @@ async def update_meeting(
     changes: Mapping[str, Any],
     *,
     geocoder: Geocoder,
-    secret_key: str,
+    site: Settings,
     now: datetime | None = None,
 ) -> Meeting:
     """Apply the host's changes (any subset of the create fields) after checking them all."""
@@ -397,7 +398,7 @@ async def update_meeting(
             }
         )
         meeting.approx_lat, meeting.approx_lon = approximate_point(
-            place.lat, place.lon, key=secret_key, salt=meeting.public_id
+            place.lat, place.lon, key=site.secret_key, salt=meeting.public_id
         )
     async with in_transaction():
         await meeting.save()
@@ -424,3 +425,36 @@ async def approve_meeting(public_id: str) -> Meeting:
     if not updated:
         raise MeetingNotFound()
     return await Meeting.get(public_id=public_id)
+
+
+async def send_fresh_manage_links(email: str, site: Settings) -> int:
+    """Revoke the host's old manage links and email new ones; return how many meetings.
+
+    The caller answers the same whatever the count, so nobody can learn from it
+    whether an address hosts anything.
+    """
+    hosted = await Meeting.filter(
+        host__email=email.strip().lower(),
+        status__in=[
+            MeetingStatus.DRAFT,
+            MeetingStatus.PENDING,
+            MeetingStatus.PUBLISHED,
+            MeetingStatus.COMPLETED,
+        ],
+    ).select_related("host")
+    if not hosted:
+        return 0
+    links = []
+    async with in_transaction():
+        for meeting in hosted:
+            await revoke_tokens(TokenKind.MEETING_MANAGE, meeting=meeting)
+            token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
+            links.append(
+                {"meeting": meeting, "manage_url": manage_url(site.base_url, meeting, token)}
+            )
+        await mail.queue_email(
+            "manage_links",
+            to=hosted[0].host.email,
+            context={"host": hosted[0].host, "links": links},
+        )
+    return len(hosted)

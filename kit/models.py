@@ -66,6 +66,11 @@ class TokenKind(StrEnum):
     PERSON_FEED = "person_feed"  # a person's private calendar feed
 
 
+class HostNotify(StrEnum):
+    EACH = "each"  # an email for each new RSVP
+    DIGEST = "digest"  # one email a day listing new RSVPs
+
+
 class Person(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=120)
@@ -143,6 +148,15 @@ class Meeting(Model):
     visibility = fields.CharEnumField(Visibility, max_length=10, default=Visibility.PUBLIC)
     status = fields.CharEnumField(MeetingStatus, max_length=10, default=MeetingStatus.PUBLISHED)
     reply_to_host = fields.BooleanField(default=False)
+    # Columns added after the first release carry a database default too, so that
+    # the migration can add them to tables that already hold meetings.
+    waitlist_enabled = fields.BooleanField(default=True, db_default=True)
+    host_notify = fields.CharEnumField(
+        HostNotify, max_length=10, default=HostNotify.EACH, db_default="each"
+    )
+    host_digest_at = fields.DatetimeField(null=True)  # when the last digest went out
+    # iCalendar SEQUENCE: bumped whenever guests' invites must be re-sent.
+    sequence = fields.IntField(default=0, db_default=0)
     # Guards against a double-clicked submit creating two meetings.
     submission_key = fields.CharField(max_length=64, null=True, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -171,6 +185,7 @@ class Rsvp(Model):
     ref = fields.CharField(max_length=32, default="")
     note = fields.TextField(default="")
     consent = fields.BooleanField(default=False)  # may the campaign contact them
+    reminded_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -258,3 +273,38 @@ class OutboxEmail(Model):
     class Meta:
         table = "outbox_email"
         indexes = (("status", "next_attempt_at"),)
+
+
+class RateCounter(Model):
+    """Hits of one client (or meeting) in the current window. Kept in the database so that
+    every worker process enforces the same limit."""
+
+    key = fields.CharField(max_length=200, primary_key=True)
+    window_start = fields.DatetimeField()
+    hits = fields.IntField(default=0)
+
+    class Meta:
+        table = "rate_counter"
+
+
+class GeocodeAnswer(Model):
+    """A remote geocoder's answer, cached as public services ask (and to spare their quota)."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=300, unique=True)
+    value: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "geocode_answer"
+
+
+class EmailOptOut(Model):
+    """An address that unsubscribed from non-essential email (List-Unsubscribe)."""
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "email_opt_out"

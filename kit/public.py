@@ -59,3 +59,34 @@ def public_meeting(meeting: Meeting, base_url: str, *, detail: bool = False) -> 
         data["host_note"] = meeting.host_note
         data["rsvp_goal"] = meeting.rsvp_goal
     return data
+
+
+def public_event_ld(public: dict[str, Any]) -> dict[str, Any]:
+    """schema.org Event for search engines and link previews, from the public fields only."""
+    location = public["location"]
+    status = {"cancelled": "EventCancelled"}.get(public["status"], "EventScheduled")
+    return {
+        "@context": "https://schema.org",
+        "@type": "Event",
+        "name": public["title"],
+        "description": public.get("description", ""),
+        "startDate": public["starts_at"],
+        "endDate": public["ends_at"],
+        "eventStatus": f"https://schema.org/{status}",
+        "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
+        "url": public["url"],
+        "location": {
+            "@type": "Place",
+            "name": location["locality"],
+            "address": {
+                "@type": "PostalAddress",
+                **({"streetAddress": location["street"]} if location.get("street") else {}),
+                "addressLocality": location["locality"],
+                "postalCode": location["postal_code"],
+                "addressCountry": location["country"],
+            },
+        },
+        "organizer": {"@type": "Person", "name": public.get("host_first_name", "")},
+        "maximumAttendeeCapacity": public["capacity"],
+        "remainingAttendeeCapacity": public["seats_left"],
+    }

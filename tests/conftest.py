@@ -16,6 +16,7 @@ from tortoise import Tortoise
 from kit.app import create_app
 from kit.db import apply_migrations, tortoise_config
 from kit.settings import Settings
+from tests.smtp import smtp_server  # noqa: F401 - fixture
 
 TEST_DATABASE_URL = os.environ.get("KIT_TEST_DATABASE_URL", "")
 

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from kit.maps.geocoding import make_geocoder
+from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.meetings import CreatedMeeting, create_meeting, parse_meeting_input
 from kit.models import Campaign
+from kit.settings import Settings
 
 GEOCODER = make_geocoder("offline", "house-meeting-kit-tests/1.0")
 SECRET = "test-secret-key-not-for-production"
+# The same public settings as the `settings` fixture (tests/conftest.py).
+SITE = Settings.from_env(
+    {
+        "KIT_DATA_DIR": str(Path(tempfile.gettempdir()) / "kit-test-factories"),
+        "KIT_BASE_URL": "http://testserver",
+        "KIT_SECRET_KEY": SECRET,
+        "KIT_MAIL_FROM": "kit@example.org",
+    }
+)
 
 
 def local(days: int = 7, hour: int = 18) -> str:
@@ -49,11 +63,23 @@ def meeting_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def make_meeting(**overrides: Any) -> CreatedMeeting:
+class HouseGeocoder:
+    """The offline gazetteer, but with a house-precise point, as a street geocoder answers."""
+
+    def __init__(self, lat: float, lon: float) -> None:
+        self.lat, self.lon = lat, lon
+
+    async def search(self, query: str) -> Place | None:
+        return await GEOCODER.search(query)
+
+    async def locate(self, address: AddressQuery) -> Place | None:
+        place = await GEOCODER.locate(address)
+        return place and replace(place, lat=self.lat, lon=self.lon, precision="address")
+
+
+async def make_meeting(geocoder: Geocoder = GEOCODER, **overrides: Any) -> CreatedMeeting:
     data = parse_meeting_input(meeting_body(**overrides))
-    return await create_meeting(
-        data, geocoder=GEOCODER, secret_key=SECRET, base_url="http://testserver"
-    )
+    return await create_meeting(data, geocoder=geocoder, site=SITE)
 
 
 async def make_campaign(slug: str = "winter-house-meetings", **fields: Any) -> Campaign:

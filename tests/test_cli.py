@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+MIGRATIONS = Path(__file__).resolve().parent.parent / "kit" / "migrations"
+
 
 def kit(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -50,7 +52,9 @@ def test_unreachable_database_stops_with_one_line(clean_env: dict[str, str]) -> 
 def test_migrate_twice_applies_then_does_nothing(clean_env: dict[str, str]) -> None:
     first = kit(clean_env, "migrate")
     assert first.returncode == 0, first.stderr
-    assert "Applied 1 migration" in first.stdout
+    migrations = sorted(p.stem for p in MIGRATIONS.glob("0*.py"))
+    assert f"Applied {len(migrations)} migration(s)" in first.stdout
+    assert all(f"models.{name}" in first.stdout for name in migrations)
     second = kit(clean_env, "migrate")
     assert second.returncode == 0, second.stderr
     assert "up to date" in second.stdout

@@ -3,32 +3,41 @@
 ``queue_email`` renders ``templates/emails/<kind>/{subject.txt,body.txt,body.html}``
 and stores the result as an ``OutboxEmail`` row, inside whatever transaction the
 caller holds, so an email exists if and only if the change that caused it was
-committed. ``deliver_pending`` turns rows into MIME messages and sends them over
-SMTP, or writes them as .eml files when no SMTP server is configured.
+committed. ``to_mime`` turns a row into the same MIME message every time (stable
+Message-ID and Date), and a ``Transport`` sends it over SMTP or writes it as an
+.eml file. The worker that claims rows, retries and marks them sent lives in
+``kit.toolkit.delivery``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 import anyio
 import jinja2
 
-from kit.models import EmailStatus, Meeting, OutboxEmail
+from kit.models import Meeting, OutboxEmail
 from kit.rendering import make_environment
+
+if TYPE_CHECKING:
+    from kit.settings import Settings
 
 log = logging.getLogger("kit.mail")
 
-MAX_ATTEMPTS = 8
+SMTP_TIMEOUT = 30.0  # seconds, per SMTP command
 _env: jinja2.Environment | None = None
 
 
@@ -69,7 +78,7 @@ async def queue_email(
 ) -> OutboxEmail:
     """Render and store one email; call it inside the transaction of the change it reports."""
     rendered = render_email(kind, context)
-    return await OutboxEmail.create(
+    email = await OutboxEmail.create(
         kind=kind,
         to_addr=to,
         sender_name=sender_name,
@@ -82,16 +91,25 @@ async def queue_email(
         meeting=meeting,
         next_attempt_at=datetime.now(UTC),
     )
+    notify()
+    return email
 
 
 def to_mime(email: OutboxEmail, mail_from: str) -> EmailMessage:
+    """The message for one outbox row; the same bytes every time it is built.
+
+    Message-ID and Date come from the row, so a resend (after a crash between
+    the server's 250 and marking the row sent) carries the same Message-ID and
+    receivers can recognise the duplicate.
+    """
     msg = EmailMessage()
     sender = Address(addr_spec=mail_from.rpartition("<")[2].rstrip(">").strip())
+    created = email.created_at or datetime.now(UTC)
     msg["From"] = Address(email.sender_name or "House Meeting Kit", addr_spec=sender.addr_spec)
     msg["To"] = email.to_addr
     msg["Subject"] = email.subject
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(idstring=f"outbox-{email.id}", domain=sender.domain)
+    msg["Date"] = format_datetime(created.astimezone(UTC))
+    msg["Message-ID"] = message_id(email, sender.domain)
     if email.reply_to:
         msg["Reply-To"] = email.reply_to
     for name, value in email.headers.items():
@@ -100,16 +118,38 @@ def to_mime(email: OutboxEmail, mail_from: str) -> EmailMessage:
     if email.body_html:
         msg.add_alternative(email.body_html, subtype="html")
     for item in email.attachments:
-        maintype, _, rest = item["content_type"].partition("/")
-        subtype, *params = [part.strip() for part in rest.split(";")]
+        _attach(msg, item)
+    return msg
+
+
+def message_id(email: OutboxEmail, domain: str) -> str:
+    """``<20261123124500.123456.outbox-42@example.org>``: stable per row, unique across
+    database resets (the creation time is part of it), and sortable by time."""
+    created = (email.created_at or datetime.now(UTC)).astimezone(UTC)
+    return f"<{created:%Y%m%d%H%M%S.%f}.outbox-{email.id}@{domain}>"
+
+
+def _attach(msg: EmailMessage, item: dict[str, str]) -> None:
+    maintype, _, rest = item["content_type"].partition("/")
+    subtype, *raw_params = [part.strip() for part in rest.split(";")]
+    params = dict(p.split("=", 1) for p in raw_params if "=" in p)
+    if maintype == "text":  # keeps charset=utf-8, and e.g. text/calendar's method=REQUEST
+        msg.add_attachment(item["text"], subtype=subtype, filename=item["filename"], params=params)
+    else:
         msg.add_attachment(
             item["text"].encode(),
             maintype=maintype,
             subtype=subtype,
             filename=item["filename"],
-            params=dict(p.split("=", 1) for p in params if "=" in p),
+            params=params,
         )
-    return msg
+
+
+# --- Transports ------------------------------------------------------------------------
+
+
+class MailSession(Protocol):
+    async def send(self, msg: EmailMessage) -> None: ...
 
 
 class Transport:
@@ -119,65 +159,166 @@ class Transport:
         self.smtp_url = smtp_url
         self.outbox_dir = outbox_dir
 
-    async def send(self, msg: EmailMessage, email_id: int) -> None:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Transport:
+        return cls(settings.smtp_url, settings.outbox_dir)
+
+    def describe(self) -> str:
         if self.smtp_url is None:
-            await anyio.to_thread.run_sync(self._write_file, msg, email_id)
-            return
+            return f"files in {self.outbox_dir}"
         parts = urlsplit(self.smtp_url)
-        implicit_tls = parts.scheme == "smtps"
-        port = parts.port or (465 if implicit_tls else 587 if parts.username else 25)
-        await aiosmtplib.send(
-            msg,
-            hostname=parts.hostname,
-            port=port,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            use_tls=implicit_tls,
-            # STARTTLS when credentials are sent; a local relay may speak plain SMTP.
-            start_tls=True if (parts.username and not implicit_tls) else None,
-            timeout=30,
-        )
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}".rstrip(":")
 
-    def _write_file(self, msg: EmailMessage, email_id: int) -> None:
-        self.outbox_dir.mkdir(parents=True, exist_ok=True)
-        path = self.outbox_dir / f"{email_id:08d}.eml"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(msg.as_bytes())
-        tmp.replace(path)
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff: 30 s, 1 min, 2 min, ... capped at 1 hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
-
-
-async def deliver_pending(transport: Transport, mail_from: str, *, limit: int = 50) -> int:
-    """Send the emails that are due; return how many went out."""
-    now = datetime.now(UTC)
-    due = (
-        await OutboxEmail.filter(status=EmailStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("id")
-        .limit(limit)
-    )
-    sent = 0
-    for email in due:
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[MailSession]:
+        """One connection for a batch of messages; it connects on the first send."""
+        session: _SmtpSession | _FileSession
+        if self.smtp_url is None:
+            session = _FileSession(self.outbox_dir)
+        else:
+            session = _SmtpSession(self.smtp_url)
         try:
-            await transport.send(to_mime(email, mail_from), email.id)
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            attempts = email.attempts + 1
-            status = EmailStatus.FAILED if attempts >= MAX_ATTEMPTS else EmailStatus.PENDING
-            log.warning(
-                "email %s to %s failed (attempt %s): %s", email.id, email.to_addr, attempts, exc
-            )
-            await OutboxEmail.filter(id=email.id).update(
-                attempts=attempts,
-                status=status,
-                last_error=str(exc)[:2000],
-                next_attempt_at=datetime.now(UTC) + retry_delay(attempts),
-            )
-            continue
-        await OutboxEmail.filter(id=email.id).update(
-            status=EmailStatus.SENT, sent_at=datetime.now(UTC), attempts=email.attempts + 1
-        )
-        sent += 1
-    return sent
+            yield session
+        finally:
+            await session.close()
+
+    async def send(self, msg: EmailMessage) -> None:
+        async with self.session() as session:
+            await session.send(msg)
+
+
+class _SmtpSession:
+    def __init__(self, smtp_url: str) -> None:
+        parts = urlsplit(smtp_url)
+        implicit_tls = parts.scheme == "smtps"
+        self._options: dict[str, Any] = {
+            "hostname": parts.hostname,
+            "port": parts.port or (465 if implicit_tls else 587 if parts.username else 25),
+            "username": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password else None,
+            "use_tls": implicit_tls,
+            # STARTTLS when credentials are sent; a local relay may speak plain SMTP
+            # (None: STARTTLS only if the server offers it).
+            "start_tls": True if (parts.username and not implicit_tls) else None,
+            "timeout": SMTP_TIMEOUT,
+        }
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def send(self, msg: EmailMessage) -> None:
+        if self._client is None or not self._client.is_connected:
+            client = aiosmtplib.SMTP(**self._options)
+            await client.connect()  # logs in too when the URL has credentials
+            self._client = client
+        await self._client.send_message(msg)
+
+    async def close(self) -> None:
+        if self._client is None or not self._client.is_connected:
+            return
+        try:
+            await self._client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            self._client.close()
+
+
+class _FileSession:
+    def __init__(self, outbox_dir: Path) -> None:
+        self.outbox_dir = outbox_dir
+
+    async def send(self, msg: EmailMessage) -> None:
+        await anyio.to_thread.run_sync(write_eml, self.outbox_dir, msg)
+
+    async def close(self) -> None:
+        pass
+
+
+def write_eml(outbox_dir: Path, msg: EmailMessage) -> Path:
+    """Write ``<message-id local part>.eml`` atomically: readers never see half a file.
+
+    The name comes from the Message-ID, so writing the same row twice replaces
+    the file instead of adding a second one.
+    """
+    outbox_dir.mkdir(parents=True, exist_ok=True)
+    msgid = str(msg["Message-ID"] or make_msgid()).strip("<>")
+    name = "".join(c if c.isalnum() or c in ".-_" else "_" for c in msgid.partition("@")[0])
+    path = outbox_dir / f"{name}.eml"
+    tmp = outbox_dir / f".{name}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(msg.as_bytes())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+# --- Failures and retries --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """What a failed send means for the row and for the rest of the batch."""
+
+    error: str  # kept in OutboxEmail.last_error
+    permanent: bool  # about this message (a refused recipient): retrying will not help
+    stop_batch: bool  # about the server or our configuration: the next message would fail too
+
+
+_SERVER_ERRORS = (
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPAuthenticationError,
+    aiosmtplib.SMTPHeloError,
+    aiosmtplib.SMTPSenderRefused,
+)
+
+
+def classify_failure(exc: BaseException) -> SendFailure:
+    """Sort a send error: this message (maybe permanent), or the server (stop the batch)."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        error = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        permanent = bool(codes) and all(code >= 500 for code in codes)
+        return SendFailure(f"recipient refused: {error}", permanent, stop_batch=False)
+    if isinstance(exc, _SERVER_ERRORS) or getattr(exc, "code", None) == 421:
+        # Can't connect, log in, or send as KIT_MAIL_FROM; or "421 closing channel".
+        return SendFailure(_describe(exc), permanent=False, stop_batch=True)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):  # e.g. DATA refused: this message
+        return SendFailure(_describe(exc), permanent=exc.code >= 500, stop_batch=False)
+    if isinstance(exc, OSError):  # refused, reset, timed out, disk full
+        return SendFailure(_describe(exc), permanent=False, stop_batch=True)
+    if isinstance(exc, aiosmtplib.SMTPNotSupported | ValueError):  # e.g. SMTPUTF8, bad address
+        return SendFailure(_describe(exc), permanent=True, stop_batch=False)
+    # STARTTLS not offered, an unexpected bug: don't burn the whole batch on it.
+    return SendFailure(_describe(exc), permanent=False, stop_batch=True)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{type(exc).__name__}: {exc.code} {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- Waking the delivery loop ----------------------------------------------------------
+
+_listeners: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+
+def notify() -> None:
+    """Wake this process's delivery loops early; a no-op when none runs.
+
+    ``queue_email`` calls it before the caller commits, so the loop waits a moment
+    (``delivery.NOTIFY_DEBOUNCE``) before it looks; a transaction that takes longer is
+    picked up by the next regular poll.
+    """
+    for loop, event in list(_listeners):
+        with contextlib.suppress(RuntimeError):  # that loop has closed
+            loop.call_soon_threadsafe(event.set)
+
+
+@contextlib.contextmanager
+def listen(event: asyncio.Event) -> Iterator[None]:
+    """Have ``notify()`` set ``event`` while the block runs."""
+    item = (asyncio.get_running_loop(), event)
+    _listeners.add(item)
+    try:
+        yield
+    finally:
+        _listeners.discard(item)

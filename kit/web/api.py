@@ -8,7 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.schemas import SchemaGenerator
 
-from kit import __version__, campaigns, meetings
+from kit import __version__, campaigns, discovery, meetings
+from kit.maps import geojson
+from kit.models import Meeting
 from kit.public import public_meeting
 from kit.web.forms import bearer_token, read_json
 from kit.web.openapi_schemas import COMPONENTS
@@ -28,7 +30,8 @@ SCHEMAS = SchemaGenerator(
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(SCHEMAS.get_schema(routes=request.app.routes))
+    api_routes = [r for r in request.app.routes if getattr(r, "path", "").startswith("/api/")]
+    return JSONResponse(SCHEMAS.get_schema(routes=api_routes))
 
 
 async def campaigns_list(request: Request) -> Response:
@@ -82,8 +85,7 @@ async def meetings_create(request: Request) -> Response:
     result = await meetings.create_meeting(
         data,
         geocoder=state.geocoder,
-        secret_key=state.settings.secret_key,
-        base_url=state.settings.base_url,
+        site=state.settings,
     )
     meeting = result.meeting
     base = state.settings.base_url
@@ -147,7 +149,7 @@ async def meeting_update(request: Request) -> Response:
     meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
     changes = await read_json(request)
     meeting = await meetings.update_meeting(
-        meeting, changes, geocoder=state.geocoder, secret_key=state.settings.secret_key
+        meeting, changes, geocoder=state.geocoder, site=state.settings
     )
     return JSONResponse(public_meeting(meeting, state.settings.base_url, detail=True))
 
@@ -172,3 +174,70 @@ async def meeting_cancel(request: Request) -> Response:
     meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
     meeting = await meetings.cancel_meeting(meeting)
     return JSONResponse(public_meeting(meeting, request.app.state.settings.base_url, detail=True))
+
+
+def search_item(meeting: Meeting, distance_km: float, base_url: str) -> dict[str, Any]:
+    return {**public_meeting(meeting, base_url), "distance_km": distance_km}
+
+
+async def meetings_search(request: Request) -> Response:
+    """
+    ---
+    summary: Find published upcoming meetings near a place, nearest first
+    operationId: searchMeetings
+    parameters:
+      - {name: near, in: query, required: true, schema: {type: string},
+         description: "a ZIP code, a town (Oakland, CA; Lyon, France) or lat,lon"}
+      - {name: radius_km, in: query, schema: {type: number, default: 25, maximum: 500}}
+      - {name: campaign, in: query, schema: {type: string}}
+      - {name: from, in: query, schema: {type: string, format: date}}
+      - {name: to, in: query, schema: {type: string, format: date}}
+      - {name: has_space, in: query, schema: {type: boolean}}
+      - {name: limit, in: query, schema: {type: integer, default: 20, minimum: 1, maximum: 100}}
+      - {name: cursor, in: query, schema: {type: string}}
+    responses:
+      "200":
+        description: A page of meetings; `next` is the cursor of the next page, or null.
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [meetings, next]
+              properties:
+                meetings:
+                  type: array
+                  items: {$ref: "#/components/schemas/PublicMeeting"}
+                next: {type: ["string", "null"]}
+      "400": {$ref: "#/components/responses/Error"}
+    """
+    state = _services(request)
+    result = await discovery.search_meetings(request.query_params, state.geocoder)
+    base = state.settings.base_url
+    return JSONResponse(
+        {
+            "meetings": [search_item(m, d, base) for m, d in result.items],
+            "next": result.next_cursor,
+        }
+    )
+
+
+async def meetings_geojson(request: Request) -> Response:
+    """
+    ---
+    summary: Public meeting points in a map's visible box, as GeoJSON
+    operationId: meetingsGeoJSON
+    parameters:
+      - {name: bbox, in: query, required: true, schema: {type: string},
+         description: "west,south,east,north in degrees"}
+      - {name: campaign, in: query, schema: {type: string}}
+    responses:
+      "200":
+        description: A FeatureCollection; homes are at their approximate point.
+        content:
+          application/geo+json:
+            schema: {type: object, required: [type, features]}
+      "400": {$ref: "#/components/responses/Error"}
+    """
+    found = await discovery.meetings_in_view(request.query_params)
+    collection = geojson.feature_collection(found, request.app.state.settings.base_url)
+    return JSONResponse(collection, media_type="application/geo+json")

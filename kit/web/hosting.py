@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from kit import meetings
 from kit.errors import ValidationError
 from kit.models import Meeting
+from kit.validation import email as email_field
 from kit.validation import flatten
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict
@@ -57,8 +58,7 @@ async def host_form(request: Request) -> Response:
         result = await meetings.create_meeting(
             data,
             geocoder=state.geocoder,
-            secret_key=state.settings.secret_key,
-            base_url=state.settings.base_url,
+            site=state.settings,
         )
     except ValidationError as exc:
         return render(
@@ -106,7 +106,7 @@ async def manage(request: Request) -> Response:
             meeting,
             _form_values(form),
             geocoder=state.geocoder,
-            secret_key=state.settings.secret_key,
+            site=state.settings,
         )
     except ValidationError as exc:
         return render(
@@ -138,3 +138,21 @@ async def manage_cancel(request: Request) -> Response:
             request, meeting, token, values=values, errors={}, notice="Your meeting is cancelled."
         ),
     )
+
+
+async def recover(request: Request) -> Response:
+    """Email fresh manage links; the answer never says whether the address hosts anything."""
+    if request.method == "GET":
+        return render(request, "meetings/recover.html", {"email": "", "errors": {}, "sent": False})
+    form = form_to_dict(await read_form(request))
+    problems: dict[str, str] = {}
+    address = email_field(form, "email", problems)
+    if problems:
+        return render(
+            request,
+            "meetings/recover.html",
+            {"email": form.get("email", ""), "errors": problems, "sent": False},
+            status_code=422,
+        )
+    await meetings.send_fresh_manage_links(address, request.app.state.settings)
+    return render(request, "meetings/recover.html", {"email": address, "errors": {}, "sent": True})

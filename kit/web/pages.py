@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from kit import health, meetings
-from kit.public import public_meeting
+from kit import discovery, health, meetings
+from kit.discovery import InvalidQuery
+from kit.public import public_event_ld, public_meeting
 
 
 async def home(request: Request) -> Response:
@@ -28,6 +31,22 @@ async def meeting_detail(request: Request) -> Response:
     meeting = await meetings.get_meeting(request.path_params["id"])
     base = request.app.state.settings.base_url
     data = public_meeting(meeting, base, detail=True)
-    return request.app.state.templates.TemplateResponse(
-        request, "meetings/detail.html", {"meeting": meeting, "public": data}
-    )
+    context = {"meeting": meeting, "public": data, "json_ld": public_event_ld(data)}
+    return request.app.state.templates.TemplateResponse(request, "meetings/detail.html", context)
+
+
+async def find(request: Request) -> Response:
+    """Search by ZIP, town or location: a plain list (no JavaScript needed) and a map."""
+    templates = request.app.state.templates
+    near = request.query_params.get("near", "")
+    context: dict[str, Any] = {"near": near, "result": None, "errors": {}}
+    status = 200
+    if near:
+        try:
+            context["result"] = await discovery.search_meetings(
+                request.query_params, request.app.state.geocoder
+            )
+        except InvalidQuery as exc:
+            context["errors"] = exc.fields
+            status = 400
+    return templates.TemplateResponse(request, "meetings/find.html", context, status_code=status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xstatic.pkg.leaflet as leaflet
+import xstatic.pkg.leaflet_markercluster as markercluster
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -13,17 +14,24 @@ ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
     Route("/healthz", pages.healthz, name="healthz"),
     Route("/host", hosting.host_form, methods=["GET", "POST"], name="host_form"),
+    Route("/manage/recover", hosting.recover, methods=["GET", "POST"], name="manage_recover"),
     Route("/manage/{id}", hosting.manage, methods=["GET", "POST"], name="manage"),
     Route("/manage/{id}/cancel", hosting.manage_cancel, methods=["POST"], name="manage_cancel"),
+    Route("/find", pages.find, name="find"),
     Route("/meetings/{id}", pages.meeting_detail, name="meeting_detail"),
     Route("/openapi.json", api.openapi, name="openapi", include_in_schema=False),
     Route("/api/campaigns", api.campaigns_list, name="api_campaigns_list"),
+    Route("/api/meetings", api.meetings_search, methods=["GET"], name="api_meetings_search"),
     Route("/api/meetings", api.meetings_create, methods=["POST"], name="api_meetings"),
+    Route("/api/meetings.geojson", api.meetings_geojson, name="api_meetings_geojson"),
     Route("/api/meetings/{id}", api.meeting_detail, methods=["GET"], name="api_meeting"),
     Route("/api/meetings/{id}", api.meeting_update, methods=["PATCH"], name="api_meeting_update"),
     Route(
         "/api/meetings/{id}/cancel", api.meeting_cancel, methods=["POST"], name="api_meeting_cancel"
     ),
     Mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet"),
+    Mount(
+        "/static/markercluster", StaticFiles(directory=markercluster.BASE_DIR), name="markercluster"
+    ),
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

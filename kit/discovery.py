@@ -1,0 +1,114 @@
+"""Use cases for neighbors looking for a meeting: search near a place, or in a map's box.
+
+Query parameters arrive as text from the API and from the /find page alike;
+every problem is reported per parameter with a 400, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from kit.errors import ValidationError
+from kit.maps import geojson, nearby
+from kit.maps.places import Geocoder, Place
+from kit.models import Campaign, Meeting
+
+
+class InvalidQuery(ValidationError):
+    """A search parameter that can't be used; the fields say which and why."""
+
+    status_code = 400
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        super().__init__(fields, "Please check the search: " + " ".join(fields.values()))
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    place: Place
+    radius_km: float
+    items: list[tuple[Meeting, float]]
+    next_cursor: str | None
+
+
+async def resolve_place(near: str, geocoder: Geocoder) -> Place:
+    near = " ".join(near.split())
+    if not near:
+        raise InvalidQuery({"near": "Enter a ZIP code, a town (e.g. “Oakland, CA”) or lat,lon."})
+    if len(near) > 120:
+        raise InvalidQuery({"near": "That place name is too long."})
+    place = await geocoder.search(near)
+    if place is None:
+        raise InvalidQuery(
+            {
+                "near": f"We couldn't find “{near}”. Try a ZIP code, or a town with its "
+                "state or country, like “Lyon, France”."
+            }
+        )
+    return place
+
+
+async def campaign_id_for(slug: str | None) -> int | None:
+    if not slug:
+        return None
+    campaign = await Campaign.get_or_none(slug=slug[:64]).only("id")
+    if campaign is None:
+        raise InvalidQuery({"campaign": f"There is no campaign called “{slug[:64]}”."})
+    return campaign.id
+
+
+def parse_day(value: str | None, name: str, tz: str) -> datetime | None:
+    """A YYYY-MM-DD date as the start of that day on the searched place's clocks."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidQuery({name: f"“{value[:20]}” is not a date like 2026-12-05."}) from None
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+async def search_meetings(
+    params: Mapping[str, str], geocoder: Geocoder, *, now: datetime | None = None
+) -> SearchResult:
+    place = await resolve_place(params.get("near", ""), geocoder)
+    try:
+        radius = nearby.parse_radius(params.get("radius_km"))
+        limit = nearby.parse_limit(params.get("limit"))
+    except ValidationError as exc:
+        raise InvalidQuery(exc.fields) from None
+    starts_from = parse_day(params.get("from"), "from", place.timezone)
+    to_day = parse_day(params.get("to"), "to", place.timezone)
+    if starts_from and to_day and to_day < starts_from:
+        raise InvalidQuery({"to": "The end date is before the start date."})
+    query = nearby.NearbyQuery(
+        lat=place.lat,
+        lon=place.lon,
+        radius_km=radius,
+        campaign_id=await campaign_id_for(params.get("campaign")),
+        starts_from=starts_from,
+        # "to" names the last day included: stop at the start of the next one.
+        starts_before=to_day + timedelta(days=1) if to_day else None,
+        has_space=params.get("has_space", "").lower() in {"1", "true", "yes", "on"},
+        limit=limit,
+        cursor=params.get("cursor") or None,
+        now=now,
+    )
+    try:
+        page = await nearby.find_nearby(query)
+    except ValidationError as exc:
+        raise InvalidQuery(exc.fields) from None
+    return SearchResult(place, radius, page.items, page.next_cursor)
+
+
+async def meetings_in_view(params: Mapping[str, str]) -> list[Meeting]:
+    """The map's points for the visible box (``bbox=west,south,east,north``)."""
+    try:
+        west, south, east, north = geojson.parse_bbox(params.get("bbox", ""))
+    except ValidationError as exc:
+        raise InvalidQuery(exc.fields) from None
+    campaign_id = await campaign_id_for(params.get("campaign"))
+    return await geojson.meetings_in_bbox(west, south, east, north, campaign_id=campaign_id)

@@ -1,0 +1,204 @@
+"""Which email each event sends, to whom, with which invite: personal notes from the host.
+
+Every function here only queues (``kit.toolkit.mail.queue_email``) inside the
+caller's transaction. Messages go out as "<host first name> via House Meeting
+Kit", are signed by the host, carry a Reply-To to the host only when the host
+allowed it, and have List-Unsubscribe headers (honored for non-essential mail).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from kit.models import EmailOptOut, Meeting, Person, Rsvp, RsvpStatus
+from kit.settings import Settings
+from kit.toolkit import mail
+from kit.toolkit.calendar import render_invite
+
+APP_NAME = "House Meeting Kit"
+
+
+def unsubscribe_token(email: str, secret_key: str) -> str:
+    return URLSafeSerializer(secret_key, salt="unsubscribe").dumps(email.lower())
+
+
+def email_from_unsubscribe_token(token: str, secret_key: str) -> str | None:
+    try:
+        value = URLSafeSerializer(secret_key, salt="unsubscribe").loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def unsubscribe_url(email: str, site: Settings) -> str:
+    return f"{site.base_url}/unsubscribe/{unsubscribe_token(email, site.secret_key)}"
+
+
+def sender_name(meeting: Meeting) -> str:
+    return f"{meeting.host.first_name} via {APP_NAME}"
+
+
+def meeting_url(meeting: Meeting, site: Settings) -> str:
+    return f"{site.base_url}/meetings/{meeting.public_id}"
+
+
+def rsvp_url(token: str, site: Settings) -> str:
+    return f"{site.base_url}/rsvp/{token}"
+
+
+async def opted_out(email: str) -> bool:
+    return await EmailOptOut.filter(email=email.lower()).exists()
+
+
+async def send_from_host(
+    kind: str,
+    meeting: Meeting,
+    to: str,
+    context: dict[str, Any],
+    site: Settings,
+    *,
+    essential: bool = True,
+    invite: bytes | None = None,
+    method: Literal["REQUEST", "CANCEL"] = "REQUEST",
+) -> None:
+    """Queue one email written as the host; non-essential mail skips people who opted out."""
+    if not essential and await opted_out(to):
+        return
+    link = unsubscribe_url(to, site)
+    attachments = []
+    if invite is not None:
+        attachments.append(
+            {
+                "filename": "invite.ics",
+                "content_type": f"text/calendar; method={method}; charset=UTF-8",
+                "text": invite.decode(),
+            }
+        )
+    await mail.queue_email(
+        kind,
+        to=to,
+        meeting=meeting,
+        sender_name=sender_name(meeting),
+        reply_to=meeting.host.email if meeting.reply_to_host else "",
+        headers={
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        attachments=attachments,
+        context={
+            "meeting": meeting,
+            "host": meeting.host,
+            "site": site,
+            "meeting_url": meeting_url(meeting, site),
+            "unsubscribe_url": link,
+            "essential": essential,
+            **context,
+        },
+    )
+
+
+def invite_for(
+    meeting: Meeting,
+    person: Person,
+    site: Settings,
+    *,
+    method: Literal["REQUEST", "CANCEL"] = "REQUEST",
+) -> bytes:
+    return render_invite(
+        meeting,
+        base_url=site.base_url,
+        organizer_email=site.mail_from,
+        attendee=person,
+        sequence=meeting.sequence,
+        method=method,
+    )
+
+
+async def rsvp_recorded(
+    meeting: Meeting, rsvp: Rsvp, person: Person, token: str, *, site: Settings
+) -> None:
+    """The guest's confirmation (with the invite) or waitlist note, and a word to the host."""
+    context = {"rsvp": rsvp, "guest": person, "rsvp_url": rsvp_url(token, site)}
+    if rsvp.status is RsvpStatus.CONFIRMED:
+        await send_from_host(
+            "rsvp_confirmed",
+            meeting,
+            person.email,
+            context,
+            site,
+            invite=invite_for(meeting, person, site),
+        )
+    else:
+        await send_from_host("rsvp_waitlisted", meeting, person.email, context, site)
+    if meeting.host_notify == "each" and person.id != meeting.host_id:  # type: ignore[attr-defined]
+        await send_from_host(
+            "host_new_rsvp", meeting, meeting.host.email, context, site, essential=False
+        )
+
+
+async def rsvp_promoted(meeting: Meeting, rsvp: Rsvp, *, site: Settings) -> None:
+    person = rsvp.person
+    await send_from_host(
+        "rsvp_promoted",
+        meeting,
+        person.email,
+        {"rsvp": rsvp, "guest": person},
+        site,
+        invite=invite_for(meeting, person, site),
+    )
+
+
+async def rsvp_cancelled(
+    meeting: Meeting, rsvp: Rsvp, *, was_confirmed: bool, site: Settings
+) -> None:
+    """Take the event off the guest's calendar, and tell the host a seat is free."""
+    person = await Person.get(id=rsvp.person_id)  # type: ignore[attr-defined]
+    context = {"rsvp": rsvp, "guest": person, "was_confirmed": was_confirmed}
+    invite = invite_for(meeting, person, site, method="CANCEL") if was_confirmed else None
+    await send_from_host(
+        "rsvp_cancelled", meeting, person.email, context, site, invite=invite, method="CANCEL"
+    )
+    await send_from_host(
+        "host_guest_cancelled", meeting, meeting.host.email, context, site, essential=False
+    )
+
+
+async def confirmed_guests(meeting: Meeting) -> list[Rsvp]:
+    return await Rsvp.filter(meeting_id=meeting.id, status=RsvpStatus.CONFIRMED).select_related(
+        "person"
+    )
+
+
+async def meeting_changed(meeting: Meeting, changes: list[str], *, site: Settings) -> None:
+    """Re-send every confirmed guest's invite (SEQUENCE already bumped) with what changed."""
+    for rsvp in await confirmed_guests(meeting):
+        await send_from_host(
+            "meeting_changed",
+            meeting,
+            rsvp.person.email,
+            {"rsvp": rsvp, "guest": rsvp.person, "changes": changes},
+            site,
+            invite=invite_for(meeting, rsvp.person, site),
+        )
+
+
+async def meeting_cancelled(meeting: Meeting, *, site: Settings) -> None:
+    guests = (
+        await Rsvp.filter(meeting_id=meeting.id)
+        .exclude(status=RsvpStatus.CANCELLED)
+        .select_related("person")
+    )
+    for rsvp in guests:
+        confirmed = rsvp.status is RsvpStatus.CONFIRMED
+        invite = invite_for(meeting, rsvp.person, site, method="CANCEL") if confirmed else None
+        await send_from_host(
+            "meeting_cancelled",
+            meeting,
+            rsvp.person.email,
+            {"rsvp": rsvp, "guest": rsvp.person},
+            site,
+            invite=invite,
+            method="CANCEL",
+        )

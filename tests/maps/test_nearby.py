@@ -1,0 +1,254 @@
+"""Searching near a point: public points only, nearest first, paged by cursor."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from kit.errors import ValidationError
+from kit.maps.nearby import (
+    NearbyPage,
+    NearbyQuery,
+    find_nearby,
+    parse_limit,
+    parse_radius,
+)
+from kit.maps.privacy import destination, haversine_km
+from kit.models import Meeting, MeetingStatus, Visibility
+from kit.public import public_meeting
+from tests.factories import GEOCODER, local, make_campaign, make_meeting
+
+_titles = itertools.count(1)
+
+
+async def zip_point(zip_code: str = "10027") -> tuple[float, float]:
+    place = await GEOCODER.search(zip_code)
+    assert place is not None
+    return place.lat, place.lon
+
+
+async def meeting_at(lat: float, lon: float, **overrides: Any) -> Meeting:
+    """A real meeting (made through the domain) whose public point is moved to (lat, lon)."""
+    overrides.setdefault("title", f"Meeting {next(_titles)}")
+    meeting = (await make_meeting(**overrides)).meeting
+    await Meeting.filter(id=meeting.id).update(approx_lat=lat, approx_lon=lon)
+    return await Meeting.get(id=meeting.id)
+
+
+async def found_ids(**query: Any) -> list[str]:
+    page = await find_nearby(NearbyQuery(**query))
+    return [m.public_id for m, _ in page.items]
+
+
+async def all_pages(query: NearbyQuery) -> list[NearbyPage]:
+    pages = [await find_nearby(query)]
+    while pages[-1].next_cursor:
+        assert len(pages) < 100, "the cursor must make progress"
+        pages.append(await find_nearby(_with(query, cursor=pages[-1].next_cursor)))
+    return pages
+
+
+def _with(query: NearbyQuery, **changes: Any) -> NearbyQuery:
+    return NearbyQuery(**{**query.__dict__, **changes})
+
+
+async def test_meeting_is_found_from_its_zip_and_10_km_away_not_200(db: str) -> None:
+    meeting = (await make_meeting()).meeting  # ZIP 10027
+    lat, lon = await zip_point("10027")
+    for km, expected in ((0, True), (10, True), (200, False)):
+        here = destination(lat, lon, km, math.radians(70))
+        assert (meeting.public_id in await found_ids(lat=here[0], lon=here[1])) is expected, km
+
+
+async def test_distance_is_to_the_public_point_never_the_exact_one(db: str) -> None:
+    meeting = (await make_meeting()).meeting
+    assert (meeting.lat, meeting.lon) != (meeting.approx_lat, meeting.approx_lon)
+    # Standing on the exact spot of the home: the answer must not reveal that.
+    page = await find_nearby(NearbyQuery(lat=meeting.lat, lon=meeting.lon))
+    [(found, km)] = page.items
+    assert found.public_id == meeting.public_id
+    assert km == round(
+        haversine_km(meeting.lat, meeting.lon, found.approx_lat, found.approx_lon), 1
+    )
+    assert km >= 0.5  # the approximate point is 0.5-1.5 km off
+
+
+async def test_results_come_nearest_first_with_distances(db: str) -> None:
+    lat, lon = 40.0, -75.0
+    for km in (9, 1, 5, 3, 7):
+        await meeting_at(*destination(lat, lon, km, math.radians(40 * km)))
+    page = await find_nearby(NearbyQuery(lat=lat, lon=lon))
+    assert [km for _, km in page.items] == [1.0, 3.0, 5.0, 7.0, 9.0]
+    assert page.next_cursor is None
+
+
+async def test_items_carry_their_campaign_for_public_meeting(db: str) -> None:
+    await make_campaign("spring-talks", name="Spring Talks")
+    await make_meeting(campaign="spring-talks")
+    await make_meeting(title="No campaign")
+    page = await find_nearby(NearbyQuery(*(await zip_point())))
+    views = {public_meeting(m, "http://testserver")["campaign"] for m, _ in page.items}
+    assert views == {"spring-talks", None}
+    [campaign] = [m.campaign for m, _ in page.items if m.campaign is not None]
+    assert campaign.name == "Spring Talks"
+
+
+async def test_pagination_returns_every_meeting_exactly_once(db: str) -> None:
+    lat, lon = 51.5, -0.12
+    expected = set()
+    # Spread from 0.2 to 24 km (so pages need wider circles) with ties on one spot.
+    for i in range(22):
+        km = 0.2 + (i % 11) * 2.3 if i < 20 else 4.8
+        point = destination(lat, lon, km, math.radians(37 * i))
+        expected.add((await meeting_at(*point)).public_id)
+    far = await meeting_at(*destination(lat, lon, 40, 0.0))  # outside 25 km
+    pages = await all_pages(NearbyQuery(lat=lat, lon=lon, limit=4))
+    seen = [m.public_id for page in pages for m, _ in page.items]
+    assert len(seen) == len(set(seen)) == 22
+    assert set(seen) == expected
+    assert far.public_id not in seen
+    distances = [km for page in pages for _, km in page.items]
+    assert distances == sorted(distances)
+    assert all(len(page.items) == 4 for page in pages[:-1])
+
+
+async def test_a_page_boundary_inside_a_tie_loses_nothing(db: str) -> None:
+    spot = destination(40.0, -75.0, 3, 1.0)
+    made = {(await meeting_at(*spot)).public_id for _ in range(7)}
+    pages = await all_pages(NearbyQuery(lat=40.0, lon=-75.0, limit=3))
+    seen = [m.public_id for page in pages for m, _ in page.items]
+    assert sorted(seen) == sorted(made)
+    assert [len(p.items) for p in pages] == [3, 3, 1]
+
+
+async def test_search_across_the_antimeridian_and_near_a_pole(db: str) -> None:
+    east = await meeting_at(-16.5, 179.95)
+    west = await meeting_at(-16.5, -179.95)
+    far = await meeting_at(-16.5, 178.0)
+    page = await find_nearby(NearbyQuery(lat=-16.5, lon=-179.99))
+    assert [m.public_id for m, _ in page.items] == [west.public_id, east.public_id]
+    assert far.public_id not in [m.public_id for m, _ in page.items]
+    assert page.items[1][1] == pytest.approx(6.4, abs=0.1)
+    across_the_pole = await meeting_at(89.95, 100.0)
+    assert await found_ids(lat=89.95, lon=-80.0) == [across_the_pole.public_id]
+
+
+async def test_hidden_meetings_never_appear(db: str) -> None:
+    shown = await meeting_at(40.0, -75.0)
+    cancelled = await meeting_at(40.0, -75.0)
+    pending = await meeting_at(40.0, -75.0)
+    draft = await meeting_at(40.0, -75.0)
+    unlisted = await meeting_at(40.0, -75.0, visibility="unlisted")
+    past = await meeting_at(40.0, -75.0)
+    await Meeting.filter(id=cancelled.id).update(status=MeetingStatus.CANCELLED)
+    await Meeting.filter(id=pending.id).update(status=MeetingStatus.PENDING)
+    await Meeting.filter(id=draft.id).update(status=MeetingStatus.DRAFT)
+    await Meeting.filter(id=past.id).update(starts_at=datetime.now(UTC) - timedelta(hours=1))
+    assert unlisted.visibility is Visibility.UNLISTED
+    assert await found_ids(lat=40.0, lon=-75.0) == [shown.public_id]
+
+
+async def test_a_meeting_that_has_started_is_no_longer_upcoming(db: str) -> None:
+    meeting = await meeting_at(40.0, -75.0)
+    assert await found_ids(lat=40.0, lon=-75.0, now=meeting.starts_at - timedelta(seconds=1))
+    assert not await found_ids(lat=40.0, lon=-75.0, now=meeting.starts_at)
+
+
+async def test_has_space_leaves_out_full_meetings(db: str) -> None:
+    full = await meeting_at(40.0, -75.0)
+    open_ = await meeting_at(40.0, -75.0)
+    await Meeting.filter(id=full.id).update(seats_taken=full.capacity)
+    assert set(await found_ids(lat=40.0, lon=-75.0)) == {full.public_id, open_.public_id}
+    assert await found_ids(lat=40.0, lon=-75.0, has_space=True) == [open_.public_id]
+
+
+async def test_campaign_filter(db: str) -> None:
+    campaign = await make_campaign("spring-talks")
+    inside = await meeting_at(40.0, -75.0, campaign="spring-talks")
+    await meeting_at(40.0, -75.0)
+    ids = await found_ids(lat=40.0, lon=-75.0, campaign_id=campaign.id)
+    assert ids == [inside.public_id]
+
+
+async def test_date_window_is_inclusive_then_exclusive(db: str) -> None:
+    soon = await meeting_at(40.0, -75.0, starts_at=local(3, 18), ends_at=local(3, 20))
+    later = await meeting_at(40.0, -75.0, starts_at=local(10, 18), ends_at=local(10, 20))
+    window = {"lat": 40.0, "lon": -75.0}
+    assert await found_ids(**window, starts_from=later.starts_at) == [later.public_id]
+    assert await found_ids(**window, starts_before=later.starts_at) == [soon.public_id]
+    assert await found_ids(
+        **window, starts_from=soon.starts_at, starts_before=soon.starts_at + timedelta(seconds=1)
+    ) == [soon.public_id]
+
+
+def _cursor(data: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+async def test_a_damaged_or_foreign_cursor_is_refused(db: str) -> None:
+    for i in range(3):
+        await meeting_at(*destination(40.0, -75.0, i + 1, 0.0))
+    query = NearbyQuery(lat=40.0, lon=-75.0, limit=1)
+    good = (await find_nearby(query)).next_cursor
+    assert good
+    data = json.loads(base64.urlsafe_b64decode(good + "=" * (-len(good) % 4)))
+    bad = [
+        "not a cursor!",
+        good[:-3],
+        "x" * 1000,
+        _cursor([1, 2]),
+        _cursor({**data, "d": "0.1"}),
+        _cursor({**data, "d": -1}),
+        _cursor({**data, "id": 7}),
+        _cursor({**data, "extra": 1}),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+    ]
+    for cursor in bad:
+        with pytest.raises(ValidationError) as raised:
+            await find_nearby(_with(query, cursor=cursor))
+        assert "cursor" in raised.value.fields, cursor
+    with pytest.raises(ValidationError) as raised:
+        await find_nearby(_with(query, lat=41.0, cursor=good))
+    assert "different search" in raised.value.fields["cursor"]
+
+
+def test_parse_radius() -> None:
+    assert parse_radius(None) == parse_radius("") == 25
+    assert parse_radius("12.5") == 12.5
+    assert parse_radius("500") == 500
+    for text in ("501", "0", "-3", "abc", "nan", "inf"):
+        with pytest.raises(ValidationError) as raised:
+            parse_radius(text)
+        assert raised.value.fields["radius_km"], text
+    with pytest.raises(ValidationError) as raised:
+        parse_radius("600")
+    assert "at most 500 km" in raised.value.fields["radius_km"]
+
+
+def test_parse_limit() -> None:
+    assert parse_limit(None) == parse_limit(" ") == 20
+    assert parse_limit("1") == 1 and parse_limit("100") == 100
+    for text in ("0", "101", "ten", "2.5"):
+        with pytest.raises(ValidationError) as raised:
+            parse_limit(text)
+        assert raised.value.fields["limit"], text
+
+
+async def test_out_of_range_queries_are_refused(db: str) -> None:
+    for query, field in (
+        (NearbyQuery(lat=0, lon=0, radius_km=501), "radius_km"),
+        (NearbyQuery(lat=0, lon=0, limit=0), "limit"),
+        (NearbyQuery(lat=91, lon=0), "near"),
+        (NearbyQuery(lat=0, lon=math.nan), "near"),
+    ):
+        with pytest.raises(ValidationError) as raised:
+            await find_nearby(query)
+        assert field in raised.value.fields
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await find_nearby(NearbyQuery(lat=0, lon=0, now=datetime(2030, 1, 1)))

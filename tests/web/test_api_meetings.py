@@ -1,0 +1,205 @@
+"""The hosting API: publish, read, change and cancel a meeting as JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from kit.models import Campaign, Meeting, MeetingStatus, OutboxEmail
+from tests.factories import local, make_campaign, meeting_body
+
+
+async def create(client: httpx.AsyncClient, **overrides: object) -> httpx.Response:
+    return await client.post("/api/meetings", json=meeting_body(**overrides))
+
+
+def bearer(manage_url: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {manage_url.split('token=')[1]}"}
+
+
+async def test_create_answers_with_links_and_emails_the_host(client: httpx.AsyncClient) -> None:
+    response = await create(client)
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "url", "manage_url", "status"}
+    assert body["status"] == "published"
+    assert body["url"] == f"http://testserver/meetings/{body['id']}"
+    assert body["manage_url"].startswith(f"http://testserver/manage/{body['id']}?token=")
+    email = await OutboxEmail.get()
+    assert email.to_addr == "quinn@example.org"
+    assert body["manage_url"] in email.body_text
+
+
+async def test_double_submission_creates_one_meeting(client: httpx.AsyncClient) -> None:
+    first, second = await create(client), await create(client)
+    assert first.status_code == 201
+    assert second.status_code == 200
+    assert second.json()["id"] == first.json()["id"]
+    assert second.json()["manage_url"] is None
+    assert await Meeting.all().count() == 1
+
+
+async def test_manage_token_is_long_random_and_stored_hashed(client: httpx.AsyncClient) -> None:
+    from kit.models import AccessToken
+
+    tokens = {
+        (await create(client, title=f"Talk {n}")).json()["manage_url"].split("token=")[1]
+        for n in range(3)
+    }
+    assert len(tokens) == 3
+    assert all(len(t) >= 43 for t in tokens)  # 32 random bytes = 256 bits
+    stored = set(await AccessToken.all().values_list("token_hash", flat=True))
+    assert not tokens & stored
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"starts_at": local(-2, 18), "ends_at": local(-2, 20)}, "starts_at"),
+        ({"ends_at": local(7, 17)}, "ends_at"),
+        ({"ends_at": local(8, 18)}, "ends_at"),
+        ({"capacity": 0}, "capacity"),
+        ({"capacity": 501}, "capacity"),
+        ({"campaign": "no-such-campaign"}, "campaign"),
+        (
+            {"address": {"locality": "Qwxzyville", "postal_code": "", "country": "US"}},
+            "address.locality",
+        ),
+        ({"title": "x" * 141}, "title"),
+        ({"description": "x" * 5001}, "description"),
+        ({"host": {"email": "quinn at example"}}, "host.email"),
+        ({"host": {"name": ""}}, "host.name"),
+        ({"starts_at": "next tuesday"}, "starts_at"),
+        ({"kind": "castle"}, "kind"),
+        ({"capacity": "twelve"}, "capacity"),
+    ],
+)
+async def test_invalid_meeting_is_refused_with_a_field_message(
+    client: httpx.AsyncClient, overrides: dict[str, object], field: str
+) -> None:
+    response = await create(client, **overrides)
+    assert response.status_code == 422
+    body = response.json()
+    assert field in body["fields"]
+    assert body["fields"][field]
+    assert await Meeting.all().count() == 0
+    assert await OutboxEmail.all().count() == 0
+
+
+async def test_body_must_be_a_json_object(client: httpx.AsyncClient) -> None:
+    not_json = await client.post(
+        "/api/meetings", content=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 400
+    form = await client.post("/api/meetings", data={"title": "x"})
+    assert form.status_code == 415
+    array = await client.post("/api/meetings", json=[1, 2])
+    assert array.status_code == 400
+
+
+async def test_an_explicit_offset_is_honored(client: httpx.AsyncClient) -> None:
+    day = (datetime.now(UTC) + timedelta(days=9)).date()
+    response = await create(
+        client, starts_at=f"{day}T18:30:00-08:00", ends_at=f"{day}T20:30:00-08:00"
+    )
+    meeting = await Meeting.get(public_id=response.json()["id"])
+    assert meeting.starts_at == datetime.fromisoformat(f"{day}T18:30:00-08:00")
+
+
+async def test_a_meeting_in_lyon_keeps_paris_time(client: httpx.AsyncClient) -> None:
+    day = (datetime.now(UTC) + timedelta(days=10)).date()
+    response = await create(
+        client,
+        address={"street": "", "locality": "Lyon", "postal_code": "", "country": "FR"},
+        starts_at=f"{day}T19:00",
+        ends_at=f"{day}T21:00",
+    )
+    assert response.status_code == 201, response.text
+    public = (await client.get(f"/api/meetings/{response.json()['id']}")).json()
+    assert public["timezone"] == "Europe/Paris"
+    assert public["starts_at"].startswith(f"{day}T19:00:00+0")
+    page = (await client.get(f"/meetings/{response.json()['id']}")).text
+    assert "7:00 PM" in page
+    assert "Europe/Paris" in page
+
+
+async def test_host_changes_and_cancels_with_the_bearer_token(client: httpx.AsyncClient) -> None:
+    created = (await create(client)).json()
+    path = f"/api/meetings/{created['id']}"
+    changed = await client.patch(
+        path, json={"title": "A new title", "capacity": 25}, headers=bearer(created["manage_url"])
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["title"] == "A new title"
+    assert changed.json()["capacity"] == 25
+    moved = await client.patch(
+        path,
+        json={"address": {"postal_code": "94612", "locality": "Oakland"}},
+        headers=bearer(created["manage_url"]),
+    )
+    assert moved.json()["timezone"] == "America/Los_Angeles"
+    cancelled = await client.post(f"{path}/cancel", headers=bearer(created["manage_url"]))
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    again = await client.patch(
+        path, json={"title": "Too late"}, headers=bearer(created["manage_url"])
+    )
+    assert again.status_code == 409
+
+
+async def test_invalid_change_saves_nothing(client: httpx.AsyncClient) -> None:
+    created = (await create(client)).json()
+    response = await client.patch(
+        f"/api/meetings/{created['id']}",
+        json={"title": "Changed", "capacity": 0},
+        headers=bearer(created["manage_url"]),
+    )
+    assert response.status_code == 422
+    assert "capacity" in response.json()["fields"]
+    assert (await Meeting.get(public_id=created["id"])).title == "Neighbors talk schools"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nope", "Basic abc", "Bearer "])
+async def test_wrong_or_missing_token_is_a_404(
+    client: httpx.AsyncClient, header: str | None
+) -> None:
+    created = (await create(client)).json()
+    headers = {"Authorization": header} if header else {}
+    for method, path in (("PATCH", ""), ("POST", "/cancel")):
+        response = await client.request(
+            method, f"/api/meetings/{created['id']}{path}", json={"title": "x"}, headers=headers
+        )
+        assert response.status_code == 404
+        assert "token" not in response.json()["error"].lower()
+
+
+async def test_another_meetings_token_does_not_open_this_one(client: httpx.AsyncClient) -> None:
+    mine = (await create(client)).json()
+    other = (await create(client, title="Another meeting")).json()
+    response = await client.patch(
+        f"/api/meetings/{mine['id']}", json={"title": "x"}, headers=bearer(other["manage_url"])
+    )
+    assert response.status_code == 404
+
+
+async def test_campaign_requiring_approval_keeps_meeting_pending(
+    client: httpx.AsyncClient,
+) -> None:
+    from kit.meetings import approve_meeting
+
+    await make_campaign("needs-ok", requires_approval=True)
+    created = (await create(client, campaign="needs-ok")).json()
+    assert created["status"] == "pending"
+    assert (await client.get(f"/api/meetings/{created['id']}")).status_code == 404
+    await approve_meeting(created["id"])
+    assert (await client.get(f"/api/meetings/{created['id']}")).status_code == 200
+    assert (await Meeting.get(public_id=created["id"])).status is MeetingStatus.PUBLISHED
+    assert await Campaign.all().count() == 1
+
+
+async def test_meeting_ids_are_random_not_sequential(client: httpx.AsyncClient) -> None:
+    ids = [(await create(client, title=f"Talk {n}")).json()["id"] for n in range(5)]
+    assert len(set(ids)) == 5
+    assert all(len(i) >= 12 and not i.isdigit() for i in ids)

@@ -1,0 +1,83 @@
+"""No public page, API answer, map feature or feed reveals a home's street, its
+directions, its exact point, or the host's email, phone or last name."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.routing import Route
+
+from kit.models import Meeting
+from kit.web.routes import ROUTES
+from tests.factories import HouseGeocoder, make_meeting
+
+SECRETS = {
+    "street": "417 Elm St",
+    "directions": "knock twice at the green gate",
+    "email": "quinn.private@example.org",
+    "phone": "212 555 0100",
+    "last name": "Doe-Secretsson",
+}
+# Routes that need the host's or a guest's secret; checked for refusal elsewhere.
+PRIVATE_PREFIXES = ("/manage",)
+QUERY = {
+    "/find": "?near=10027",
+    "/api/meetings": "?near=10027&radius_km=50",
+    "/api/meetings.geojson": "?bbox=-75,40,-73,41.5",
+}
+
+
+def public_get_paths(meeting_id: str) -> list[str]:
+    paths = []
+    for route in ROUTES:
+        if not isinstance(route, Route) or "GET" not in (route.methods or set()):
+            continue
+        if route.path.startswith(PRIVATE_PREFIXES):
+            continue
+        path = route.path.replace("{id}", meeting_id)
+        paths.append(path + QUERY.get(route.path, ""))
+    return paths
+
+
+async def test_no_public_route_reveals_private_details(client: httpx.AsyncClient) -> None:
+    home = await make_meeting(
+        HouseGeocoder(40.813217, -73.949381),
+        address={"street": SECRETS["street"], "directions": SECRETS["directions"]},
+        host={
+            "name": f"Quinn {SECRETS['last name']}",
+            "email": SECRETS["email"],
+            "phone": "+1 " + SECRETS["phone"],
+        },
+    )
+    meeting = await Meeting.get(id=home.meeting.id)
+    exact = (f"{meeting.lat:.4f}", f"{meeting.lon:.4f}")
+    paths = public_get_paths(meeting.public_id)
+    assert any("/api/meetings?" in p for p in paths) and any(".geojson" in p for p in paths)
+    for path in paths:
+        response = await client.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.text[:300])
+        text = response.text
+        for what, secret in SECRETS.items():
+            assert secret.lower() not in text.lower(), f"{path} reveals the {what}"
+        assert not (exact[0] in text and exact[1] in text), f"{path} reveals the exact point"
+        assert str(meeting.lat) not in text and str(meeting.lon) not in text, path
+
+
+async def test_approximate_point_is_half_to_one_and_a_half_km_away_and_stable(
+    client: httpx.AsyncClient,
+) -> None:
+    from kit.maps.privacy import haversine_km
+
+    created = await make_meeting()
+    meeting = await Meeting.get(id=created.meeting.id)
+    offset = haversine_km(meeting.lat, meeting.lon, meeting.approx_lat, meeting.approx_lon)
+    assert 0.5 <= offset <= 1.5
+    answers = {(await client.get(f"/api/meetings/{meeting.public_id}")).text for _ in range(5)}
+    assert len(answers) == 1
+
+
+async def test_public_place_shows_its_address(client: httpx.AsyncClient) -> None:
+    created = await make_meeting(kind="public", address={"street": "455 Main St Library"})
+    body = (await client.get(f"/api/meetings/{created.meeting.public_id}")).json()
+    assert body["location"]["approximate"] is False
+    assert body["location"]["street"] == "455 Main St Library"
+    assert "quinn@example.org" not in str(body)
