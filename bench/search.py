@@ -144,7 +144,9 @@ def spread_km(city: City) -> float:
     return min(12.0, max(2.0, 3.0 * (city.population / 1e6) ** 0.3))
 
 
-def meeting_point(rng: random.Random, cities: list[City], weights: list[int]) -> tuple[City, float, float]:
+def meeting_point(
+    rng: random.Random, cities: list[City], weights: list[int]
+) -> tuple[City, float, float]:
     if rng.random() < RURAL_SHARE:
         city = rng.choice(cities)
         km, bearing = 150 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
@@ -315,7 +317,9 @@ async def seed_postgres(url: str, size: int, cities: list[City]) -> None:
         await conn.close()
 
 
-async def prepare(db: str, size: int, workdir: Path, pg_url: str, cities: list[City]) -> tuple[str, float]:
+async def prepare(
+    db: str, size: int, workdir: Path, pg_url: str, cities: list[City]
+) -> tuple[str, float]:
     """A migrated database holding ``size`` meetings; returns its URL and seeding seconds."""
     if db == "sqlite":
         path = workdir / f"bench-{size}.sqlite3"
@@ -351,7 +355,9 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-async def measure_in_process(url: str, points: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+async def measure_in_process(
+    url: str, points: list[tuple[float, float]]
+) -> tuple[float, float, float, float]:
     """(p50 ms, p99 ms, page-2 p50 ms, rows per query) of find_nearby, one query at a time."""
     await Tortoise.init(config=tortoise_config(url))
     try:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from kit import notifications, rsvps
 from kit import validation as v
 from kit.errors import Conflict, MeetingNotFound, ValidationError
 from kit.maps.places import AddressQuery, Geocoder, Place
@@ -368,52 +369,94 @@ async def update_meeting(
         )
     if problems:
         raise ValidationError(problems)
-    meeting.update_from_dict(
-        {
-            "title": data.title,
-            "description": data.description,
-            "host_note": data.host_note,
-            "starts_at": starts_at,
-            "ends_at": ends_at,
-            "street": data.address.street,
-            "directions": data.directions,
-            "locality": data.address.locality or meeting.locality,
-            "postal_code": data.address.postal_code,
-            "country": data.address.country,
-            "kind": data.kind,
-            "capacity": data.capacity,
-            "visibility": data.visibility,
-            "rsvp_goal": data.rsvp_goal,
-            "reply_to_host": data.reply_to_host,
-        }
+    before = (
+        meeting.starts_at,
+        meeting.ends_at,
+        meeting.street,
+        meeting.directions,
+        meeting.locality,
+        meeting.postal_code,
+        meeting.country,
     )
+    values: dict[str, Any] = {
+        "title": data.title,
+        "description": data.description,
+        "host_note": data.host_note,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "street": data.address.street,
+        "directions": data.directions,
+        "locality": data.address.locality or meeting.locality,
+        "postal_code": data.address.postal_code,
+        "country": data.address.country,
+        "kind": data.kind,
+        "visibility": data.visibility,
+        "rsvp_goal": data.rsvp_goal,
+        "reply_to_host": data.reply_to_host,
+    }
     if place:
-        meeting.update_from_dict(
-            {
-                "lat": place.lat,
-                "lon": place.lon,
-                "timezone": place.timezone,
-                "region": place.region,
-                "locality": data.address.locality or place.locality,
-            }
+        values.update(
+            lat=place.lat,
+            lon=place.lon,
+            timezone=place.timezone,
+            region=place.region,
+            locality=data.address.locality or place.locality,
         )
-        meeting.approx_lat, meeting.approx_lon = approximate_point(
+        values["approx_lat"], values["approx_lon"] = approximate_point(
             place.lat, place.lon, key=site.secret_key, salt=meeting.public_id
         )
+    meeting.update_from_dict(values)
+    changes_for_guests = describe_changes(before, meeting)
     async with in_transaction():
-        await meeting.save()
+        # Never save seats_taken from this (possibly stale) object: RSVPs move it concurrently.
+        await meeting.save(update_fields=[*values, "updated_at"])
+        await set_capacity(meeting, data.capacity, site=site)
+        if changes_for_guests:
+            meeting.sequence += 1
+            await Meeting.filter(id=meeting.id).update(sequence=meeting.sequence)
+            await notifications.meeting_changed(meeting, changes_for_guests, site=site)
         if (data.host_name, data.host_phone) != (meeting.host.name, meeting.host.phone):
             await upsert_person(data.host_name, meeting.host.email, data.host_phone)
     return meeting
 
 
-async def cancel_meeting(meeting: Meeting) -> Meeting:
+def describe_changes(before: tuple[Any, ...], meeting: Meeting) -> list[str]:
+    """What guests must hear about: a new time or a new place."""
+    changed = []
+    if before[:2] != (meeting.starts_at, meeting.ends_at):
+        changed.append("time")
+    if before[2:] != (
+        meeting.street,
+        meeting.directions,
+        meeting.locality,
+        meeting.postal_code,
+        meeting.country,
+    ):
+        changed.append("place")
+    return changed
+
+
+async def set_capacity(meeting: Meeting, capacity: int, *, site: Settings) -> None:
+    """Change capacity without dropping below the seats already taken; fill from the waitlist."""
+    if capacity == meeting.capacity:
+        return
+    if not await Meeting.filter(id=meeting.id, seats_taken__lte=capacity).update(capacity=capacity):
+        raise ValidationError({"capacity": "More seats are already taken than that."})
+    meeting.capacity = capacity
+    await rsvps.promote_waitlist(meeting.id, site=site)
+
+
+async def cancel_meeting(meeting: Meeting, *, site: Settings) -> Meeting:
+    """Cancel, and take the meeting off every guest's calendar (same UID, METHOD:CANCEL)."""
     if meeting.status is MeetingStatus.CANCELLED:
         return meeting
     if meeting.status is MeetingStatus.COMPLETED:
         raise Conflict("This meeting already took place, so it can't be cancelled.")
     meeting.status = MeetingStatus.CANCELLED
-    await meeting.save(update_fields=["status", "updated_at"])
+    meeting.sequence += 1
+    async with in_transaction():
+        await meeting.save(update_fields=["status", "sequence", "updated_at"])
+        await notifications.meeting_cancelled(meeting, site=site)
     return meeting
 
 

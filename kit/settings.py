@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kit.errors import SettingsError
+from kit.ratelimit import Limit
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Attribution shown under the map tiles (HTML allowed).",
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
     ),
+    Setting(
+        "KIT_RATE_LIMIT_RSVP",
+        "RSVPs one client may send (also the cap per meeting is ten times this).",
+        "10/minute",
+    ),
+    Setting("KIT_RATE_LIMIT_HOST", "Meetings one client may publish.", "10/hour"),
+    Setting("KIT_RATE_LIMIT_MESSAGE", "Messages a host may send to their guests.", "5/day"),
     Setting("KIT_DEBUG", "1 shows tracebacks in the browser; never in production.", "0"),
 )
 
@@ -92,6 +100,9 @@ class Settings:
     geocoder_user_agent: str
     tile_url: str
     tile_attribution: str
+    rate_limit_rsvp: Limit = Limit(10, 60)
+    rate_limit_host: Limit = Limit(10, 3600)
+    rate_limit_message: Limit = Limit(5, 86400)
     debug: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -124,6 +135,9 @@ class Settings:
             geocoder_user_agent=get("KIT_GEOCODER_USER_AGENT"),
             tile_url=get("KIT_TILE_URL"),
             tile_attribution=get("KIT_TILE_ATTRIBUTION"),
+            rate_limit_rsvp=Limit.parse("KIT_RATE_LIMIT_RSVP", get("KIT_RATE_LIMIT_RSVP")),
+            rate_limit_host=Limit.parse("KIT_RATE_LIMIT_HOST", get("KIT_RATE_LIMIT_HOST")),
+            rate_limit_message=Limit.parse("KIT_RATE_LIMIT_MESSAGE", get("KIT_RATE_LIMIT_MESSAGE")),
             debug=parse_bool("KIT_DEBUG", get("KIT_DEBUG")),
         )
 

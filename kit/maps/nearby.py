@@ -172,10 +172,10 @@ class SqlParams:
     def filter_only(self, column: str) -> str:
         """A column SQLite must filter on but never pick an index for.
 
-        SQLite has no statistics unless ANALYZE ran, and may then prefer the
-        (status, starts_at) index, which matches most of the table; a unary ``+``
-        (its documented way) leaves it the (approx_lat, approx_lon) index.
-        PostgreSQL plans from statistics and needs no hint.
+        Without statistics (no ANALYZE) SQLite picks the (status, starts_at) index,
+        which matches most of the table: a scan of every upcoming meeting (seen at
+        1M rows). A unary ``+``, its documented way to say "not this index", leaves
+        it the (approx_lat, approx_lon) index. PostgreSQL plans from statistics.
         """
         return column if self.postgres else f"+{column}"
 

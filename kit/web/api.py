@@ -172,7 +172,7 @@ async def meeting_cancel(request: Request) -> Response:
       "409": {$ref: "#/components/responses/Error"}
     """
     meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
-    meeting = await meetings.cancel_meeting(meeting)
+    meeting = await meetings.cancel_meeting(meeting, site=request.app.state.settings)
     return JSONResponse(public_meeting(meeting, request.app.state.settings.base_url, detail=True))
 
 

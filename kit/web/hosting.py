@@ -129,7 +129,7 @@ async def manage_cancel(request: Request) -> Response:
     form = form_to_dict(await read_form(request))
     token = form.get("token", "")
     meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
-    meeting = await meetings.cancel_meeting(meeting)
+    meeting = await meetings.cancel_meeting(meeting, site=request.app.state.settings)
     values = flatten(meetings.meeting_as_input(meeting))
     return render(
         request,

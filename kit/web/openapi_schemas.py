@@ -115,6 +115,28 @@ COMPONENTS: dict[str, Any] = {
         "Location": LOCATION,
         "PublicMeeting": PUBLIC_MEETING,
         "MeetingInput": MEETING_INPUT,
+        "RsvpInput": {
+            "type": "object",
+            "required": ["name", "email"],
+            "properties": {
+                "name": _str,
+                "email": _str,
+                "phone": _str,
+                "guests": {"type": "integer", "minimum": 0, "maximum": 5},
+                "note": {**_str, "description": "a note to the host"},
+                "consent": {"type": "boolean", "description": "may the campaign contact me"},
+                "ref": {**_str, "description": "the host's referral code, from a share link"},
+                "source": {"enum": ["direct", "search", "share", "invitation", "campaign"]},
+            },
+        },
+        "RsvpCreated": {
+            "type": "object",
+            "required": ["status", "manage_url"],
+            "properties": {
+                "status": {"enum": ["confirmed", "waitlisted"]},
+                "manage_url": {"type": "string", "format": "uri"},
+            },
+        },
         "MeetingCreated": {
             "type": "object",
             "required": ["id", "url", "manage_url", "status"],

@@ -9,7 +9,6 @@ from starlette.responses import JSONResponse, Response
 
 from kit import discovery, health, meetings
 from kit.discovery import InvalidQuery
-from kit.public import public_event_ld, public_meeting
 
 
 async def home(request: Request) -> Response:
@@ -25,14 +24,6 @@ async def healthz(request: Request) -> Response:
             {"ok": False, "database": {"ok": False, "error": type(exc).__name__}}, status_code=503
         )
     return JSONResponse({"ok": True, "database": database})
-
-
-async def meeting_detail(request: Request) -> Response:
-    meeting = await meetings.get_meeting(request.path_params["id"])
-    base = request.app.state.settings.base_url
-    data = public_meeting(meeting, base, detail=True)
-    context = {"meeting": meeting, "public": data, "json_ld": public_event_ld(data)}
-    return request.app.state.templates.TemplateResponse(request, "meetings/detail.html", context)
 
 
 async def find(request: Request) -> Response:

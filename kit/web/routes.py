@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kit.rendering import STATIC_DIR
-from kit.web import api, hosting, pages
+from kit.web import api, guests, hosting, pages
 
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
@@ -18,7 +18,12 @@ ROUTES: list[BaseRoute] = [
     Route("/manage/{id}", hosting.manage, methods=["GET", "POST"], name="manage"),
     Route("/manage/{id}/cancel", hosting.manage_cancel, methods=["POST"], name="manage_cancel"),
     Route("/find", pages.find, name="find"),
-    Route("/meetings/{id}", pages.meeting_detail, name="meeting_detail"),
+    Route("/meetings/{id}.ics", guests.meeting_ics, name="meeting_ics"),
+    Route("/meetings/{id}", guests.meeting_detail, name="meeting_detail"),
+    Route("/meetings/{id}/rsvp", guests.rsvp_form, methods=["POST"], name="rsvp_form"),
+    Route("/rsvp/{token}", guests.rsvp_manage, methods=["GET", "POST"], name="rsvp_manage"),
+    Route("/rsvp/{token}/cancel", guests.rsvp_cancel, methods=["POST"], name="rsvp_cancel"),
+    Route("/unsubscribe/{token}", guests.unsubscribe, methods=["GET", "POST"], name="unsubscribe"),
     Route("/openapi.json", api.openapi, name="openapi", include_in_schema=False),
     Route("/api/campaigns", api.campaigns_list, name="api_campaigns_list"),
     Route("/api/meetings", api.meetings_search, methods=["GET"], name="api_meetings_search"),
@@ -26,6 +31,9 @@ ROUTES: list[BaseRoute] = [
     Route("/api/meetings.geojson", api.meetings_geojson, name="api_meetings_geojson"),
     Route("/api/meetings/{id}", api.meeting_detail, methods=["GET"], name="api_meeting"),
     Route("/api/meetings/{id}", api.meeting_update, methods=["PATCH"], name="api_meeting_update"),
+    Route(
+        "/api/meetings/{id}/rsvps", guests.rsvp_create, methods=["POST"], name="api_rsvps_create"
+    ),
     Route(
         "/api/meetings/{id}/cancel", api.meeting_cancel, methods=["POST"], name="api_meeting_cancel"
     ),

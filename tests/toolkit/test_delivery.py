@@ -155,7 +155,7 @@ async def test_a_queued_email_is_delivered_once_as_built(
     assert msg["Reply-To"] == "quinn@example.org"
     assert msg["Subject"] == "Your fresh manage link"
     assert "Hi Quinn" in msg.get_body(("plain",)).get_content()
-    assert "<p>Hi Quinn,</p>" in msg.get_body(("html",)).get_content()
+    assert "Hi Quinn," in msg.get_body(("html",)).get_content()
     [invite] = msg.iter_attachments()
     assert invite.get_content_type() == "text/calendar"
     assert invite.get_param("method") == "REQUEST"

@@ -18,7 +18,7 @@ SECRETS = {
     "last name": "Doe-Secretsson",
 }
 # Routes that need the host's or a guest's secret; checked for refusal elsewhere.
-PRIVATE_PREFIXES = ("/manage",)
+PRIVATE_PREFIXES = ("/manage", "/rsvp/", "/unsubscribe/")
 QUERY = {
     "/find": "?near=10027",
     "/api/meetings": "?near=10027&radius_km=50",

@@ -1,0 +1,215 @@
+"""Pages and API for neighbors: RSVP, their private RSVP link, calendar files, unsubscribe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from kit import meetings, notifications, rsvps
+from kit.errors import Conflict, NotFound, ValidationError
+from kit.models import EmailOptOut, Meeting, Rsvp
+from kit.public import public_event_ld, public_meeting
+from kit.ratelimit import Limit, hit
+from kit.toolkit.calendar import render_public_ics
+from kit.web.csrf import read_form
+from kit.web.forms import form_to_dict, read_json
+
+HONEYPOT = "website"
+ICS = "text/calendar; charset=utf-8"
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def limit_rsvps(request: Request, meeting: Meeting) -> None:
+    """Per client, and per meeting (ten times the client limit) against floods."""
+    limit: Limit = request.app.state.settings.rate_limit_rsvp
+    message = "Too many RSVPs in a short time. Please wait a moment and try again."
+    await hit(f"rsvp:ip:{client_ip(request)}", limit, message=message)
+    await hit(f"rsvp:meeting:{meeting.id}", Limit(limit.hits * 10, limit.seconds), message=message)
+
+
+def render_meeting_page(
+    request: Request,
+    meeting: Meeting,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    data = public_meeting(meeting, request.app.state.settings.base_url, detail=True)
+    context = {
+        "meeting": meeting,
+        "public": data,
+        "json_ld": public_event_ld(data),
+        "values": values
+        or {
+            "ref": request.query_params.get("ref", ""),
+            "source": request.query_params.get("source", ""),
+        },
+        "errors": errors or {},
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "meetings/detail.html", context, status_code=status_code
+    )
+
+
+async def meeting_detail(request: Request) -> Response:
+    meeting = await meetings.get_meeting(request.path_params["id"])
+    return render_meeting_page(request, meeting)
+
+
+async def rsvp_form(request: Request) -> Response:
+    form = form_to_dict(await read_form(request))
+    meeting = await meetings.get_meeting(request.path_params["id"])
+    if form.get(HONEYPOT):
+        return render_meeting_page(
+            request,
+            meeting,
+            values=form,
+            status_code=422,
+            errors={HONEYPOT: "Please leave this field empty."},
+        )
+    try:
+        await limit_rsvps(request, meeting)
+        outcome = await rsvps.record_rsvp(
+            meeting, rsvps.parse_rsvp_input(form), site=request.app.state.settings
+        )
+    except ValidationError as exc:
+        return render_meeting_page(
+            request, meeting, values=form, errors=exc.fields, status_code=422
+        )
+    except Conflict as exc:
+        return render_meeting_page(
+            request, meeting, values=form, status_code=409, errors={"_form": exc.message}
+        )
+    return RedirectResponse(f"/rsvp/{outcome.manage_token}?new=1", status_code=303)
+
+
+async def rsvp_create(request: Request) -> Response:
+    """
+    ---
+    summary: RSVP to a meeting
+    operationId: createRsvp
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/RsvpInput"}
+    responses:
+      "201":
+        description: Confirmed, or waitlisted when the meeting is full.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/RsvpCreated"}
+      "404": {$ref: "#/components/responses/Error"}
+      "409": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+      "429": {$ref: "#/components/responses/Error"}
+    """
+    meeting = await meetings.get_meeting(request.path_params["id"])
+    body = await read_json(request)
+    data = rsvps.parse_rsvp_input(body)
+    await limit_rsvps(request, meeting)
+    outcome = await rsvps.record_rsvp(meeting, data, site=request.app.state.settings)
+    base = request.app.state.settings.base_url
+    return JSONResponse(
+        {"status": str(outcome.rsvp.status), "manage_url": f"{base}/rsvp/{outcome.manage_token}"},
+        status_code=201,
+    )
+
+
+def render_rsvp_page(
+    request: Request,
+    rsvp: Rsvp,
+    token: str,
+    *,
+    notice: str | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "rsvp": rsvp,
+        "meeting": rsvp.meeting,
+        "token": token,
+        "errors": errors or {},
+        "notice": notice,
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "rsvps/manage.html", context, status_code=status_code
+    )
+
+
+async def rsvp_manage(request: Request) -> Response:
+    token = request.path_params["token"]
+    form = form_to_dict(await read_form(request)) if request.method == "POST" else {}
+    rsvp = await rsvps.get_rsvp_by_token(token)
+    notice = None
+    if request.query_params.get("new"):
+        notice = (
+            "You're confirmed! The address and a calendar invite are on their way."
+            if rsvp.status.value == "confirmed"
+            else "The meeting is full, so you're on the waitlist. We'll email you if a "
+            "seat opens up."
+        )
+    if request.method == "POST":
+        site = request.app.state.settings
+        try:
+            guests = int(form.get("guests", "x"))
+        except ValueError:
+            guests = -1
+        try:
+            await rsvps.change_guests(rsvp, guests, site=site)
+            notice = "Your RSVP is updated."
+        except ValidationError as exc:
+            return render_rsvp_page(request, rsvp, token, errors=exc.fields, status_code=422)
+        rsvp = await rsvps.get_rsvp_by_token(token)
+    return render_rsvp_page(request, rsvp, token, notice=notice)
+
+
+async def rsvp_cancel(request: Request) -> Response:
+    token = request.path_params["token"]
+    await read_form(request)
+    rsvp = await rsvps.get_rsvp_by_token(token)
+    await rsvps.cancel_rsvp(rsvp, site=request.app.state.settings)
+    rsvp = await rsvps.get_rsvp_by_token(token)
+    return render_rsvp_page(
+        request, rsvp, token, notice="Your RSVP is cancelled. Thanks for letting the host know."
+    )
+
+
+async def meeting_ics(request: Request) -> Response:
+    meeting = await meetings.get_meeting(request.path_params["id"])
+    site = request.app.state.settings
+    body = render_public_ics(meeting, base_url=site.base_url, organizer_email=site.mail_from)
+    return Response(
+        body,
+        media_type=ICS,
+        headers={"Content-Disposition": f'attachment; filename="meeting-{meeting.public_id}.ics"'},
+    )
+
+
+async def unsubscribe(request: Request) -> Response:
+    """GET asks to confirm; POST (from the page or a mail client's one-click) does it.
+
+    The signed token authenticates the POST, so it needs no CSRF token: mail
+    providers send RFC 8058 one-click requests without any cookie.
+    """
+    site = request.app.state.settings
+    email = notifications.email_from_unsubscribe_token(
+        request.path_params["token"], site.secret_key
+    )
+    if email is None:
+        raise NotFound("That unsubscribe link is not valid.")
+    done = False
+    if request.method == "POST":
+        await EmailOptOut.get_or_create(email=email)
+        done = True
+    return request.app.state.templates.TemplateResponse(
+        request, "unsubscribe.html", {"email": email, "done": done}
+    )

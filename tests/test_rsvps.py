@@ -1,0 +1,253 @@
+"""A neighbor RSVPs; seats, the waitlist, invites and emails stay right from then on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+from icalendar import Calendar
+
+from kit.models import Meeting, MeetingStatus, OutboxEmail, Rsvp, RsvpStatus
+from kit.settings import Settings
+from kit.toolkit.delivery import deliver_due
+from kit.toolkit.mail import Transport
+from tests.factories import csrf_from, make_meeting
+from tests.smtp import SmtpServer
+
+
+async def rsvp(client: httpx.AsyncClient, meeting_id: str, **body: object) -> httpx.Response:
+    payload = {"name": "Ada Okafor", "email": "ada@example.org", **body}
+    return await client.post(f"/api/meetings/{meeting_id}/rsvps", json=payload)
+
+
+async def deliver(settings: Settings, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    await deliver_due(
+        Transport(smtp_server.url, tmp_path), settings.mail_from, lease=timedelta(seconds=30)
+    )
+
+
+def to(smtp_server: SmtpServer, address: str) -> list[EmailMessage]:
+    return [m for m in smtp_server.messages if m["To"] == address]
+
+
+def invite_of(msg: EmailMessage) -> Calendar:
+    parts = [p for p in msg.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1, "expected one calendar invite"
+    return Calendar.from_ical(parts[0].get_content())
+
+
+async def test_rsvp_confirms_and_sends_a_personal_invite(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting()
+    response = await rsvp(client, created.meeting.public_id, guests=1, note="Bringing cookies")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "confirmed"
+    assert body["manage_url"].startswith("http://testserver/rsvp/")
+    assert (await Meeting.get(id=created.meeting.id)).seats_taken == 2
+
+    await deliver(settings, smtp_server, tmp_path)
+    [confirmation] = to(smtp_server, "ada@example.org")
+    assert confirmation["From"].addresses[0].display_name == "Quinn via House Meeting Kit"
+    assert confirmation["List-Unsubscribe"].startswith("<http://testserver/unsubscribe/")
+    text = confirmation.get_body(("plain",)).get_content()
+    assert "417 Elm St" in text and "ring the blue door" in text
+    invite = invite_of(confirmation)
+    assert invite["METHOD"] == "REQUEST"
+    [event] = invite.walk("VEVENT")
+    assert "417 Elm St" in str(event["LOCATION"])
+    assert event["UID"] == f"meeting-{created.meeting.public_id}@testserver"
+    assert invite.walk("VTIMEZONE")
+    [host_note] = to(smtp_server, "quinn@example.org")[-1:]
+    assert "Ada" in host_note["Subject"]
+    assert "ada@example.org" not in host_note.get_body(("plain",)).get_content()
+
+
+async def test_full_meeting_waitlists_without_the_address(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting(capacity=2)
+    assert (await rsvp(client, created.meeting.public_id, guests=1)).json()["status"] == "confirmed"
+    waiting = await rsvp(client, created.meeting.public_id, email="bo@example.org", name="Bo")
+    assert waiting.json()["status"] == "waitlisted"
+    await deliver(settings, smtp_server, tmp_path)
+    [note] = to(smtp_server, "bo@example.org")
+    assert "417 Elm St" not in note.as_string()
+    assert "ring the blue door" not in note.as_string()
+    assert not [p for p in note.iter_attachments() if p.get_content_type() == "text/calendar"]
+
+
+async def test_same_email_updates_its_rsvp(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    first = await rsvp(client, created.meeting.public_id)
+    second = await rsvp(client, created.meeting.public_id, email="ADA@example.org", guests=2)
+    assert first.status_code == second.status_code == 201
+    assert await Rsvp.filter(meeting_id=created.meeting.id).count() == 1
+    assert (await Meeting.get(id=created.meeting.id)).seats_taken == 3
+
+
+async def test_cancellation_promotes_whole_parties_in_order(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting(capacity=3)
+    mid = created.meeting.public_id
+    holder = (await rsvp(client, mid, guests=2)).json()
+    big = await rsvp(client, mid, email="big@example.org", name="Big Party", guests=2)
+    small = await rsvp(client, mid, email="solo@example.org", name="Solo")
+    assert big.json()["status"] == small.json()["status"] == "waitlisted"
+
+    page = holder["manage_url"].removeprefix("http://testserver")
+    token = await csrf_from(client, page)
+    cancelled = await client.post(f"{page}/cancel", data={"csrf_token": token})
+    assert cancelled.status_code == 200
+    statuses = {
+        r.person.email: r.status
+        for r in await Rsvp.filter(meeting_id=created.meeting.id).select_related("person")
+    }
+    assert statuses == {
+        "ada@example.org": RsvpStatus.CANCELLED,
+        "big@example.org": RsvpStatus.CONFIRMED,
+        "solo@example.org": RsvpStatus.WAITLISTED,
+    }
+    assert (await Meeting.get(id=created.meeting.id)).seats_taken == 3
+
+    await deliver(settings, smtp_server, tmp_path)
+    cancel_mail = to(smtp_server, "ada@example.org")[-1]
+    assert invite_of(cancel_mail)["METHOD"] == "CANCEL"
+    promoted = to(smtp_server, "big@example.org")[-1]
+    assert invite_of(promoted)["METHOD"] == "REQUEST"
+
+
+async def test_more_capacity_promotes_the_waitlist(client: httpx.AsyncClient) -> None:
+    created = await make_meeting(capacity=1)
+    mid = created.meeting.public_id
+    await rsvp(client, mid)
+    assert (await rsvp(client, mid, email="bo@example.org", name="Bo")).json()["status"] == (
+        "waitlisted"
+    )
+    response = await client.patch(
+        f"/api/meetings/{mid}",
+        json={"capacity": 2},
+        headers={"Authorization": f"Bearer {created.manage_token}"},
+    )
+    assert response.status_code == 200
+    bo = await Rsvp.get(person__email="bo@example.org")
+    assert bo.status is RsvpStatus.CONFIRMED
+
+
+async def test_time_change_resends_the_invite_with_a_higher_sequence(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting()
+    mid = created.meeting.public_id
+    await rsvp(client, mid)
+    await deliver(settings, smtp_server, tmp_path)
+    [first] = invite_of(to(smtp_server, "ada@example.org")[0]).walk("VEVENT")
+
+    later = (datetime.now(UTC) + timedelta(days=8)).strftime("%Y-%m-%d")
+    auth = {"Authorization": f"Bearer {created.manage_token}"}
+    changed = await client.patch(
+        f"/api/meetings/{mid}",
+        json={"starts_at": f"{later}T19:00", "ends_at": f"{later}T21:00"},
+        headers=auth,
+    )
+    assert changed.status_code == 200
+    await client.post(f"/api/meetings/{mid}/cancel", headers=auth)
+    await deliver(settings, smtp_server, tmp_path)
+
+    update, cancel = (invite_of(m) for m in to(smtp_server, "ada@example.org")[1:])
+    [updated] = update.walk("VEVENT")
+    [cancelled] = cancel.walk("VEVENT")
+    assert update["METHOD"] == "REQUEST" and cancel["METHOD"] == "CANCEL"
+    assert updated["UID"] == first["UID"] == cancelled["UID"]
+    assert int(updated["SEQUENCE"]) == int(first["SEQUENCE"]) + 1
+    assert int(cancelled["SEQUENCE"]) == int(updated["SEQUENCE"]) + 1
+    assert updated.start.hour == 19
+
+
+async def test_rsvps_close_for_cancelled_and_past_meetings(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    await Meeting.filter(id=created.meeting.id).update(status=MeetingStatus.CANCELLED)
+    closed = await rsvp(client, created.meeting.public_id)
+    assert closed.status_code == 409
+    assert "cancelled" in closed.json()["error"]
+
+    past = await make_meeting(title="Long ago")
+    await Meeting.filter(id=past.meeting.id).update(
+        starts_at=datetime.now(UTC) - timedelta(hours=1)
+    )
+    assert (await rsvp(client, past.meeting.public_id)).status_code == 409
+    assert await Rsvp.all().count() == 0
+
+
+async def test_bad_rsvp_is_refused_with_field_messages(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    response = await rsvp(client, created.meeting.public_id, email="nope", guests=9, name="")
+    assert response.status_code == 422
+    assert set(response.json()["fields"]) == {"email", "guests", "name"}
+    assert await Rsvp.all().count() == 0
+
+
+async def test_too_many_rsvps_from_one_client_get_429(client: httpx.AsyncClient) -> None:
+    created = await make_meeting(capacity=100)
+    codes = [
+        (await rsvp(client, created.meeting.public_id, email=f"p{n}@example.org")).status_code
+        for n in range(12)
+    ]
+    assert codes[:10] == [201] * 10
+    assert codes[10:] == [429, 429]
+    limited = await rsvp(client, created.meeting.public_id, email="late@example.org")
+    assert int(limited.headers["Retry-After"]) > 0
+    assert "wait" in limited.json()["error"]
+
+
+async def test_rsvp_form_then_private_page_shows_the_address_to_confirmed_guests(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting(capacity=1)
+    page = f"/meetings/{created.meeting.public_id}"
+    token = await csrf_from(client, page)
+    form = {"csrf_token": token, "name": "Ada", "email": "ada@example.org", "guests": "0"}
+    response = await client.post(f"{page}/rsvp", data=form)
+    assert response.status_code == 303
+    mine = await client.get(response.headers["location"])
+    assert "re confirmed!" in mine.text
+    assert "417 Elm St" in mine.text
+
+    waiting = await client.post(f"{page}/rsvp", data={**form, "email": "bo@example.org"})
+    theirs = await client.get(waiting.headers["location"])
+    assert "waitlist" in theirs.text
+    assert "417 Elm St" not in theirs.text
+
+
+async def test_rsvp_form_errors_keep_what_was_typed(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    page = f"/meetings/{created.meeting.public_id}"
+    token = await csrf_from(client, page)
+    response = await client.post(
+        f"{page}/rsvp",
+        data={"csrf_token": token, "name": "Ada Typed", "email": "not-email", "guests": "0"},
+    )
+    assert response.status_code == 422
+    assert 'value="Ada Typed"' in response.text
+    assert 'aria-invalid="true"' in response.text
+
+
+async def test_unsubscribe_stops_host_updates_but_not_confirmations(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting()
+    await rsvp(client, created.meeting.public_id)
+    await deliver(settings, smtp_server, tmp_path)
+    host_mail = to(smtp_server, "quinn@example.org")[-1]
+    link = host_mail["List-Unsubscribe"].strip("<>").removeprefix("http://testserver")
+    assert (await client.post(link, data={"List-Unsubscribe": "One-Click"})).status_code == 200
+
+    await rsvp(client, created.meeting.public_id, email="bo@example.org", name="Bo")
+    await deliver(settings, smtp_server, tmp_path)
+    kinds = [e.kind for e in await OutboxEmail.filter(to_addr="quinn@example.org")]
+    assert kinds.count("host_new_rsvp") == 1
+    assert to(smtp_server, "bo@example.org")
