@@ -11,6 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from tortoise.contrib.starlette import RegisterTortoise
 
 from kit.db import tortoise_config
+from kit.feeds import FeedCache
 from kit.maps.geocoding import make_geocoder
 from kit.settings import Settings
 from kit.toolkit.delivery import background_delivery
@@ -58,6 +59,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     )
     app.state.settings = settings
     app.state.templates = make_templates()
+    app.state.feed_cache = FeedCache()
     app.state.geocoder = make_geocoder(settings.geocoder, settings.geocoder_user_agent)
     return app
 

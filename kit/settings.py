@@ -78,6 +78,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KIT_RATE_LIMIT_HOST", "Meetings one client may publish.", "10/hour"),
     Setting("KIT_RATE_LIMIT_MESSAGE", "Messages a host may send to their guests.", "5/day"),
+    Setting("KIT_REMINDER_HOURS", "How many hours before a meeting guests get a reminder.", "24"),
     Setting("KIT_DEBUG", "1 shows tracebacks in the browser; never in production.", "0"),
 )
 
@@ -103,6 +104,7 @@ class Settings:
     rate_limit_rsvp: Limit = Limit(10, 60)
     rate_limit_host: Limit = Limit(10, 3600)
     rate_limit_message: Limit = Limit(5, 86400)
+    reminder_hours: int = 24
     debug: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -138,6 +140,7 @@ class Settings:
             rate_limit_rsvp=Limit.parse("KIT_RATE_LIMIT_RSVP", get("KIT_RATE_LIMIT_RSVP")),
             rate_limit_host=Limit.parse("KIT_RATE_LIMIT_HOST", get("KIT_RATE_LIMIT_HOST")),
             rate_limit_message=Limit.parse("KIT_RATE_LIMIT_MESSAGE", get("KIT_RATE_LIMIT_MESSAGE")),
+            reminder_hours=parse_int("KIT_REMINDER_HOURS", get("KIT_REMINDER_HOURS"), 1, 24 * 14),
             debug=parse_bool("KIT_DEBUG", get("KIT_DEBUG")),
         )
 
@@ -193,6 +196,16 @@ def parse_email_setting(name: str, value: str) -> str:
     if not at or not local or not domain:
         raise SettingsError(name, f"{value!r} is not an email address")
     return value
+
+
+def parse_int(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(name, f"{value!r} is not a whole number") from None
+    if not low <= number <= high:
+        raise SettingsError(name, f"must be between {low} and {high}")
+    return number
 
 
 def parse_bool(name: str, value: str) -> bool:

@@ -14,6 +14,7 @@ from kit.settings import Settings
 from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
 from tests.factories import csrf_from, make_meeting
+from tests.ics import parse_ics
 from tests.smtp import SmtpServer
 
 
@@ -35,7 +36,12 @@ def to(smtp_server: SmtpServer, address: str) -> list[EmailMessage]:
 def invite_of(msg: EmailMessage) -> Calendar:
     parts = [p for p in msg.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert len(parts) == 1, "expected one calendar invite"
-    return Calendar.from_ical(parts[0].get_content())
+    ics = parts[0].get_content().encode()
+    parsed = parse_ics(ics)  # both parsers must read it the same way
+    assert parsed.method == parts[0].get_param("method")
+    [event] = parsed.events
+    assert event["sequence"] == int(parsed.calendar.walk("VEVENT")[0]["SEQUENCE"])
+    return parsed.calendar
 
 
 async def test_rsvp_confirms_and_sends_a_personal_invite(

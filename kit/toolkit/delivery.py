@@ -47,6 +47,7 @@ from tortoise.transactions import in_transaction
 
 from kit.db import tortoise_config
 from kit.models import EmailStatus, OutboxEmail
+from kit.schedule import run_schedule_loop
 from kit.settings import Settings
 from kit.toolkit.mail import MailSession, SendFailure, Transport, classify_failure, listen, to_mime
 
@@ -318,13 +319,15 @@ async def background_delivery(
         run_delivery_loop(transport, settings.mail_from, stop=stop, interval=interval),
         name="kit-mail-delivery",
     )
+    # Reminders and digests are queued by the same processes that deliver.
+    schedule = asyncio.create_task(run_schedule_loop(settings, stop=stop), name="kit-mail-schedule")
     log.info("delivering mail in-process to %s", transport.describe())
     try:
         yield
     finally:
         stop.set()
         try:
-            await asyncio.wait_for(task, grace)
+            await asyncio.wait_for(asyncio.gather(task, schedule), grace)
         except TimeoutError:
             log.warning("mail delivery did not stop within %s s; cancelled", grace)
 
@@ -360,8 +363,16 @@ async def run_worker(
             transport.describe(),
             pending,
         )
-        await run_delivery_loop(
-            transport, settings.mail_from, stop=stop, interval=interval, batch=batch, lease=lease
+        await asyncio.gather(
+            run_delivery_loop(
+                transport,
+                settings.mail_from,
+                stop=stop,
+                interval=interval,
+                batch=batch,
+                lease=lease,
+            ),
+            run_schedule_loop(settings, stop=stop),
         )
     finally:
         for sig in signals:

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import meetings, notifications, rsvps
+from kit import feeds, meetings, notifications, rsvps
 from kit.errors import Conflict, NotFound, ValidationError
 from kit.models import EmailOptOut, Meeting, Rsvp
 from kit.public import public_event_ld, public_meeting
@@ -132,6 +132,7 @@ def render_rsvp_page(
     notice: str | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    feed_url: str | None = None,
 ) -> Response:
     context = {
         "rsvp": rsvp,
@@ -139,6 +140,7 @@ def render_rsvp_page(
         "token": token,
         "errors": errors or {},
         "notice": notice,
+        "feed_url": feed_url,
     }
     return request.app.state.templates.TemplateResponse(
         request, "rsvps/manage.html", context, status_code=status_code
@@ -180,6 +182,22 @@ async def rsvp_cancel(request: Request) -> Response:
     rsvp = await rsvps.get_rsvp_by_token(token)
     return render_rsvp_page(
         request, rsvp, token, notice="Your RSVP is cancelled. Thanks for letting the host know."
+    )
+
+
+async def rsvp_feed_link(request: Request) -> Response:
+    """A private calendar feed of all the guest's meetings (a new link revokes the old)."""
+    token = request.path_params["token"]
+    await read_form(request)
+    rsvp = await rsvps.get_rsvp_by_token(token)
+    feed_token = await feeds.new_person_feed_token(rsvp.person)
+    url = f"{request.app.state.settings.base_url}/feeds/{feed_token}.ics"
+    return render_rsvp_page(
+        request,
+        rsvp,
+        token,
+        feed_url=url,
+        notice="Here is your private calendar link. Keep it to yourself.",
     )
 
 

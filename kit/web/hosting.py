@@ -7,13 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kit import meetings
+from kit import hosttools, meetings
 from kit.errors import ValidationError
 from kit.models import Meeting
 from kit.validation import email as email_field
 from kit.validation import flatten
 from kit.web.csrf import read_form
-from kit.web.forms import form_to_dict
+from kit.web.forms import bearer_token, form_to_dict
 
 HONEYPOT = "website"  # hidden from people; bots fill it in
 PREFILL = (
@@ -70,15 +70,30 @@ async def host_form(request: Request) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def _manage_context(request: Request, meeting: Meeting, token: str, **extra: Any) -> dict[str, Any]:
-    base = request.app.state.settings.base_url
-    return {
+async def render_manage(
+    request: Request,
+    meeting: Meeting,
+    token: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The host's page: details form, guest list, messages, invitations, share link."""
+    site = request.app.state.settings
+    context = {
         "meeting": meeting,
         "token": token,
-        "manage_url": meetings.manage_url(base, meeting, token),
-        "public_url": meetings.meeting_url(base, meeting),
-        **extra,
+        "manage_url": meetings.manage_url(site.base_url, meeting, token),
+        "public_url": meetings.meeting_url(site.base_url, meeting),
+        "share_url": hosttools.share_url(meeting, site),
+        "guests": await hosttools.guest_list(meeting),
+        "values": values or flatten(meetings.meeting_as_input(meeting)),
+        "errors": errors or {},
+        "notice": notice,
     }
+    return render(request, "meetings/manage.html", context, status_code=status_code)
 
 
 async def manage(request: Request) -> Response:
@@ -86,43 +101,22 @@ async def manage(request: Request) -> Response:
     if request.method == "GET":
         token = request.query_params.get("token", "")
         meeting = await meetings.get_managed_meeting(public_id, token)
-        notice = (
-            "Your meeting is ready. Keep this page's link: it's your key."
-            if request.query_params.get("created")
-            else None
-        )
-        values = flatten(meetings.meeting_as_input(meeting))
-        return render(
-            request,
-            "meetings/manage.html",
-            _manage_context(request, meeting, token, values=values, errors={}, notice=notice),
-        )
+        created = request.query_params.get("created")
+        notice = "Your meeting is ready. Keep this page's link: it's your key." if created else None
+        return await render_manage(request, meeting, token, notice=notice)
     form = form_to_dict(await read_form(request))
     token = form.get("token", "")
     meeting = await meetings.get_managed_meeting(public_id, token)
     state = request.app.state
     try:
         meeting = await meetings.update_meeting(
-            meeting,
-            _form_values(form),
-            geocoder=state.geocoder,
-            site=state.settings,
+            meeting, _form_values(form), geocoder=state.geocoder, site=state.settings
         )
     except ValidationError as exc:
-        return render(
-            request,
-            "meetings/manage.html",
-            _manage_context(request, meeting, token, values=form, errors=exc.fields),
-            status_code=422,
+        return await render_manage(
+            request, meeting, token, values=form, errors=exc.fields, status_code=422
         )
-    values = flatten(meetings.meeting_as_input(meeting))
-    return render(
-        request,
-        "meetings/manage.html",
-        _manage_context(
-            request, meeting, token, values=values, errors={}, notice="Your changes are saved."
-        ),
-    )
+    return await render_manage(request, meeting, token, notice="Your changes are saved.")
 
 
 async def manage_cancel(request: Request) -> Response:
@@ -130,13 +124,52 @@ async def manage_cancel(request: Request) -> Response:
     token = form.get("token", "")
     meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
     meeting = await meetings.cancel_meeting(meeting, site=request.app.state.settings)
-    values = flatten(meetings.meeting_as_input(meeting))
-    return render(
-        request,
-        "meetings/manage.html",
-        _manage_context(
-            request, meeting, token, values=values, errors={}, notice="Your meeting is cancelled."
-        ),
+    return await render_manage(
+        request, meeting, token, notice="Your meeting is cancelled. Your guests are being told."
+    )
+
+
+HOST_TOOLS = {
+    "message": (hosttools.message_guests, "Your message is on its way to {n} guest(s)."),
+    "invite": (hosttools.invite_friends, "{n} invitation(s) sent. Thank you for reaching out!"),
+}
+
+
+async def manage_tool(request: Request) -> Response:
+    """The host's message-your-guests and invite-friends forms."""
+    form = form_to_dict(await read_form(request))
+    token = form.get("token", "")
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
+    action, notice = HOST_TOOLS[request.url.path.rsplit("/", 1)[1]]
+    try:
+        count = await action(meeting, form, site=request.app.state.settings)
+    except ValidationError as exc:
+        return await render_manage(
+            request, meeting, token, values={**form}, errors=exc.fields, status_code=422
+        )
+    return await render_manage(request, meeting, token, notice=notice.format(n=count))
+
+
+async def manage_notify(request: Request) -> Response:
+    form = form_to_dict(await read_form(request))
+    token = form.get("token", "")
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
+    await hosttools.set_host_notify(meeting, form.get("host_notify", ""))
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
+    return await render_manage(request, meeting, token, notice="Your email preference is saved.")
+
+
+async def guests_csv(request: Request) -> Response:
+    token = request.query_params.get("token") or bearer_token(request)
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
+    body = hosttools.guests_csv(await hosttools.guest_list(meeting))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="guests-{meeting.public_id}.csv"',
+            "Cache-Control": "private, no-store",
+        },
     )
 
 

@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kit.rendering import STATIC_DIR
-from kit.web import api, guests, hosting, pages
+from kit.web import api, calendars, guests, hosting, pages
 
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
@@ -16,12 +16,20 @@ ROUTES: list[BaseRoute] = [
     Route("/host", hosting.host_form, methods=["GET", "POST"], name="host_form"),
     Route("/manage/recover", hosting.recover, methods=["GET", "POST"], name="manage_recover"),
     Route("/manage/{id}", hosting.manage, methods=["GET", "POST"], name="manage"),
+    Route("/manage/{id}/guests.csv", hosting.guests_csv, name="manage_guests_csv"),
+    Route("/manage/{id}/notify", hosting.manage_notify, methods=["POST"], name="manage_notify"),
+    Route("/manage/{id}/message", hosting.manage_tool, methods=["POST"], name="manage_message"),
+    Route("/manage/{id}/invite", hosting.manage_tool, methods=["POST"], name="manage_invite"),
     Route("/manage/{id}/cancel", hosting.manage_cancel, methods=["POST"], name="manage_cancel"),
     Route("/find", pages.find, name="find"),
+    Route("/meetings.ics", calendars.near_feed, name="near_feed"),
+    Route("/campaigns/{slug}/meetings.ics", calendars.campaign_feed, name="campaign_feed"),
+    Route("/feeds/{token}.ics", calendars.person_feed, name="person_feed"),
     Route("/meetings/{id}.ics", guests.meeting_ics, name="meeting_ics"),
     Route("/meetings/{id}", guests.meeting_detail, name="meeting_detail"),
     Route("/meetings/{id}/rsvp", guests.rsvp_form, methods=["POST"], name="rsvp_form"),
     Route("/rsvp/{token}", guests.rsvp_manage, methods=["GET", "POST"], name="rsvp_manage"),
+    Route("/rsvp/{token}/feed", guests.rsvp_feed_link, methods=["POST"], name="rsvp_feed_link"),
     Route("/rsvp/{token}/cancel", guests.rsvp_cancel, methods=["POST"], name="rsvp_cancel"),
     Route("/unsubscribe/{token}", guests.unsubscribe, methods=["GET", "POST"], name="unsubscribe"),
     Route("/openapi.json", api.openapi, name="openapi", include_in_schema=False),

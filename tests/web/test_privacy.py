@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from kit.models import Meeting
 from kit.web.routes import ROUTES
-from tests.factories import HouseGeocoder, make_meeting
+from tests.factories import HouseGeocoder, make_campaign, make_meeting
 
 SECRETS = {
     "street": "417 Elm St",
@@ -18,11 +18,13 @@ SECRETS = {
     "last name": "Doe-Secretsson",
 }
 # Routes that need the host's or a guest's secret; checked for refusal elsewhere.
-PRIVATE_PREFIXES = ("/manage", "/rsvp/", "/unsubscribe/")
+PRIVATE_PREFIXES = ("/manage", "/rsvp/", "/unsubscribe/", "/feeds/")
+CAMPAIGN = "spring"
 QUERY = {
     "/find": "?near=10027",
     "/api/meetings": "?near=10027&radius_km=50",
     "/api/meetings.geojson": "?bbox=-75,40,-73,41.5",
+    "/meetings.ics": "?near=10027",
 }
 
 
@@ -33,14 +35,16 @@ def public_get_paths(meeting_id: str) -> list[str]:
             continue
         if route.path.startswith(PRIVATE_PREFIXES):
             continue
-        path = route.path.replace("{id}", meeting_id)
+        path = route.path.replace("{id}", meeting_id).replace("{slug}", CAMPAIGN)
         paths.append(path + QUERY.get(route.path, ""))
     return paths
 
 
 async def test_no_public_route_reveals_private_details(client: httpx.AsyncClient) -> None:
+    await make_campaign(CAMPAIGN)
     home = await make_meeting(
         HouseGeocoder(40.813217, -73.949381),
+        campaign=CAMPAIGN,
         address={"street": SECRETS["street"], "directions": SECRETS["directions"]},
         host={
             "name": f"Quinn {SECRETS['last name']}",

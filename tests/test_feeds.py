@@ -1,0 +1,113 @@
+"""Subscribable calendars: a campaign's meetings, meetings near a place, a person's own."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from kit.models import Meeting, MeetingStatus
+from tests.factories import HouseGeocoder, csrf_from, make_campaign, make_meeting
+from tests.ics import parse_ics
+
+STREET = "417 Elm St"
+
+
+async def test_campaign_feed_lists_its_meetings_with_public_places_only(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_campaign("spring")
+    await make_meeting(campaign="spring", title="Talk one")
+    await make_meeting(
+        campaign="spring",
+        title="Talk two",
+        address={"locality": "Lyon", "postal_code": "", "country": "FR"},
+    )
+    cancelled = await make_meeting(campaign="spring", title="Called off")
+    await Meeting.filter(id=cancelled.meeting.id).update(status=MeetingStatus.CANCELLED)
+    await make_meeting(title="Not in the campaign")
+
+    response = await client.get("/campaigns/spring/meetings.ics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/calendar")
+    parsed = parse_ics(response.content)
+    assert parsed.method == "PUBLISH"
+    titles = {e["summary"]: e["status"] for e in parsed.events}
+    assert titles == {"Talk one": "CONFIRMED", "Talk two": "CONFIRMED", "Called off": "CANCELLED"}
+    assert set(parsed.js["timezones"]) == {"America/New_York", "Europe/Paris"}
+    assert STREET not in response.text and "ring the blue door" not in response.text
+
+
+async def test_feed_answers_304_until_a_meeting_changes(client: httpx.AsyncClient) -> None:
+    await make_campaign("spring")
+    created = await make_meeting(campaign="spring")
+    first = await client.get("/campaigns/spring/meetings.ics")
+    etag = first.headers["etag"]
+    again = await client.get("/campaigns/spring/meetings.ics", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    await client.patch(
+        f"/api/meetings/{created.meeting.public_id}",
+        json={"title": "Renamed"},
+        headers={"Authorization": f"Bearer {created.manage_token}"},
+    )
+    changed = await client.get("/campaigns/spring/meetings.ics", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert "Renamed" in changed.text
+
+
+async def test_near_feed_follows_the_search(client: httpx.AsyncClient) -> None:
+    await make_meeting(HouseGeocoder(40.8132, -73.9494), title="Harlem talk")
+    await make_meeting(
+        title="Oakland talk",
+        address={"locality": "Oakland", "postal_code": "94612", "country": "US"},
+    )
+    response = await client.get("/meetings.ics?near=10027&radius_km=25")
+    parsed = parse_ics(response.content)
+    assert [e["summary"] for e in parsed.events] == ["Harlem talk"]
+    assert STREET not in response.text
+    assert (await client.get("/meetings.ics?near=Qwxzyville")).status_code == 400
+
+
+async def test_personal_feed_shows_exact_address_only_where_confirmed(
+    client: httpx.AsyncClient,
+) -> None:
+    roomy = await make_meeting(title="Roomy")
+    full = await make_meeting(title="Full", capacity=1)
+    mine = await client.post(
+        f"/api/meetings/{roomy.meeting.public_id}/rsvps",
+        json={"name": "Ada", "email": "ada@example.org"},
+    )
+    await client.post(
+        f"/api/meetings/{full.meeting.public_id}/rsvps",
+        json={"name": "Bo", "email": "bo@example.org"},
+    )
+    await client.post(
+        f"/api/meetings/{full.meeting.public_id}/rsvps",
+        json={"name": "Ada", "email": "ada@example.org"},
+    )
+
+    page = mine.json()["manage_url"].removeprefix("http://testserver")
+    token = await csrf_from(client, page)
+    shown = await client.post(f"{page}/feed", data={"csrf_token": token})
+    feed_url = re.search(r"http://testserver(/feeds/[\w-]+\.ics)", shown.text)
+    assert feed_url
+    feed = await client.get(feed_url.group(1))
+    assert feed.headers["cache-control"] == "private, no-store"
+    events = {e["summary"]: e for e in parse_ics(feed.content).events}
+    assert set(events) == {"Roomy", "Full"}
+    assert STREET in events["Roomy"]["location"]
+    assert STREET not in events["Full"]["location"]
+
+    again = await client.post(f"{page}/feed", data={"csrf_token": token})
+    assert again.status_code == 200
+    assert (await client.get(feed_url.group(1))).status_code == 404
+
+
+async def test_public_ics_of_a_meeting(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    response = await client.get(f"/meetings/{created.meeting.public_id}.ics")
+    parsed = parse_ics(response.content)
+    [event] = parsed.events
+    assert event["url"] == f"http://testserver/meetings/{created.meeting.public_id}"
+    assert event["start"]["tzid"] == "America/New_York"
+    assert STREET not in response.text

@@ -1,0 +1,159 @@
+"""The host's tools on the manage page: guest list, CSV, messages, invitations, share link."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import httpx
+
+from kit.models import OutboxEmail, Rsvp, RsvpSource
+from tests.factories import csrf_from, make_meeting
+
+
+async def rsvp(client: httpx.AsyncClient, mid: str, name: str, email: str, **extra: object) -> None:
+    response = await client.post(
+        f"/api/meetings/{mid}/rsvps", json={"name": name, "email": email, **extra}
+    )
+    assert response.status_code == 201, response.text
+
+
+async def manage_page(client: httpx.AsyncClient, created) -> tuple[str, str]:  # noqa: ANN001
+    url = f"/manage/{created.meeting.public_id}?token={created.manage_token}"
+    return url, await csrf_from(client, url)
+
+
+async def test_guest_list_counts_and_csv(client: httpx.AsyncClient) -> None:
+    created = await make_meeting(capacity=2)
+    mid = created.meeting.public_id
+    await rsvp(client, mid, "Ada Okafor", "ada@example.org", phone="+1 555 0101", consent=True)
+    await rsvp(client, mid, "=HYPERLINK(evil)", "bo@example.org", guests=1)
+    url, _ = await manage_page(client, created)
+    page = (await client.get(url)).text
+    assert "Ada Okafor" in page
+    assert "1 of 10 RSVP goal" in page
+    assert "2 on the waitlist" in page
+
+    response = await client.get(f"/manage/{mid}/guests.csv?token={created.manage_token}")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "private, no-store"
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["email"] for r in rows] == ["ada@example.org", "bo@example.org"]
+    assert rows[0]["phone"] == "+1 555 0101" and rows[0]["consent"] == "yes"
+    assert rows[1]["status"] == "waitlisted" and rows[1]["party_size"] == "2"
+    assert rows[1]["name"].startswith("'=")  # no formula injection into spreadsheets
+
+    bearer = await client.get(
+        f"/manage/{mid}/guests.csv", headers={"Authorization": f"Bearer {created.manage_token}"}
+    )
+    assert bearer.status_code == 200
+    assert (await client.get(f"/manage/{mid}/guests.csv?token=wrong")).status_code == 404
+
+
+async def test_message_goes_to_confirmed_guests_as_the_host(client: httpx.AsyncClient) -> None:
+    created = await make_meeting(capacity=1)
+    mid = created.meeting.public_id
+    await rsvp(client, mid, "Ada", "ada@example.org")
+    await rsvp(client, mid, "Bo", "bo@example.org")
+    url, csrf = await manage_page(client, created)
+    response = await client.post(
+        f"/manage/{mid}/message",
+        data={
+            "csrf_token": csrf,
+            "token": created.manage_token,
+            "subject": "Parking",
+            "message": "Park on Elm.\nSee you!",
+        },
+    )
+    assert response.status_code == 200
+    assert "on its way to 1 guest" in response.text
+    [sent] = await OutboxEmail.filter(kind="host_message")
+    assert sent.to_addr == "ada@example.org"
+    assert sent.subject == "Parking"
+    assert sent.sender_name == "Quinn via House Meeting Kit"
+    assert "Park on Elm." in sent.body_text
+
+
+async def test_message_needs_words_and_is_rate_limited(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    mid = created.meeting.public_id
+    await rsvp(client, mid, "Ada", "ada@example.org")
+    _, csrf = await manage_page(client, created)
+    form = {"csrf_token": csrf, "token": created.manage_token, "subject": "Hi", "message": ""}
+    empty = await client.post(f"/manage/{mid}/message", data=form)
+    assert empty.status_code == 422
+    codes = [
+        (await client.post(f"/manage/{mid}/message", data={**form, "message": "x"})).status_code
+        for _ in range(6)
+    ]
+    assert codes == [200] * 5 + [429]
+
+
+async def test_invitations_carry_the_hosts_referral_code(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    mid = created.meeting.public_id
+    _, csrf = await manage_page(client, created)
+    response = await client.post(
+        f"/manage/{mid}/invite",
+        data={
+            "csrf_token": csrf,
+            "token": created.manage_token,
+            "emails": "kim@example.org, lee@example.org\nKIM@example.org",
+            "note": "Come, it's at my place!",
+        },
+    )
+    assert response.status_code == 200
+    invitations = await OutboxEmail.filter(kind="invitation").order_by("to_addr")
+    assert [e.to_addr for e in invitations] == ["kim@example.org", "lee@example.org"]
+    body = invitations[0].body_text
+    assert "Come, it's at my place!" in body
+    assert "417 Elm St" not in body
+    link = re.search(r"http://testserver(/meetings/\S+?source=invitation)", body)
+    assert link
+
+    page = await client.get(link.group(1))
+    csrf_guest = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    ref = re.search(r'name="ref" value="([^"]*)"', page.text).group(1)
+    assert ref
+    await client.post(
+        f"/meetings/{mid}/rsvp",
+        data={
+            "csrf_token": csrf_guest,
+            "name": "Kim",
+            "email": "kim@example.org",
+            "guests": "0",
+            "ref": ref,
+            "source": "invitation",
+        },
+    )
+    kim = await Rsvp.get(person__email="kim@example.org")
+    assert (kim.source, kim.ref) == (RsvpSource.INVITATION, ref)
+
+    manage = (await client.get(f"/manage/{mid}?token={created.manage_token}")).text
+    assert "invitation 1" in manage
+
+
+async def test_bad_invitation_list_is_refused_and_kept(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    mid = created.meeting.public_id
+    _, csrf = await manage_page(client, created)
+    response = await client.post(
+        f"/manage/{mid}/invite",
+        data={
+            "csrf_token": csrf,
+            "token": created.manage_token,
+            "emails": "kim@example.org, nope",
+            "note": "hi",
+        },
+    )
+    assert response.status_code == 422
+    assert "nope" in response.text
+    assert await OutboxEmail.filter(kind="invitation").count() == 0
+
+
+async def test_public_page_shows_the_rsvp_thermometer(client: httpx.AsyncClient) -> None:
+    created = await make_meeting(rsvp_goal=10)
+    await rsvp(client, created.meeting.public_id, "Ada", "ada@example.org", guests=2)
+    page = (await client.get(f"/meetings/{created.meeting.public_id}")).text
+    assert '<meter class="thermometer" min="0" max="10" value="3">' in page
