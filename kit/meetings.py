@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,115 +21,24 @@ from kit import validation as v
 from kit.errors import Conflict, MeetingNotFound, ValidationError
 from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.maps.privacy import approximate_point
-from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, VenueKind, Visibility
+from kit.meeting_input import (  # noqa: F401 - re-exported for callers
+    MeetingInput,
+    check_times,
+    meeting_as_input,
+    merge_changes,
+    parse_meeting_input,
+)
+from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, Visibility
 from kit.people import upsert_person
 from kit.settings import Settings
 from kit.tokens import find_token, issue_token, revoke_tokens
 from kit.toolkit import mail
-
-MAX_DURATION = timedelta(hours=12)
-TITLE_MAX = 140
-DESCRIPTION_MAX = 5000
-
-
-@dataclass(frozen=True)
-class MeetingInput:
-    title: str
-    description: str
-    starts_at: datetime  # naive (local at the place) or aware (explicit offset)
-    ends_at: datetime
-    address: AddressQuery
-    directions: str
-    kind: VenueKind
-    capacity: int
-    visibility: Visibility
-    campaign_slug: str
-    rsvp_goal: int | None
-    host_name: str
-    host_email: str
-    host_phone: str | None
-    host_note: str
-    reply_to_host: bool
 
 
 @dataclass(frozen=True)
 class CreatedMeeting:
     meeting: Meeting
     manage_token: str | None  # None when a double submit returned the first meeting
-
-
-def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
-    """Check a JSON body or a form (flattened to dotted names); raise with every problem."""
-    data = v.flatten(raw)
-    p: v.Problems = {}
-    title = v.text(data, "title", p, label="A title", max_length=TITLE_MAX, required=True)
-    description = v.text(
-        data, "description", p, label="The description", max_length=DESCRIPTION_MAX, multiline=True
-    )
-    starts_at = v.local_datetime(data, "starts_at", p, label="A start time")
-    ends_at = v.local_datetime(data, "ends_at", p, label="An end time")
-    address = AddressQuery(
-        street=v.text(data, "address.street", p, label="The street address", max_length=200),
-        locality=v.text(data, "address.locality", p, label="The town or city", max_length=120),
-        postal_code=v.text(
-            data, "address.postal_code", p, label="The postal code", max_length=20
-        ).upper(),
-        country=v.text(data, "address.country", p, label="The country", max_length=2).upper()
-        or "US",
-    )
-    if not address.locality and not address.postal_code:
-        p["address.locality"] = "Please enter the town or city, or a ZIP/postal code."
-    kind = VenueKind(
-        v.choice(data, "kind", p, label="The venue", options=("home", "public"), default="home")
-    )
-    if kind is VenueKind.PUBLIC and not address.street:
-        p["address.street"] = "Please enter the address of the public place."
-    result = MeetingInput(
-        title=title,
-        description=description,
-        starts_at=starts_at or datetime.min,
-        ends_at=ends_at or datetime.min,
-        address=address,
-        directions=v.text(data, "address.directions", p, label="Directions", max_length=500),
-        kind=kind,
-        capacity=v.integer(
-            data, "capacity", p, label="Capacity", default=15, minimum=1, maximum=500
-        )
-        or 15,
-        visibility=Visibility(
-            v.choice(
-                data,
-                "visibility",
-                p,
-                label="Visibility",
-                options=("public", "unlisted"),
-                default="public",
-            )
-        ),
-        campaign_slug=v.text(data, "campaign", p, label="The campaign", max_length=64),
-        rsvp_goal=v.integer(
-            data, "rsvp_goal", p, label="The RSVP goal", default=None, minimum=1, maximum=500
-        ),
-        host_name=v.text(data, "host.name", p, label="Your name", max_length=120, required=True),
-        host_email=v.email(data, "host.email", p),
-        host_phone=v.phone(data, "host.phone", p),
-        host_note=v.text(data, "host_note", p, label="Your note", max_length=2000, multiline=True),
-        reply_to_host=v.boolean(data, "reply_to_host"),
-    )
-    if p:
-        raise ValidationError(p)
-    return result
-
-
-def check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> v.Problems:
-    problems: v.Problems = {}
-    if starts_at <= now:
-        problems["starts_at"] = "The start time is in the past. Pick a time that's still ahead."
-    if ends_at <= starts_at:
-        problems["ends_at"] = "The meeting must end after it starts."
-    elif ends_at - starts_at > MAX_DURATION:
-        problems["ends_at"] = "A house meeting can last at most 12 hours."
-    return problems
 
 
 async def locate_meeting(address: AddressQuery, geocoder: Geocoder) -> Place:
@@ -294,47 +203,6 @@ def local_start(meeting: Meeting) -> datetime:
     return meeting.starts_at.astimezone(ZoneInfo(meeting.timezone))
 
 
-def meeting_as_input(meeting: Meeting) -> dict[str, Any]:
-    """The meeting's current values, shaped like the JSON body and the host form."""
-    zone = ZoneInfo(meeting.timezone)
-    fmt = "%Y-%m-%dT%H:%M"
-    return {
-        "title": meeting.title,
-        "description": meeting.description,
-        "starts_at": meeting.starts_at.astimezone(zone).strftime(fmt),
-        "ends_at": meeting.ends_at.astimezone(zone).strftime(fmt),
-        "address": {
-            "street": meeting.street,
-            "locality": meeting.locality,
-            "postal_code": meeting.postal_code,
-            "country": meeting.country,
-            "directions": meeting.directions,
-        },
-        "kind": str(meeting.kind),
-        "capacity": meeting.capacity,
-        "visibility": str(meeting.visibility),
-        "campaign": meeting.campaign.slug if meeting.campaign else "",
-        "rsvp_goal": meeting.rsvp_goal,
-        "host_note": meeting.host_note,
-        "reply_to_host": meeting.reply_to_host,
-        "host": {
-            "name": meeting.host.name,
-            "email": meeting.host.email,
-            "phone": meeting.host.phone or "",
-        },
-    }
-
-
-def _merge(current: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(current)
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 async def update_meeting(
     meeting: Meeting,
     changes: Mapping[str, Any],
@@ -346,7 +214,7 @@ async def update_meeting(
     """Apply the host's changes (any subset of the create fields) after checking them all."""
     if meeting.status in {MeetingStatus.CANCELLED, MeetingStatus.COMPLETED}:
         raise Conflict(f"This meeting is {meeting.status}, so it can no longer be changed.")
-    data = parse_meeting_input(_merge(meeting_as_input(meeting), changes))
+    data = parse_meeting_input(merge_changes(meeting_as_input(meeting), changes))
     if data.campaign_slug != (meeting.campaign.slug if meeting.campaign else ""):
         raise ValidationError({"campaign": "A meeting can't move to another campaign."})
     old_address = (meeting.street, meeting.locality, meeting.postal_code, meeting.country)
