@@ -155,6 +155,8 @@ class Meeting(Model):
         HostNotify, max_length=10, default=HostNotify.EACH, db_default="each"
     )
     host_digest_at = fields.DatetimeField(null=True)  # when the last digest went out
+    # The host's own agenda timings ([{"title", "minutes"}]); None uses the campaign's.
+    agenda: fields.Field[list[dict[str, object]] | None] = fields.JSONField(null=True)
     # iCalendar SEQUENCE: bumped whenever guests' invites must be re-sent.
     sequence = fields.IntField(default=0, db_default=0)
     # Guards against a double-clicked submit creating two meetings.
