@@ -12,6 +12,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from kit.db import tortoise_config
 from kit.feeds import FeedCache
+from kit.maps.cache import DatabaseGeocodeCache
 from kit.maps.geocoding import make_geocoder
 from kit.settings import Settings
 from kit.toolkit.delivery import background_delivery
@@ -60,7 +61,9 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.feed_cache = FeedCache()
-    app.state.geocoder = make_geocoder(settings.geocoder, settings.geocoder_user_agent)
+    app.state.geocoder = make_geocoder(
+        settings.geocoder, settings.geocoder_user_agent, cache=DatabaseGeocodeCache()
+    )
     return app
 
 

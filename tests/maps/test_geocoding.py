@@ -608,3 +608,30 @@ async def test_memory_cache_forgets_the_least_recently_used_first() -> None:
         None,
         {"n": 3},
     )
+
+
+async def test_remote_answers_are_kept_in_the_database_across_instances(
+    offline: OfflineGeocoder, db: str
+) -> None:
+    from kit.maps.cache import DatabaseGeocodeCache
+    from kit.models import GeocodeAnswer
+
+    def fresh(domain: str) -> GeopyGeocoder:
+        return GeopyGeocoder(
+            "nominatim",
+            USER_AGENT,
+            fallback=offline,
+            cache=DatabaseGeocodeCache(),
+            timeout=2.0,
+            min_delay_seconds=0.0,
+            domain=domain,
+            scheme="http",
+        )
+
+    with nominatim_replay() as server:
+        first = await fresh(server.domain).search("Oakland, CA")
+        # A second process (a new instance) finds the answer without asking again.
+        again = await fresh(server.domain).search("Oakland, CA")
+    assert first == again
+    assert len(server.requests) == 1
+    assert await GeocodeAnswer.all().count() == 1
