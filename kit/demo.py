@@ -12,12 +12,17 @@ import random
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
+from tortoise.transactions import in_transaction
+
 from kit.guides import DEFAULT_AGENDA, DEFAULT_ASKS, DEFAULT_GUIDE
 from kit.maps.geocoding import make_geocoder
 from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.meetings import MeetingInput, create_meeting
 from kit.models import (
+    Attendee,
     Campaign,
+    Commitment,
+    Idea,
     Meeting,
     MeetingStatus,
     Report,
@@ -323,14 +328,38 @@ async def add_demo_rsvps(
 
 
 async def complete_with_report(meeting: Meeting, rng: random.Random) -> None:
-    headcount = rng.randint(3, meeting.capacity)
-    await Report.create(
-        meeting=meeting,
-        headcount=headcount,
-        commitments={a["key"]: rng.randint(0, headcount) for a in DEFAULT_ASKS},
-        ideas=rng.sample(IDEAS, 2),
-        story=rng.choice(STORIES),
-        story_consent=True,
-        guide_rating=rng.randint(3, 5),
+    """What a host would report: who came (RSVPs and walk-ins), commitments, ideas, a story."""
+    confirmed = await Rsvp.filter(meeting_id=meeting.id, status="confirmed").select_related(
+        "person"
     )
-    await Meeting.filter(id=meeting.id).update(status=MeetingStatus.COMPLETED)
+    came = [(r.person.name, r.person.email, r) for r in confirmed if rng.random() < 0.85]
+    came += [
+        demo_person(rng, 90_000 + meeting.id * 10 + i) + (None,) for i in range(rng.randint(0, 3))
+    ]
+    async with in_transaction():
+        await Report.create(
+            meeting=meeting,
+            headcount=len(came) + rng.randint(0, 2),
+            story=rng.choice(STORIES),
+            story_consent=True,
+            guide_rating=rng.randint(3, 5),
+        )
+        for name, email, rsvp in came:
+            attendee = await Attendee.create(
+                meeting=meeting,
+                rsvp=rsvp,
+                name=name,
+                email=email,
+                walk_in=rsvp is None,
+                consent=rng.random() < 0.6,
+            )
+            for ask in DEFAULT_ASKS:
+                if rng.random() < 0.3:
+                    await Commitment.create(meeting=meeting, attendee=attendee, ask=ask["key"])
+        for text in rng.sample(IDEAS, 2):
+            await Idea.create(
+                meeting=meeting, campaign_id=meeting.campaign_id, text=text, supporters=0
+            )
+        await Meeting.filter(id=meeting.id).update(
+            status=MeetingStatus.COMPLETED, completed_at=meeting.ends_at
+        )

@@ -27,6 +27,7 @@ class MeetingStatus(StrEnum):
     PUBLISHED = "published"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
+    HIDDEN = "hidden"  # taken down by a coordinator, with a reason the host is told
 
 
 class VenueKind(StrEnum):
@@ -64,6 +65,16 @@ class TokenKind(StrEnum):
     MEETING_MANAGE = "meeting_manage"  # the host's key to a meeting
     RSVP_MANAGE = "rsvp_manage"  # a guest's key to their RSVP
     PERSON_FEED = "person_feed"  # a person's private calendar feed
+    COORDINATOR_LOGIN = "coordinator_login"  # a magic sign-in link, short-lived
+    COORDINATOR_API = "coordinator_api"  # a coordinator's API token
+
+
+class IdeaStatus(StrEnum):
+    NEW = "new"
+    UNDER_REVIEW = "under_review"
+    ADOPTED = "adopted"
+    DONE = "done"
+    DECLINED = "declined"
 
 
 class HostNotify(StrEnum):
@@ -157,6 +168,11 @@ class Meeting(Model):
     host_digest_at = fields.DatetimeField(null=True)  # when the last digest went out
     # The host's own agenda timings ([{"title", "minutes"}]); None uses the campaign's.
     agenda: fields.Field[list[dict[str, object]] | None] = fields.JSONField(null=True)
+    hidden_reason = fields.TextField(default="", db_default="")
+    completed_at = fields.DatetimeField(null=True)
+    # After the meeting: when the host was asked for a report, and reminders since.
+    report_requested_at = fields.DatetimeField(null=True)
+    report_reminders = fields.IntField(default=0, db_default=0)
     # iCalendar SEQUENCE: bumped whenever guests' invites must be re-sent.
     sequence = fields.IntField(default=0, db_default=0)
     # Guards against a double-clicked submit creating two meetings.
@@ -205,12 +221,9 @@ class Report(Model):
     meeting: fields.OneToOneRelation[Meeting] = fields.OneToOneField(
         "models.Meeting", related_name="report", on_delete=fields.CASCADE
     )
+    # Who came, their commitments and the ideas raised are rows (Attendee,
+    # Commitment, Idea) so that campaign aggregates are computed in the database.
     headcount = fields.IntField(default=0)
-    # [{"name": ..., "email": ..., "rsvp_id": ..., "commitments": ["host", ...]}]
-    attendance: fields.Field[list[dict[str, object]]] = fields.JSONField(default=list)
-    # {"host": 3, "volunteer": 5}
-    commitments: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
-    ideas: fields.Field[list[str]] = fields.JSONField(default=list)
     story = fields.TextField(default="")
     story_consent = fields.BooleanField(default=False)
     guide_rating = fields.IntField(null=True)
@@ -220,6 +233,100 @@ class Report(Model):
 
     class Meta:
         table = "report"
+
+
+class Attendee(Model):
+    """Someone who came, as the host reported it: an RSVP checked off, or a walk-in."""
+
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="attendees", on_delete=fields.CASCADE
+    )
+    rsvp: fields.ForeignKeyNullableRelation[Rsvp] = fields.ForeignKeyField(
+        "models.Rsvp", related_name="attendance", null=True, on_delete=fields.SET_NULL
+    )
+    name = fields.CharField(max_length=120)
+    email = fields.CharField(max_length=254, null=True)
+    phone = fields.CharField(max_length=40, null=True)
+    walk_in = fields.BooleanField(default=False)
+    consent = fields.BooleanField(default=False)  # may the campaign contact them
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "attendee"
+
+
+class Commitment(Model):
+    """One attendee's yes to one of the campaign's asks ("host", "volunteer", ...)."""
+
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="commitments", on_delete=fields.CASCADE
+    )
+    attendee: fields.ForeignKeyRelation[Attendee] = fields.ForeignKeyField(
+        "models.Attendee", related_name="commitments", on_delete=fields.CASCADE
+    )
+    ask = fields.CharField(max_length=40)
+
+    class Meta:
+        table = "commitment"
+        unique_together = (("attendee", "ask"),)
+        indexes = (("meeting", "ask"),)
+
+
+class Idea(Model):
+    """An idea raised at a meeting, on its campaign's public idea board."""
+
+    id = fields.IntField(primary_key=True)
+    public_id = fields.CharField(max_length=16, unique=True, default=new_public_id)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="ideas", on_delete=fields.CASCADE
+    )
+    campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="ideas", null=True, on_delete=fields.SET_NULL
+    )
+    text = fields.CharField(max_length=300)
+    status = fields.CharEnumField(IdeaStatus, max_length=14, default=IdeaStatus.NEW)
+    status_note = fields.TextField(default="")  # the coordinators' public note
+    supporters = fields.IntField(default=0)  # kept in step with IdeaSupport rows
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "idea"
+        indexes = (("campaign", "supporters"),)
+
+
+class IdeaSupport(Model):
+    """One supporter of one idea, once: keyed by a hash of their email or browser id."""
+
+    id = fields.IntField(primary_key=True)
+    idea: fields.ForeignKeyRelation[Idea] = fields.ForeignKeyField(
+        "models.Idea", related_name="supports", on_delete=fields.CASCADE
+    )
+    supporter_key = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "idea_support"
+        unique_together = (("idea", "supporter_key"),)
+
+
+class Coordinator(Model):
+    """A campaign organizer. Admins see every campaign, others only theirs."""
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    name = fields.CharField(max_length=120, default="")
+    is_admin = fields.BooleanField(default=False)
+    password_hash = fields.CharField(max_length=255, null=True)  # argon2, optional
+    campaigns: fields.ManyToManyRelation[Campaign] = fields.ManyToManyField(
+        "models.Campaign", related_name="coordinators", through="coordinator_campaign"
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "coordinator"
 
 
 class AccessToken(Model):
@@ -237,7 +344,11 @@ class AccessToken(Model):
     person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="tokens", null=True, on_delete=fields.CASCADE
     )
+    coordinator: fields.ForeignKeyNullableRelation[Coordinator] = fields.ForeignKeyField(
+        "models.Coordinator", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
 
     class Meta:

@@ -32,3 +32,19 @@ async def test_models_have_no_changes_missing_from_migrations(db: str) -> None:
     assert await detector.changes() == [], (
         "models changed: run `tortoise makemigrations` and commit the new migration"
     )
+
+
+def test_model_docstrings_have_no_semicolons() -> None:
+    # Tortoise turns a model's docstring into a table comment and splits migration
+    # SQL on ";" for SQLite: a semicolon there breaks `kit migrate`.
+    from tortoise.models import Model
+
+    import kit.models
+
+    models = [
+        m
+        for m in vars(kit.models).values()
+        if isinstance(m, type) and issubclass(m, Model) and m is not Model
+    ]
+    assert models
+    assert [m.__name__ for m in models if ";" in (m.__doc__ or "")] == []
