@@ -271,7 +271,7 @@ class Commitment(Model):
     class Meta:
         table = "commitment"
         unique_together = (("attendee", "ask"),)
-        indexes = (("meeting", "ask"),)
+        indexes = (("meeting_id", "ask"),)
 
 
 class Idea(Model):
@@ -294,7 +294,7 @@ class Idea(Model):
 
     class Meta:
         table = "idea"
-        indexes = (("campaign", "supporters"),)
+        indexes = (("campaign_id", "supporters"),)
 
 
 class IdeaSupport(Model):

@@ -51,12 +51,14 @@ async def hit(key: str, limit: Limit, *, message: str, now: datetime | None = No
         if restarted:
             return
         counter = await RateCounter.get_or_none(key=key)
-        if counter is not None:
+        if counter is None:
+            try:
+                await RateCounter.create(key=key, window_start=now, hits=1)
+                return
+            except IntegrityError:
+                continue  # another request created it first: count against that row
+        if counter.hits >= limit.hits and counter.window_start > now - window:
             retry = counter.window_start + window - now
             raise RateLimited(message, retry_after=max(int(retry.total_seconds()) + 1, 1))
-        try:
-            await RateCounter.create(key=key, window_start=now, hits=1)
-            return
-        except IntegrityError:
-            continue  # another request created it first: count against that row
+        # Created or restarted by a concurrent request after our UPDATEs: count again.
     raise RateLimited(message, retry_after=1)

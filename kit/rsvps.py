@@ -180,14 +180,20 @@ async def _resize(meeting: Meeting, rsvp: Rsvp, guests: int) -> RsvpStatus:
 
 async def promote_waitlist(meeting_id: int, *, site: Settings, notify: bool = True) -> list[Rsvp]:
     """Confirm waiting parties, first come first served, while whole parties fit."""
-    promoted = []
+    promoted: list[Rsvp] = []
+    meeting = await Meeting.get(id=meeting_id).only("id", "capacity", "seats_taken")
+    free = meeting.capacity - meeting.seats_taken
+    if free <= 0:
+        return promoted  # the usual case on a full meeting: no query per waiting party
     waiting = (
-        await Rsvp.filter(meeting_id=meeting_id, status=RsvpStatus.WAITLISTED)
+        await Rsvp.filter(meeting_id=meeting_id, status=RsvpStatus.WAITLISTED, guests__lt=free)
         .order_by("created_at", "id")
         .select_related("person")
     )
     for rsvp in waiting:
-        if await take_seats(meeting_id, rsvp.party_size):
+        # take_seats stays the guard against a concurrent RSVP taking the seats first.
+        if rsvp.party_size <= free and await take_seats(meeting_id, rsvp.party_size):
+            free -= rsvp.party_size
             rsvp.status = RsvpStatus.CONFIRMED
             await rsvp.save(update_fields=["status", "updated_at"])
             promoted.append(rsvp)

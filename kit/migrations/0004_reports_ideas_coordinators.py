@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('attendee', fields.ForeignKeyField('models.Attendee', source_field='attendee_id', db_constraint=True, to_field='id', related_name='commitments', on_delete=OnDelete.CASCADE)),
                 ('ask', fields.CharField(max_length=40)),
             ],
-            options={'table': 'commitment', 'app': 'models', 'unique_together': (('attendee', 'ask'),), 'indexes': [Index(fields=['meeting', 'ask'])], 'pk_attr': 'id', 'table_description': 'One attendee\'s yes to one of the campaign\'s asks ("host", "volunteer", ...).'},
+            options={'table': 'commitment', 'app': 'models', 'unique_together': (('attendee', 'ask'),), 'indexes': [Index(fields=['meeting_id', 'ask'])], 'pk_attr': 'id', 'table_description': 'One attendee\'s yes to one of the campaign\'s asks ("host", "volunteer", ...).'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'idea', 'app': 'models', 'indexes': [Index(fields=['campaign', 'supporters'])], 'pk_attr': 'id', 'table_description': "An idea raised at a meeting, on its campaign's public idea board."},
+            options={'table': 'idea', 'app': 'models', 'indexes': [Index(fields=['campaign_id', 'supporters'])], 'pk_attr': 'id', 'table_description': "An idea raised at a meeting, on its campaign's public idea board."},
             bases=['Model'],
         ),
         ops.CreateModel(
