@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import random
+import re
 import secrets
 import socket
 import sqlite3
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,9 +107,8 @@ class Result:
     p50: float
     p99: float
     page2_p50: float
-    http_p50: float | None = None
-    http_p99: float | None = None
-    http_rps: float | None = None
+    http: HttpFigures | None = None
+    health: HttpFigures | None = None
 
 
 # --- data ---------------------------------------------------------------------------
@@ -337,6 +337,24 @@ async def prepare(
     return pg_url, time.perf_counter() - started
 
 
+async def has_location_index(url: str) -> bool:
+    """Is there an index on (approx_lat, approx_lon)? Without one every search is a scan."""
+    if url.startswith("sqlite://"):
+        db = sqlite3.connect(url.removeprefix("sqlite://"))
+        try:
+            names = [row[1] for row in db.execute("PRAGMA index_list('meeting')")]
+            columns = [[c[2] for c in db.execute(f"PRAGMA index_info('{n}')")] for n in names]
+        finally:
+            db.close()
+        return ["approx_lat", "approx_lon"] in columns
+    conn = await asyncpg.connect(url)
+    try:
+        defs = await conn.fetch("SELECT indexdef FROM pg_indexes WHERE tablename = 'meeting'")
+    finally:
+        await conn.close()
+    return any("(approx_lat, approx_lon)" in row["indexdef"] for row in defs)
+
+
 # --- measuring ---------------------------------------------------------------------------
 
 
@@ -390,8 +408,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str
+    port: int
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class HttpFigures:
+    p50: float
+    p99: float
+    rps: float
+    server_cpu_ms: float  # per request: what one worker spends, whatever the client costs
+
+
 @contextlib.asynccontextmanager
-async def uvicorn_server(url: str, data_dir: Path) -> AsyncIterator[str]:
+async def uvicorn_server(url: str, data_dir: Path) -> AsyncIterator[Server]:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("KIT_")},
@@ -404,20 +442,20 @@ async def uvicorn_server(url: str, data_dir: Path) -> AsyncIterator[str]:
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    server = Server(f"http://127.0.0.1:{port}", port, process.pid)
     try:
-        await wait_until_up(base, server)
-        yield base
+        await wait_until_up(server.base, process)
+        yield server
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        process.terminate()
+        process.wait(timeout=30)
 
 
-async def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+async def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     async with httpx.AsyncClient(base_url=base) as client:
         for _ in range(300):
-            if server.poll() is not None:
+            if process.poll() is not None:
                 raise RuntimeError("uvicorn exited; see its output above")
             with contextlib.suppress(httpx.TransportError):
                 if (await client.get("/healthz")).status_code == 200:
@@ -439,39 +477,93 @@ async def endpoint_ready(base: str, point: tuple[float, float]) -> bool:
     return False
 
 
-async def hammer(
-    base: str, points: list[tuple[float, float]], requests: int, concurrency: int
-) -> tuple[float, float, float]:
-    """(p50 ms, p99 ms, requests/s) for ``requests`` GETs, ``concurrency`` in flight."""
-    paths = iter(search_path(*points[i % len(points)]) for i in range(requests))
+Get = Callable[[str], Awaitable[int]]
+
+
+@contextlib.asynccontextmanager
+async def keepalive_getter(server: Server) -> AsyncIterator[Get]:
+    """GET over one HTTP/1.1 keep-alive connection, parsed by hand.
+
+    httpx spends about 2 ms of CPU a request here; on a 2-core machine that caps
+    the figures at what the client can do. This costs a few hundredths of that.
+    """
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+
+    async def get(path: str) -> int:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        if length is None:
+            raise RuntimeError(f"{path}: no Content-Length in {head[:200]!r}")
+        await reader.readexactly(int(length.group(1)))
+        return int(head.split(b" ", 2)[1])
+
+    try:
+        yield get
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def httpx_getter(client: httpx.AsyncClient) -> AsyncIterator[Get]:
+    async def get(path: str) -> int:
+        return (await client.get(path)).status_code
+
+    yield get
+
+
+async def hammer(server: Server, paths: list[str], args: argparse.Namespace) -> HttpFigures:
+    """Latency, throughput and server CPU for ``args.requests`` GETs, ``args.concurrency``
+    in flight."""
+    todo = iter(paths[i % len(paths)] for i in range(args.requests))
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        for path in paths:
+    async def worker(get: Get) -> None:
+        for path in todo:
             started = time.perf_counter()
-            response = await client.get(path)
+            status = await get(path)
             latencies.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
+            if status != 200:
+                raise RuntimeError(f"{path} answered {status}")
 
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        for path in (search_path(*p) for p in points[:100]):  # warm-up
-            (await client.get(path)).raise_for_status()
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000, requests / elapsed
+    async with contextlib.AsyncExitStack() as stack:
+        if args.client == "httpx":
+            n = args.concurrency
+            limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+            client = httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60)
+            await stack.enter_async_context(client)
+            getters = [await stack.enter_async_context(httpx_getter(client))] * n
+        else:
+            getters = [
+                await stack.enter_async_context(keepalive_getter(server))
+                for _ in range(args.concurrency)
+            ]
+        for path in paths[:100]:  # warm-up
+            assert await getters[0](path) == 200, path
+        cpu, started = server.cpu_seconds(), time.perf_counter()
+        await asyncio.gather(*(worker(get) for get in getters))
+        elapsed, cpu = time.perf_counter() - started, server.cpu_seconds() - cpu
+    return HttpFigures(
+        percentile(latencies, 50) * 1000,
+        percentile(latencies, 99) * 1000,
+        args.requests / elapsed,
+        cpu / args.requests * 1000,
+    )
 
 
 async def measure_http(
-    url: str, data_dir: Path, points: list[tuple[float, float]], requests: int, concurrency: int
-) -> tuple[float, float, float]:
+    url: str, data_dir: Path, points: list[tuple[float, float]], args: argparse.Namespace
+) -> tuple[HttpFigures, HttpFigures]:
+    """The search endpoint, and /healthz (one trivial query) as the harness's ceiling."""
     deadline = time.monotonic() + SERVER_WAIT_S
     while True:
-        async with uvicorn_server(url, data_dir) as base:
-            if await endpoint_ready(base, points[0]):
-                return await hammer(base, points, requests, concurrency)
+        async with uvicorn_server(url, data_dir) as server:
+            if await endpoint_ready(server.base, points[0]):
+                paths = [search_path(*p) for p in points]
+                search = await hammer(server, paths, args)
+                health = await hammer(server, ["/healthz"], args)
+                return search, health
         if time.monotonic() > deadline:
             raise RuntimeError("GET /api/meetings never answered 200")
         await asyncio.sleep(30)
@@ -499,18 +591,21 @@ def table(results: list[Result], args: argparse.Namespace, pg_version: str) -> s
         f"Search benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"Machine: {machine()}; SQLite {sqlite3.sqlite_version}; {pg_version}",
         f"Queries: radius {RADIUS_KM:g} km, limit {LIMIT}, {args.queries} in-process "
-        f"(one at a time); HTTP: {args.requests} requests, {args.concurrency} concurrent, "
-        "uvicorn 1 worker, loopback.",
+        f"(one at a time); HTTP: {args.requests} requests, {args.concurrency} concurrent "
+        f"({args.client} client), uvicorn 1 worker, loopback.",
         "",
         "| DB | meetings | seed s | rows/query | in-process p50 ms | p99 ms | page 2 p50 ms "
-        "| HTTP p50 ms | HTTP p99 ms | HTTP req/s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| HTTP p50 ms | HTTP p99 ms | HTTP req/s | server CPU ms/req | /healthz req/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        http, health = r.http, r.health
         lines.append(
             f"| {r.db} | {r.size:,} | {fmt(r.seed_s, 1)} | {fmt(r.rows_per_query, 1)} "
-            f"| {fmt(r.p50)} | {fmt(r.p99)} | {fmt(r.page2_p50)} | {fmt(r.http_p50, 1)} "
-            f"| {fmt(r.http_p99, 1)} | {fmt(r.http_rps, 0)} |"
+            f"| {fmt(r.p50)} | {fmt(r.p99)} | {fmt(r.page2_p50)} "
+            f"| {fmt(http and http.p50, 1)} | {fmt(http and http.p99, 1)} "
+            f"| {fmt(http and http.rps, 0)} | {fmt(http and http.server_cpu_ms)} "
+            f"| {fmt(health and health.rps, 0)} |"
         )
     return "\n".join(lines)
 
@@ -537,12 +632,19 @@ async def run(args: argparse.Namespace) -> None:
             for size in args.sizes:
                 print(f"{db} {size:,}: seeding", file=sys.stderr)
                 url, seed_s = await prepare(db, size, workdir, args.pg_url, cities)
+                label = db
+                if not await has_location_index(url):
+                    print(
+                        "  WARNING: the migrated meeting table has no (approx_lat, approx_lon)"
+                        " index; these figures are for a full scan",
+                        file=sys.stderr,
+                    )
+                    label = f"{db} (NO INDEX)"
                 print(f"  seeded in {seed_s:.1f} s; querying", file=sys.stderr)
                 p50, p99, page2, rows = await measure_in_process(url, points)
-                result = Result(db, size, seed_s, rows, p50, p99, page2)
+                result = Result(label, size, seed_s, rows, p50, p99, page2)
                 if not args.no_http:
-                    http = await measure_http(url, workdir, points, args.requests, args.concurrency)
-                    result.http_p50, result.http_p99, result.http_rps = http
+                    result.http, result.health = await measure_http(url, workdir, points, args)
                 results.append(result)
                 print(f"  {result}", file=sys.stderr)
     print(table(results, args, await postgres_version(args.pg_url)))
@@ -558,6 +660,12 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("KIT_BENCH_PG_URL", PG_URL))
     parser.add_argument(
         "--workdir", type=Path, help="keep the SQLite files here (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--client",
+        choices=["keepalive", "httpx"],
+        default="keepalive",
+        help="HTTP load client: a minimal keep-alive one (default) or httpx",
     )
     parser.add_argument("--no-http", action="store_true", help="skip the uvicorn measurement")
     asyncio.run(run(parser.parse_args()))

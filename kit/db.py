@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tortoise import Tortoise
+from tortoise import BaseDBAsyncClient, Tortoise
 from tortoise.migrations.api import migrate
 
 MODELS_MODULE = "kit.models"
@@ -60,8 +60,69 @@ async def apply_migrations(database_url: str) -> list[str]:
             applied.append(f"{app_label}.{name}")
 
     await migrate(config=tortoise_config(database_url), progress=progress)
-    await Tortoise.close_connections()
+    try:
+        await ensure_indexes(Tortoise.get_connection("default"))
+    finally:
+        await Tortoise.close_connections()
     return applied
+
+
+def declared_indexes() -> dict[str, set[tuple[tuple[str, ...], bool]]]:
+    """Per table, the (columns, unique) indexes the models ask for."""
+    wanted: dict[str, set[tuple[tuple[str, ...], bool]]] = {}
+    for model in Tortoise.apps["models"].values():
+        meta = model._meta
+        table = wanted.setdefault(meta.db_table, set())
+
+        for name, field in meta.fields_map.items():
+            if field.unique and not field.pk and name in meta.fields_db_projection:
+                table.add(((meta.fields_db_projection[name],), True))
+        for together in meta.unique_together:
+            table.add((tuple(meta.fields_db_projection.get(f, f + "_id") for f in together), True))
+        for index in meta.indexes:
+            fields = index if isinstance(index, tuple) else tuple(index.fields)
+            table.add((tuple(meta.fields_db_projection.get(f, f) for f in fields), False))
+        for m2m in meta.m2m_fields:
+            field = meta.fields_map[m2m]
+            if getattr(field, "_generated", False):
+                continue
+            through = wanted.setdefault(field.through, set())
+            through.add(((field.backward_key, field.forward_key), True))
+    return wanted
+
+
+async def ensure_indexes(conn: BaseDBAsyncClient) -> list[str]:
+    """Recreate indexes a SQLite table rebuild lost; return the statements run.
+
+    Tortoise 1.1.9 applies AlterField/RemoveField on SQLite by rebuilding the
+    table and forgets its indexes and UNIQUE constraints: the nearby search then
+    scans a million rows and a meeting could get two reports. PostgreSQL alters
+    in place and keeps them, so there this finds nothing to do.
+    """
+    if conn.capabilities.dialect != "sqlite":
+        return []
+    created = []
+    for table, wanted in declared_indexes().items():
+        have = await sqlite_indexes(conn, table)
+        for columns, unique in sorted(wanted):
+            if (columns, unique) in have or (not unique and (columns, True) in have):
+                continue
+            kind = "UNIQUE INDEX" if unique else "INDEX"
+            name = f"{'uidx' if unique else 'idx'}_{table}_{'_'.join(columns)}"[:60]
+            cols = ", ".join(f'"{c}"' for c in columns)
+            sql = f'CREATE {kind} IF NOT EXISTS "{name}" ON "{table}" ({cols})'
+            await conn.execute_script(sql)
+            created.append(sql)
+    return created
+
+
+async def sqlite_indexes(conn: BaseDBAsyncClient, table: str) -> set[tuple[tuple[str, ...], bool]]:
+    found = set()
+    for index in await conn.execute_query_dict(f'PRAGMA index_list("{table}")'):
+        info = await conn.execute_query_dict(f'PRAGMA index_info("{index["name"]}")')
+        columns = tuple(row["name"] for row in sorted(info, key=lambda r: r["seqno"]))
+        found.add((columns, bool(index["unique"])))
+    return found
 
 
 # For the `tortoise` command-line tool (makemigrations during development).

@@ -48,3 +48,33 @@ def test_model_docstrings_have_no_semicolons() -> None:
     ]
     assert models
     assert [m.__name__ for m in models if ";" in (m.__doc__ or "")] == []
+
+
+PG_INDEXES = """
+SELECT ix.indisunique AS is_unique, array_agg(a.attname ORDER BY k.n) AS columns
+FROM pg_index ix
+JOIN pg_class t ON t.oid = ix.indrelid
+JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, n) ON true
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+WHERE t.relname = $1 AND NOT ix.indisprimary
+GROUP BY ix.indexrelid, ix.indisunique
+"""
+
+
+async def test_database_has_every_index_the_models_declare(db: str) -> None:
+    # SQLite table rebuilds in migrations used to drop indexes silently (the nearby
+    # search then scanned every meeting); kit.db.ensure_indexes puts them back.
+    from kit.db import declared_indexes, sqlite_indexes
+
+    conn = Tortoise.get_connection("default")
+    missing = []
+    for table, wanted in declared_indexes().items():
+        if conn.capabilities.dialect == "sqlite":
+            have = await sqlite_indexes(conn, table)
+        else:
+            rows = await conn.execute_query_dict(PG_INDEXES, [table])
+            have = {(tuple(r["columns"]), bool(r["is_unique"])) for r in rows}
+        for columns, unique in wanted:
+            if (columns, unique) not in have and (columns, True) not in have:
+                missing.append((table, columns, unique))
+    assert missing == []

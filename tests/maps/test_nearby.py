@@ -22,6 +22,7 @@ from kit.maps.nearby import (
 from kit.maps.privacy import destination, haversine_km
 from kit.models import Meeting, MeetingStatus, Visibility
 from kit.public import public_meeting
+from tests.conftest import is_postgres
 from tests.factories import GEOCODER, local, make_campaign, make_meeting
 
 _titles = itertools.count(1)
@@ -252,3 +253,44 @@ async def test_out_of_range_queries_are_refused(db: str) -> None:
         assert field in raised.value.fields
     with pytest.raises(ValueError, match="timezone-aware"):
         await find_nearby(NearbyQuery(lat=0, lon=0, now=datetime(2030, 1, 1)))
+
+
+async def location_indexes() -> list[list[str]]:
+    """The column lists of the meeting table's indexes, as the migrated database has them."""
+    conn = Meeting._meta.db
+    if is_postgres():
+        rows = await conn.execute_query_dict(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'meeting'"
+        )
+        defs = [row["indexdef"].rsplit("(", 1)[1].rstrip(")") for row in rows]
+        return [[c.strip().strip('"') for c in d.split(",")] for d in defs]
+    names = await conn.execute_query_dict("PRAGMA index_list('meeting')")
+    return [
+        [c["name"] for c in await conn.execute_query_dict(f"PRAGMA index_info('{n['name']}')")]
+        for n in names
+    ]
+
+
+async def test_the_search_runs_on_the_location_index(db: str) -> None:
+    # Without it every search reads every upcoming meeting: 15 ms at 20k rows, ~1 s at 1M.
+    # (Tortoise 1.1.9 rebuilds a SQLite table for AlterField/RemoveField and drops its
+    # indexes on the way; a migration that does that must create them again.)
+    assert ["approx_lat", "approx_lon"] in await location_indexes()
+    if is_postgres():
+        return  # the planner's choice depends on statistics; an empty table proves nothing
+    conn = Meeting._meta.db
+    seen: list[tuple[str, list[Any]]] = []
+    run = conn.execute_query_dict
+
+    async def recording(sql: str, values: list[Any] | None = None) -> list[dict[str, Any]]:
+        seen.append((sql, values or []))
+        return await run(sql, values)
+
+    conn.execute_query_dict = recording  # type: ignore[method-assign]
+    try:
+        await find_nearby(NearbyQuery(lat=40.0, lon=-75.0, campaign_id=1))
+    finally:
+        del conn.execute_query_dict
+    sql, values = seen[0]
+    plan = " ".join(r["detail"] for r in await run("EXPLAIN QUERY PLAN " + sql, values))
+    assert "USING INDEX" in plan and "approx_lat" in plan, plan
