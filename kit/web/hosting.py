@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kit import hosttools, meetings
+from kit import hosttools, meetings, printing
 from kit.errors import ValidationError
 from kit.models import Meeting
 from kit.validation import email as email_field
@@ -24,6 +24,7 @@ PREFILL = (
     "address.locality",
     "address.postal_code",
     "address.country",
+    "grew_from",  # set by a host invitation: the meeting this one grew from
 )
 
 
@@ -89,6 +90,7 @@ async def render_manage(
         "public_url": meetings.meeting_url(site.base_url, meeting),
         "share_url": hosttools.share_url(meeting, site),
         "guests": await hosttools.guest_list(meeting),
+        "agenda": printing.agenda_slots(meeting),
         "values": values or flatten(meetings.meeting_as_input(meeting)),
         "errors": errors or {},
         "notice": notice,

@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kit.rendering import STATIC_DIR
-from kit.web import api, calendars, guests, hosting, pages
+from kit.web import api, calendars, guests, hosting, pages, printables
 
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
@@ -26,6 +26,13 @@ ROUTES: list[BaseRoute] = [
     Route("/campaigns/{slug}/meetings.ics", calendars.campaign_feed, name="campaign_feed"),
     Route("/feeds/{token}.ics", calendars.person_feed, name="person_feed"),
     Route("/meetings/{id}.ics", guests.meeting_ics, name="meeting_ics"),
+    Route("/meetings/{id}/packet.pdf", printables.meeting_packet_pdf, name="meeting_packet_pdf"),
+    Route("/meetings/{id}/flyer.pdf", printables.meeting_flyer_pdf, name="meeting_flyer_pdf"),
+    Route("/meetings/{id}/guide.pdf", printables.meeting_guide_pdf, name="meeting_guide_pdf"),
+    Route("/campaigns/{slug}/guide.pdf", printables.campaign_guide_pdf, name="campaign_guide_pdf"),
+    Route(
+        "/manage/{id}/agenda", printables.manage_agenda, methods=["POST"], name="manage_agenda"
+    ),
     Route("/meetings/{id}", guests.meeting_detail, name="meeting_detail"),
     Route("/meetings/{id}/rsvp", guests.rsvp_form, methods=["POST"], name="rsvp_form"),
     Route("/rsvp/{token}", guests.rsvp_manage, methods=["GET", "POST"], name="rsvp_manage"),

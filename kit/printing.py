@@ -1,0 +1,288 @@
+"""Use cases for what a meeting puts on paper: the host packet, the flyer, the guide,
+and the host's own agenda timings.
+
+Each ``get_*`` gathers what drives a document (the meeting, its campaign, its
+confirmed guests, the agenda on the clock) and builds the document's HTML, which
+is cheap. The PDF is expensive (≈0.5 s of CPU), so it is cached per process,
+keyed by the SHA-256 of that HTML: it renders again exactly when something it
+shows changed (the meeting, an RSVP, the guide, a template), and never serves a
+stale copy. Rendering happens in a worker thread, one at a time (WeasyPrint is not
+thread-safe), so a PDF never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+from tortoise.functions import Count
+
+from kit import validation as v
+from kit.errors import CampaignNotFound, Conflict, ValidationError
+from kit.guides import (
+    DEFAULT_AGENDA,
+    DEFAULT_ASKS,
+    DEFAULT_GUIDE,
+    AgendaSlot,
+    agenda_items,
+    plan_agenda,
+)
+from kit.hosttools import ref_code
+from kit.meetings import meeting_url
+from kit.models import Campaign, Meeting, MeetingStatus, Rsvp, RsvpStatus
+from kit.settings import Settings
+from kit.toolkit import printables
+from kit.toolkit.printables import PDF, Document, Rendered
+
+MAX_ITEM_MINUTES = 180
+MAX_AGENDA_MINUTES = 12 * 60
+_render_limiter = anyio.CapacityLimiter(1)
+
+
+class PdfCache:
+    """An LRU of rendered PDFs by fingerprint, bounded in entries and bytes; thread-safe."""
+
+    def __init__(self, size: int = 64, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.size, self.max_bytes = size, max_bytes
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def put(self, key: str, value: bytes) -> None:
+        with self._lock:
+            if key in self._items:
+                self._bytes -= len(self._items.pop(key))
+            self._items[key] = value
+            self._bytes += len(value)
+            while len(self._items) > self.size or (
+                self._bytes > self.max_bytes and len(self._items) > 1
+            ):
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+PDF_CACHE = PdfCache()
+
+
+async def render_cached(document: Document, cache: PdfCache | None = None) -> Rendered:
+    """The document's PDF: from the cache, or rendered in the worker thread and kept."""
+    cache = PDF_CACHE if cache is None else cache
+    key = document.fingerprint
+    data = cache.get(key)
+    if data is None:
+
+        def render() -> bytes:
+            # A request that waited for the limiter behind an identical one finds its PDF here.
+            done = cache.get(key)
+            if done is None:
+                done = printables.render(document).data
+                cache.put(key, done)
+            return done
+
+        data = await anyio.to_thread.run_sync(render, limiter=_render_limiter)
+    return Rendered(document.filename, PDF, data)
+
+
+async def warm_up() -> None:
+    """Fonts and stylesheet loaded before the first request (call it from the lifespan)."""
+    await anyio.to_thread.run_sync(printables.warm_up, limiter=_render_limiter)
+
+
+# What drives a document -----------------------------------------------------------------
+
+
+def base_agenda(meeting: Meeting) -> list[tuple[str, int]]:
+    """The campaign's agenda (or the kit's), before the host's own timings."""
+    campaign = meeting.campaign
+    items = agenda_items(campaign.agenda) if campaign else []
+    return items or agenda_items(DEFAULT_AGENDA)
+
+
+def agenda_for(meeting: Meeting) -> list[tuple[str, int]]:
+    """The host's timings when they set some, else the campaign's (or the kit's)."""
+    return agenda_items(meeting.agenda) or base_agenda(meeting)
+
+
+def agenda_slots(meeting: Meeting) -> list[AgendaSlot]:
+    """The agenda on the clock, from the meeting's start in its own time zone.
+
+    Needs ``meeting.campaign`` fetched (``get_meeting`` and ``get_managed_meeting`` do).
+    """
+    start = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone))
+    return plan_agenda(agenda_for(meeting), start)
+
+
+def campaign_guide_markdown(campaign: Campaign | None) -> str:
+    """The campaign's guide, or the kit's when it has none."""
+    guide = campaign.guide_markdown if campaign else ""
+    return guide if guide.strip() else DEFAULT_GUIDE
+
+
+def guide_markdown_for(meeting: Meeting) -> str:
+    return campaign_guide_markdown(meeting.campaign)
+
+
+def asks_for(campaign: Campaign | None) -> list[dict[str, str]]:
+    asks = campaign.asks if campaign and isinstance(campaign.asks, list) else []
+    valid = [
+        {"key": str(a.get("key", "")), "label": str(a["label"])}
+        for a in asks
+        if isinstance(a, dict) and str(a.get("label") or "").strip()
+    ]
+    return valid[:6] or DEFAULT_ASKS  # six tick columns still fit the sign-in sheet
+
+
+async def confirmed_guests(meeting: Meeting) -> list[tuple[str, int]]:
+    """(name, people they bring along) of each confirmed RSVP: names only, never contacts."""
+    rows = await Rsvp.filter(meeting_id=meeting.id, status=RsvpStatus.CONFIRMED).values_list(
+        "person__name", "guests"
+    )
+    return [(str(name), int(guests)) for name, guests in rows]
+
+
+def report_url(site: Settings, meeting: Meeting, token: str) -> str:
+    return f"{site.base_url}/manage/{meeting.public_id}/report?token={token}"
+
+
+def flyer_rsvp_url(site: Settings, meeting: Meeting) -> str:
+    """The flyer's QR: the meeting page, counted as the host's share."""
+    code = ref_code(meeting, site.secret_key)
+    return f"{meeting_url(site.base_url, meeting)}?ref={code}&source=share"
+
+
+# Documents ------------------------------------------------------------------------------
+
+
+async def packet_document(meeting: Meeting, token: str, *, site: Settings) -> Document:
+    return printables.packet_document(
+        meeting,
+        agenda=agenda_slots(meeting),
+        guide_markdown=guide_markdown_for(meeting),
+        asks=asks_for(meeting.campaign),
+        guests=await confirmed_guests(meeting),
+        meeting_url=meeting_url(site.base_url, meeting),
+        report_url=report_url(site, meeting, token),
+    )
+
+
+async def get_packet(meeting: Meeting, token: str, *, site: Settings) -> Rendered:
+    """The host packet. ``meeting`` comes from ``get_managed_meeting(public_id, token)``."""
+    return await render_cached(await packet_document(meeting, token, site=site))
+
+
+async def get_flyer(meeting: Meeting, *, site: Settings) -> Rendered:
+    document = printables.flyer_document(
+        meeting,
+        rsvp_url=flyer_rsvp_url(site, meeting),
+        short_url=meeting_url(site.base_url, meeting),
+    )
+    return await render_cached(document)
+
+
+async def get_meeting_guide(meeting: Meeting) -> Rendered:
+    document = printables.meeting_guide_document(
+        meeting, agenda=agenda_slots(meeting), guide_markdown=guide_markdown_for(meeting)
+    )
+    return await render_cached(document)
+
+
+async def campaign_country(campaign: Campaign) -> str:
+    """Where most of a campaign's meetings are (for the paper size); US when it has none."""
+    rows = (
+        await Meeting.filter(campaign_id=campaign.id)
+        .annotate(n=Count("id"))
+        .group_by("country")
+        .order_by("-n", "country")
+        .limit(1)
+        .values_list("country", flat=True)
+    )
+    return str(rows[0]) if rows else "US"
+
+
+async def get_campaign_guide(slug: str) -> Rendered:
+    """A public campaign's guide and agenda; CampaignNotFound for a private or unknown one."""
+    campaign = await Campaign.get_or_none(slug=slug, is_public=True)
+    if campaign is None:
+        raise CampaignNotFound()
+    document = printables.campaign_guide_document(
+        campaign,
+        agenda=agenda_items(campaign.agenda) or agenda_items(DEFAULT_AGENDA),
+        guide_markdown=campaign_guide_markdown(campaign),
+        country=await campaign_country(campaign),
+    )
+    return await render_cached(document)
+
+
+# The host's timings ---------------------------------------------------------------------
+
+
+def parse_agenda_minutes(
+    meeting: Meeting, raw: Mapping[str, Any], problems: v.Problems
+) -> list[dict[str, object]]:
+    """``minutes.0``, ``minutes.1``… for the items of the meeting's current agenda;
+    a missing field keeps that item's current minutes."""
+    agenda: list[dict[str, object]] = []
+    for n, (title, current) in enumerate(agenda_for(meeting)):
+        minutes = v.integer(
+            raw,
+            f"minutes.{n}",
+            problems,
+            label=f"Minutes for “{title}”",
+            default=current,
+            minimum=0,
+            maximum=MAX_ITEM_MINUTES,
+        )
+        agenda.append({"title": title, "minutes": current if minutes is None else minutes})
+    total = sum(int(str(item["minutes"])) for item in agenda)
+    if not problems and total > MAX_AGENDA_MINUTES:
+        problems["minutes.0"] = (
+            f"The agenda adds up to {total} minutes; keep it to {MAX_AGENDA_MINUTES // 60} hours "
+            "or less."
+        )
+    return agenda
+
+
+async def update_agenda(meeting: Meeting, raw: Mapping[str, Any]) -> Meeting:
+    """Save the host's minutes per agenda item, and their note when one is sent.
+
+    ``reset`` goes back to the campaign's (or the kit's) timings. Timings equal to
+    those are stored as "none of the host's own", so a later campaign change still
+    reaches the meeting. The next packet shows the new clock times.
+    """
+    if meeting.status in {MeetingStatus.CANCELLED, MeetingStatus.COMPLETED}:
+        raise Conflict(f"This meeting is {meeting.status}, so it can no longer be changed.")
+    problems: v.Problems = {}
+    agenda = None if v.boolean(raw, "reset") else parse_agenda_minutes(meeting, raw, problems)
+    fields = ["agenda", "updated_at"]
+    note = meeting.host_note
+    if "host_note" in raw:
+        note = v.text(
+            raw, "host_note", problems, label="Your note", max_length=2000, multiline=True
+        )
+        fields.append("host_note")
+    if problems:
+        raise ValidationError(problems)
+    if agenda is not None and [(i["title"], i["minutes"]) for i in agenda] == base_agenda(meeting):
+        agenda = None
+    meeting.agenda, meeting.host_note = agenda, note
+    await meeting.save(update_fields=fields)
+    return meeting

@@ -1,0 +1,412 @@
+"""Printed documents: the host packet, the flyer and the discussion guide, as PDF.
+
+Each document is built in two steps. ``*_document()`` fills a Jinja2 template
+from ``pdf_templates/`` (cheap: a few milliseconds) and returns a ``Document``,
+whose HTML (with the stylesheet and the page repeats) is exactly what drives the
+PDF, so its SHA-256 is a cache key. ``html_to_pdf()`` lays it out with WeasyPrint
+(expensive and CPU-bound; WeasyPrint is not thread-safe, so renders take a lock).
+``render_*()`` does both, for the CLI, tests and benchmarks; the web goes through
+``kit.printing``, which adds the cache and the worker thread.
+
+Speed: ``print.css`` is parsed once per process and fonts are configured once;
+the packet's commitment cards are laid out and drawn as one page, which the PDF
+then lists again (``Document.repeat_last_page``) instead of laying out identical
+pages; the sign-in sheet's rows are blocks over a drawn grid, not a big table.
+
+Nothing here fetches anything: the stylesheet is inlined, QR codes and pictures
+are ``data:`` URIs, fonts come from fontconfig, and the URL fetcher refuses every
+other scheme (an ``http:`` image in a guide is never requested).
+
+Privacy: only ``packet_document`` receives guests' names; no function here gets
+an email address or a phone number. The flyer and the guide show a home's
+locality only (``kit.public.public_location``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import jinja2
+import pydyf
+import segno
+import weasyprint
+from markupsafe import Markup
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+from kit.guides import AgendaSlot
+from kit.models import Campaign, Meeting, MeetingStatus, VenueKind
+from kit.public import public_location
+from kit.toolkit.markdown import markdown_to_html
+
+PDF_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "pdf_templates"
+PRINT_CSS = (PDF_TEMPLATES_DIR / "print.css").read_text()
+_CSS_DIGEST = hashlib.sha256(PRINT_CSS.encode()).digest()
+PDF = "application/pdf"
+LETTER_COUNTRIES = frozenset({"US", "CA"})
+CARDS_PER_PAGE = 6
+MAX_CARD_PAGES = 10
+# The sign-in sheet is landscape with 14 mm side margins: its width inside them, in mm.
+SIGNIN_WIDTH_MM = {"letter": 279.4 - 28, "A4": 297.0 - 28}
+SIGNIN_ROW_MM = 8.5
+SIGNIN_ROWS_FIRST_PAGE, SIGNIN_ROWS_PER_PAGE = 16, 19  # under the title; under the header
+# Tagged PDF (structure tree, reading order) for screen readers; works with our layouts.
+PDF_OPTIONS: dict[str, Any] = {"pdf_tags": True}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document's print-ready HTML, the file name its PDF goes by, and how many more
+    times its last page is repeated (the packet's page of commitment cards)."""
+
+    filename: str
+    html: str
+    repeat_last_page: int = 0
+
+    @property
+    def fingerprint(self) -> str:
+        """Everything that drives the PDF: the HTML, the stylesheet, the repeats."""
+        digest = hashlib.sha256(self.html.encode())
+        digest.update(f"|{self.repeat_last_page}|".encode() + _CSS_DIGEST)
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class SignInRow:
+    name: str = ""  # pre-filled for a confirmed guest
+    hint: str = ""  # "guest of Sam" for the people a guest brings
+
+
+class DataOnlyFetcher(URLFetcher):
+    """Fetches ``data:`` URIs only; anything else fails before a socket is opened."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=1, allowed_protocols={"data"}, allow_redirects=False)
+
+
+def page_size(country: str) -> str:
+    return "letter" if country.upper() in LETTER_COUNTRIES else "A4"
+
+
+def slugify(text: str, fallback: str = "meeting") -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40].strip("-")
+    return slug or fallback
+
+
+@lru_cache(maxsize=256)
+def qr_data_uri(url: str) -> str:
+    """A QR code as an SVG data: URI (vector, so it prints sharp at any size)."""
+    return segno.make(url, error="m").svg_data_uri(dark="#000", light="#fff", border=4)
+
+
+def _clock(value: datetime) -> str:
+    return value.strftime("%-I:%M %p")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PDF_TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(("html",)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["clock"] = _clock
+    env.filters["qr"] = qr_data_uri
+    return env
+
+
+ENV = _environment()
+
+
+def _when(meeting: Meeting) -> dict[str, Any]:
+    zone = ZoneInfo(meeting.timezone)
+    start, end = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
+    times = f"{_clock(start)} – {_clock(end)} {start:%Z}"
+    if end.date() != start.date():
+        times = f"{_clock(start)} – {end:%a} {_clock(end)} {start:%Z}"
+    return {
+        "start": start,
+        "end": end,
+        "date": start.strftime("%A, %B %-d, %Y"),
+        "short_date": start.strftime("%a %b %-d"),
+        "times": times,
+        "zone": meeting.timezone,
+    }
+
+
+def _page(country: str, title: str, author: str, **context: Any) -> dict[str, Any]:
+    return {"page_size": page_size(country), "title": title, "author": author, **context}
+
+
+def _cancelled(meeting: Meeting) -> bool:
+    return meeting.status is MeetingStatus.CANCELLED
+
+
+def _agenda(slots: Sequence[AgendaSlot], meeting: Meeting | None) -> dict[str, Any]:
+    total = sum(s.minutes for s in slots)
+    info: dict[str, Any] = {"slots": list(slots), "total": total, "ends_at": None, "spare": None}
+    if slots and meeting is not None:
+        info["ends_at"] = slots[-1].ends_at
+        end = meeting.ends_at.astimezone(ZoneInfo(meeting.timezone))
+        info["spare"] = round((end - slots[-1].ends_at).total_seconds() / 60)
+    return info
+
+
+def signin_rows(names: Sequence[tuple[str, int]], capacity: int) -> list[SignInRow]:
+    """Confirmed guests (name, people they bring) first, then blank rows to capacity + 5."""
+    rows: list[SignInRow] = []
+    for name, extra in sorted(names, key=lambda n: n[0].casefold()):
+        rows.append(SignInRow(name=name))
+        first = name.split()[0] if name.split() else name
+        rows.extend(SignInRow(hint=f"guest of {first}") for _ in range(extra))
+    rows.extend(SignInRow() for _ in range(max(capacity + 5 - len(rows), 0)))
+    return rows
+
+
+@dataclass(frozen=True)
+class SignInGrid:
+    """The sign-in sheet's columns (label, width in mm) and the drawing of one row.
+
+    Rows are plain blocks over one SVG background (column rules and tick boxes):
+    laid out as a table, 45 rows cost WeasyPrint ~0.4 s of CPU; as blocks, ~0.1 s.
+    """
+
+    columns: tuple[tuple[str, str, float], ...]  # (css class, label, width mm)
+    row_background: str
+
+
+@lru_cache(maxsize=32)
+def signin_grid(size: str, ask_labels: tuple[str, ...]) -> SignInGrid:
+    total, height = SIGNIN_WIDTH_MM[size], SIGNIN_ROW_MM
+    fixed = [("num", "#", 8.0), ("name", "Name", 64.0), ("email", "Email", 64.0)]
+    fixed.append(("phone", "Phone", 38.0))
+    ask_width = (total - sum(w for _, _, w in fixed)) / max(len(ask_labels), 1)
+    columns = (*fixed, *(("ask", label, ask_width) for label in ask_labels))
+    parts, x = [], 0.0
+    for n, (cls, _, width) in enumerate(columns):
+        if cls == "ask":
+            cx = x + width / 2
+            parts.append(
+                f'<rect x="{cx - 2:.2f}" y="{height / 2 - 2:.2f}" width="4" height="4" '
+                'fill="none" stroke="#000" stroke-width="0.32"/>'
+            )
+        x += width
+        if n < len(columns) - 1:
+            parts.append(f'<path d="M{x:.2f} 0V{height}" stroke="#999" stroke-width="0.2"/>')
+    parts.append(f'<path d="M0 {height - 0.1}H{total}" stroke="#666" stroke-width="0.2"/>')
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}mm" height="{height}mm" '
+        f'viewBox="0 0 {total} {height}">{"".join(parts)}</svg>'
+    )
+    return SignInGrid(columns, "data:image/svg+xml," + quote(svg))
+
+
+def signin_pages(rows: Sequence[SignInRow]) -> list[tuple[int, list[SignInRow]]]:
+    """Rows in page-sized chunks (first row number, rows), so each page gets the header."""
+    pages, start = [], 0
+    while start < len(rows) or not pages:
+        size = SIGNIN_ROWS_PER_PAGE if pages else SIGNIN_ROWS_FIRST_PAGE
+        pages.append((start + 1, list(rows[start : start + size])))
+        start += size
+    return pages
+
+
+def card_pages(capacity: int) -> int:
+    """Pages of six commitment cards: one card a seat and five spare, at most ten pages."""
+    return min(math.ceil((capacity + 5) / CARDS_PER_PAGE), MAX_CARD_PAGES)
+
+
+def _dated(prefix: str, meeting: Meeting) -> str:
+    day = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).strftime("%Y-%m-%d")
+    return f"{prefix}-{slugify(meeting.title)}-{day}.pdf"
+
+
+def packet_document(
+    meeting: Meeting,
+    *,
+    agenda: Sequence[AgendaSlot],
+    guide_markdown: str,
+    asks: Sequence[dict[str, str]],
+    guests: Sequence[tuple[str, int]],
+    meeting_url: str,
+    report_url: str,
+) -> Document:
+    """The host's packet. ``guests``: confirmed guests' (name, people they bring along)."""
+    campaign: Campaign | None = meeting.campaign
+    pages_of_cards = card_pages(meeting.capacity)
+    context = _page(
+        meeting.country,
+        f"Host packet: {meeting.title}",
+        meeting.host.first_name,
+        meeting=meeting,
+        campaign=campaign,
+        when=_when(meeting),
+        cancelled=_cancelled(meeting),
+        host_name=meeting.host.name,
+        agenda=_agenda(agenda, meeting),
+        guide=Markup(markdown_to_html(guide_markdown)),
+        asks=list(asks),
+        signin=signin_pages(signin_rows(guests, meeting.capacity)),
+        grid=signin_grid(page_size(meeting.country), tuple(a["label"] for a in asks)),
+        confirmed_people=sum(1 + extra for _, extra in guests),
+        card_pages=pages_of_cards,
+        meeting_url=meeting_url,
+        report_url=report_url,
+    )
+    html = ENV.get_template("packet.html").render(context)
+    return Document(_dated("packet", meeting), html, repeat_last_page=pages_of_cards - 1)
+
+
+def flyer_document(meeting: Meeting, *, rsvp_url: str, short_url: str) -> Document:
+    """A one-page flyer for neighbors: no street for a home, no guest ever."""
+    location = public_location(meeting)
+    context = _page(
+        meeting.country,
+        f"You're invited: {meeting.title}",
+        meeting.host.first_name,
+        meeting=meeting,
+        campaign=meeting.campaign,
+        when=_when(meeting),
+        cancelled=_cancelled(meeting),
+        is_home=meeting.kind is VenueKind.HOME,
+        location=location,
+        host_first_name=meeting.host.first_name,
+        rsvp_url=rsvp_url,
+        short_url=short_url,
+    )
+    return Document(_dated("flyer", meeting), ENV.get_template("flyer.html").render(context))
+
+
+def meeting_guide_document(
+    meeting: Meeting, *, agenda: Sequence[AgendaSlot], guide_markdown: str
+) -> Document:
+    """The discussion guide for one meeting: its agenda on the clock, then the guide."""
+    context = _page(
+        meeting.country,
+        f"Discussion guide: {meeting.title}",
+        meeting.host.first_name,
+        heading=meeting.title,
+        campaign=meeting.campaign,
+        meeting=meeting,
+        when=_when(meeting),
+        location=public_location(meeting),
+        host_first_name=meeting.host.first_name,
+        agenda=_agenda(agenda, meeting),
+        guide=Markup(markdown_to_html(guide_markdown)),
+    )
+    return Document(_dated("guide", meeting), ENV.get_template("guide.html").render(context))
+
+
+def campaign_guide_document(
+    campaign: Campaign,
+    *,
+    agenda: Sequence[tuple[str, int]],
+    guide_markdown: str,
+    country: str = "US",
+) -> Document:
+    """A campaign's guide with its agenda in minutes (no meeting, so no clock times)."""
+    context = _page(
+        country,
+        f"Discussion guide: {campaign.name}",
+        campaign.name,
+        heading=campaign.name,
+        campaign=campaign,
+        meeting=None,
+        when=None,
+        location=None,
+        host_first_name="",
+        agenda={
+            "slots": [{"title": t, "minutes": m} for t, m in agenda],
+            "total": sum(m for _, m in agenda),
+        },
+        guide=Markup(markdown_to_html(guide_markdown)),
+    )
+    filename = f"guide-{slugify(campaign.slug, 'campaign')}.pdf"
+    return Document(filename, ENV.get_template("guide.html").render(context))
+
+
+_RENDER_LOCK = threading.Lock()  # WeasyPrint (and the shared font configuration) per thread
+_shared: dict[str, Any] = {}
+
+
+def _stylesheet() -> tuple[weasyprint.CSS, FontConfiguration]:
+    """print.css parsed once, with the one font configuration every render shares."""
+    if not _shared:
+        fonts = FontConfiguration()
+        css = weasyprint.CSS(string=PRINT_CSS, font_config=fonts, url_fetcher=DataOnlyFetcher())
+        _shared.update(css=css, fonts=fonts)
+    return _shared["css"], _shared["fonts"]
+
+
+def html_to_pdf(html: str, *, repeat_last_page: int = 0) -> bytes:
+    """Lay out print HTML with WeasyPrint. Blocking and CPU-bound; renders take turns."""
+    with _RENDER_LOCK:
+        css, fonts = _stylesheet()
+        source = weasyprint.HTML(
+            string=html, base_url=str(PDF_TEMPLATES_DIR), url_fetcher=DataOnlyFetcher()
+        )
+        document = source.render(stylesheets=[css], font_config=fonts, **PDF_OPTIONS)
+        finisher = _repeat_last_page(repeat_last_page) if repeat_last_page > 0 else None
+        return document.write_pdf(finisher=finisher, **PDF_OPTIONS)  # type: ignore[no-any-return]
+
+
+def _repeat_last_page(times: int) -> Callable[[Any, pydyf.PDF], None]:
+    """Add the last page ``times`` more, sharing its content stream: drawn once, not N times.
+
+    The copies leave out ``StructParents``: the structure tree (tagged PDF) describes
+    the page once, and a screen reader reads the identical copies as artifacts.
+    """
+
+    def finish(_document: Any, pdf: pydyf.PDF) -> None:
+        last = pdf.objects[pdf.pages["Kids"][-3]]
+        for _ in range(times):
+            pdf.add_page(pydyf.Dictionary({k: v for k, v in last.items() if k != "StructParents"}))
+
+    return finish
+
+
+def warm_up() -> None:
+    """Load fonts and parse the stylesheet now, so the first real render is not slower."""
+    html_to_pdf('<html lang="en"><title>warm-up</title><p>House <b>meeting</b> <i>kit</i></p>')
+
+
+def render(document: Document) -> Rendered:
+    data = html_to_pdf(document.html, repeat_last_page=document.repeat_last_page)
+    return Rendered(document.filename, PDF, data)
+
+
+def render_packet(meeting: Meeting, **kwargs: Any) -> Rendered:
+    return render(packet_document(meeting, **kwargs))
+
+
+def render_flyer(meeting: Meeting, **kwargs: Any) -> Rendered:
+    return render(flyer_document(meeting, **kwargs))
+
+
+def render_meeting_guide(meeting: Meeting, **kwargs: Any) -> Rendered:
+    return render(meeting_guide_document(meeting, **kwargs))
+
+
+def render_campaign_guide(campaign: Campaign, **kwargs: Any) -> Rendered:
+    return render(campaign_guide_document(campaign, **kwargs))

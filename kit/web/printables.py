@@ -1,0 +1,78 @@
+"""PDFs to print: a campaign's guide, a meeting's guide and flyer (public), the host packet
+(the manage token in ``?token=`` or ``Authorization: Bearer``), and the host's agenda form."""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kit import meetings, printing
+from kit.errors import ValidationError
+from kit.models import Meeting
+from kit.toolkit.printables import Rendered
+from kit.validation import flatten
+from kit.web.csrf import read_form
+from kit.web.forms import bearer_token, form_to_dict
+from kit.web.hosting import render_manage
+
+
+def pdf_response(request: Request, rendered: Rendered, *, private: bool = False) -> Response:
+    """Inline PDF. Public ones revalidate with an ETag; the packet is never stored."""
+    headers = {"Content-Disposition": f'inline; filename="{rendered.filename}"'}
+    if private:
+        headers["Cache-Control"] = "private, no-store"
+    else:
+        etag = '"' + hashlib.sha256(rendered.data).hexdigest()[:32] + '"'
+        headers.update({"Cache-Control": "public, no-cache", "ETag": etag})
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+    return Response(rendered.data, media_type=rendered.content_type, headers=headers)
+
+
+async def public_meeting(request: Request) -> Meeting:
+    """A public meeting; the host's link (with its token) also reaches a pending one."""
+    token = request.query_params.get("token") or bearer_token(request)
+    if token:
+        return await meetings.get_managed_meeting(request.path_params["id"], token)
+    return await meetings.get_meeting(request.path_params["id"])
+
+
+async def campaign_guide_pdf(request: Request) -> Response:
+    return pdf_response(request, await printing.get_campaign_guide(request.path_params["slug"]))
+
+
+async def meeting_guide_pdf(request: Request) -> Response:
+    meeting = await public_meeting(request)
+    return pdf_response(request, await printing.get_meeting_guide(meeting))
+
+
+async def meeting_flyer_pdf(request: Request) -> Response:
+    meeting = await public_meeting(request)
+    rendered = await printing.get_flyer(meeting, site=request.app.state.settings)
+    return pdf_response(request, rendered)
+
+
+async def meeting_packet_pdf(request: Request) -> Response:
+    token = request.query_params.get("token") or bearer_token(request) or ""
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
+    rendered = await printing.get_packet(meeting, token, site=request.app.state.settings)
+    return pdf_response(request, rendered, private=True)
+
+
+async def manage_agenda(request: Request) -> Response:
+    """The host's minutes per agenda item, from the manage page."""
+    form = form_to_dict(await read_form(request))
+    token = form.get("token", "")
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
+    try:
+        meeting = await printing.update_agenda(meeting, form)
+    except ValidationError as exc:
+        values = {**flatten(meetings.meeting_as_input(meeting)), **form}
+        return await render_manage(
+            request, meeting, token, values=values, errors=exc.fields, status_code=422
+        )
+    return await render_manage(
+        request, meeting, token, notice="Your agenda is saved. The packet shows the new times."
+    )
