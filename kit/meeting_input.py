@@ -39,6 +39,7 @@ class MeetingInput:
     host_phone: str | None
     host_note: str
     reply_to_host: bool
+    grew_from: str = ""  # public id of the meeting whose host invited this one's
 
 
 def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
@@ -98,6 +99,7 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
         host_phone=v.phone(data, "host.phone", p),
         host_note=v.text(data, "host_note", p, label="Your note", max_length=2000, multiline=True),
         reply_to_host=v.boolean(data, "reply_to_host"),
+        grew_from=v.text(data, "grew_from", p, label="The meeting this grew from", max_length=16),
     )
     if p:
         raise ValidationError(p)

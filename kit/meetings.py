@@ -72,6 +72,7 @@ async def create_meeting(
     """Publish a meeting (or queue it for approval); return it with the host's manage token."""
     now = now or datetime.now(UTC)
     campaign = await _campaign_or_problem(data.campaign_slug)
+    grew_from = await _grew_from(data.grew_from)
     place = await locate_meeting(data.address, geocoder)
     starts_at = v.in_zone(data.starts_at, place.timezone).astimezone(UTC)
     ends_at = v.in_zone(data.ends_at, place.timezone).astimezone(UTC)
@@ -92,6 +93,7 @@ async def create_meeting(
             meeting = Meeting(
                 campaign=campaign,
                 host=host,
+                grew_from=grew_from,
                 title=data.title,
                 description=data.description,
                 host_note=data.host_note,
@@ -151,6 +153,17 @@ async def _campaign_or_problem(slug: str) -> Campaign | None:
     return campaign
 
 
+async def _grew_from(public_id: str) -> Meeting | None:
+    """The meeting whose host invited this one's (from the invitation's prefilled form).
+
+    An unknown id is ignored: it only records where a meeting came from, and nobody
+    types it, so it is no reason to refuse the meeting.
+    """
+    if not public_id:
+        return None
+    return await Meeting.get_or_none(public_id=public_id).only("id")
+
+
 def meeting_url(base_url: str, meeting: Meeting) -> str:
     return f"{base_url}/meetings/{meeting.public_id}"
 
@@ -160,9 +173,13 @@ def manage_url(base_url: str, meeting: Meeting, token: str) -> str:
 
 
 async def get_meeting(public_id: str) -> Meeting:
-    """A meeting anyone may see: published, cancelled or completed (not pending or draft)."""
+    """A meeting anyone may see: published, cancelled or completed (not pending/draft/hidden)."""
     meeting = await Meeting.get_or_none(public_id=public_id).select_related("campaign", "host")
-    if meeting is None or meeting.status in {MeetingStatus.DRAFT, MeetingStatus.PENDING}:
+    if meeting is None or meeting.status in {
+        MeetingStatus.DRAFT,
+        MeetingStatus.PENDING,
+        MeetingStatus.HIDDEN,
+    }:
         raise MeetingNotFound()
     return meeting
 

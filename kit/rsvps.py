@@ -136,6 +136,8 @@ async def _record(
             await rsvp.save()
         else:
             fits = await take_seats(meeting.id, 1 + data.guests)
+            if not fits and not meeting.waitlist_enabled:
+                raise Conflict("This meeting is full, and its host isn't keeping a waitlist.")
             status = RsvpStatus.CONFIRMED if fits else RsvpStatus.WAITLISTED
             fields = {
                 "guests": data.guests,

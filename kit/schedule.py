@@ -1,7 +1,8 @@
-"""Mail that time, not a person, triggers: guests' reminders and hosts' daily digests.
+"""Mail that time, not a person, triggers: guests' reminders, hosts' daily digests, and
+the host's request for a report after the meeting (with reminders 3 and 7 days on).
 
-Safe with any number of workers: each reminder or digest is claimed by a
-conditional UPDATE (``... WHERE reminded_at IS NULL``) in the same transaction
+Safe with any number of workers: each reminder, digest or report request is claimed
+by a conditional UPDATE (``... WHERE reminded_at IS NULL``) in the same transaction
 as the email it queues, so exactly one worker sends it.
 """
 
@@ -14,13 +15,18 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from kit import notifications
+from kit import notifications, reports
 from kit.models import HostNotify, Meeting, MeetingStatus, Rsvp, RsvpStatus, TokenKind
 from kit.settings import Settings
 from kit.tokens import issue_token
 
 log = logging.getLogger("kit.schedule")
 DIGEST_EVERY = timedelta(days=1)
+# Report requests go to meetings that ended at most this long ago (so an upgrade
+# doesn't ask about every meeting ever held); reminders follow when still unfiled.
+REPORT_WINDOW = timedelta(days=14)
+REPORT_REMINDERS = (timedelta(days=3), timedelta(days=7))  # after the meeting ended
+REMINDER_GAP = timedelta(days=1)  # never a reminder on the heels of the request
 
 
 async def queue_reminders(site: Settings, now: datetime | None = None) -> int:
@@ -93,17 +99,86 @@ async def queue_digests(site: Settings, now: datetime | None = None) -> int:
     return sent
 
 
-async def run_due_jobs(site: Settings, now: datetime | None = None) -> tuple[int, int]:
-    return await queue_reminders(site, now), await queue_digests(site, now)
+def report_step(meeting: Meeting, now: datetime) -> int | None:
+    """0: ask for the report; 1, 2: that reminder; None: nothing due. A worker that was
+    down past both reminder days sends only the last one."""
+    if meeting.report_requested_at is None:
+        return 0
+    if now - meeting.report_requested_at < REMINDER_GAP:
+        return None
+    due = sum(1 for after in REPORT_REMINDERS if now - meeting.ends_at >= after)
+    return due if due > meeting.report_reminders else None
+
+
+async def _claim_report_step(meeting: Meeting, step: int, now: datetime) -> bool:
+    unfiled = Meeting.filter(id=meeting.id, status=MeetingStatus.PUBLISHED, completed_at=None)
+    if step == 0:
+        return bool(await unfiled.filter(report_requested_at=None).update(report_requested_at=now))
+    claimed = await unfiled.filter(report_reminders=meeting.report_reminders).update(
+        report_reminders=step
+    )
+    return bool(claimed)
+
+
+async def queue_report_requests(site: Settings, now: datetime | None = None) -> int:
+    """Ask each host of a meeting that ended for their report, then remind them twice."""
+    now = now or datetime.now(UTC)
+    ended = await Meeting.filter(
+        status=MeetingStatus.PUBLISHED,
+        completed_at=None,
+        ends_at__lte=now,
+        ends_at__gt=now - REPORT_WINDOW,
+        report_reminders__lt=len(REPORT_REMINDERS),
+    ).select_related("host", "campaign")
+    sent = 0
+    for meeting in ended:
+        step = report_step(meeting, now)
+        until = reports.editable_until(meeting, meeting.campaign)
+        if step is None or now >= until:
+            continue
+        async with in_transaction():
+            if not await _claim_report_step(meeting, step, now):
+                continue  # another worker took it, or the host just filed
+            # Only hashes of manage tokens are kept, so the link carries a fresh one.
+            token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
+            await notifications.send_from_host(
+                "report_reminder" if step else "report_request",
+                meeting,
+                meeting.host.email,
+                {
+                    "report_url": reports.report_url(site, meeting, token),
+                    "editable_until": until,
+                    "reminder": step,
+                    "last_reminder": step == len(REPORT_REMINDERS),
+                },
+                site,
+                essential=step == 0,
+            )
+        sent += 1
+    return sent
+
+
+async def run_due_jobs(site: Settings, now: datetime | None = None) -> tuple[int, int, int]:
+    """(reminders, digests, report requests and reminders) queued."""
+    return (
+        await queue_reminders(site, now),
+        await queue_digests(site, now),
+        await queue_report_requests(site, now),
+    )
 
 
 async def run_schedule_loop(site: Settings, *, stop: asyncio.Event, interval: float = 60) -> None:
     """Every ``interval`` seconds until stopped; errors are logged, never fatal."""
     while not stop.is_set():
         try:
-            reminders, digests = await run_due_jobs(site)
-            if reminders or digests:
-                log.info("queued %s reminder(s) and %s digest(s)", reminders, digests)
+            reminders, digests, report_mail = await run_due_jobs(site)
+            if reminders or digests or report_mail:
+                log.info(
+                    "queued %s reminder(s), %s digest(s) and %s report request(s)",
+                    reminders,
+                    digests,
+                    report_mail,
+                )
         except Exception:
             log.exception("scheduled mail failed; trying again in %s s", interval)
         try:

@@ -257,3 +257,13 @@ async def test_unsubscribe_stops_host_updates_but_not_confirmations(
     kinds = [e.kind for e in await OutboxEmail.filter(to_addr="quinn@example.org")]
     assert kinds.count("host_new_rsvp") == 1
     assert to(smtp_server, "bo@example.org")
+
+
+async def test_full_meeting_without_a_waitlist_closes_rsvps(client: httpx.AsyncClient) -> None:
+    created = await make_meeting(capacity=1)
+    await Meeting.filter(id=created.meeting.id).update(waitlist_enabled=False)
+    assert (await rsvp(client, created.meeting.public_id)).status_code == 201
+    full = await rsvp(client, created.meeting.public_id, email="bo@example.org", name="Bo")
+    assert full.status_code == 409
+    assert "full" in full.json()["error"]
+    assert await Rsvp.filter(meeting_id=created.meeting.id).count() == 1

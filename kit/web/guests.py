@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import feeds, meetings, notifications, rsvps
+from kit import feeds, meetings, notifications, reports, rsvps
 from kit.errors import Conflict, NotFound, ValidationError
 from kit.models import EmailOptOut, Meeting, Rsvp
 from kit.public import public_event_ld, public_meeting
@@ -39,6 +39,7 @@ def render_meeting_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    outcomes: Any = None,
 ) -> Response:
     data = public_meeting(meeting, request.app.state.settings.base_url, detail=True)
     context = {
@@ -51,6 +52,7 @@ def render_meeting_page(
             "source": request.query_params.get("source", ""),
         },
         "errors": errors or {},
+        "outcomes": outcomes,
     }
     return request.app.state.templates.TemplateResponse(
         request, "meetings/detail.html", context, status_code=status_code
@@ -59,7 +61,7 @@ def render_meeting_page(
 
 async def meeting_detail(request: Request) -> Response:
     meeting = await meetings.get_meeting(request.path_params["id"])
-    return render_meeting_page(request, meeting)
+    return render_meeting_page(request, meeting, outcomes=await reports.meeting_outcomes(meeting))
 
 
 async def rsvp_form(request: Request) -> Response:

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kit import hosttools, meetings, printing
+from kit import hosttools, meetings, printing, reports
 from kit.errors import ValidationError
 from kit.models import Meeting
 from kit.validation import email as email_field
@@ -91,6 +91,7 @@ async def render_manage(
         "share_url": hosttools.share_url(meeting, site),
         "guests": await hosttools.guest_list(meeting),
         "agenda": printing.agenda_slots(meeting),
+        "report_link": reports.report_link(meeting, token, site),
         "values": values or flatten(meetings.meeting_as_input(meeting)),
         "errors": errors or {},
         "notice": notice,

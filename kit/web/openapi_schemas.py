@@ -86,6 +86,10 @@ MEETING_INPUT: dict[str, Any] = {
         "rsvp_goal": {"type": ["integer", "null"], "minimum": 1, "maximum": 500},
         "host_note": _str,
         "reply_to_host": {"type": "boolean"},
+        "grew_from": {
+            **_str,
+            "description": "public id of the meeting whose host invited this one's",
+        },
         "host": {"type": "object", "properties": {"name": _str, "email": _str, "phone": _str}},
     },
 }
@@ -160,6 +164,11 @@ COMPONENTS: dict[str, Any] = {
             "type": "http",
             "scheme": "bearer",
             "description": "The secret token from the host's manage link.",
+        },
+        "coordinatorToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A coordinator's API token, created on /coordinators/account.",
         },
     },
 }

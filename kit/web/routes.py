@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kit.rendering import STATIC_DIR
-from kit.web import api, calendars, guests, hosting, pages, printables
+from kit.web import api, calendars, campaigns, guests, hosting, pages, printables, reports
 
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
@@ -30,9 +30,22 @@ ROUTES: list[BaseRoute] = [
     Route("/meetings/{id}/flyer.pdf", printables.meeting_flyer_pdf, name="meeting_flyer_pdf"),
     Route("/meetings/{id}/guide.pdf", printables.meeting_guide_pdf, name="meeting_guide_pdf"),
     Route("/campaigns/{slug}/guide.pdf", printables.campaign_guide_pdf, name="campaign_guide_pdf"),
+    Route("/campaigns/{slug}", campaigns.campaign_page, name="campaign_detail"),
     Route(
-        "/manage/{id}/agenda", printables.manage_agenda, methods=["POST"], name="manage_agenda"
+        "/ideas/confirm/{token}",
+        campaigns.idea_confirm,
+        methods=["GET", "POST"],
+        name="idea_confirm",
     ),
+    Route("/ideas/{id}/support", campaigns.idea_support, methods=["POST"], name="idea_support"),
+    Route(
+        "/ideas/{id}/email",
+        campaigns.idea_support_email,
+        methods=["POST"],
+        name="idea_support_email",
+    ),
+    Route("/manage/{id}/report", reports.report_form, methods=["GET", "POST"], name="report_form"),
+    Route("/manage/{id}/agenda", printables.manage_agenda, methods=["POST"], name="manage_agenda"),
     Route("/meetings/{id}", guests.meeting_detail, name="meeting_detail"),
     Route("/meetings/{id}/rsvp", guests.rsvp_form, methods=["POST"], name="rsvp_form"),
     Route("/rsvp/{token}", guests.rsvp_manage, methods=["GET", "POST"], name="rsvp_manage"),
@@ -41,6 +54,15 @@ ROUTES: list[BaseRoute] = [
     Route("/unsubscribe/{token}", guests.unsubscribe, methods=["GET", "POST"], name="unsubscribe"),
     Route("/openapi.json", api.openapi, name="openapi", include_in_schema=False),
     Route("/api/campaigns", api.campaigns_list, name="api_campaigns_list"),
+    Route(
+        "/api/campaigns/{slug}/outcomes", campaigns.campaign_outcomes, name="api_campaign_outcomes"
+    ),
+    Route(
+        "/api/campaigns/{slug}/meetings.geojson",
+        campaigns.campaign_geojson,
+        name="api_campaign_geojson",
+    ),
+    Route("/api/meetings/{id}/report", reports.report_create, methods=["POST"], name="api_report"),
     Route("/api/meetings", api.meetings_search, methods=["GET"], name="api_meetings_search"),
     Route("/api/meetings", api.meetings_create, methods=["POST"], name="api_meetings"),
     Route("/api/meetings.geojson", api.meetings_geojson, name="api_meetings_geojson"),

@@ -21,7 +21,7 @@ SECRETS = {
     "last name": "Doe-Secretsson",
 }
 # Routes that need the host's or a guest's secret; checked for refusal elsewhere.
-PRIVATE_PREFIXES = ("/manage", "/rsvp/", "/unsubscribe/", "/feeds/")
+PRIVATE_PREFIXES = ("/manage", "/rsvp/", "/unsubscribe/", "/feeds/", "/ideas/confirm/")
 PRIVATE_PATHS = {"/meetings/{id}/packet.pdf"}  # the host's packet: tests/web/test_printables.py
 CAMPAIGN = "spring"
 QUERY = {

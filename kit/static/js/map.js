@@ -30,7 +30,8 @@
     });
     return '<a href="' + text(props.url) + '">' + text(props.title) + "</a><br>" +
       text(local) + " · " + text(props.locality) + "<br>" +
-      (props.seats_left > 0 ? text(props.seats_left + " seats left") : "Full: waitlist");
+      (props.status === "completed" ? "Held"
+        : props.seats_left > 0 ? text(props.seats_left + " seats left") : "Full: waitlist");
   }
 
   var pending = null;

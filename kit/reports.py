@@ -1,0 +1,796 @@
+"""Use cases after a meeting: the host's report, what filing it causes, and the outcomes
+the public sees.
+
+A report is typed from the printed sign-in sheet, so the form follows the sheet
+row for row: each confirmed RSVP (sorted by name, as ``kit.toolkit.printables``
+prints them), the rows for the people they bring, then blank rows for walk-ins.
+The form and the JSON body both arrive as dotted names and are checked into one
+``ReportInput``; ``file_report`` writes it, and the emails it causes, in ONE
+transaction. Public numbers are counted in the database, never by looping over rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from tortoise.expressions import Q
+from tortoise.functions import Count, Max, Min, Sum
+from tortoise.transactions import in_transaction
+
+from kit import ideas as idea_board
+from kit import notifications
+from kit import validation as v
+from kit.errors import CampaignNotFound, Conflict, ValidationError
+from kit.guides import DEFAULT_ASKS
+from kit.models import (
+    Attendee,
+    Campaign,
+    Commitment,
+    Idea,
+    Meeting,
+    MeetingStatus,
+    OutboxEmail,
+    Report,
+    Rsvp,
+    RsvpStatus,
+    Visibility,
+)
+from kit.settings import Settings
+
+HOST_ASK = "host"  # ticking it earns a personal invitation to host
+IDEA_MAX = 300
+MAX_IDEAS = 20
+MAX_ATTENDEES = 300
+MAX_HEADCOUNT = 1000
+TEXT_MAX = 5000
+MIN_WALK_IN_ROWS = 5
+MAX_WALK_IN_ROWS = 40
+NO_CAMPAIGN_EDIT_DAYS = 60
+_ROW_INDEX = re.compile(r"^walkin\.(\d{1,3})\.")
+
+
+# The sign-in sheet, as the form lays it out -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    kind: str  # "rsvp" (a confirmed RSVP, pre-printed) or "walkin" (a row to fill in)
+    key: str  # the form's name prefix: "rsvp.<ref>" or "walkin.<n>"
+    number: int  # the row's number on the printed sheet
+    name: str = ""
+    hint: str = ""  # "guest of Sam"
+
+
+def rsvp_ref(rsvp: Rsvp) -> str:
+    """A guest's row in the form: stable while the form is open, even if someone else
+    cancels meanwhile (an index would shift), and not the database id."""
+    raw = f"{rsvp.id}:{rsvp.created_at.isoformat()}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class ReportSheet:
+    asks: list[dict[str, str]]
+    rsvps: list[Rsvp]
+    rows: list[SheetRow]
+
+    @property
+    def walk_in_rows(self) -> int:
+        return sum(1 for row in self.rows if row.kind == "walkin")
+
+
+def asks_for(campaign: Campaign | None) -> list[dict[str, str]]:
+    """The campaign's asks ({"key", "label"}), or the kit's when it has none."""
+    raw = campaign.asks if campaign and isinstance(campaign.asks, list) else []
+    asks = [
+        {"key": str(a["key"]).strip(), "label": str(a["label"]).strip()}
+        for a in raw
+        if isinstance(a, dict)
+        and str(a.get("key") or "").strip()
+        and str(a.get("label") or "").strip()
+    ]
+    return asks or [dict(a) for a in DEFAULT_ASKS]
+
+
+async def campaign_of(meeting: Meeting) -> Campaign | None:
+    if not meeting.campaign_id:  # type: ignore[attr-defined]
+        return None
+    if isinstance(meeting.campaign, Campaign):
+        return meeting.campaign
+    return await Campaign.get_or_none(id=meeting.campaign_id)  # type: ignore[attr-defined]
+
+
+async def report_sheet(meeting: Meeting, *, walk_ins: int = 0) -> ReportSheet:
+    """Rows in the printed sheet's order; at least ``walk_ins`` rows to fill in."""
+    rsvps = sorted(
+        await Rsvp.filter(meeting_id=meeting.id, status=RsvpStatus.CONFIRMED)
+        .order_by("created_at", "id")
+        .select_related("person"),
+        key=lambda r: r.person.name.casefold(),
+    )
+    rows: list[SheetRow] = []
+    blank = 0
+    for rsvp in rsvps:
+        rows.append(SheetRow("rsvp", f"rsvp.{rsvp_ref(rsvp)}", len(rows) + 1, rsvp.person.name))
+        for _ in range(rsvp.guests):
+            hint = f"guest of {first_name(rsvp.person.name)}"
+            rows.append(SheetRow("walkin", f"walkin.{blank}", len(rows) + 1, hint=hint))
+            blank += 1
+    # The sheet's blank rows fill it to capacity + 5; a form needs fewer to stay usable.
+    printed = min(meeting.capacity + 5 - len(rsvps), MAX_WALK_IN_ROWS)
+    wanted = min(max(printed, MIN_WALK_IN_ROWS, walk_ins), MAX_ATTENDEES)
+    while blank < wanted:
+        rows.append(SheetRow("walkin", f"walkin.{blank}", len(rows) + 1))
+        blank += 1
+    return ReportSheet(asks_for(await campaign_of(meeting)), rsvps, rows)
+
+
+def walk_ins_posted(form: Mapping[str, str]) -> int:
+    """How many walk-in rows a posted form used, so a re-rendered form keeps them all."""
+    found = [int(m.group(1)) + 1 for key in form if (m := _ROW_INDEX.match(key))]
+    return min(max(found, default=0), MAX_ATTENDEES)
+
+
+# What the host typed, checked ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttendeeInput:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    commitments: tuple[str, ...] = ()
+    consent: bool = False
+    rsvp: Rsvp | None = None
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    attendees: tuple[AttendeeInput, ...]
+    headcount: int
+    ideas: tuple[str, ...] = ()
+    story: str = ""
+    story_consent: bool = False
+    guide_rating: int | None = None
+    feedback: str = ""
+
+
+def _from_rsvp(rsvp: Rsvp, commitments: tuple[str, ...]) -> AttendeeInput:
+    person = rsvp.person
+    return AttendeeInput(
+        person.name, person.email, person.phone, commitments, rsvp.consent, rsvp=rsvp
+    )
+
+
+def first_name(name: str) -> str:
+    return name.split()[0] if name.split() else name
+
+
+def _walk_in(
+    data: Mapping[str, Any], prefix: str, p: v.Problems, asks: tuple[str, ...]
+) -> AttendeeInput | None:
+    """A walk-in's fields under ``prefix``; None for an empty row."""
+    name = v.text(data, f"{prefix}.name", p, label="The name", max_length=120)
+    email = v.email(data, f"{prefix}.email", p, required=False) or None
+    phone = v.phone(data, f"{prefix}.phone", p)
+    if not name and (email or phone or asks):
+        p[f"{prefix}.name"] = "Please enter this person's name (or clear the row)."
+    if not name:
+        return None
+    return AttendeeInput(name, email, phone, asks, v.boolean(data, f"{prefix}.consent"))
+
+
+def _ticked(
+    form: Mapping[str, str], prefix: str, asks: Sequence[dict[str, str]]
+) -> tuple[str, ...]:
+    return tuple(a["key"] for a in asks if v.boolean(form, f"{prefix}.ask.{a['key']}"))
+
+
+def parse_report_form(form: Mapping[str, str], sheet: ReportSheet) -> ReportInput:
+    """The HTML form: ``rsvp.<ref>.came``, ``rsvp.<ref>.ask.<key>``, ``walkin.<n>.name`` …"""
+    p: v.Problems = {}
+    attendees: list[tuple[str, AttendeeInput]] = []
+    for rsvp in sheet.rsvps:
+        prefix = f"rsvp.{rsvp_ref(rsvp)}"
+        asks = _ticked(form, prefix, sheet.asks)
+        if v.boolean(form, f"{prefix}.came") or asks:  # a commitment means they came
+            attendees.append((f"{prefix}.came", _from_rsvp(rsvp, asks)))
+    for n in range(max(sheet.walk_in_rows, walk_ins_posted(form))):
+        asks = _ticked(form, f"walkin.{n}", sheet.asks)
+        if person := _walk_in(form, f"walkin.{n}", p, asks):
+            attendees.append((f"walkin.{n}.email", person))
+    ideas = [line for line in str(form.get("ideas") or "").splitlines() if line.strip()]
+    return _finish(form, attendees, _check_ideas(ideas, "ideas", p), p)
+
+
+def parse_report_json(body: Mapping[str, Any], sheet: ReportSheet) -> ReportInput:
+    """The API body. An attendee whose ``email`` is a confirmed guest's is that RSVP
+    checked off; anyone else is a walk-in and needs a ``name``."""
+    p: v.Problems = {}
+    raw = body.get("attendees") or []
+    if not isinstance(raw, list) or len(raw) > MAX_ATTENDEES:
+        p["attendees"] = f"attendees must be a list of at most {MAX_ATTENDEES} people."
+        raw = []
+    by_email = {r.person.email: r for r in sheet.rsvps}
+    keys = {a["key"] for a in sheet.asks}
+    attendees = []
+    for n, entry in enumerate(raw):
+        prefix = f"attendees.{n}"
+        if not isinstance(entry, Mapping):
+            p[prefix] = "Each attendee must be an object with a name or an email."
+            continue
+        data = {f"{prefix}.{k}": val for k, val in entry.items()}
+        asks = _json_commitments(entry.get("commitments"), keys, f"{prefix}.commitments", p)
+        email = v.email(data, f"{prefix}.email", {}, required=False)
+        if email in by_email:
+            attendees.append((f"{prefix}.email", _from_rsvp(by_email[email], asks)))
+        elif person := _walk_in(data, prefix, p, asks):
+            attendees.append((f"{prefix}.email", person))
+        elif f"{prefix}.name" not in p:
+            p[f"{prefix}.name"] = "Please give the name of each walk-in."
+    ideas = body.get("ideas") or []
+    if not isinstance(ideas, list) or not all(isinstance(i, str) for i in ideas):
+        p["ideas"] = "ideas must be a list of short texts."
+        ideas = []
+    return _finish(v.flatten(body), attendees, _check_ideas(ideas, "ideas", p), p)
+
+
+def _json_commitments(raw: Any, keys: set[str], name: str, p: v.Problems) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
+        p[name] = "commitments must be a list of ask keys."
+        return ()
+    unknown = [k for k in raw if k not in keys]
+    if unknown:
+        p[name] = (
+            f"Unknown ask “{unknown[0][:40]}”. This meeting's asks: {', '.join(sorted(keys))}."
+        )
+    return tuple(dict.fromkeys(k for k in raw if k in keys))
+
+
+def _check_ideas(lines: Sequence[str], name: str, p: v.Problems) -> tuple[str, ...]:
+    ideas: dict[str, str] = {}
+    for n, line in enumerate(lines, start=1):
+        text = " ".join(v.CONTROL_RE.sub("", line).split())
+        if len(text) > IDEA_MAX:
+            p[name] = f"Idea {n} is {len(text)} characters long; keep each to {IDEA_MAX}."
+        elif text:
+            ideas.setdefault(text.casefold(), text)
+    if len(ideas) > MAX_IDEAS:
+        p[name] = f"That's {len(ideas)} ideas; please keep the {MAX_IDEAS} most important."
+    return tuple(ideas.values())
+
+
+def _finish(
+    data: Mapping[str, Any],
+    attendees: list[tuple[str, AttendeeInput]],
+    ideas: tuple[str, ...],
+    p: v.Problems,
+) -> ReportInput:
+    seen: set[str] = set()
+    for key, person in attendees:
+        if person.email and person.email in seen:
+            p[key] = f"{person.email} is listed twice."
+        seen.add(person.email or "")
+    came = len(attendees)
+    headcount = v.integer(
+        data, "headcount", p, label="The headcount", default=came, minimum=0, maximum=MAX_HEADCOUNT
+    )
+    if headcount is not None and headcount < came and "headcount" not in p:
+        p["headcount"] = f"You listed {came} people, so the headcount is at least {came}."
+    result = ReportInput(
+        attendees=tuple(person for _, person in attendees),
+        headcount=came if headcount is None else headcount,
+        ideas=ideas,
+        story=v.text(data, "story", p, label="The story", max_length=TEXT_MAX, multiline=True),
+        story_consent=v.boolean(data, "story_consent"),
+        guide_rating=v.integer(
+            data, "guide_rating", p, label="The guide's rating", default=None, minimum=1, maximum=5
+        ),
+        feedback=v.text(data, "feedback", p, label="Feedback", max_length=TEXT_MAX, multiline=True),
+    )
+    if p:
+        raise ValidationError(p)
+    return result
+
+
+async def load_report_form(meeting: Meeting) -> tuple[ReportSheet, dict[str, str]]:
+    """The sheet and the saved report as form values (nothing ticked before a first report)."""
+    report = await Report.get_or_none(meeting_id=meeting.id)
+    sheet = await report_sheet(meeting)
+    if report is None:
+        return sheet, {}
+    attendees = await Attendee.filter(meeting_id=meeting.id).order_by("id")
+    row_of = {r.id: f"rsvp.{rsvp_ref(r)}" for r in sheet.rsvps}
+    # Walk-ins, and guests whose RSVP was cancelled since, go on rows to fill in.
+    loose = sum(1 for a in attendees if a.rsvp_id not in row_of)  # type: ignore[attr-defined]
+    if loose + 2 > sheet.walk_in_rows:
+        sheet = await report_sheet(meeting, walk_ins=loose + 2)
+    asks: dict[int, list[str]] = {}
+    for attendee_id, ask in await Commitment.filter(meeting_id=meeting.id).values_list(
+        "attendee_id", "ask"
+    ):
+        asks.setdefault(int(attendee_id), []).append(str(ask))
+    values: dict[str, str] = {}
+    spare = iter(range(sheet.walk_in_rows))
+    for a in attendees:
+        prefix = row_of.get(a.rsvp_id, "")  # type: ignore[attr-defined]
+        if prefix:
+            values[f"{prefix}.came"] = "1"
+        else:
+            prefix = f"walkin.{next(spare)}"
+            values.update({f"{prefix}.name": a.name, f"{prefix}.email": a.email or ""})
+            values[f"{prefix}.phone"] = a.phone or ""
+            values[f"{prefix}.consent"] = "1" if a.consent else ""
+        values.update({f"{prefix}.ask.{key}": "1" for key in asks.get(a.id, [])})
+    values.update(
+        headcount=str(report.headcount),
+        ideas="\n".join(
+            await Idea.filter(meeting_id=meeting.id).order_by("id").values_list("text", flat=True)
+        ),
+        story=report.story,
+        story_consent="1" if report.story_consent else "",
+        guide_rating=str(report.guide_rating or ""),
+        feedback=report.feedback,
+    )
+    return sheet, values
+
+
+# Filing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FiledReport:
+    report: Report
+    created: bool  # False when the host edited an earlier report
+
+
+def editable_until(meeting: Meeting, campaign: Campaign | None) -> datetime:
+    """The end of the campaign's last day (at the meeting's place); without a campaign end
+    date, 60 days after the meeting."""
+    if campaign and campaign.ends_on:
+        last = datetime.combine(campaign.ends_on + timedelta(days=1), time())
+        return last.replace(tzinfo=ZoneInfo(meeting.timezone)).astimezone(UTC)
+    return meeting.ends_at + timedelta(days=NO_CAMPAIGN_EDIT_DAYS)
+
+
+def check_can_report(meeting: Meeting, campaign: Campaign | None, now: datetime) -> None:
+    if meeting.status not in {MeetingStatus.PUBLISHED, MeetingStatus.COMPLETED}:
+        raise Conflict(f"This meeting is {meeting.status}, so there is no report to file.")
+    if now < meeting.starts_at:
+        raise Conflict("You can file your report once the meeting has started.")
+    until = editable_until(meeting, campaign)
+    if now >= until:
+        day = until.astimezone(ZoneInfo(meeting.timezone)) - timedelta(seconds=1)
+        raise Conflict(f"This meeting's report could be filed or changed until {day:%B %-d, %Y}.")
+
+
+async def file_report(
+    meeting: Meeting, data: ReportInput, *, site: Settings, now: datetime | None = None
+) -> FiledReport:
+    """Write (or replace) the report; the first filing completes the meeting and thanks
+    everyone who left an email. ``meeting`` needs its host fetched."""
+    now = now or datetime.now(UTC)
+    campaign = await campaign_of(meeting)
+    check_can_report(meeting, campaign, now)
+    async with in_transaction():
+        # Exactly one filing claims "first", even when two arrive at once.
+        first = bool(
+            await Meeting.filter(
+                id=meeting.id, status=MeetingStatus.PUBLISHED, completed_at=None
+            ).update(status=MeetingStatus.COMPLETED, completed_at=now)
+        )
+        report = await _save_report(meeting, data)
+        attendees = await _replace_attendees(meeting, data)
+        await _sync_ideas(meeting, data.ideas)
+        if first:
+            await _thank_attendees(meeting, campaign, data, attendees, site)
+        await _invite_new_hosts(meeting, campaign, attendees, site)
+    if first:
+        meeting.status, meeting.completed_at = MeetingStatus.COMPLETED, now
+    return FiledReport(report, first)
+
+
+async def _save_report(meeting: Meeting, data: ReportInput) -> Report:
+    values = {
+        "headcount": data.headcount,
+        "story": data.story,
+        "story_consent": data.story_consent,
+        "guide_rating": data.guide_rating,
+        "feedback": data.feedback,
+    }
+    report = await Report.get_or_none(meeting_id=meeting.id)
+    if report is None:
+        return await Report.create(meeting_id=meeting.id, **values)
+    await report.update_from_dict(values).save()
+    return report
+
+
+async def _replace_attendees(
+    meeting: Meeting, data: ReportInput
+) -> list[tuple[Attendee, AttendeeInput]]:
+    await Commitment.filter(meeting_id=meeting.id).delete()
+    await Attendee.filter(meeting_id=meeting.id).delete()
+    saved = []
+    for person in data.attendees:
+        row = await Attendee.create(
+            meeting_id=meeting.id,
+            rsvp_id=person.rsvp.id if person.rsvp else None,
+            name=person.name,
+            email=person.email,
+            phone=person.phone,
+            walk_in=person.rsvp is None,
+            consent=person.consent,
+        )
+        saved.append((row, person))
+    await Commitment.bulk_create(
+        [
+            Commitment(meeting_id=meeting.id, attendee_id=row.id, ask=ask)
+            for row, person in saved
+            for ask in person.commitments
+        ]
+    )
+    return saved
+
+
+async def _sync_ideas(meeting: Meeting, texts: Sequence[str]) -> None:
+    """Keep ideas that are still there (with their supporters), drop removed ones, add new."""
+    existing = {i.text.casefold(): i.id for i in await Idea.filter(meeting_id=meeting.id)}
+    wanted = {text.casefold(): text for text in texts}
+    gone = [idea_id for key, idea_id in existing.items() if key not in wanted]
+    if gone:
+        await Idea.filter(id__in=gone).delete()
+    for key, text in wanted.items():
+        if key not in existing:
+            await Idea.create(
+                meeting_id=meeting.id,
+                campaign_id=meeting.campaign_id,  # type: ignore[attr-defined]
+                text=text,
+            )
+
+
+def next_step(meeting: Meeting, campaign: Campaign | None, site: Settings) -> tuple[str, str]:
+    """(label, url) of the one thing a guest can do next."""
+    if campaign and campaign.is_public:
+        return f"See what's happening across {campaign.name}", campaign_url(site, campaign)
+    near = urlencode({"near": meeting.postal_code or meeting.locality})
+    return "Find the next meeting near you", f"{site.base_url}/find?{near}"
+
+
+async def _thank_attendees(
+    meeting: Meeting,
+    campaign: Campaign | None,
+    data: ReportInput,
+    attendees: list[tuple[Attendee, AttendeeInput]],
+    site: Settings,
+) -> None:
+    label, url = next_step(meeting, campaign, site)
+    context = {
+        "headcount": data.headcount,
+        "commitments": sum(len(p.commitments) for _, p in attendees),
+        "ideas": data.ideas,
+        "next_label": label,
+        "next_url": url,
+    }
+    for row, _ in attendees:
+        if row.email and row.email != meeting.host.email:
+            await notifications.send_from_host(
+                "thank_you",
+                meeting,
+                row.email,
+                {**context, "first_name": first_name(row.name)},
+                site,
+                essential=False,
+            )
+
+
+def host_invitation_url(
+    site: Settings, meeting: Meeting, campaign: Campaign | None, name: str, email: str
+) -> str:
+    """The host form, pre-filled for someone who said they'd host a meeting too."""
+    params = {
+        "host.name": name,
+        "host.email": email,
+        "address.locality": meeting.locality,
+        "address.country": meeting.country,
+    }
+    if campaign:
+        params["campaign"] = campaign.slug
+    params["grew_from"] = meeting.public_id
+    return f"{site.base_url}/host?{urlencode(params)}"
+
+
+async def _invite_new_hosts(
+    meeting: Meeting,
+    campaign: Campaign | None,
+    attendees: list[tuple[Attendee, AttendeeInput]],
+    site: Settings,
+) -> None:
+    """Each new "I'll host" gets one invitation, on a first filing or on a later edit."""
+    for row, person in attendees:
+        if HOST_ASK not in person.commitments or not row.email:
+            continue
+        if await OutboxEmail.filter(
+            meeting_id=meeting.id, kind="host_invitation", to_addr=row.email
+        ).exists():
+            continue
+        await notifications.send_from_host(
+            "host_invitation",
+            meeting,
+            row.email,
+            {
+                "first_name": first_name(row.name),
+                "campaign": campaign,
+                "invite_url": host_invitation_url(site, meeting, campaign, row.name, row.email),
+            },
+            site,
+        )
+
+
+# The manage page's link -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportLink:
+    state: str  # "upcoming" (not started), "due" (no report yet), "filed" or "closed"
+    url: str
+    editable_until: datetime
+    ended: bool
+
+
+def report_url(site: Settings, meeting: Meeting, token: str) -> str:
+    return f"{site.base_url}/manage/{meeting.public_id}/report?token={token}"
+
+
+def report_link(
+    meeting: Meeting, token: str, site: Settings, now: datetime | None = None
+) -> ReportLink | None:
+    """What the manage page says about the report; None for a cancelled or hidden meeting.
+    Needs ``meeting.campaign`` fetched (``get_managed_meeting`` does)."""
+    if meeting.status not in {MeetingStatus.PUBLISHED, MeetingStatus.COMPLETED}:
+        return None
+    now = now or datetime.now(UTC)
+    campaign = meeting.campaign if isinstance(meeting.campaign, Campaign) else None
+    until = editable_until(meeting, campaign)
+    if now >= until:
+        state = "closed"
+    elif meeting.completed_at is not None:
+        state = "filed"
+    else:
+        state = "due" if now >= meeting.starts_at else "upcoming"
+    return ReportLink(state, report_url(site, meeting, token), until, now >= meeting.ends_at)
+
+
+# Outcomes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AskCount:
+    key: str
+    label: str
+    count: int
+
+
+def _by_ask(rows: list[dict[str, Any]], asks: list[dict[str, str]]) -> list[AskCount]:
+    """Counts in the asks' order; asks a campaign dropped since keep their key as label."""
+    counts = {str(r["ask"]): int(r["n"]) for r in rows}
+    known = [AskCount(a["key"], a["label"], counts.pop(a["key"], 0)) for a in asks]
+    return known + [AskCount(key, key, n) for key, n in sorted(counts.items())]
+
+
+@dataclass(frozen=True)
+class MeetingOutcomes:
+    headcount: int
+    commitments: list[AskCount]
+    ideas: list[str]
+    story: str  # "" unless the storyteller agreed to share it
+
+    @property
+    def commitments_total(self) -> int:
+        return sum(c.count for c in self.commitments)
+
+
+async def meeting_outcomes(meeting: Meeting) -> MeetingOutcomes | None:
+    """What happened, for the meeting page: only for a completed meeting with a report."""
+    if meeting.status is not MeetingStatus.COMPLETED:
+        return None
+    report = await Report.get_or_none(meeting_id=meeting.id)
+    if report is None:
+        return None
+    rows = (
+        await Commitment.filter(meeting_id=meeting.id)
+        .annotate(n=Count("id"))
+        .group_by("ask")
+        .values("ask", "n")
+    )
+    texts = await Idea.filter(meeting_id=meeting.id).order_by("id").values_list("text", flat=True)
+    return MeetingOutcomes(
+        headcount=report.headcount,
+        commitments=[c for c in _by_ask(rows, asks_for(await campaign_of(meeting))) if c.count],
+        ideas=[str(t) for t in texts],
+        story=report.story if report.story_consent else "",
+    )
+
+
+@dataclass(frozen=True)
+class CampaignOutcomes:
+    campaign: Campaign
+    meetings_held: int
+    meetings_upcoming: int
+    people_reached: int
+    commitments: list[AskCount]
+    ideas: list[Idea] = field(default_factory=list)
+
+    @property
+    def commitments_total(self) -> int:
+        return sum(c.count for c in self.commitments)
+
+    def goal(self, name: str) -> int | None:
+        goals = self.campaign.goals if isinstance(self.campaign.goals, dict) else {}
+        value = goals.get(name)
+        return value if isinstance(value, int) and value > 0 else None
+
+
+def campaign_url(site: Settings, campaign: Campaign) -> str:
+    return f"{site.base_url}/campaigns/{campaign.slug}"
+
+
+async def get_public_campaign(slug: str) -> Campaign:
+    campaign = await Campaign.get_or_none(slug=slug[:64], is_public=True)
+    if campaign is None:
+        raise CampaignNotFound()
+    return campaign
+
+
+async def campaign_outcomes(campaign: Campaign, now: datetime | None = None) -> CampaignOutcomes:
+    """Meetings held, people reached (the hosts' headcounts), commitments by ask, ideas."""
+    now = now or datetime.now(UTC)
+    held = (
+        await Meeting.filter(campaign_id=campaign.id, status=MeetingStatus.COMPLETED)
+        .annotate(meetings=Count("id"), people=Sum("report__headcount"))
+        .group_by("campaign_id")
+        .values("meetings", "people")
+    )
+    commitments = (
+        await Commitment.filter(
+            meeting__campaign_id=campaign.id, meeting__status=MeetingStatus.COMPLETED
+        )
+        .annotate(n=Count("id"))
+        .group_by("ask")
+        .values("ask", "n")
+    )
+    upcoming = await Meeting.filter(
+        campaign_id=campaign.id,
+        status=MeetingStatus.PUBLISHED,
+        visibility=Visibility.PUBLIC,
+        starts_at__gt=now,
+    ).count()
+    return CampaignOutcomes(
+        campaign=campaign,
+        meetings_held=int(held[0]["meetings"]) if held else 0,
+        meetings_upcoming=upcoming,
+        people_reached=int(held[0]["people"] or 0) if held else 0,
+        commitments=_by_ask(commitments, asks_for(campaign)),
+        ideas=await idea_board.list_ideas(campaign),
+    )
+
+
+def outcomes_as_json(outcomes: CampaignOutcomes) -> dict[str, Any]:
+    """The public aggregates: counts and ideas, never a person."""
+    return {
+        "campaign": outcomes.campaign.slug,
+        "goals": {
+            name: outcomes.goal(name)
+            for name in ("meetings", "people", "commitments")
+            if outcomes.goal(name)
+        },
+        "meetings_held": outcomes.meetings_held,
+        "meetings_upcoming": outcomes.meetings_upcoming,
+        "people_reached": outcomes.people_reached,
+        "commitments": {
+            "total": outcomes.commitments_total,
+            "by_ask": [
+                {"key": c.key, "label": c.label, "count": c.count} for c in outcomes.commitments
+            ],
+        },
+        "ideas": [idea_board.idea_as_json(i) for i in outcomes.ideas],
+    }
+
+
+@dataclass(frozen=True)
+class Story:
+    text: str
+    locality: str
+    when: datetime
+    timezone: str
+
+
+async def campaign_stories(campaign: Campaign, limit: int = 12) -> list[Story]:
+    """Stories the teller agreed to share, newest first, with the town but no names."""
+    rows = (
+        await Report.filter(
+            meeting__campaign_id=campaign.id,
+            meeting__status=MeetingStatus.COMPLETED,
+            story_consent=True,
+        )
+        .exclude(story="")
+        .order_by("-filed_at")
+        .limit(limit)
+        .values("story", "meeting__locality", "meeting__starts_at", "meeting__timezone")
+    )
+    return [
+        Story(r["story"], r["meeting__locality"], r["meeting__starts_at"], r["meeting__timezone"])
+        for r in rows
+    ]
+
+
+async def upcoming_meetings(
+    campaign: Campaign, now: datetime | None = None, limit: int = 50
+) -> list[Meeting]:
+    return (
+        await Meeting.filter(
+            campaign_id=campaign.id,
+            status=MeetingStatus.PUBLISHED,
+            visibility=Visibility.PUBLIC,
+            starts_at__gt=now or datetime.now(UTC),
+        )
+        .order_by("starts_at")
+        .limit(limit)
+        .select_related("campaign")
+    )
+
+
+def _on_the_map(campaign: Campaign, now: datetime | None) -> Any:
+    return Meeting.filter(
+        Q(status=MeetingStatus.COMPLETED)
+        | Q(status=MeetingStatus.PUBLISHED, starts_at__gt=now or datetime.now(UTC)),
+        campaign_id=campaign.id,
+        visibility=Visibility.PUBLIC,
+    )
+
+
+async def map_bounds(
+    campaign: Campaign, now: datetime | None = None
+) -> tuple[float, float, float, float] | None:
+    """(south, west, north, east) around the campaign's map points; None when it has none."""
+    rows = (
+        await _on_the_map(campaign, now)
+        .annotate(
+            south=Min("approx_lat"),
+            west=Min("approx_lon"),
+            north=Max("approx_lat"),
+            east=Max("approx_lon"),
+        )
+        .group_by("campaign_id")
+        .values("south", "west", "north", "east")
+    )
+    if not rows or rows[0]["south"] is None:
+        return None
+    row = rows[0]
+    return float(row["south"]), float(row["west"]), float(row["north"]), float(row["east"])
+
+
+async def map_meetings(
+    campaign: Campaign,
+    box: tuple[float, float, float, float] | None,
+    now: datetime | None = None,
+    limit: int = 2000,
+) -> list[Meeting]:
+    """Held and upcoming public meetings of the campaign, in the map's box when given."""
+    query = _on_the_map(campaign, now)
+    if box:
+        west, south, east, north = box
+        query = query.filter(approx_lat__gte=south, approx_lat__lte=north)
+        if west <= east:
+            query = query.filter(approx_lon__gte=west, approx_lon__lte=east)
+        else:  # across the antimeridian
+            query = query.filter(Q(approx_lon__gte=west) | Q(approx_lon__lte=east))
+    return await query.order_by("starts_at").limit(limit).select_related("campaign")

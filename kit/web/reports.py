@@ -1,0 +1,181 @@
+"""The host's report after the meeting: the form typed from the sign-in sheet, and its
+JSON twin for the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from kit import meetings, reports
+from kit.errors import Conflict, ValidationError
+from kit.models import Meeting
+from kit.web.csrf import read_form
+from kit.web.forms import bearer_token, form_to_dict, read_json
+
+
+async def render_report_form(
+    request: Request,
+    meeting: Meeting,
+    token: str,
+    sheet: reports.ReportSheet,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    site = request.app.state.settings
+    context = {
+        "meeting": meeting,
+        "token": token,
+        "sheet": sheet,
+        "values": values,
+        "errors": errors or {},
+        "notice": notice,
+        "link": reports.report_link(meeting, token, site),
+        "manage_url": meetings.manage_url(site.base_url, meeting, token),
+        "public_url": meetings.meeting_url(site.base_url, meeting),
+    }
+    return request.app.state.templates.TemplateResponse(
+        request, "reports/form.html", context, status_code=status_code
+    )
+
+
+async def report_form(request: Request) -> Response:
+    """GET the form (pre-filled with the saved report); POST files or edits the report."""
+    public_id = request.path_params["id"]
+    if request.method == "GET":
+        token = request.query_params.get("token", "")
+        meeting = await meetings.get_managed_meeting(public_id, token)
+        sheet, values = await reports.load_report_form(meeting)
+        notice = None
+        if request.query_params.get("saved"):
+            notice = "Thank you! Your report is saved, and your meeting's page shows what happened."
+        return await render_report_form(
+            request, meeting, token, sheet, values=values, notice=notice
+        )
+    form = form_to_dict(await read_form(request))
+    token = form.get("token", "")
+    meeting = await meetings.get_managed_meeting(public_id, token)
+    sheet = await reports.report_sheet(meeting, walk_ins=reports.walk_ins_posted(form))
+    try:
+        data = reports.parse_report_form(form, sheet)
+        await reports.file_report(meeting, data, site=request.app.state.settings)
+    except ValidationError as exc:
+        return await render_report_form(
+            request, meeting, token, sheet, values=form, errors=exc.fields, status_code=422
+        )
+    except Conflict as exc:
+        return await render_report_form(
+            request,
+            meeting,
+            token,
+            sheet,
+            values=form,
+            errors={"_form": exc.message},
+            status_code=409,
+        )
+    return RedirectResponse(
+        f"/manage/{meeting.public_id}/report?token={token}&saved=1", status_code=303
+    )
+
+
+async def report_create(request: Request) -> Response:
+    """
+    ---
+    summary: File or edit the report after a meeting (host only)
+    description: >
+      The same report as the host's form. Each attendee whose `email` is the email
+      of a confirmed RSVP is that guest checked off (their name and contact come from
+      the RSVP); anyone else is a walk-in and needs a `name`. `commitments` are the
+      keys of the campaign's asks (without a campaign: host, volunteer, next_action,
+      donate). `headcount` defaults to the number of attendees and can't be lower.
+      Filing again replaces the report (ideas keep their supporters when their text
+      is unchanged). The first filing completes the meeting, thanks each attendee
+      with an email, and invites everyone who committed to `host` to host their own.
+    operationId: fileReport
+    security: [{manageToken: []}]
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            properties:
+              attendees:
+                type: array
+                maxItems: 300
+                items:
+                  type: object
+                  properties:
+                    name: {type: string, maxLength: 120, description: "required for walk-ins"}
+                    email: {type: string, description: "a confirmed guest's email checks them off"}
+                    phone: {type: string}
+                    commitments: {type: array, items: {type: string}}
+                    consent: {type: boolean, description: "may the campaign contact them"}
+              headcount: {type: integer, minimum: 0, maximum: 1000}
+              ideas: {type: array, maxItems: 20, items: {type: string, maxLength: 300}}
+              story: {type: string, maxLength: 5000}
+              story_consent: {type: boolean, description: "the teller agreed to share it"}
+              guide_rating: {type: [integer, "null"], minimum: 1, maximum: 5}
+              feedback: {type: string, maxLength: 5000}
+    responses:
+      "201":
+        description: Filed for the first time; the meeting is now completed.
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [id, status, url, editable_until, headcount, commitments, ideas]
+              properties:
+                id: {type: string}
+                status: {enum: [completed]}
+                url: {type: string, format: uri}
+                editable_until: {type: string, format: date-time}
+                attendees: {type: integer}
+                headcount: {type: integer}
+                commitments:
+                  type: object
+                  description: count per ask key
+                  additionalProperties: {type: integer}
+                ideas: {type: array, items: {type: string}}
+      "200":
+        description: An earlier report was replaced (same body as 201).
+      "400": {$ref: "#/components/responses/Error"}
+      "404": {$ref: "#/components/responses/Error"}
+      "409":
+        description: The meeting hasn't started, was cancelled, or reports have closed.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Error"}
+      "415": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
+    body = await read_json(request)
+    campaign = await reports.campaign_of(meeting)
+    now = datetime.now(UTC)
+    reports.check_can_report(meeting, campaign, now)  # a 409 before any 422
+    data = reports.parse_report_json(body, await reports.report_sheet(meeting))
+    site = request.app.state.settings
+    filed = await reports.file_report(meeting, data, site=site, now=now)
+    outcomes = await reports.meeting_outcomes(meeting)
+    assert outcomes is not None
+    return JSONResponse(
+        {
+            "id": meeting.public_id,
+            "status": str(meeting.status),
+            "url": meetings.meeting_url(site.base_url, meeting),
+            "editable_until": reports.editable_until(meeting, campaign).isoformat(),
+            "attendees": len(data.attendees),
+            "headcount": outcomes.headcount,
+            "commitments": {c.key: c.count for c in outcomes.commitments},
+            "ideas": outcomes.ideas,
+        },
+        status_code=201 if filed.created else 200,
+    )
