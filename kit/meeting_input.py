@@ -39,6 +39,7 @@ class MeetingInput:
     host_phone: str | None
     host_note: str
     reply_to_host: bool
+    waitlist: bool = True  # when full, keep a waitlist (or close RSVPs)
     grew_from: str = ""  # public id of the meeting whose host invited this one's
 
 
@@ -99,6 +100,8 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
         host_phone=v.phone(data, "host.phone", p),
         host_note=v.text(data, "host_note", p, label="Your note", max_length=2000, multiline=True),
         reply_to_host=v.boolean(data, "reply_to_host"),
+        # Absent (an API client that doesn't care) means yes; the form sends its box.
+        waitlist=v.boolean(data, "waitlist") if "waitlist" in data else True,
         grew_from=v.text(data, "grew_from", p, label="The meeting this grew from", max_length=16),
     )
     if p:
@@ -140,6 +143,7 @@ def meeting_as_input(meeting: Meeting) -> dict[str, Any]:
         "rsvp_goal": meeting.rsvp_goal,
         "host_note": meeting.host_note,
         "reply_to_host": meeting.reply_to_host,
+        "waitlist": meeting.waitlist_enabled,
         "host": {
             "name": meeting.host.name,
             "email": meeting.host.email,

@@ -114,6 +114,7 @@ async def create_meeting(
                 visibility=data.visibility,
                 status=status,
                 reply_to_host=data.reply_to_host,
+                waitlist_enabled=data.waitlist,
                 submission_key=key,
                 approx_lat=0.0,
                 approx_lon=0.0,
@@ -278,6 +279,7 @@ async def update_meeting(
         "visibility": data.visibility,
         "rsvp_goal": data.rsvp_goal,
         "reply_to_host": data.reply_to_host,
+        "waitlist_enabled": data.waitlist,
     }
     if place:
         values.update(

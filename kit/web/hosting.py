@@ -38,7 +38,11 @@ def render(
 
 def _form_values(form: dict[str, str]) -> dict[str, Any]:
     # An unticked checkbox sends nothing: a full form means "off".
-    return {**form, "reply_to_host": form.get("reply_to_host", "")}
+    return {
+        **form,
+        "reply_to_host": form.get("reply_to_host", ""),
+        "waitlist": form.get("waitlist", ""),
+    }
 
 
 async def host_form(request: Request) -> Response:

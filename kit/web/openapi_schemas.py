@@ -86,6 +86,11 @@ MEETING_INPUT: dict[str, Any] = {
         "rsvp_goal": {"type": ["integer", "null"], "minimum": 1, "maximum": 500},
         "host_note": _str,
         "reply_to_host": {"type": "boolean"},
+        "waitlist": {
+            "type": "boolean",
+            "default": True,
+            "description": "when full, keep a waitlist instead of closing RSVPs",
+        },
         "grew_from": {
             **_str,
             "description": "public id of the meeting whose host invited this one's",

@@ -203,3 +203,16 @@ async def test_meeting_ids_are_random_not_sequential(client: httpx.AsyncClient) 
     ids = [(await create(client, title=f"Talk {n}")).json()["id"] for n in range(5)]
     assert len(set(ids)) == 5
     assert all(len(i) >= 12 and not i.isdigit() for i in ids)
+
+
+async def test_host_can_close_rsvps_when_full_instead_of_a_waitlist(
+    client: httpx.AsyncClient,
+) -> None:
+    created = (await create(client, capacity=1, waitlist=False)).json()
+    assert (await Meeting.get(public_id=created["id"])).waitlist_enabled is False
+    rsvp = {"name": "Ada", "email": "ada@example.org"}
+    assert (await client.post(f"/api/meetings/{created['id']}/rsvps", json=rsvp)).status_code == 201
+    full = await client.post(
+        f"/api/meetings/{created['id']}/rsvps", json={**rsvp, "email": "bo@example.org"}
+    )
+    assert full.status_code == 409
