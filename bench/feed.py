@@ -24,8 +24,11 @@ from kit.db import apply_migrations, tortoise_config
 from kit.models import Campaign, Meeting, Person
 from kit.settings import Settings
 
-ZONES = [("New York", "America/New_York", 40.71, -74.0), ("Lyon", "Europe/Paris", 45.76, 4.83),
-         ("Oakland", "America/Los_Angeles", 37.8, -122.27)]
+ZONES = [
+    ("New York", "America/New_York", 40.71, -74.0),
+    ("Lyon", "Europe/Paris", 45.76, 4.83),
+    ("Oakland", "America/Los_Angeles", 37.8, -122.27),
+]
 
 
 async def seed(count: int) -> None:
@@ -36,12 +39,26 @@ async def seed(count: int) -> None:
     for n in range(count):
         locality, tz, lat, lon = ZONES[n % len(ZONES)]
         begins = start + timedelta(hours=n % (24 * 40))
-        rows.append(Meeting(
-            public_id=f"bench{n:07d}", campaign=campaign, host=host, title=f"Talk {n}",
-            description="A living-room conversation.", starts_at=begins,
-            ends_at=begins + timedelta(hours=2), timezone=tz, street=f"{n} Elm St",
-            lat=lat, lon=lon, approx_lat=lat + 0.01, approx_lon=lon + 0.01,
-            locality=locality, country="US", submission_key=f"bench-{n}"))
+        rows.append(
+            Meeting(
+                public_id=f"bench{n:07d}",
+                campaign=campaign,
+                host=host,
+                title=f"Talk {n}",
+                description="A living-room conversation.",
+                starts_at=begins,
+                ends_at=begins + timedelta(hours=2),
+                timezone=tz,
+                street=f"{n} Elm St",
+                lat=lat,
+                lon=lon,
+                approx_lat=lat + 0.01,
+                approx_lon=lon + 0.01,
+                locality=locality,
+                country="US",
+                submission_key=f"bench-{n}",
+            )
+        )
     await Meeting.bulk_create(rows, batch_size=1000)
 
 
@@ -57,8 +74,14 @@ async def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kit-feed-bench-"))
     url = args.db_url or f"sqlite://{workdir / 'feed.sqlite3'}"
-    settings = Settings.from_env({"KIT_DATA_DIR": str(workdir), "KIT_DATABASE_URL": url,
-                                  "KIT_SECRET_KEY": "bench", "KIT_BASE_URL": "http://bench"})
+    settings = Settings.from_env(
+        {
+            "KIT_DATA_DIR": str(workdir),
+            "KIT_DATABASE_URL": url,
+            "KIT_SECRET_KEY": "bench",
+            "KIT_BASE_URL": "http://bench",
+        }
+    )
     await apply_migrations(url)
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     await seed(args.meetings)
@@ -75,16 +98,25 @@ async def main() -> None:
             assert (await client.get("/campaigns/bench/meetings.ics")).status_code == 200
             cached.append(time.perf_counter() - t)
             t = time.perf_counter()
-            response = await client.get("/campaigns/bench/meetings.ics",
-                                        headers={"If-None-Match": first.headers["etag"]})
+            response = await client.get(
+                "/campaigns/bench/meetings.ics", headers={"If-None-Match": first.headers["etag"]}
+            )
             assert response.status_code == 304
             not_modified.append(time.perf_counter() - t)
     await Tortoise.close_connections()
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line), "?")
-    print(f"Campaign feed of {args.meetings} meetings ({len(first.content) / 1e6:.1f} MB), "
-          f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores, {cpu}, "
-          f"Python {platform.python_version()}, {url.split(':')[0]}\n")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        "?",
+    )
+    print(
+        f"Campaign feed of {args.meetings} meetings ({len(first.content) / 1e6:.1f} MB), "
+        f"{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores, {cpu}, "
+        f"Python {platform.python_version()}, {url.split(':')[0]}\n"
+    )
     print("| request | time |")
     print("|---|---|")
     print(f"| first (query + render in a thread) | {ms(cold)} |")
