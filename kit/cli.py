@@ -95,6 +95,20 @@ def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
     return run_async(with_database(settings, work))
 
 
+def cmd_coordinator_add(args: argparse.Namespace, settings: Settings) -> int:
+    from kit.coordinators import add_coordinator, describe_coordinator
+
+    async def work() -> int:
+        coordinator, created = await add_coordinator(
+            args.email, name=args.name, is_admin=args.admin, campaign_slug=args.campaign
+        )
+        verb = "Added" if created else "Updated"
+        print(f"{verb} coordinator {await describe_coordinator(coordinator)}")
+        return 0
+
+    return run_async(with_database(settings, work))
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from kit.toolkit.delivery import run_worker
 
@@ -144,6 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     approve = sub.add_parser("approve", help="publish a meeting that waits for approval")
     approve.add_argument("meeting_id", help="the id in the meeting's URL")
     approve.set_defaults(func=cmd_approve)
+
+    coordinator = sub.add_parser("coordinator", help="manage coordinator accounts")
+    coordinator_sub = coordinator.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = coordinator_sub.add_parser(
+        "add", help="create a coordinator, or give one admin rights or a campaign (idempotent)"
+    )
+    add.add_argument("email")
+    add.add_argument("--admin", action="store_true", help="may see and edit every campaign")
+    add.add_argument("--campaign", default="", metavar="SLUG", help="a campaign to coordinate")
+    add.add_argument("--name", default="", help="shown to hosts in messages")
+    add.set_defaults(func=cmd_coordinator_add)
     return parser
 
 

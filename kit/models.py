@@ -182,7 +182,13 @@ class Meeting(Model):
 
     class Meta:
         table = "meeting"
-        indexes = (("status", "starts_at"), ("approx_lat", "approx_lon"))
+        indexes = (
+            ("status", "starts_at"),
+            ("approx_lat", "approx_lon"),
+            # Coordinators' dashboards group a campaign's meetings and follow offshoots.
+            ("campaign_id", "status"),
+            ("grew_from_id",),
+        )
 
     @property
     def seats_left(self) -> int:
@@ -210,6 +216,7 @@ class Rsvp(Model):
     class Meta:
         table = "rsvp"
         unique_together = (("meeting", "person"),)
+        indexes = (("meeting_id", "status"),)
 
     @property
     def party_size(self) -> int:
@@ -254,6 +261,7 @@ class Attendee(Model):
 
     class Meta:
         table = "attendee"
+        indexes = (("meeting_id",),)
 
 
 class Commitment(Model):
@@ -271,7 +279,7 @@ class Commitment(Model):
     class Meta:
         table = "commitment"
         unique_together = (("attendee", "ask"),)
-        indexes = (("meeting_id", "ask"),)
+        indexes = (("meeting_id", "attendee_id", "ask"),)
 
 
 class Idea(Model):

@@ -8,7 +8,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kit.rendering import STATIC_DIR
-from kit.web import api, calendars, campaigns, guests, hosting, pages, printables, reports
+from kit.web import (
+    api,
+    calendars,
+    campaigns,
+    coordinators,
+    guests,
+    hosting,
+    pages,
+    printables,
+    reports,
+)
 
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
@@ -73,6 +83,86 @@ ROUTES: list[BaseRoute] = [
     ),
     Route(
         "/api/meetings/{id}/cancel", api.meeting_cancel, methods=["POST"], name="api_meeting_cancel"
+    ),
+    # Coordinators: sign-in, campaigns, dashboards, approvals, exports.
+    Route("/coordinators", coordinators.home, name="coordinators_home"),
+    Route(
+        "/coordinators/signin",
+        coordinators.signin,
+        methods=["GET", "POST"],
+        name="coordinators_signin",
+    ),
+    Route(
+        "/coordinators/signin/{token}",
+        coordinators.signin_link,
+        methods=["GET", "POST"],
+        name="coordinators_signin_link",
+    ),
+    Route(
+        "/coordinators/signout", coordinators.signout, methods=["POST"], name="coordinators_signout"
+    ),
+    Route(
+        "/coordinators/account",
+        coordinators.account,
+        methods=["GET", "POST"],
+        name="coordinators_account",
+    ),
+    Route(
+        "/coordinators/campaigns/new",
+        coordinators.campaign_new,
+        methods=["GET", "POST"],
+        name="coordinators_campaign_new",
+    ),
+    Route(
+        "/coordinators/campaigns/{slug}",
+        coordinators.campaign_dashboard,
+        name="coordinators_dashboard",
+    ),
+    Route(
+        "/coordinators/campaigns/{slug}/edit",
+        coordinators.campaign_edit,
+        methods=["GET", "POST"],
+        name="coordinators_campaign_edit",
+    ),
+    Route(
+        "/coordinators/campaigns/{slug}/approvals",
+        coordinators.approvals,
+        name="coordinators_approvals",
+    ),
+    Route(
+        "/coordinators/campaigns/{slug}/export/{kind}.csv",
+        coordinators.export_csv,
+        name="coordinators_export",
+    ),
+    Route("/coordinators/meetings/{id}", coordinators.meeting_detail, name="coordinators_meeting"),
+    Route(
+        "/coordinators/meetings/{id}/approve",
+        coordinators.meeting_approve,
+        methods=["POST"],
+        name="coordinators_meeting_approve",
+    ),
+    Route(
+        "/coordinators/meetings/{id}/hide",
+        coordinators.meeting_action,
+        methods=["POST"],
+        name="coordinators_meeting_hide",
+    ),
+    Route(
+        "/coordinators/meetings/{id}/contact",
+        coordinators.meeting_action,
+        methods=["POST"],
+        name="coordinators_meeting_contact",
+    ),
+    Route(
+        "/coordinators/ideas/{id}/status",
+        coordinators.idea_status,
+        methods=["POST"],
+        name="coordinators_idea_status",
+    ),
+    Route(
+        "/api/coordinators/campaigns/{slug}/dashboard",
+        coordinators.api_dashboard,
+        name="api_coordinator_dashboard",
     ),
     Mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet"),
     Mount(

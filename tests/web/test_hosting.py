@@ -7,10 +7,12 @@ import re
 import httpx
 from starlette.routing import Route
 
+from kit.coordinators import add_coordinator
 from kit.models import Meeting, MeetingStatus, OutboxEmail
 from kit.web.csrf import EXEMPT_PATHS
 from kit.web.routes import ROUTES
-from tests.factories import as_form, csrf_from, meeting_body
+from tests.factories import as_form, csrf_from, make_campaign, make_meeting, meeting_body
+from tests.web.test_coordinator_pages import sign_in
 
 
 def manage_link(response: httpx.Response) -> str:
@@ -35,7 +37,11 @@ async def test_form_post_without_csrf_token_is_refused(client: httpx.AsyncClient
 
 
 async def test_every_html_form_post_checks_csrf(client: httpx.AsyncClient) -> None:
-    await client.get("/host")
+    # Signed in as an admin coordinator, so coordinators' forms get past sign-in too.
+    await make_campaign("abc")
+    created = await make_meeting(campaign="abc")
+    await add_coordinator("csrf@example.org", is_admin=True)
+    await sign_in(client, "csrf@example.org")
     posts = [
         r
         for r in ROUTES
@@ -46,7 +52,11 @@ async def test_every_html_form_post_checks_csrf(client: httpx.AsyncClient) -> No
     ]
     assert posts
     for route in posts:
-        path = route.path.replace("{id}", "abc").replace("{token}", "abc")
+        path = (
+            route.path.replace("{id}", created.meeting.public_id)
+            .replace("{token}", "abc")
+            .replace("{slug}", "abc")
+        )
         response = await client.post(path, data={"token": "x"})
         assert response.status_code == 403, route.path
 

@@ -21,7 +21,16 @@ SECRETS = {
     "last name": "Doe-Secretsson",
 }
 # Routes that need the host's or a guest's secret; checked for refusal elsewhere.
-PRIVATE_PREFIXES = ("/manage", "/rsvp/", "/unsubscribe/", "/feeds/", "/ideas/confirm/")
+# Coordinators' pages and API need a signed-in coordinator: tests/test_authorization.py.
+PRIVATE_PREFIXES = (
+    "/manage",
+    "/rsvp/",
+    "/unsubscribe/",
+    "/feeds/",
+    "/ideas/confirm/",
+    "/coordinators",
+    "/api/coordinators",
+)
 PRIVATE_PATHS = {"/meetings/{id}/packet.pdf"}  # the host's packet: tests/web/test_printables.py
 CAMPAIGN = "spring"
 QUERY = {

@@ -1,0 +1,660 @@
+"""Coordinators: accounts, signing in, API tokens and who may see which campaign; and what
+coordinators do: write campaigns, approve or hide meetings, write to a meeting's host.
+
+Roles: an admin sees every campaign and creates new ones; any other coordinator sees
+only the campaigns they were given (``kit coordinator add EMAIL --campaign SLUG``).
+``require_campaign`` and ``require_meeting`` are the gates: every page, export and API
+answer about a campaign or one of its meetings goes through one of them.
+
+Signing in: a magic link (15 minutes, single use, stored hashed like every token), or
+a password hashed with argon2 once the coordinator sets one. Failed password attempts
+are limited per IP and email.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.transactions import in_transaction
+
+from kit import validation as v
+from kit.errors import (
+    CampaignNotFound,
+    Conflict,
+    KitError,
+    MeetingNotFound,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationError,
+)
+from kit.ideas import set_idea_status
+from kit.meetings import approve_meeting, meeting_url
+from kit.models import (
+    AccessToken,
+    Campaign,
+    Coordinator,
+    Idea,
+    Meeting,
+    MeetingStatus,
+    RateCounter,
+    TokenKind,
+)
+from kit.ratelimit import Limit, hit
+from kit.settings import Settings
+from kit.tokens import find_token, hash_token
+from kit.toolkit import mail
+from kit.toolkit.markdown import check_guide_markdown
+
+APP_NAME = "House Meeting Kit"
+LOGIN_TTL = timedelta(minutes=15)
+SIGNIN_PER_EMAIL = Limit(5, 3600)
+SIGNIN_PER_IP = Limit(20, 3600)
+PASSWORD_FAILURES = Limit(5, 900)  # per IP and email
+MESSAGES_PER_COORDINATOR = Limit(30, 86400)
+MESSAGES_PER_MEETING = Limit(5, 86400)
+MAX_API_TOKENS = 10
+MIN_PASSWORD, MAX_PASSWORD = 12, 256
+
+_hasher = PasswordHasher()
+_hash_limiter = anyio.CapacityLimiter(2)  # argon2 takes 64 MiB per hash: a few at a time
+_dummy_hash: str | None = None
+
+
+class NotSignedIn(KitError):
+    status_code = 401
+
+    def __init__(self) -> None:
+        super().__init__("Sign in as a coordinator first (Authorization: Bearer <API token>).")
+
+
+class SigninLinkInvalid(NotFound):
+    def __init__(self) -> None:
+        super().__init__("This sign-in link has expired or was already used. Ask for a new one.")
+
+
+# --- Accounts and roles -----------------------------------------------------------------
+
+
+async def add_coordinator(
+    email: str, *, name: str = "", is_admin: bool = False, campaign_slug: str = ""
+) -> tuple[Coordinator, bool]:
+    """Create the account or add to it (a campaign, admin, a name); never takes anything
+    away, so running it twice is harmless. Returns the account and whether it is new."""
+    problems: v.Problems = {}
+    address = v.email({"email": email}, "email", problems)
+    name = v.text({"name": name}, "name", problems, label="A name", max_length=120)
+    if problems:
+        raise ValidationError(problems, next(iter(problems.values())))
+    campaign = None
+    if campaign_slug:
+        campaign = await Campaign.get_or_none(slug=campaign_slug)
+        if campaign is None:
+            raise NotFound(f"There is no campaign called “{campaign_slug}”.")
+    async with in_transaction():
+        coordinator, created = await Coordinator.get_or_create(
+            email=address, defaults={"name": name, "is_admin": is_admin}
+        )
+        changes: dict[str, Any] = {}
+        if name and name != coordinator.name:
+            changes["name"] = name
+        if is_admin and not coordinator.is_admin:
+            changes["is_admin"] = True
+        if changes:
+            coordinator.update_from_dict(changes)
+            await coordinator.save(update_fields=list(changes))
+        if campaign and not await coordinator.campaigns.filter(id=campaign.id).exists():
+            await coordinator.campaigns.add(campaign)
+    return coordinator, created
+
+
+async def describe_coordinator(coordinator: Coordinator) -> str:
+    slugs = await coordinator.campaigns.all().order_by("slug").values_list("slug", flat=True)
+    role = "admin (every campaign)" if coordinator.is_admin else "coordinator"
+    where = f"; campaigns: {', '.join(map(str, slugs))}" if slugs else ""
+    return f"{coordinator.email}: {role}{where}"
+
+
+async def find_coordinator(coordinator_id: object) -> Coordinator | None:
+    """The account a session names, or None (signed out, or the account is gone)."""
+    if not isinstance(coordinator_id, int) or isinstance(coordinator_id, bool):
+        return None
+    return await Coordinator.get_or_none(id=coordinator_id)
+
+
+async def campaign_ids(coordinator: Coordinator) -> set[int] | None:
+    """The campaigns this coordinator may see; None means all of them (an admin)."""
+    if coordinator.is_admin:
+        return None
+    return set(await coordinator.campaigns.all().values_list("id", flat=True))  # type: ignore[arg-type]
+
+
+async def list_visible_campaigns(coordinator: Coordinator) -> list[Campaign]:
+    query = Campaign.all() if coordinator.is_admin else coordinator.campaigns.all()
+    return await query.order_by("-starts_on", "name")
+
+
+async def may_see(coordinator: Coordinator, campaign_id: int | None) -> bool:
+    allowed = await campaign_ids(coordinator)
+    return allowed is None or (campaign_id is not None and campaign_id in allowed)
+
+
+async def require_campaign(coordinator: Coordinator, slug: str) -> Campaign:
+    """The campaign, if this coordinator coordinates it: CampaignNotFound (404) if there is
+    no such campaign, PermissionDenied (403) if it is someone else's."""
+    campaign = await Campaign.get_or_none(slug=slug)
+    if campaign is None:
+        raise CampaignNotFound()
+    if not await may_see(coordinator, campaign.id):
+        raise PermissionDenied("You don't coordinate this campaign. An admin can add you to it.")
+    return campaign
+
+
+async def require_meeting(coordinator: Coordinator, public_id: str) -> Meeting:
+    """A meeting of one of the coordinator's campaigns (meetings outside any campaign are
+    the admins'); MeetingNotFound or PermissionDenied otherwise."""
+    meeting = await Meeting.get_or_none(public_id=public_id).select_related("campaign", "host")
+    if meeting is None or meeting.status is MeetingStatus.DRAFT:
+        raise MeetingNotFound()
+    if not await may_see(coordinator, meeting.campaign_id):  # type: ignore[attr-defined]
+        raise PermissionDenied("This meeting belongs to a campaign you don't coordinate.")
+    return meeting
+
+
+# --- Magic links ----------------------------------------------------------------------------
+
+
+def safe_next(path: str | None) -> str:
+    """Where to go after signing in: a path on this site under /coordinators, or the home."""
+    if path and path.startswith("/coordinators") and "//" not in path and "\\" not in path:
+        return path[:500]
+    return "/coordinators"
+
+
+async def send_signin_link(
+    email: str, *, ip: str, site: Settings, next_path: str = "", now: datetime | None = None
+) -> None:
+    """Email a sign-in link if the address is a coordinator's. The caller answers the same
+    either way, so nobody learns from it who coordinates."""
+    problems: v.Problems = {}
+    address = v.email({"email": email}, "email", problems)
+    if problems:
+        raise ValidationError(problems)
+    busy = "Several sign-in links were asked for just now. Please wait a while and try again."
+    await hit(f"coordinator-signin:ip:{ip}", SIGNIN_PER_IP, message=busy)
+    await hit(f"coordinator-signin:email:{address}", SIGNIN_PER_EMAIL, message=busy)
+    coordinator = await Coordinator.get_or_none(email=address)
+    if coordinator is None:
+        return
+    raw = secrets.token_urlsafe(32)
+    url = f"{site.base_url}/coordinators/signin/{raw}"
+    if safe_next(next_path) != "/coordinators":
+        url += f"?next={quote(safe_next(next_path))}"
+    async with in_transaction():
+        await AccessToken.create(
+            token_hash=hash_token(raw),
+            kind=TokenKind.COORDINATOR_LOGIN,
+            coordinator=coordinator,
+            expires_at=(now or datetime.now(UTC)) + LOGIN_TTL,
+        )
+        await mail.queue_email(
+            "coordinator_signin",
+            to=address,
+            context={
+                "coordinator": coordinator,
+                "signin_url": url,
+                "minutes": int(LOGIN_TTL.total_seconds() // 60),
+                "site": site,
+            },
+        )
+
+
+def _live_login(raw: str | None, now: datetime) -> Any:
+    if not raw or len(raw) > 100:
+        raise SigninLinkInvalid()
+    return AccessToken.filter(
+        token_hash=hash_token(raw),
+        kind=TokenKind.COORDINATOR_LOGIN,
+        revoked_at=None,
+        expires_at__gt=now,
+    )
+
+
+async def check_signin_token(raw: str | None, now: datetime | None = None) -> Coordinator:
+    """The coordinator a live sign-in link belongs to, without using it up."""
+    token = await _live_login(raw, now or datetime.now(UTC)).first()
+    if token is None:
+        raise SigninLinkInvalid()
+    return await Coordinator.get(id=token.coordinator_id)  # type: ignore[attr-defined]
+
+
+async def consume_signin_token(raw: str | None, now: datetime | None = None) -> Coordinator:
+    """Use a sign-in link up (one conditional UPDATE, so two clicks can't both win)."""
+    now = now or datetime.now(UTC)
+    if not await _live_login(raw, now).update(revoked_at=now):
+        raise SigninLinkInvalid()
+    token = await AccessToken.get(token_hash=hash_token(str(raw)))
+    return await Coordinator.get(id=token.coordinator_id)  # type: ignore[attr-defined]
+
+
+# --- Passwords ------------------------------------------------------------------------------
+
+
+async def _hash(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password, limiter=_hash_limiter)
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def set_password(coordinator: Coordinator, raw: Mapping[str, Any]) -> None:
+    password, confirm = str(raw.get("password") or ""), str(raw.get("password_confirm") or "")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise ValidationError(
+            {"password": f"Use {MIN_PASSWORD} to {MAX_PASSWORD} characters; a passphrase works."}
+        )
+    if password != confirm:
+        raise ValidationError({"password_confirm": "The two passwords are not the same."})
+    hashed = await _hash(password)
+    await Coordinator.filter(id=coordinator.id).update(password_hash=hashed)
+    coordinator.password_hash = hashed
+
+
+async def remove_password(coordinator: Coordinator) -> None:
+    await Coordinator.filter(id=coordinator.id).update(password_hash=None)
+    coordinator.password_hash = None
+
+
+async def _refuse_while_locked(key: str, limit: Limit, message: str, now: datetime) -> None:
+    """Raise RateLimited if ``key`` already used up its window (without counting a hit)."""
+    counter = await RateCounter.get_or_none(key=key[:200])
+    window = timedelta(seconds=limit.seconds)
+    if counter and counter.window_start > now - window and counter.hits >= limit.hits:
+        retry = counter.window_start + window - now
+        raise RateLimited(message, retry_after=max(int(retry.total_seconds()) + 1, 1))
+
+
+async def sign_in_with_password(email: str, password: str, *, ip: str) -> Coordinator:
+    """The coordinator, if the password matches; only failures count towards the limit."""
+    global _dummy_hash
+    address = email.strip().lower()[:254]
+    key = f"coordinator-password:{ip}:{address}"
+    locked = "Too many wrong passwords. Wait a few minutes, or sign in with an email link."
+    await _refuse_while_locked(key, PASSWORD_FAILURES, locked, datetime.now(UTC))
+    coordinator = await Coordinator.get_or_none(email=address)
+    stored = coordinator.password_hash if coordinator else None
+    if stored is None:  # same work as a real check, so timing doesn't tell who has a password
+        _dummy_hash = _dummy_hash or await _hash(secrets.token_urlsafe(16))
+    checked = await anyio.to_thread.run_sync(
+        _verify, stored or _dummy_hash, password[:MAX_PASSWORD], limiter=_hash_limiter
+    )
+    if coordinator is None or stored is None or not checked:
+        await hit(key, PASSWORD_FAILURES, message=locked)
+        raise ValidationError({"password": "That email and password don't match."})
+    if _hasher.check_needs_rehash(stored):
+        await Coordinator.filter(id=coordinator.id).update(password_hash=await _hash(password))
+    return coordinator
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+async def create_api_token(coordinator: Coordinator) -> str:
+    """A new API token; the raw value is shown once and only its hash is kept."""
+    live = await AccessToken.filter(
+        coordinator_id=coordinator.id, kind=TokenKind.COORDINATOR_API, revoked_at=None
+    ).count()
+    if live >= MAX_API_TOKENS:
+        raise Conflict(f"You have {live} API tokens. Revoke one you no longer use first.")
+    raw = secrets.token_urlsafe(32)
+    await AccessToken.create(
+        token_hash=hash_token(raw), kind=TokenKind.COORDINATOR_API, coordinator=coordinator
+    )
+    return raw
+
+
+async def list_api_tokens(coordinator: Coordinator) -> list[AccessToken]:
+    return await AccessToken.filter(
+        coordinator_id=coordinator.id, kind=TokenKind.COORDINATOR_API, revoked_at=None
+    ).order_by("created_at")
+
+
+async def revoke_api_token(coordinator: Coordinator, token_id: object) -> None:
+    number = int(token_id) if isinstance(token_id, str) and token_id.isdigit() else -1
+    revoked = await AccessToken.filter(
+        id=number, coordinator_id=coordinator.id, kind=TokenKind.COORDINATOR_API, revoked_at=None
+    ).update(revoked_at=datetime.now(UTC))
+    if not revoked:
+        raise NotFound("That API token doesn't exist or was already revoked.")
+
+
+async def coordinator_for_api_token(raw: str | None) -> Coordinator:
+    access = await find_token(raw, TokenKind.COORDINATOR_API)
+    coordinator = access and await Coordinator.get_or_none(id=access.coordinator_id)  # type: ignore[attr-defined]
+    if not coordinator:
+        raise NotSignedIn()
+    return coordinator
+
+
+# --- Campaigns ------------------------------------------------------------------------------
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+ASK_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+MAX_ASKS, MAX_AGENDA_ITEMS, MAX_MINUTES = 10, 30, 240
+GOALS = {
+    "meetings": "The meetings goal",
+    "people": "The people goal",
+    "commitments": "The commitments goal",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class CampaignInput:
+    slug: str
+    name: str
+    description: str
+    starts_on: date | None
+    ends_on: date | None
+    guide_markdown: str
+    agenda: list[dict[str, object]]
+    asks: list[dict[str, str]]
+    goals: dict[str, int]
+    requires_approval: bool
+    is_public: bool
+
+    def as_fields(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def parse_campaign_input(raw: Mapping[str, Any]) -> CampaignInput:
+    """A campaign from the coordinators' form (or a JSON body), with every problem at once.
+
+    Agenda and asks come as text, one item a line (``Welcome and introductions | 10``,
+    ``host | Host a meeting``), or as lists of objects.
+    """
+    flat = v.flatten(raw)
+    p: v.Problems = {}
+    slug = v.text(flat, "slug", p, label="A web address", max_length=64, required=True).lower()
+    if slug and "slug" not in p and not SLUG_RE.match(slug):
+        p["slug"] = "Use lowercase letters, digits and dashes, like winter-2026."
+    starts_on = _date(flat, "starts_on", p, "The start date")
+    ends_on = _date(flat, "ends_on", p, "The end date")
+    if starts_on and ends_on and ends_on < starts_on:
+        p["ends_on"] = "The end date is before the start date."
+    goals = {
+        key: v.integer(flat, f"goals.{key}", p, label=label, default=0, minimum=0, maximum=10**7)
+        for key, label in GOALS.items()
+    }
+    data = CampaignInput(
+        slug=slug,
+        name=v.text(flat, "name", p, label="A name", max_length=200, required=True),
+        description=v.text(
+            flat, "description", p, label="The description", max_length=5000, multiline=True
+        ),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        guide_markdown=_guide(flat, p),
+        agenda=_agenda(raw.get("agenda"), p),
+        asks=_asks(raw.get("asks"), p),
+        goals={key: n for key, n in goals.items() if n},
+        requires_approval=v.boolean(flat, "requires_approval"),
+        is_public=v.boolean(flat, "is_public"),
+    )
+    if p:
+        raise ValidationError(p)
+    return data
+
+
+def _date(raw: Mapping[str, Any], name: str, p: v.Problems, label: str) -> date | None:
+    value = raw.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        p[name] = f"{label} must be a date like 2026-12-05."
+        return None
+
+
+def _guide(raw: Mapping[str, Any], p: v.Problems) -> str:
+    text = raw.get("guide_markdown") or ""
+    if not isinstance(text, str):
+        p["guide_markdown"] = "The guide must be text."
+        return ""
+    try:
+        return check_guide_markdown(text.strip())
+    except ValidationError as exc:
+        p.update(exc.fields)
+        return ""
+
+
+def _lines(value: object, name: str, p: v.Problems) -> list[object]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [line.strip() for line in value.splitlines() if line.strip()]
+    if isinstance(value, list):
+        return value
+    p[name] = "Write one item a line."
+    return []
+
+
+def _agenda(value: object, p: v.Problems) -> list[dict[str, object]]:
+    items: list[dict[str, object]] = []
+    for n, item in enumerate(_lines(value, "agenda", p), start=1):
+        if isinstance(item, str):
+            title, bar, minutes = item.rpartition("|")
+            item = {"title": title if bar else minutes, "minutes": minutes if bar else ""}
+        if not isinstance(item, dict):
+            p["agenda"] = f"Line {n}: write “Title | minutes”."
+            break
+        title = " ".join(str(item.get("title") or "").split())
+        minutes = str(item.get("minutes") or "").strip()
+        if not title or len(title) > 120:
+            p["agenda"] = f"Line {n}: give each item a title of at most 120 characters."
+        elif not minutes.isdigit() or not 1 <= int(minutes) <= MAX_MINUTES:
+            p["agenda"] = (
+                f"Line {n}: end with the minutes it takes (1 to {MAX_MINUTES}): “{title} | 10”."
+            )
+        if "agenda" in p:
+            break
+        items.append({"title": title, "minutes": int(minutes)})
+    if len(items) > MAX_AGENDA_ITEMS:
+        p["agenda"] = f"At most {MAX_AGENDA_ITEMS} agenda items."
+    return items
+
+
+def _asks(value: object, p: v.Problems) -> list[dict[str, str]]:
+    asks: list[dict[str, str]] = []
+    for n, item in enumerate(_lines(value, "asks", p), start=1):
+        if isinstance(item, str):
+            key, bar, label = item.partition("|")
+            item = {"key": key, "label": label} if bar else {"key": "", "label": key}
+        if not isinstance(item, dict):
+            p["asks"] = f"Line {n}: write “key | What we ask”."
+            break
+        label = " ".join(str(item.get("label") or "").split())
+        key = (
+            str(item.get("key") or "").strip().lower()
+            or re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:40]
+        )
+        if not label or len(label) > 120:
+            p["asks"] = f"Line {n}: give each ask a label of at most 120 characters."
+        elif not ASK_KEY_RE.match(key):
+            p["asks"] = f"Line {n}: the key “{key}” may use lowercase letters, digits, - and _."
+        elif key in {a["key"] for a in asks}:
+            p["asks"] = f"Line {n}: the key “{key}” is used twice."
+        if "asks" in p:
+            break
+        asks.append({"key": key, "label": label})
+    if len(asks) > MAX_ASKS:
+        p["asks"] = f"At most {MAX_ASKS} asks: people remember a few."
+    return asks
+
+
+def campaign_form_values(campaign: Campaign) -> dict[str, Any]:
+    """A stored campaign as the form shows it."""
+    return {
+        "slug": campaign.slug,
+        "name": campaign.name,
+        "description": campaign.description,
+        "starts_on": campaign.starts_on.isoformat() if campaign.starts_on else "",
+        "ends_on": campaign.ends_on.isoformat() if campaign.ends_on else "",
+        "guide_markdown": campaign.guide_markdown,
+        "agenda": "\n".join(f"{i['title']} | {i['minutes']}" for i in campaign.agenda),
+        "asks": "\n".join(f"{a['key']} | {a['label']}" for a in campaign.asks),
+        **{f"goals.{k}": campaign.goals.get(k, "") for k in GOALS},
+        "requires_approval": "1" if campaign.requires_approval else "",
+        "is_public": "1" if campaign.is_public else "",
+    }
+
+
+async def create_campaign(coordinator: Coordinator, data: CampaignInput) -> Campaign:
+    if not coordinator.is_admin:
+        raise PermissionDenied("Only admins start new campaigns. Ask one to create it for you.")
+    if await Campaign.filter(slug=data.slug).exists():
+        raise ValidationError({"slug": f"The address “{data.slug}” is taken. Pick another."})
+    return await Campaign.create(**data.as_fields())
+
+
+async def update_campaign(campaign: Campaign, data: CampaignInput) -> Campaign:
+    """Change everything but the slug: links, feeds and printed flyers carry it."""
+    fields = {k: val for k, val in data.as_fields().items() if k != "slug"}
+    campaign.update_from_dict(fields)
+    await campaign.save(update_fields=list(fields))
+    return campaign
+
+
+# --- Meetings: approve, hide, write to the host -------------------------------------------
+
+
+async def list_pending_meetings(campaign: Campaign, limit: int = 200) -> list[Meeting]:
+    return (
+        await Meeting.filter(campaign_id=campaign.id, status=MeetingStatus.PENDING)
+        .order_by("starts_at", "id")
+        .limit(limit)
+        .select_related("host")
+    )
+
+
+def _coordinator_context(meeting: Meeting, site: Settings) -> dict[str, Any]:
+    return {
+        "meeting": meeting,
+        "host": meeting.host,
+        "campaign": meeting.campaign,
+        "site": site,
+        "meeting_url": meeting_url(site.base_url, meeting),
+    }
+
+
+async def approve(coordinator: Coordinator, public_id: str, *, site: Settings) -> Meeting:
+    """Publish a meeting waiting for approval, and tell its host it is live."""
+    meeting = await require_meeting(coordinator, public_id)
+    if meeting.status is not MeetingStatus.PENDING:
+        raise Conflict(f"This meeting is {meeting.status.value}, not waiting for approval.")
+    async with in_transaction():
+        approved = await approve_meeting(public_id)  # conditional: a second click finds none
+        meeting.status = approved.status
+        await mail.queue_email(
+            "meeting_approved",
+            to=meeting.host.email,
+            meeting=meeting,
+            context=_coordinator_context(meeting, site),
+        )
+    return meeting
+
+
+async def hide_meeting(
+    coordinator: Coordinator, public_id: str, raw: Mapping[str, Any], *, site: Settings
+) -> Meeting:
+    """Take a meeting off every public page and search, and tell the host why."""
+    problems: v.Problems = {}
+    reason = v.text(
+        raw, "reason", problems, label="A reason", max_length=1000, required=True, multiline=True
+    )
+    if problems:
+        raise ValidationError(problems)
+    meeting = await require_meeting(coordinator, public_id)
+    if meeting.status is MeetingStatus.HIDDEN:
+        raise Conflict("This meeting is already hidden.")
+    async with in_transaction():
+        hidden = await Meeting.filter(id=meeting.id, status=meeting.status).update(
+            status=MeetingStatus.HIDDEN, hidden_reason=reason
+        )
+        if not hidden:
+            raise Conflict("This meeting changed meanwhile. Reload the page and try again.")
+        meeting.status, meeting.hidden_reason = MeetingStatus.HIDDEN, reason
+        await mail.queue_email(
+            "meeting_hidden",
+            to=meeting.host.email,
+            meeting=meeting,
+            reply_to=coordinator.email,
+            context={**_coordinator_context(meeting, site), "reason": reason},
+        )
+    return meeting
+
+
+async def contact_host(
+    coordinator: Coordinator, public_id: str, raw: Mapping[str, Any], *, site: Settings
+) -> Meeting:
+    """Email a meeting's host through the outbox; the host's reply goes to the coordinator."""
+    problems: v.Problems = {}
+    subject = v.text(raw, "subject", problems, label="A subject", max_length=150, required=True)
+    message = v.text(
+        raw, "message", problems, label="A message", max_length=5000, required=True, multiline=True
+    )
+    if problems:
+        raise ValidationError(problems)
+    meeting = await require_meeting(coordinator, public_id)
+    busy = "You've written to hosts often today. Please wait before sending more."
+    await hit(f"coordinator-message:{coordinator.id}", MESSAGES_PER_COORDINATOR, message=busy)
+    await hit(
+        f"coordinator-message:meeting:{meeting.id}",
+        MESSAGES_PER_MEETING,
+        message="This host has had several messages today. Please wait before writing again.",
+    )
+    sender = coordinator.name or "A campaign coordinator"
+    await mail.queue_email(
+        "coordinator_message",
+        to=meeting.host.email,
+        meeting=meeting,
+        sender_name=f"{sender} via {APP_NAME}",
+        reply_to=coordinator.email,
+        context={
+            **_coordinator_context(meeting, site),
+            "coordinator": coordinator,
+            "subject_line": subject,
+            "message": message,
+        },
+    )
+    return meeting
+
+
+async def require_idea(coordinator: Coordinator, public_id: str) -> Idea:
+    idea = await Idea.get_or_none(public_id=public_id)
+    if idea is None:
+        raise NotFound("We couldn't find that idea.")
+    if not await may_see(coordinator, idea.campaign_id):  # type: ignore[attr-defined]
+        raise PermissionDenied("This idea belongs to a campaign you don't coordinate.")
+    return idea
+
+
+async def update_idea_status(
+    coordinator: Coordinator, public_id: str, raw: Mapping[str, Any]
+) -> Idea:
+    """Move an idea on the board (new, under review, adopted, done, declined) with a note."""
+    idea = await require_idea(coordinator, public_id)
+    return await set_idea_status(idea, str(raw.get("status") or ""), str(raw.get("note") or ""))

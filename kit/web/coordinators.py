@@ -1,0 +1,479 @@
+"""Coordinators' pages: sign in, campaigns, the dashboard, approvals, meetings, exports,
+the account, and the dashboard as JSON for an API token.
+
+Every page but sign-in needs ``request.session["coordinator"]`` (a signed cookie); a
+visitor without it is sent to sign in (303) and comes back afterwards. Every form post
+goes through ``read_form`` (CSRF). Authorization is decided in ``kit.coordinators``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+
+from kit import coordinators, dashboard
+from kit.dashboard_svg import render_bar_chart, render_column_chart
+from kit.errors import NotFound, PermissionDenied, ValidationError
+from kit.models import Coordinator, Idea, IdeaStatus, Meeting, MeetingStatus
+from kit.toolkit.markdown import markdown_to_html
+from kit.validation import PHONE_RE
+from kit.web.csrf import read_form
+from kit.web.forms import bearer_token, form_to_dict
+
+SESSION_KEY = "coordinator"
+SESSION_SINCE = "coordinator_since"
+SESSION_MAX_AGE = 7 * 24 * 3600  # then sign in again (the cookie itself lives 30 days)
+PRIVATE = {"Cache-Control": "private, no-store"}
+
+Page = Callable[[Request, Coordinator], Awaitable[Response]]
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    context.setdefault("notice", request.session.pop("notice", None))
+    return request.app.state.templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers=PRIVATE
+    )
+
+
+def redirect(url: str, notice: str | None = None, request: Request | None = None) -> Response:
+    if notice and request is not None:
+        request.session["notice"] = notice
+    return RedirectResponse(url, status_code=303)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def current_coordinator(request: Request) -> Coordinator | None:
+    since = request.session.get(SESSION_SINCE)
+    if not isinstance(since, int) or time.time() - since > SESSION_MAX_AGE:
+        return None
+    return await coordinators.find_coordinator(request.session.get(SESSION_KEY))
+
+
+def coordinator_page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
+    """Run ``handler(request, coordinator)``, or send a signed-out visitor to sign in."""
+
+    @functools.wraps(handler)
+    async def page(request: Request) -> Response:
+        coordinator = await current_coordinator(request)
+        if coordinator is None:
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target = here if request.method == "GET" else "/coordinators"
+            return RedirectResponse(f"/coordinators/signin?next={quote(target)}", 303)
+        return await handler(request, coordinator)
+
+    return page
+
+
+def sign_in(request: Request, coordinator: Coordinator, next_path: str | None) -> Response:
+    request.session.clear()  # a fresh session (and a fresh CSRF token) for the account
+    request.session[SESSION_KEY] = coordinator.id
+    request.session[SESSION_SINCE] = int(time.time())
+    return RedirectResponse(coordinators.safe_next(next_path), status_code=303)
+
+
+# --- Signing in and out -------------------------------------------------------------------
+
+
+async def signin(request: Request) -> Response:
+    """An email link (the answer never says whether the address is a coordinator's), or a
+    password for those who set one."""
+    next_path = request.query_params.get("next", "")
+    context: dict[str, Any] = {"email": "", "errors": {}, "sent": False, "next": next_path}
+    if request.method == "GET":
+        if await current_coordinator(request):
+            return RedirectResponse(coordinators.safe_next(next_path), status_code=303)
+        return render(request, "coordinators/signin.html", context)
+    form = form_to_dict(await read_form(request))
+    context.update(email=form.get("email", ""), next=form.get("next", ""))
+    try:
+        if form.get("method") == "password":
+            coordinator = await coordinators.sign_in_with_password(
+                form.get("email", ""), form.get("password", ""), ip=client_ip(request)
+            )
+            return sign_in(request, coordinator, form.get("next"))
+        await coordinators.send_signin_link(
+            form.get("email", ""),
+            ip=client_ip(request),
+            site=request.app.state.settings,
+            next_path=form.get("next", ""),
+        )
+    except ValidationError as exc:
+        context["errors"] = exc.fields
+        return render(request, "coordinators/signin.html", context, status_code=422)
+    context["sent"] = True
+    return render(request, "coordinators/signin.html", context)
+
+
+async def signin_link(request: Request) -> Response:
+    """GET shows a button (mail scanners that open links don't use them up); POST signs in."""
+    token = request.path_params["token"]
+    next_path = request.query_params.get("next", "")
+    try:
+        if request.method == "GET":
+            coordinator = await coordinators.check_signin_token(token)
+            context = {"coordinator": coordinator, "token": token, "next": next_path}
+            return render(request, "coordinators/signin_link.html", context)
+        form = form_to_dict(await read_form(request))
+        coordinator = await coordinators.consume_signin_token(token)
+    except coordinators.SigninLinkInvalid as exc:
+        context = {"email": "", "errors": {"_link": exc.message}, "sent": False, "next": next_path}
+        return render(request, "coordinators/signin.html", context, status_code=404)
+    return sign_in(request, coordinator, form.get("next"))
+
+
+async def signout(request: Request) -> Response:
+    await read_form(request)
+    request.session.clear()
+    return redirect("/coordinators/signin", "You are signed out.", request)
+
+
+# --- Campaigns ----------------------------------------------------------------------------
+
+
+@coordinator_page
+async def home(request: Request, coordinator: Coordinator) -> Response:
+    campaigns = await coordinators.list_visible_campaigns(coordinator)
+    pending = {
+        c.id: await Meeting.filter(campaign_id=c.id, status=MeetingStatus.PENDING).count()
+        for c in campaigns
+    }
+    context = {"coordinator": coordinator, "campaigns": campaigns, "pending": pending}
+    return render(request, "coordinators/home.html", context)
+
+
+def _campaign_form(
+    request: Request,
+    coordinator: Coordinator,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    campaign: Any = None,
+    status_code: int = 200,
+) -> Response:
+    guide = campaign.guide_markdown if campaign else ""
+    context = {
+        "coordinator": coordinator,
+        "values": values,
+        "errors": errors,
+        "campaign": campaign,
+        "guide_html": Markup(markdown_to_html(guide)) if guide else "",
+    }
+    return render(request, "coordinators/campaign_form.html", context, status_code)
+
+
+@coordinator_page
+async def campaign_new(request: Request, coordinator: Coordinator) -> Response:
+    if not coordinator.is_admin:
+        raise PermissionDenied("Only admins start new campaigns.")
+    if request.method == "GET":
+        return _campaign_form(request, coordinator, {"is_public": "1"}, {})
+    form = form_to_dict(await read_form(request))
+    try:
+        campaign = await coordinators.create_campaign(
+            coordinator, coordinators.parse_campaign_input(form)
+        )
+    except ValidationError as exc:
+        return _campaign_form(request, coordinator, form, exc.fields, status_code=422)
+    return redirect(f"/coordinators/campaigns/{campaign.slug}", "Campaign created.", request)
+
+
+@coordinator_page
+async def campaign_edit(request: Request, coordinator: Coordinator) -> Response:
+    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    if request.method == "GET":
+        values = coordinators.campaign_form_values(campaign)
+        return _campaign_form(request, coordinator, values, {}, campaign)
+    form = {**form_to_dict(await read_form(request)), "slug": campaign.slug}
+    try:
+        data = coordinators.parse_campaign_input(form)
+        await coordinators.update_campaign(campaign, data)
+    except ValidationError as exc:
+        return _campaign_form(request, coordinator, form, exc.fields, campaign, 422)
+    return redirect(f"/coordinators/campaigns/{campaign.slug}", "Campaign saved.", request)
+
+
+def dashboard_charts(d: dashboard.Dashboard) -> dict[str, Any]:
+    return {
+        "funnel": render_bar_chart(
+            "chart-funnel",
+            "Funnel",
+            "From meetings planned to new hosts; the table below has the same figures.",
+            d.funnel.steps(),
+        ),
+        "regions": render_bar_chart(
+            "chart-regions",
+            "Meetings by region",
+            "Planned meetings in the ten regions with the most.",
+            [(r.label, r.counts.meetings) for r in d.regions[:10]],
+        ),
+        "weeks": render_column_chart(
+            "chart-weeks",
+            "Meetings by week",
+            "Planned meetings by the ISO week they start in, oldest first.",
+            [(w.label, w.counts.meetings) for w in d.weeks],
+        ),
+        "growth": render_bar_chart(
+            "chart-growth",
+            "Meetings by generation",
+            "Generation 0 started on their own; 1 grew from one of those, and so on.",
+            [(f"Generation {g}", n) for g, n in d.growth.by_generation],
+        ),
+    }
+
+
+@coordinator_page
+async def campaign_dashboard(request: Request, coordinator: Coordinator) -> Response:
+    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    d = await dashboard.campaign_dashboard(campaign)
+    recent = (
+        await Meeting.filter(campaign_id=campaign.id)
+        .exclude(status=MeetingStatus.DRAFT)
+        .order_by("-created_at", "-id")
+        .limit(20)
+    )
+    ideas = await Idea.filter(campaign_id=campaign.id).order_by("-supporters", "-id").limit(20)
+    context = {
+        "coordinator": coordinator,
+        "campaign": campaign,
+        "d": d,
+        "charts": dashboard_charts(d),
+        "recent": recent,
+        "ideas": ideas,
+        "idea_statuses": [(s.value, s.value.replace("_", " ").capitalize()) for s in IdeaStatus],
+        "exports": list(dashboard.EXPORTS),
+    }
+    return render(request, "coordinators/dashboard.html", context)
+
+
+@coordinator_page
+async def approvals(request: Request, coordinator: Coordinator) -> Response:
+    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    pending = await coordinators.list_pending_meetings(campaign)
+    context = {"coordinator": coordinator, "campaign": campaign, "pending": pending}
+    return render(request, "coordinators/approvals.html", context)
+
+
+# --- Meetings -------------------------------------------------------------------------------
+
+
+async def _meeting_page(
+    request: Request,
+    coordinator: Coordinator,
+    meeting: Meeting,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "coordinator": coordinator,
+        "meeting": meeting,
+        "campaign": meeting.campaign,
+        "values": values or {},
+        "errors": errors or {},
+    }
+    return render(request, "coordinators/meeting.html", context, status_code)
+
+
+@coordinator_page
+async def meeting_detail(request: Request, coordinator: Coordinator) -> Response:
+    meeting = await coordinators.require_meeting(coordinator, request.path_params["id"])
+    return await _meeting_page(request, coordinator, meeting)
+
+
+@coordinator_page
+async def meeting_approve(request: Request, coordinator: Coordinator) -> Response:
+    form = form_to_dict(await read_form(request))
+    meeting = await coordinators.approve(
+        coordinator, request.path_params["id"], site=request.app.state.settings
+    )
+    back = coordinators.safe_next(form.get("back"))
+    return redirect(back, f"“{meeting.title}” is live. The host is being told.", request)
+
+
+MEETING_ACTIONS = {
+    "hide": (coordinators.hide_meeting, "The meeting is hidden. The host is being told why."),
+    "contact": (coordinators.contact_host, "Your message is on its way to the host."),
+}
+
+
+@coordinator_page
+async def meeting_action(request: Request, coordinator: Coordinator) -> Response:
+    """Hide a meeting, or write to its host; a problem shows on the meeting's page."""
+    form = form_to_dict(await read_form(request))
+    public_id = request.path_params["id"]
+    action, notice = MEETING_ACTIONS[request.url.path.rsplit("/", 1)[1]]
+    try:
+        await action(coordinator, public_id, form, site=request.app.state.settings)
+    except ValidationError as exc:
+        meeting = await coordinators.require_meeting(coordinator, public_id)
+        return await _meeting_page(
+            request, coordinator, meeting, values=form, errors=exc.fields, status_code=422
+        )
+    return redirect(f"/coordinators/meetings/{public_id}", notice, request)
+
+
+@coordinator_page
+async def idea_status(request: Request, coordinator: Coordinator) -> Response:
+    form = form_to_dict(await read_form(request))
+    idea = await coordinators.update_idea_status(coordinator, request.path_params["id"], form)
+    back = coordinators.safe_next(form.get("back"))
+    return redirect(back, f"The idea is now “{IdeaStatus(idea.status).value}”.", request)
+
+
+# --- Exports ---------------------------------------------------------------------------------
+
+
+def csv_cell(column: str, value: Any) -> Any:
+    """Keep spreadsheets from running text as a formula (CSV injection); a validated phone
+    number (``+1 212 555 0100``) is left as it is."""
+    if not isinstance(value, str) or value[:1] not in ("=", "+", "-", "@", "\t", "\r"):
+        return value
+    if column in dashboard.PHONE_COLUMNS and PHONE_RE.match(value):
+        return value
+    return "'" + value
+
+
+async def csv_lines(kind: str, campaign_id: int) -> AsyncIterator[str]:
+    header, _ = dashboard.EXPORTS[kind]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    count = 0
+    async for row in dashboard.export_rows(kind, campaign_id):
+        writer.writerow([csv_cell(col, val) for col, val in zip(header, row, strict=True)])
+        count += 1
+        if count % 500 == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+@coordinator_page
+async def export_csv(request: Request, coordinator: Coordinator) -> Response:
+    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    kind = request.path_params["kind"]
+    if kind not in dashboard.EXPORTS:
+        raise NotFound("There is no such export.")
+    filename = f"{campaign.slug}-{kind}.csv"
+    return StreamingResponse(
+        csv_lines(kind, campaign.id),
+        media_type="text/csv; charset=utf-8",
+        headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# --- The account ------------------------------------------------------------------------------
+
+
+async def _account_page(
+    request: Request,
+    coordinator: Coordinator,
+    *,
+    new_token: str | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "coordinator": coordinator,
+        "campaigns": await coordinators.list_visible_campaigns(coordinator),
+        "tokens": await coordinators.list_api_tokens(coordinator),
+        "new_token": new_token,
+        "errors": errors or {},
+    }
+    return render(request, "coordinators/account.html", context, status_code)
+
+
+@coordinator_page
+async def account(request: Request, coordinator: Coordinator) -> Response:
+    """Set or remove a password; create an API token (shown once) or revoke one."""
+    if request.method == "GET":
+        return await _account_page(request, coordinator)
+    form = form_to_dict(await read_form(request))
+    action = form.get("action", "")
+    try:
+        if action == "set_password":
+            await coordinators.set_password(coordinator, form)
+            return redirect("/coordinators/account", "Your password is set.", request)
+        if action == "remove_password":
+            await coordinators.remove_password(coordinator)
+            return redirect("/coordinators/account", "Password removed: use email links.", request)
+        if action == "create_token":
+            token = await coordinators.create_api_token(coordinator)
+            return await _account_page(request, coordinator, new_token=token)
+        if action == "revoke_token":
+            await coordinators.revoke_api_token(coordinator, form.get("token_id"))
+            return redirect("/coordinators/account", "The API token is revoked.", request)
+    except ValidationError as exc:
+        return await _account_page(request, coordinator, errors=exc.fields, status_code=422)
+    raise NotFound("That action isn't available here.")
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+async def api_dashboard(request: Request) -> Response:
+    """
+    ---
+    summary: A campaign's dashboard figures (coordinators only)
+    operationId: getCampaignDashboard
+    security: [{coordinatorToken: []}]
+    parameters:
+      - {name: slug, in: path, required: true, schema: {type: string}}
+    responses:
+      "200":
+        description: >-
+          Aggregates only (no names, emails or addresses): totals, the funnel, regions with
+          their towns, ISO weeks, the growth tree and the meetings past due for a report.
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [campaign, totals, funnel, regions, weeks, growth, past_due_reports]
+              properties:
+                campaign: {type: object}
+                totals: {type: object, additionalProperties: {type: integer}}
+                funnel:
+                  type: object
+                  properties:
+                    planned: {type: integer}
+                    held: {type: integer}
+                    reported: {type: integer}
+                    rsvps: {type: integer}
+                    attended: {type: integer}
+                    committed: {type: integer}
+                    new_hosts: {type: integer}
+                commitments: {type: array, items: {type: object}}
+                regions: {type: array, items: {type: object}}
+                weeks: {type: array, items: {type: object}}
+                growth: {type: object}
+                past_due_reports: {type: object}
+      "401": {$ref: "#/components/responses/Error"}
+      "403": {$ref: "#/components/responses/Error"}
+      "404": {$ref: "#/components/responses/Error"}
+    """
+    try:
+        coordinator = await coordinators.coordinator_for_api_token(bearer_token(request))
+    except coordinators.NotSignedIn as exc:
+        return JSONResponse(
+            {"error": exc.message, "fields": {}},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="coordinators"'},
+        )
+    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    body = dashboard.dashboard_to_json(await dashboard.campaign_dashboard(campaign))
+    return JSONResponse(body, headers=PRIVATE)

@@ -1,0 +1,292 @@
+"""Coordinator accounts, roles, sign-in links, passwords, API tokens and campaign input."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kit import coordinators as c
+from kit.errors import (
+    CampaignNotFound,
+    Conflict,
+    MeetingNotFound,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationError,
+)
+from kit.meetings import get_meeting
+from kit.models import AccessToken, Campaign, Coordinator, MeetingStatus, OutboxEmail, TokenKind
+from kit.toolkit.markdown import MAX_GUIDE_CHARS
+from tests.factories import SITE, make_campaign, make_meeting
+
+
+async def test_add_coordinator_is_idempotent_and_only_adds(db: str) -> None:
+    await make_campaign("winter")
+    await make_campaign("spring", name="Spring")
+    first, created = await c.add_coordinator("Cara@Example.org ", campaign_slug="winter")
+    assert created and first.email == "cara@example.org" and not first.is_admin
+    again, created = await c.add_coordinator("cara@example.org", campaign_slug="winter")
+    assert not created and again.id == first.id
+    await c.add_coordinator("cara@example.org", campaign_slug="spring", name="Cara Diaz")
+    await c.add_coordinator("cara@example.org", is_admin=True)
+    await c.add_coordinator("cara@example.org")  # without --admin: still an admin
+    cara = await Coordinator.get(id=first.id)
+    assert cara.is_admin and cara.name == "Cara Diaz"
+    assert await c.describe_coordinator(cara) == (
+        "cara@example.org: admin (every campaign); campaigns: spring, winter"
+    )
+    assert await Coordinator.all().count() == 1
+
+
+async def test_add_coordinator_refuses_bad_input(db: str) -> None:
+    with pytest.raises(NotFound, match="no campaign called “nope”"):
+        await c.add_coordinator("cara@example.org", campaign_slug="nope")
+    with pytest.raises(ValidationError, match="doesn't look like an email"):
+        await c.add_coordinator("not-an-email")
+    assert not await Coordinator.exists()
+
+
+async def test_roles_decide_which_campaigns_are_seen(db: str) -> None:
+    winter, spring = await make_campaign("winter"), await make_campaign("spring", name="S")
+    cara, _ = await c.add_coordinator("cara@example.org", campaign_slug="winter")
+    boss, _ = await c.add_coordinator("boss@example.org", is_admin=True)
+    assert [x.slug for x in await c.list_visible_campaigns(cara)] == ["winter"]
+    assert {x.slug for x in await c.list_visible_campaigns(boss)} == {"winter", "spring"}
+    assert (await c.require_campaign(cara, "winter")).id == winter.id
+    assert (await c.require_campaign(boss, "spring")).id == spring.id
+    with pytest.raises(PermissionDenied):
+        await c.require_campaign(cara, "spring")
+    with pytest.raises(CampaignNotFound):
+        await c.require_campaign(cara, "autumn")
+    theirs = await make_meeting(campaign="spring")
+    with pytest.raises(PermissionDenied):
+        await c.require_meeting(cara, theirs.meeting.public_id)
+    with pytest.raises(MeetingNotFound):
+        await c.require_meeting(cara, "nope")
+
+
+async def test_find_coordinator_accepts_only_an_id(db: str) -> None:
+    cara, _ = await c.add_coordinator("cara@example.org")
+    assert (await c.find_coordinator(cara.id)).id == cara.id  # type: ignore[union-attr]
+    for junk in (None, str(cara.id), True, 10**9):
+        assert await c.find_coordinator(junk) is None
+
+
+async def test_signin_link_is_single_use_and_expires(db: str) -> None:
+    await c.add_coordinator("cara@example.org")
+    now = datetime.now(UTC)
+    await c.send_signin_link("cara@example.org", ip="1.2.3.4", site=SITE, now=now)
+    [mail] = await OutboxEmail.filter(kind="coordinator_signin")
+    raw = mail.body_text.split("/coordinators/signin/")[1].split()[0]
+    [token] = await AccessToken.filter(kind=TokenKind.COORDINATOR_LOGIN)
+    assert token.token_hash != raw and raw not in token.token_hash
+    assert token.expires_at == now + timedelta(minutes=15)
+    assert (await c.check_signin_token(raw)).email == "cara@example.org"
+    assert (await c.check_signin_token(raw)).email == "cara@example.org"  # looking is free
+    later = now + timedelta(minutes=16)
+    with pytest.raises(c.SigninLinkInvalid):
+        await c.consume_signin_token(raw, now=later)
+    assert (await c.consume_signin_token(raw)).email == "cara@example.org"
+    with pytest.raises(c.SigninLinkInvalid):
+        await c.consume_signin_token(raw)
+    for junk in ("", None, "x" * 500, "not-a-token"):
+        with pytest.raises(c.SigninLinkInvalid):
+            await c.consume_signin_token(junk)
+
+
+async def test_two_clicks_on_one_link_sign_in_once(db: str) -> None:
+    await c.add_coordinator("cara@example.org")
+    await c.send_signin_link("cara@example.org", ip="1.2.3.4", site=SITE)
+    [mail] = await OutboxEmail.filter(kind="coordinator_signin")
+    raw = mail.body_text.split("/coordinators/signin/")[1].split()[0]
+    results = await asyncio.gather(
+        *(c.consume_signin_token(raw) for _ in range(5)), return_exceptions=True
+    )
+    assert sum(isinstance(r, Coordinator) for r in results) == 1
+
+
+async def test_unknown_addresses_get_no_mail_and_links_are_rate_limited(db: str) -> None:
+    await c.send_signin_link("nobody@example.org", ip="1.2.3.4", site=SITE)
+    assert not await OutboxEmail.exists()
+    for _ in range(c.SIGNIN_PER_EMAIL.hits - 1):
+        await c.send_signin_link("nobody@example.org", ip="1.2.3.4", site=SITE)
+    with pytest.raises(RateLimited):
+        await c.send_signin_link("nobody@example.org", ip="5.6.7.8", site=SITE)
+
+
+async def test_passwords_are_argon2_and_failures_are_limited(db: str) -> None:
+    cara, _ = await c.add_coordinator("cara@example.org")
+    with pytest.raises(ValidationError):
+        await c.set_password(cara, {"password": "x" * 20, "password_confirm": "y" * 20})
+    await c.set_password(
+        cara, {"password": "a long passphrase", "password_confirm": "a long passphrase"}
+    )
+    stored = (await Coordinator.get(id=cara.id)).password_hash or ""
+    assert stored.startswith("$argon2id$") and "passphrase" not in stored
+    ok = await c.sign_in_with_password("CARA@example.org", "a long passphrase", ip="1.1.1.1")
+    assert ok.id == cara.id
+    for _ in range(c.PASSWORD_FAILURES.hits):
+        with pytest.raises(ValidationError):
+            await c.sign_in_with_password("cara@example.org", "guess", ip="1.1.1.1")
+    with pytest.raises(RateLimited):
+        await c.sign_in_with_password("cara@example.org", "a long passphrase", ip="1.1.1.1")
+    # Another address from the same IP, or the same address elsewhere, is not locked.
+    assert await c.sign_in_with_password("cara@example.org", "a long passphrase", ip="2.2.2.2")
+    with pytest.raises(ValidationError):
+        await c.sign_in_with_password("nobody@example.org", "a long passphrase", ip="1.1.1.1")
+    await c.remove_password(cara)
+    with pytest.raises(ValidationError):
+        await c.sign_in_with_password("cara@example.org", "a long passphrase", ip="3.3.3.3")
+
+
+async def test_api_tokens(db: str) -> None:
+    cara, _ = await c.add_coordinator("cara@example.org")
+    raw = await c.create_api_token(cara)
+    assert (await c.coordinator_for_api_token(raw)).id == cara.id
+    with pytest.raises(c.NotSignedIn):
+        await c.coordinator_for_api_token("wrong")
+    [token] = await c.list_api_tokens(cara)
+    other, _ = await c.add_coordinator("other@example.org")
+    with pytest.raises(NotFound):
+        await c.revoke_api_token(other, str(token.id))  # not theirs
+    await c.revoke_api_token(cara, str(token.id))
+    with pytest.raises(c.NotSignedIn):
+        await c.coordinator_for_api_token(raw)
+    for _ in range(c.MAX_API_TOKENS):
+        await c.create_api_token(cara)
+    with pytest.raises(Conflict):
+        await c.create_api_token(cara)
+
+
+def campaign_form(**overrides: object) -> dict[str, object]:
+    return {"slug": "winter-2026", "name": "Winter 2026", "is_public": "1", **overrides}
+
+
+def problems(**overrides: object) -> dict[str, str]:
+    with pytest.raises(ValidationError) as caught:
+        c.parse_campaign_input(campaign_form(**overrides))
+    return caught.value.fields
+
+
+def test_campaign_input_checks_every_field() -> None:
+    assert set(problems(slug="Winter 2026", name="")) == {"slug", "name"}
+    assert "ends_on" in problems(starts_on="2026-12-10", ends_on="2026-12-01")
+    assert "starts_on" in problems(starts_on="10/12/2026")
+    assert "agenda" in problems(agenda="Welcome | 0")
+    assert "agenda" in problems(agenda="Welcome")
+    assert "agenda" in problems(agenda="\n".join(f"Item {i} | 5" for i in range(31)))
+    assert "asks" in problems(asks="\n".join(f"a{i} | Ask {i}" for i in range(11)))
+    assert "asks" in problems(asks="host | Host\nhost | Host again")
+    assert "asks" in problems(asks="Bad Key! | Label")
+    assert "goals.meetings" in problems(**{"goals.meetings": "lots"})
+    assert "goals.people" in problems(**{"goals.people": "-1"})
+    assert "guide_markdown" in problems(guide_markdown="x" * (MAX_GUIDE_CHARS + 1))
+
+
+def test_campaign_input_from_a_form_or_json() -> None:
+    data = c.parse_campaign_input(
+        campaign_form(
+            agenda="Welcome and introductions | 10\n\n  Stories | 30  ",
+            asks="Host a meeting\nvolunteer | Volunteer",
+            **{"goals.meetings": "300", "goals.commitments": ""},
+            requires_approval="on",
+        )
+    )
+    assert data.agenda == [
+        {"title": "Welcome and introductions", "minutes": 10},
+        {"title": "Stories", "minutes": 30},
+    ]
+    assert [a["key"] for a in data.asks] == ["host-a-meeting", "volunteer"]
+    assert data.goals == {"meetings": 300}
+    assert data.requires_approval and data.is_public
+    same = c.parse_campaign_input(
+        {
+            "slug": "winter-2026",
+            "name": "Winter 2026",
+            "agenda": [{"title": "Welcome", "minutes": 10}],
+            "asks": [{"key": "host", "label": "Host a meeting"}],
+            "goals": {"meetings": 300},
+            "is_public": True,
+        }
+    )
+    assert same.agenda == [{"title": "Welcome", "minutes": 10}] and same.goals == {"meetings": 300}
+
+
+async def test_only_admins_create_and_the_slug_never_changes(db: str) -> None:
+    cara, _ = await c.add_coordinator("cara@example.org")
+    boss, _ = await c.add_coordinator("boss@example.org", is_admin=True)
+    data = c.parse_campaign_input(campaign_form())
+    with pytest.raises(PermissionDenied):
+        await c.create_campaign(cara, data)
+    campaign = await c.create_campaign(boss, data)
+    with pytest.raises(ValidationError):
+        await c.create_campaign(boss, data)  # the slug is taken
+    await c.update_campaign(campaign, c.parse_campaign_input(campaign_form(slug="x", name="New")))
+    stored = await Campaign.get(id=campaign.id)
+    assert (stored.slug, stored.name) == ("winter-2026", "New")
+    round_trip = c.parse_campaign_input(c.campaign_form_values(stored))
+    assert round_trip.as_fields() == {
+        k: getattr(stored, k) for k in round_trip.as_fields()
+    }  # the edit form shows exactly what is stored
+
+
+async def test_hidden_meetings_vanish_from_public_pages(db: str) -> None:
+    await make_campaign("winter")
+    created = await make_meeting(campaign="winter")
+    boss, _ = await c.add_coordinator("boss@example.org", is_admin=True)
+    await c.hide_meeting(boss, created.meeting.public_id, {"reason": "Spam."}, site=SITE)
+    with pytest.raises(MeetingNotFound):
+        await get_meeting(created.meeting.public_id)
+    with pytest.raises(Conflict):
+        await c.hide_meeting(boss, created.meeting.public_id, {"reason": "Again."}, site=SITE)
+    with pytest.raises(Conflict):
+        await c.approve(boss, created.meeting.public_id, site=SITE)  # not pending
+    meeting = await c.require_meeting(boss, created.meeting.public_id)
+    assert meeting.status is MeetingStatus.HIDDEN
+
+
+# --- The command line ---------------------------------------------------------------------
+
+
+def kit(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kit.cli", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=240,
+    )
+
+
+def test_kit_coordinator_add(clean_env: dict[str, str]) -> None:
+    assert kit(clean_env, "migrate").returncode == 0
+    with sqlite3.connect(Path(clean_env["KIT_DATA_DIR"]) / "kit.sqlite3") as conn:
+        conn.execute(
+            "INSERT INTO campaign (slug, name, description, guide_markdown, agenda, asks, goals,"
+            " requires_approval, is_public, created_at)"
+            " VALUES ('winter', 'Winter', '', '', '[]', '[]', '{}', 0, 1,"
+            " '2026-11-23 00:00:00+00:00')"
+        )
+    added = kit(clean_env, "coordinator", "add", "cara@example.org", "--campaign", "winter")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.splitlines() == [
+        "Added coordinator cara@example.org: coordinator; campaigns: winter"
+    ]
+    again = kit(clean_env, "coordinator", "add", "cara@example.org", "--admin", "--name", "Cara")
+    assert again.returncode == 0
+    assert again.stdout.strip() == (
+        "Updated coordinator cara@example.org: admin (every campaign); campaigns: winter"
+    )
+    unknown = kit(clean_env, "coordinator", "add", "cara@example.org", "--campaign", "nope")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip().splitlines() == ["kit: There is no campaign called “nope”."]
+    bad = kit(clean_env, "coordinator", "add", "not-an-email")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
