@@ -21,7 +21,7 @@ from kit.models import Campaign, Idea, IdeaStatus, Meeting, MeetingStatus, Outbo
 from kit.settings import Settings
 from tests.factories import make_campaign, make_meeting
 from tests.test_dashboard import World, build_world
-from tests.web.test_coordinator_pages import csrf_of, new_client, sign_in, with_coordinator_routes
+from tests.web.test_coordinator_pages import csrf_of, new_client, sign_in
 
 # What campaign B's people are called in build_world(): none may reach A's coordinator.
 B_PERSONAL = ("Zed Secret", "zed@b.example", "hb1@b.example", "hb2@b.example", "Spring secret")
@@ -30,7 +30,7 @@ A_PERSONAL = ("Ada Okafor", "ada@a.example", "h1@a.example", "417 Elm St", "+1 2
 
 @pytest.fixture
 def app(settings: Settings, db: str) -> Starlette:
-    return with_coordinator_routes(create_app(settings, manage_db=False))
+    return create_app(settings, manage_db=False)
 
 
 @pytest.fixture

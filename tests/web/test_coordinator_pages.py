@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.routing import Route
 
 from kit.app import create_app
 from kit.coordinators import add_coordinator
@@ -22,98 +21,14 @@ from kit.settings import Settings
 from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
 from kit.web import coordinators as pages
-from kit.web import printables
 from tests.factories import make_campaign, make_meeting
 from tests.smtp import SmtpServer
 from tests.test_dashboard import build_world
 
-# The lines for kit/web/routes.py (until they are there, tests add them to the app).
-COORDINATOR_ROUTES = [
-    Route("/coordinators", pages.home, name="coordinators_home"),
-    Route(
-        "/coordinators/signin", pages.signin, methods=["GET", "POST"], name="coordinators_signin"
-    ),
-    Route(
-        "/coordinators/signin/{token}",
-        pages.signin_link,
-        methods=["GET", "POST"],
-        name="coordinators_signin_link",
-    ),
-    Route("/coordinators/signout", pages.signout, methods=["POST"], name="coordinators_signout"),
-    Route(
-        "/coordinators/account", pages.account, methods=["GET", "POST"], name="coordinators_account"
-    ),
-    Route(
-        "/coordinators/campaigns/new",
-        pages.campaign_new,
-        methods=["GET", "POST"],
-        name="coordinators_campaign_new",
-    ),
-    Route(
-        "/coordinators/campaigns/{slug}", pages.campaign_dashboard, name="coordinators_dashboard"
-    ),
-    Route(
-        "/coordinators/campaigns/{slug}/edit",
-        pages.campaign_edit,
-        methods=["GET", "POST"],
-        name="coordinators_campaign_edit",
-    ),
-    Route(
-        "/coordinators/campaigns/{slug}/approvals", pages.approvals, name="coordinators_approvals"
-    ),
-    Route(
-        "/coordinators/campaigns/{slug}/export/{kind}.csv",
-        pages.export_csv,
-        name="coordinators_export",
-    ),
-    Route("/coordinators/meetings/{id}", pages.meeting_detail, name="coordinators_meeting"),
-    Route(
-        "/coordinators/meetings/{id}/approve",
-        pages.meeting_approve,
-        methods=["POST"],
-        name="coordinators_meeting_approve",
-    ),
-    Route(
-        "/coordinators/meetings/{id}/hide",
-        pages.meeting_action,
-        methods=["POST"],
-        name="coordinators_meeting_hide",
-    ),
-    Route(
-        "/coordinators/meetings/{id}/contact",
-        pages.meeting_action,
-        methods=["POST"],
-        name="coordinators_meeting_contact",
-    ),
-    Route(
-        "/coordinators/ideas/{id}/status",
-        pages.idea_status,
-        methods=["POST"],
-        name="coordinators_idea_status",
-    ),
-    Route(
-        "/api/coordinators/campaigns/{slug}/dashboard",
-        pages.api_dashboard,
-        name="api_coordinator_dashboard",
-    ),
-]
-# The host packet (kit/web/printables.py), for the authorization tests.
-PACKET_ROUTE = Route(
-    "/meetings/{id}/packet.pdf", printables.meeting_packet_pdf, name="meeting_packet_pdf"
-)
-
-
-def with_coordinator_routes(app: Starlette) -> Starlette:
-    """Add the routes the app doesn't have yet, ahead of the rest (so {id} paths match)."""
-    names = {getattr(r, "name", None) for r in app.router.routes}
-    missing = [r for r in [*COORDINATOR_ROUTES, PACKET_ROUTE] if r.name not in names]
-    app.router.routes[0:0] = missing
-    return app
-
 
 @pytest.fixture
 def app(settings: Settings, db: str) -> Starlette:
-    return with_coordinator_routes(create_app(settings, manage_db=False))
+    return create_app(settings, manage_db=False)
 
 
 def new_client(app: Starlette) -> httpx.AsyncClient:
