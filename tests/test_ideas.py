@@ -11,49 +11,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.routing import Route
 
 from kit import ideas, meetings, reports
-from kit.app import create_app
 from kit.errors import ValidationError
 from kit.models import Campaign, Idea, IdeaStatus, IdeaSupport, Meeting, OutboxEmail
 from kit.ratelimit import Limit
-from kit.settings import Settings
-from kit.web import campaigns as campaign_pages
 from tests.factories import SITE, csrf_from, make_campaign, make_meeting
 
-ROUTES = [
-    Route("/campaigns/{slug}", campaign_pages.campaign_page, name="campaign_detail"),
-    Route(
-        "/ideas/confirm/{token}",
-        campaign_pages.idea_confirm,
-        methods=["GET", "POST"],
-        name="idea_confirm",
-    ),
-    Route(
-        "/ideas/{id}/support", campaign_pages.idea_support, methods=["POST"], name="idea_support"
-    ),
-    Route(
-        "/ideas/{id}/email",
-        campaign_pages.idea_support_email,
-        methods=["POST"],
-        name="idea_support_email",
-    ),
-    Route(
-        "/api/campaigns/{slug}/outcomes",
-        campaign_pages.campaign_outcomes,
-        name="api_campaign_outcomes",
-    ),
-]
 IDEAS = ["A crossing guard on Elm St", "Monthly street clean-up", "Benches at the bus stop"]
-
-
-@pytest.fixture
-def app(settings: Settings, db: str):  # noqa: ANN201
-    app = create_app(settings, manage_db=False)
-    names = {getattr(r, "name", None) for r in app.router.routes}
-    app.router.routes.extend(r for r in ROUTES if r.name not in names)
-    return app
 
 
 def browser(app: Starlette) -> httpx.AsyncClient:

@@ -12,11 +12,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-import pytest
-from starlette.routing import Route
 
 from kit import meetings, reports
-from kit.app import create_app
 from kit.models import (
     Attendee,
     Campaign,
@@ -34,29 +31,11 @@ from kit.schedule import queue_report_requests, run_due_jobs
 from kit.settings import Settings
 from kit.toolkit.printables import signin_rows
 from kit.web import hosting
-from kit.web import reports as report_pages
 from tests.factories import SITE, as_form, csrf_from, make_campaign, make_meeting, meeting_body
 from tests.smtp import SmtpServer
 from tests.test_rsvps import deliver
 
-ROUTES = [
-    Route(
-        "/manage/{id}/report", report_pages.report_form, methods=["GET", "POST"], name="report_form"
-    ),
-    Route(
-        "/api/meetings/{id}/report", report_pages.report_create, methods=["POST"], name="api_report"
-    ),
-]
 GUESTS = [("Zoe Quist", "zoe@example.org", 0), ("Ada Okafor", "ada@example.org", 1)]
-
-
-@pytest.fixture
-def app(settings: Settings, db: str):  # noqa: ANN201
-    """The real app, plus this feature's routes until kit/web/routes.py lists them."""
-    app = create_app(settings, manage_db=False)
-    names = {getattr(r, "name", None) for r in app.router.routes}
-    app.router.routes.extend(r for r in ROUTES if r.name not in names)
-    return app
 
 
 async def held_meeting(

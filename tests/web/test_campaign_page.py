@@ -9,42 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from openapi_spec_validator import validate
-from starlette.routing import Route
 
 from kit import meetings, reports
-from kit.app import create_app
 from kit.maps.privacy import haversine_km
 from kit.models import Meeting, MeetingStatus
 from kit.rsvps import RsvpInput, record_rsvp
-from kit.settings import Settings
-from kit.web import campaigns as campaign_pages
-from kit.web import reports as report_pages
 from tests.factories import SITE, HouseGeocoder, make_campaign, make_meeting
 
-ROUTES = [
-    Route(
-        "/manage/{id}/report", report_pages.report_form, methods=["GET", "POST"], name="report_form"
-    ),
-    Route("/campaigns/{slug}", campaign_pages.campaign_page, name="campaign_detail"),
-    Route(
-        "/ideas/{id}/support", campaign_pages.idea_support, methods=["POST"], name="idea_support"
-    ),
-    Route(
-        "/api/campaigns/{slug}/outcomes",
-        campaign_pages.campaign_outcomes,
-        name="api_campaign_outcomes",
-    ),
-    Route(
-        "/api/campaigns/{slug}/meetings.geojson",
-        campaign_pages.campaign_geojson,
-        name="api_campaign_geojson",
-    ),
-    Route(
-        "/api/meetings/{id}/report", report_pages.report_create, methods=["POST"], name="api_report"
-    ),
-]
 # What must never appear on a public page or in a public API answer.
 PERSONAL = [
     "Ada Okafor",
@@ -59,14 +31,6 @@ PERSONAL = [
     "blue door",
 ]
 GOALS = {"meetings": 10, "people": 100, "commitments": 40}
-
-
-@pytest.fixture
-def app(settings: Settings, db: str):  # noqa: ANN201
-    app = create_app(settings, manage_db=False)
-    names = {getattr(r, "name", None) for r in app.router.routes}
-    app.router.routes.extend(r for r in ROUTES if r.name not in names)
-    return app
 
 
 def report_body(headcount: int, story: str, consent: bool, ideas: list[str]) -> dict[str, Any]:
