@@ -187,21 +187,26 @@ class Transport:
             await session.send(msg)
 
 
+def smtp_options(smtp_url: str, timeout: float = SMTP_TIMEOUT) -> dict[str, Any]:
+    """aiosmtplib.SMTP's arguments for KIT_SMTP_URL (``kit check`` connects with the same)."""
+    parts = urlsplit(smtp_url)
+    implicit_tls = parts.scheme == "smtps"
+    return {
+        "hostname": parts.hostname,
+        "port": parts.port or (465 if implicit_tls else 587 if parts.username else 25),
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        "use_tls": implicit_tls,
+        # STARTTLS when credentials are sent; a local relay may speak plain SMTP
+        # (None: STARTTLS only if the server offers it).
+        "start_tls": True if (parts.username and not implicit_tls) else None,
+        "timeout": timeout,
+    }
+
+
 class _SmtpSession:
     def __init__(self, smtp_url: str) -> None:
-        parts = urlsplit(smtp_url)
-        implicit_tls = parts.scheme == "smtps"
-        self._options: dict[str, Any] = {
-            "hostname": parts.hostname,
-            "port": parts.port or (465 if implicit_tls else 587 if parts.username else 25),
-            "username": unquote(parts.username) if parts.username else None,
-            "password": unquote(parts.password) if parts.password else None,
-            "use_tls": implicit_tls,
-            # STARTTLS when credentials are sent; a local relay may speak plain SMTP
-            # (None: STARTTLS only if the server offers it).
-            "start_tls": True if (parts.username and not implicit_tls) else None,
-            "timeout": SMTP_TIMEOUT,
-        }
+        self._options = smtp_options(smtp_url)
         self._client: aiosmtplib.SMTP | None = None
 
     async def send(self, msg: EmailMessage) -> None:
