@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import BaseDBAsyncClient, Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 MODELS_MODULE = "kit.models"
@@ -20,7 +21,7 @@ MIGRATIONS_MODULE = "kit.migrations"
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": _driver_url(database_url)},
+        "connections": {"default": connection_config(database_url)},
         "apps": {
             "models": {
                 "models": [MODELS_MODULE],
@@ -33,19 +34,27 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-def _driver_url(database_url: str) -> str:
-    """Add the SQLite pragmas the kit relies on, and make sure the folder exists."""
+def connection_config(database_url: str) -> str | dict[str, Any]:
+    """PostgreSQL as given; SQLite with the kit's pragmas, on the kit's SQLite client."""
     if not database_url.startswith("sqlite://") or database_url == "sqlite://:memory:":
         return database_url
+    expanded = expand_db_url(_driver_url(database_url))
+    # kit.sqlite begins transactions IMMEDIATE, so several processes can write.
+    return {**expanded, "engine": "kit.sqlite"}
+
+
+def _driver_url(database_url: str) -> str:
+    """Add the SQLite pragmas the kit relies on, and make sure the folder exists."""
     path = database_url.removeprefix("sqlite://").split("?", 1)[0]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # WAL + synchronous=NORMAL is durable across crashes of the process and ~5x
-    # faster for single writes; busy_timeout lets a second process wait instead
-    # of failing with "database is locked".
+    # WAL (Tortoise's default) lets readers and one writer work at once;
+    # synchronous=NORMAL is durable across crashes of the process and ~5x faster
+    # for single writes; busy_timeout makes a second process wait for the write
+    # lock instead of failing with "database is locked" (see kit/sqlite.py).
     sep = "&" if "?" in database_url else "?"
     extra = [
         p
-        for p in ("synchronous=NORMAL", "busy_timeout=5000")
+        for p in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000")
         if p.split("=")[0] not in database_url
     ]
     return database_url + (sep + "&".join(extra) if extra else "")
