@@ -8,11 +8,10 @@ reshapes the few grouped rows that come back, never the campaign's meetings or p
 Counts cover the meetings a campaign is planning or held: pending, published and
 completed ones ("planned"). Cancelled and hidden meetings are counted apart.
 
-The heavy part is counting RSVPs, attendees and commitments. Each child table is read
-once per query, only for the campaign's meetings (``meeting_id IN (...)``), counted per
-meeting, then joined to the meetings and grouped: a shape both databases run on their
-indexes without a sort of the whole table. ``campaign_dashboard`` runs that twice (by
-region, by week) and takes the funnel from the regions' sums.
+RSVPs, attendees and commitments are not counted here: each meeting row keeps its own
+tallies (kit.tallies, recounted whenever its RSVPs or report change), so the funnel, the
+regions and the weeks are one pass over the campaign's meetings. ``campaign_dashboard``
+groups by region and by week, and takes the funnel from the regions' sums.
 """
 
 from __future__ import annotations
@@ -105,48 +104,28 @@ CAMPAIGN_MEETINGS = f"(SELECT id FROM meeting WHERE campaign_id = ? AND status I
 
 def _grouped_counts(keys: Sequence[str]) -> str:
     """Counts of a campaign's planned meetings grouped by ``keys`` (SQL expressions over
-    ``m``, each ``... AS name``); nine ``?``, all the campaign's id."""
+    ``m``, each ``... AS name``); one ``?``, the campaign's id. People are summed from
+    the tallies each meeting row keeps (kit.tallies), so this reads one table."""
     names = ", ".join(k.rsplit(" AS ", 1)[-1] for k in keys) or "1"
     select = ", ".join(keys) + "," if keys else ""
     group = f"GROUP BY {names}" if keys else ""
     return f"""
-        WITH per AS (
-          SELECT meeting_id, SUM(rsvps) AS rsvps, SUM(attended) AS attended,
-                 SUM(committed) AS committed, SUM(commitments) AS commitments
-          FROM (
-            SELECT v.meeting_id, COUNT(*) AS rsvps, 0 AS attended, 0 AS committed,
-                   0 AS commitments
-            FROM rsvp v WHERE v.meeting_id IN {CAMPAIGN_MEETINGS} AND v.status <> 'cancelled'
-            GROUP BY v.meeting_id
-            UNION ALL
-            SELECT a.meeting_id, 0, COUNT(*), 0, 0
-            FROM attendee a WHERE a.meeting_id IN {CAMPAIGN_MEETINGS}
-            GROUP BY a.meeting_id
-            UNION ALL
-            SELECT c.meeting_id, 0, 0, COUNT(DISTINCT c.attendee_id), COUNT(*)
-            FROM commitment c WHERE c.meeting_id IN {CAMPAIGN_MEETINGS}
-            GROUP BY c.meeting_id
-          ) u
-          GROUP BY meeting_id
-        )
         SELECT {select}
           COUNT(*) AS meetings,
           SUM(CASE WHEN m.status = 'completed' THEN 1 ELSE 0 END) AS held,
-          COUNT(r.id) AS reported,
-          SUM(per.rsvps) AS rsvps,
-          SUM(per.attended) AS attended,
-          SUM(per.committed) AS committed,
-          SUM(per.commitments) AS commitments
+          SUM(CASE WHEN m.reported THEN 1 ELSE 0 END) AS reported,
+          SUM(m.rsvp_count) AS rsvps,
+          SUM(m.attendee_count) AS attended,
+          SUM(m.committed_count) AS committed,
+          SUM(m.commitment_count) AS commitments
         FROM meeting m
-        LEFT JOIN report r ON r.meeting_id = m.id
-        LEFT JOIN per ON per.meeting_id = m.id
         WHERE m.campaign_id = ? AND m.status IN {PLANNED}
         {group}
     """
 
 
 async def grouped_counts(campaign_id: int, keys: Sequence[str]) -> list[dict[str, Any]]:
-    return await query(_grouped_counts(keys), [campaign_id] * 4)
+    return await query(_grouped_counts(keys), [campaign_id])
 
 
 def _counts(row: dict[str, Any]) -> Counts:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from kit import tallies
 from kit.guides import DEFAULT_AGENDA, DEFAULT_ASKS, DEFAULT_GUIDE
 from kit.maps.geocoding import make_geocoder
 from kit.maps.places import AddressQuery, Geocoder, Place
@@ -363,3 +364,4 @@ async def complete_with_report(meeting: Meeting, rng: random.Random) -> None:
         await Meeting.filter(id=meeting.id).update(
             status=MeetingStatus.COMPLETED, completed_at=meeting.ends_at
         )
+        await tallies.refresh(meeting.id)

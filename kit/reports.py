@@ -25,7 +25,7 @@ from tortoise.functions import Count, Max, Min, Sum
 from tortoise.transactions import in_transaction
 
 from kit import ideas as idea_board
-from kit import notifications
+from kit import notifications, tallies
 from kit import validation as v
 from kit.errors import CampaignNotFound, Conflict, ValidationError
 from kit.guides import DEFAULT_ASKS
@@ -391,6 +391,7 @@ async def file_report(
         report = await _save_report(meeting, data)
         attendees = await _replace_attendees(meeting, data)
         await _sync_ideas(meeting, data.ideas)
+        await tallies.refresh(meeting.id)
         if first:
             await _thank_attendees(meeting, campaign, data, attendees, site)
         await _invite_new_hosts(meeting, campaign, attendees, site)

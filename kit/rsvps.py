@@ -18,7 +18,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from kit import notifications
+from kit import notifications, tallies
 from kit import validation as v
 from kit.errors import Conflict, NotFound, ValidationError
 from kit.models import Meeting, MeetingStatus, Rsvp, RsvpSource, RsvpStatus, TokenKind
@@ -155,6 +155,7 @@ async def _record(
                 await rsvp.save()
         token = await issue_token(TokenKind.RSVP_MANAGE, rsvp=rsvp)
         await promote_waitlist(meeting.id, site=site, notify=notify)
+        await tallies.refresh(meeting.id)
         await rsvp.refresh_from_db()
         if notify:
             fresh = await _meeting_for_mail(meeting.id)
@@ -245,6 +246,7 @@ async def cancel_rsvp(rsvp: Rsvp, *, site: Settings) -> Rsvp:
         meeting = await _meeting_for_mail(rsvp.meeting_id)  # type: ignore[attr-defined]
         await notifications.rsvp_cancelled(meeting, rsvp, was_confirmed=was_confirmed, site=site)
         await promote_waitlist(meeting.id, site=site)
+        await tallies.refresh(meeting.id)
     return rsvp
 
 

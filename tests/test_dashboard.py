@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kit import dashboard
+from kit import dashboard, tallies
 from kit.dashboard_svg import render_bar_chart, render_column_chart
 from kit.models import (
     Attendee,
@@ -148,6 +148,8 @@ async def build_world() -> World:
     await rsvp_to(m["b_held"], "zed@b.example", consent=True)
     await report(m["b_held"], [("Zed Secret", "zed@b.example", True, ["host"])])
     await Idea.create(meeting=m["b_held"], campaign=b, text="Spring secret idea")
+    # Rows above were written directly, not through kit.rsvps / kit.reports.
+    await tallies.refresh_all()
     return w
 
 
