@@ -538,7 +538,7 @@ async def update_campaign(campaign: Campaign, data: CampaignInput) -> Campaign:
     return campaign
 
 
-# --- Meetings: approve, hide, write to the host -------------------------------------------
+# --- Meetings: approve, hide or show again, write to the host -------------------------------------------
 
 
 async def list_pending_meetings(campaign: Campaign, limit: int = 200) -> list[Meeting]:
@@ -603,6 +603,32 @@ async def hide_meeting(
             meeting=meeting,
             reply_to=coordinator.email,
             context={**_coordinator_context(meeting, site), "reason": reason},
+        )
+    return meeting
+
+
+async def unhide_meeting(
+    coordinator: Coordinator, public_id: str, raw: Mapping[str, Any], *, site: Settings
+) -> Meeting:
+    """Put a hidden meeting back: held if it was reported, published otherwise (a meeting
+    hidden while waiting for approval comes back approved: showing it is the decision)."""
+    meeting = await require_meeting(coordinator, public_id)
+    if meeting.status is not MeetingStatus.HIDDEN:
+        raise Conflict("This meeting isn't hidden.")
+    status = MeetingStatus.COMPLETED if meeting.completed_at else MeetingStatus.PUBLISHED
+    async with in_transaction():
+        shown = await Meeting.filter(id=meeting.id, status=MeetingStatus.HIDDEN).update(
+            status=status, hidden_reason=""
+        )
+        if not shown:
+            raise Conflict("This meeting changed meanwhile. Reload the page and try again.")
+        meeting.status, meeting.hidden_reason = status, ""
+        await mail.queue_email(
+            "meeting_unhidden",
+            to=meeting.host.email,
+            meeting=meeting,
+            reply_to=coordinator.email,
+            context=_coordinator_context(meeting, site),
         )
     return meeting
 

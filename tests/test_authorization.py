@@ -90,6 +90,7 @@ async def test_coordinator_of_a_cannot_act_on_b(cara: httpx.AsyncClient, world: 
     posts = {
         f"/coordinators/meetings/{pending.public_id}/approve": {},
         f"/coordinators/meetings/{held.public_id}/hide": {"reason": "Because."},
+        f"/coordinators/meetings/{held.public_id}/unhide": {},
         f"/coordinators/meetings/{held.public_id}/contact": {"subject": "Hi", "message": "Yo"},
         f"/coordinators/ideas/{idea.public_id}/status": {"status": "declined", "note": "No."},
         "/coordinators/campaigns/spring/edit": {"name": "Taken over", "slug": "spring"},
@@ -102,7 +103,9 @@ async def test_coordinator_of_a_cannot_act_on_b(cara: httpx.AsyncClient, world: 
     assert (await Meeting.get(id=held.id)).status is MeetingStatus.COMPLETED
     assert (await Idea.get(id=idea.id)).status is IdeaStatus.NEW
     assert (await Campaign.get(id=world.b.id)).name == "Spring Listening"
-    coordinator_mail = ["meeting_approved", "meeting_hidden", "coordinator_message"]
+    coordinator_mail = [
+        "meeting_approved", "meeting_hidden", "meeting_unhidden", "coordinator_message"
+    ]  # fmt: skip
     assert not await OutboxEmail.filter(kind__in=coordinator_mail).exists()
 
 

@@ -306,13 +306,14 @@ async def meeting_approve(request: Request, coordinator: Coordinator) -> Respons
 
 MEETING_ACTIONS = {
     "hide": (coordinators.hide_meeting, "The meeting is hidden. The host is being told why."),
+    "unhide": (coordinators.unhide_meeting, "The meeting is back on the site. The host is told."),
     "contact": (coordinators.contact_host, "Your message is on its way to the host."),
 }
 
 
 @coordinator_page
 async def meeting_action(request: Request, coordinator: Coordinator) -> Response:
-    """Hide a meeting, or write to its host; a problem shows on the meeting's page."""
+    """Hide a meeting, show it again, or write to its host; a problem shows on its page."""
     form = form_to_dict(await read_form(request))
     public_id = request.path_params["id"]
     action, notice = MEETING_ACTIONS[request.url.path.rsplit("/", 1)[1]]

@@ -148,6 +148,12 @@ ROUTES: list[BaseRoute] = [
         name="coordinators_meeting_hide",
     ),
     Route(
+        "/coordinators/meetings/{id}/unhide",
+        coordinators.meeting_action,
+        methods=["POST"],
+        name="coordinators_meeting_unhide",
+    ),
+    Route(
         "/coordinators/meetings/{id}/contact",
         coordinators.meeting_action,
         methods=["POST"],

@@ -348,6 +348,44 @@ async def test_hiding_takes_a_meeting_off_public_pages_and_tells_the_host(
     [mail] = await OutboxEmail.filter(kind="meeting_hidden")
     assert mail.to_addr == "quinn@example.org" and mail.reply_to == "cara@example.org"
     assert "Not a house meeting: an ad." in mail.body_text
+    assert (await post_form(client, page, f"{page}/hide", reason="Again")).status_code == 409
+
+
+async def test_a_hidden_meeting_can_be_shown_again(
+    client: httpx.AsyncClient, other_client: httpx.AsyncClient
+) -> None:
+    await make_campaign("winter")
+    created = await make_meeting(campaign="winter")
+    public_id = created.meeting.public_id
+    await add_coordinator("cara@example.org", campaign_slug="winter")
+    await sign_in(client, "cara@example.org")
+    page = f"/coordinators/meetings/{public_id}"
+    assert (await post_form(client, page, f"{page}/hide", reason="Wrong town?")).status_code == 303
+    hidden_page = await client.get(page)
+    assert "Show the meeting again" in hidden_page.text
+    shown = await post_form(client, page, f"{page}/unhide")
+    assert shown.status_code == 303
+    meeting = await Meeting.get(id=created.meeting.id)
+    assert (meeting.status, meeting.hidden_reason) == (MeetingStatus.PUBLISHED, "")
+    assert (await other_client.get(f"/meetings/{public_id}")).status_code == 200
+    [mail] = await OutboxEmail.filter(kind="meeting_unhidden")
+    assert mail.to_addr == "quinn@example.org" and mail.reply_to == "cara@example.org"
+    assert f"/meetings/{public_id}" in mail.body_text
+    # A second click (another tab) finds it already shown.
+    assert (await post_form(client, page, f"{page}/unhide")).status_code == 409
+
+
+async def test_a_held_meeting_shown_again_is_still_held(client: httpx.AsyncClient) -> None:
+    await make_campaign("winter")
+    created = await make_meeting(campaign="winter")
+    await Meeting.filter(id=created.meeting.id).update(
+        status=MeetingStatus.HIDDEN, completed_at=datetime.now(UTC), hidden_reason="Spam?"
+    )
+    await add_coordinator("cara@example.org", campaign_slug="winter")
+    await sign_in(client, "cara@example.org")
+    page = f"/coordinators/meetings/{created.meeting.public_id}"
+    assert (await post_form(client, page, f"{page}/unhide")).status_code == 303
+    assert (await Meeting.get(id=created.meeting.id)).status is MeetingStatus.COMPLETED
 
 
 async def test_contacting_a_host_goes_through_the_outbox(client: httpx.AsyncClient) -> None:
