@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
 import random
 import secrets
 import sqlite3
@@ -31,14 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from _harness import for_sqlite, machine, percentile, postgres_version, reset_postgres
 from tortoise import Tortoise
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from kit import dashboard  # noqa: E402
-from kit.db import apply_migrations, tortoise_config  # noqa: E402
-from kit.models import Campaign  # noqa: E402
+from kit import dashboard
+from kit.db import apply_migrations, tortoise_config
+from kit.models import Campaign
 
 PG_URL = os.environ.get("KIT_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/kit_bench_dash")
 PEOPLE = 200_000
@@ -197,14 +194,6 @@ def tables(d: Data) -> Iterator[tuple[str, list[Row]]]:
     ]
 
 
-def for_sqlite(row: Row) -> Row:
-    # As Tortoise writes them: UTC ISO text for datetimes, 0/1 for booleans.
-    return tuple(
-        v.isoformat(" ") if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v
-        for v in row
-    )
-
-
 def seed_sqlite(path: Path, d: Data) -> None:
     db = sqlite3.connect(path)
     try:
@@ -221,24 +210,6 @@ def seed_sqlite(path: Path, d: Data) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
-
-
-async def reset_postgres(url: str) -> None:
-    """Create the bench database if needed and empty its schema (never the test database)."""
-    name = url.rsplit("/", 1)[1].split("?", 1)[0]
-    if name in {"test", "postgres", "template0", "template1"}:
-        raise SystemExit(f"refusing to wipe database {name!r}: give the bench its own (--pg-url)")
-    admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
 
 
 async def seed_postgres(url: str, d: Data) -> None:
@@ -282,11 +253,6 @@ async def add_proposed_indexes(db: str) -> None:
 
 
 # --- measuring ---------------------------------------------------------------------------
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 QUERIES = (
@@ -354,26 +320,6 @@ async def measure(db: str, url: str, seed_s: float, runs: int) -> Result:
 
 
 # --- report ------------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}"
-
-
-async def postgres_version(url: str) -> str:
-    with contextlib.suppress(OSError, asyncpg.PostgresError):
-        conn = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
-        try:
-            return "PostgreSQL " + str(await conn.fetchval("SHOW server_version")).split()[0]
-        finally:
-            await conn.close()
-    return "PostgreSQL not reachable"
 
 
 def table(results: list[Result], d: Data, args: argparse.Namespace, pg: str) -> str:

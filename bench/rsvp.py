@@ -3,7 +3,7 @@
     .venv/bin/python bench/rsvp.py [--db sqlite|postgres|both] [--rsvps 2000]
                                    [--concurrency 16] [--meetings 200] [--capacity 15]
 
-For each database (SQLite: 1 worker; PostgreSQL: 1 and 2 workers): a fresh database,
+For each database (SQLite and PostgreSQL, 1 and 2 workers): a fresh database,
 ``kit serve`` on a free loopback port, ``--meetings`` public meetings created over the
 API, then ``--rsvps`` RSVPs (new email each, 0-2 guests, round-robin over the meetings,
 so both confirmations and a waitlist happen) sent with ``--concurrency`` in flight.
@@ -22,30 +22,37 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
 import random
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
+from _harness import (
+    cpu_seconds,
+    drain,
+    fetch_rows,
+    kit_serve,
+    machine,
+    percentile,
+    postgres_backends,
+    postgres_version,
+    reset_postgres,
+    seat_counters_wrong,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 PG_URL = "postgres://postgres@127.0.0.1:5432/kit_bench_rsvp"
-SECRET = "bench-secret-key-not-for-production"
 WARMUP = 100  # RSVPs to meetings of their own, before the clock starts
 MAX_GUESTS = 2
+# The per-client limit would answer 429 to most of a load that comes from one address.
+RATE_LIMIT = {"KIT_RATE_LIMIT_RSVP": "1000000/minute"}
 
 
 @dataclass
@@ -73,119 +80,6 @@ class Result:
     @property
     def rate(self) -> float:
         return self.rsvps / self.seconds
-
-
-# --- server ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def reset_postgres(url: str) -> None:
-    """Create the bench database if needed and empty its schema (never the test database)."""
-    name = url.rsplit("/", 1)[1].split("?", 1)[0]
-    if name in {"test", "postgres", "template0", "template1"}:
-        raise SystemExit(f"refusing to wipe database {name!r}: give the bench its own (--pg-url)")
-    admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
-
-
-@contextlib.asynccontextmanager
-async def kit_serve(url: str, data_dir: Path, workers: int) -> AsyncIterator[tuple[str, int]]:
-    """``kit serve`` (which applies the migrations first) until the block ends."""
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KIT_")},
-        "KIT_DATABASE_URL": url,
-        "KIT_DATA_DIR": str(data_dir),
-        "KIT_BASE_URL": f"http://127.0.0.1:{port}",
-        "KIT_SECRET_KEY": SECRET,
-        "KIT_MAIL_FROM": "kit@example.org",
-        "KIT_RATE_LIMIT_RSVP": "1000000/minute",
-    }
-    command = [
-        sys.executable, "-m", "kit.cli", "serve", "--port", str(port),
-        "--workers", str(workers), "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
-    log_path = data_dir / "server.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await wait_until_up(base, server, log_path)
-        yield base, server.pid
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-async def wait_until_up(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(600):
-            if server.poll() is not None:
-                raise RuntimeError(f"kit serve exited:\n{log.read_text()}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"kit serve did not answer /healthz within 60 s:\n{log.read_text()}")
-
-
-# --- CPU accounting (Linux /proc) ----------------------------------------------------------
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds used so far by these processes."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and its descendants (uvicorn's supervisor and its workers)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    tree, grew = {root}, True
-    while grew:
-        found = {pid for pid, parent in parents.items() if parent in tree} - tree
-        grew = bool(found)
-        tree |= found
-    return sorted(tree)
-
-
-async def postgres_backends(url: str) -> list[int]:
-    """The server processes holding the bench database's connections (the kit's pools)."""
-    name = url.rsplit("/", 1)[1].split("?", 1)[0]
-    conn = await asyncpg.connect(url)
-    try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
-    finally:
-        await conn.close()
-    return [row["pid"] for row in rows]
 
 
 # --- load --------------------------------------------------------------------------------
@@ -248,61 +142,40 @@ async def send_all(
     client: httpx.AsyncClient, requests: list[tuple[str, dict[str, Any]]], concurrency: int
 ) -> tuple[list[float], Counter[int], Counter[str], float]:
     """(latencies s, status codes, outcomes, elapsed s) with ``concurrency`` in flight."""
-    queue = iter(requests)
     latencies: list[float] = []
     codes: Counter[int] = Counter()
     outcomes: Counter[str] = Counter()
 
-    async def worker() -> None:
-        for path, body in queue:
-            started = time.perf_counter()
-            try:
-                response = await client.post(path, json=body)
-            except httpx.HTTPError as exc:
-                codes[-1] += 1
-                print(f"  {path}: {exc!r}", file=sys.stderr)
-                continue
-            latencies.append(time.perf_counter() - started)
-            codes[response.status_code] += 1
-            if response.status_code == 201:
-                outcomes[response.json()["status"]] += 1
-            elif codes[response.status_code] <= 3:
-                print(f"  {response.status_code}: {response.text[:200]}", file=sys.stderr)
+    async def one(request: tuple[str, dict[str, Any]]) -> None:
+        path, body = request
+        started = time.perf_counter()
+        try:
+            response = await client.post(path, json=body)
+        except httpx.HTTPError as exc:
+            codes[-1] += 1
+            print(f"  {path}: {exc!r}", file=sys.stderr)
+            return
+        latencies.append(time.perf_counter() - started)
+        codes[response.status_code] += 1
+        if response.status_code == 201:
+            outcomes[response.json()["status"]] += 1
+        elif codes[response.status_code] <= 3:
+            print(f"  {response.status_code}: {response.text[:200]}", file=sys.stderr)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, codes, outcomes, time.perf_counter() - started
+    elapsed = await drain(requests, [one] * concurrency)
+    return latencies, codes, outcomes, elapsed
 
 
 # --- checks ------------------------------------------------------------------------------
 
-OVERBOOKED_SQL = """
-SELECT count(*) FROM meeting m
-WHERE m.seats_taken > m.capacity OR m.seats_taken <> (
-    SELECT coalesce(sum(1 + r.guests), 0) FROM rsvp r
-    WHERE r.meeting_id = m.id AND r.status = 'confirmed')
-"""
-OUTBOX_SQL = "SELECT count(*) FROM outbox_email"
-
 
 async def database_counts(url: str) -> tuple[int, int]:
     """(meetings whose seat counter is wrong or over capacity, emails in the outbox)."""
-    if url.startswith("sqlite://"):
-        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite://"))) as db:
-            return db.execute(OVERBOOKED_SQL).fetchone()[0], db.execute(OUTBOX_SQL).fetchone()[0]
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetchval(OVERBOOKED_SQL), await conn.fetchval(OUTBOX_SQL)
-    finally:
-        await conn.close()
+    [(outbox,)] = await fetch_rows(url, "SELECT count(*) FROM outbox_email")
+    return await seat_counters_wrong(url), int(outbox)
 
 
 # --- run ---------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 async def bench_one(db: str, workers: int, args: argparse.Namespace, workdir: Path) -> Result:
@@ -316,8 +189,8 @@ async def bench_one(db: str, workers: int, args: argparse.Namespace, workdir: Pa
     result = Result(db, workers, args.rsvps, args.concurrency)
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=64)
     async with (
-        kit_serve(url, data_dir, workers) as (base, pid),
-        httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client,
+        kit_serve(url, data_dir, workers, env=RATE_LIMIT) as server,
+        httpx.AsyncClient(base_url=server.base, limits=limits, timeout=120) as client,
     ):
         warm = await create_meetings(client, max(1, WARMUP // args.capacity), args.capacity)
         _, result.warmup_codes, _, _ = await send_all(
@@ -326,13 +199,13 @@ async def bench_one(db: str, workers: int, args: argparse.Namespace, workdir: Pa
         meetings = await create_meetings(client, args.meetings, args.capacity)
         requests = rsvp_requests(meetings, args.rsvps, seed=1)
         print(f"{db}, {workers} worker(s): {args.rsvps} RSVPs", file=sys.stderr)
-        server = process_tree(pid)
+        server_pids = server.processes()
         backends = await postgres_backends(url) if db == "postgres" else []
-        server_cpu, db_cpu = cpu_seconds(server), cpu_seconds(backends)
+        server_cpu, db_cpu = cpu_seconds(server_pids), cpu_seconds(backends)
         client_cpu = time.process_time()
         measured = await send_all(client, requests, args.concurrency)
         result.client_cpu = time.process_time() - client_cpu
-        result.server_cpu = cpu_seconds(server) - server_cpu
+        result.server_cpu = cpu_seconds(server_pids) - server_cpu
         if backends:
             result.db_cpu = cpu_seconds(backends) - db_cpu
         result.latencies, result.codes, result.outcomes, result.seconds = measured
@@ -340,26 +213,6 @@ async def bench_one(db: str, workers: int, args: argparse.Namespace, workdir: Pa
     result.overbooked, result.emails_queued = await database_counts(url)
     print(f"  {result.rate:,.0f} RSVP/s, codes {dict(result.codes)}", file=sys.stderr)
     return result
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"nproc {os.cpu_count()} ({model}), Python {platform.python_version()}"
-
-
-async def postgres_version(url: str) -> str:
-    with contextlib.suppress(OSError, asyncpg.PostgresError):
-        conn = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
-        try:
-            return "PostgreSQL " + str(await conn.fetchval("SHOW server_version")).split()[0]
-        finally:
-            await conn.close()
-    return "PostgreSQL not reachable"
 
 
 def table(results: list[Result], args: argparse.Namespace, pg_version: str) -> str:
@@ -407,7 +260,7 @@ def table(results: list[Result], args: argparse.Namespace, pg_version: str) -> s
 async def run(args: argparse.Namespace) -> None:
     runs = []
     if args.db in {"sqlite", "both"}:
-        runs.append(("sqlite", 1))  # several workers on SQLite: "database is locked"
+        runs += [("sqlite", 1), ("sqlite", 2)]
     if args.db in {"postgres", "both"}:
         runs += [("postgres", 1), ("postgres", 2)]
     results = []

@@ -17,14 +17,10 @@ import asyncio
 import contextlib
 import math
 import os
-import platform
 import random
-import re
 import secrets
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,13 +32,21 @@ from typing import Any
 
 import asyncpg
 import httpx
+from _harness import (
+    Server,
+    drain,
+    for_sqlite,
+    keepalive_getter,
+    kit_serve,
+    machine,
+    percentile,
+    postgres_version,
+    reset_postgres,
+)
 from tortoise import Tortoise
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from kit.db import apply_migrations, tortoise_config  # noqa: E402
-from kit.maps.nearby import KM_PER_DEGREE, NearbyQuery, find_nearby  # noqa: E402
+from kit.db import apply_migrations, tortoise_config
+from kit.maps.nearby import KM_PER_DEGREE, NearbyQuery, find_nearby
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/kit_bench"
 CITIES = 1000
@@ -230,14 +234,6 @@ def batches(rows: Iterator[tuple[Any, ...]], size: int = BATCH) -> Iterator[list
         yield batch
 
 
-def for_sqlite(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    # As Tortoise writes them: UTC ISO text for datetimes, 0/1 for booleans.
-    return tuple(
-        v.isoformat(" ") if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v
-        for v in row
-    )
-
-
 # --- databases ------------------------------------------------------------------------
 
 
@@ -283,24 +279,6 @@ def seed_sqlite(path: Path, size: int, cities: list[City]) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
-
-
-async def reset_postgres(url: str) -> None:
-    """Create the bench database if needed and empty its schema (never the test database)."""
-    name = url.rsplit("/", 1)[1].split("?", 1)[0]
-    if name in {"test", "postgres", "template0", "template1"}:
-        raise SystemExit(f"refusing to wipe database {name!r}: give the bench its own (--pg-url)")
-    admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
 
 
 async def seed_postgres(url: str, size: int, cities: list[City]) -> None:
@@ -368,11 +346,6 @@ def query_points(count: int, cities: list[City], seed: int = 7) -> list[tuple[fl
     return points
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
 async def measure_in_process(
     url: str, points: list[tuple[float, float]]
 ) -> tuple[float, float, float, float]:
@@ -402,66 +375,12 @@ async def measure_in_process(
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class Server:
-    base: str
-    port: int
-    pid: int
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU the server process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass(frozen=True)
 class HttpFigures:
     p50: float
     p99: float
     rps: float
     server_cpu_ms: float  # per request: what one worker spends, whatever the client costs
-
-
-@contextlib.asynccontextmanager
-async def uvicorn_server(url: str, data_dir: Path) -> AsyncIterator[Server]:
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KIT_")},
-        "KIT_DATABASE_URL": url,
-        "KIT_DATA_DIR": str(data_dir),
-        "KIT_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    command = [
-        sys.executable, "-m", "uvicorn", "kit.app:app_from_env", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    server = Server(f"http://127.0.0.1:{port}", port, process.pid)
-    try:
-        await wait_until_up(server.base, process)
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-async def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise RuntimeError("uvicorn exited; see its output above")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-    raise RuntimeError("uvicorn did not answer /healthz within 30 s")
 
 
 def search_path(lat: float, lon: float) -> str:
@@ -481,31 +400,6 @@ Get = Callable[[str], Awaitable[int]]
 
 
 @contextlib.asynccontextmanager
-async def keepalive_getter(server: Server) -> AsyncIterator[Get]:
-    """GET over one HTTP/1.1 keep-alive connection, parsed by hand.
-
-    httpx spends about 2 ms of CPU a request here; on a 2-core machine that caps
-    the figures at what the client can do. This costs a few hundredths of that.
-    """
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-
-    async def get(path: str) -> int:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
-        if length is None:
-            raise RuntimeError(f"{path}: no Content-Length in {head[:200]!r}")
-        await reader.readexactly(int(length.group(1)))
-        return int(head.split(b" ", 2)[1])
-
-    try:
-        yield get
-    finally:
-        writer.close()
-        await writer.wait_closed()
-
-
-@contextlib.asynccontextmanager
 async def httpx_getter(client: httpx.AsyncClient) -> AsyncIterator[Get]:
     async def get(path: str) -> int:
         return (await client.get(path)).status_code
@@ -516,16 +410,17 @@ async def httpx_getter(client: httpx.AsyncClient) -> AsyncIterator[Get]:
 async def hammer(server: Server, paths: list[str], args: argparse.Namespace) -> HttpFigures:
     """Latency, throughput and server CPU for ``args.requests`` GETs, ``args.concurrency``
     in flight."""
-    todo = iter(paths[i % len(paths)] for i in range(args.requests))
     latencies: list[float] = []
 
-    async def worker(get: Get) -> None:
-        for path in todo:
+    def worker(get: Get) -> Callable[[str], Awaitable[None]]:
+        async def one(path: str) -> None:
             started = time.perf_counter()
             status = await get(path)
             latencies.append(time.perf_counter() - started)
             if status != 200:
                 raise RuntimeError(f"{path} answered {status}")
+
+        return one
 
     async with contextlib.AsyncExitStack() as stack:
         if args.client == "httpx":
@@ -541,9 +436,10 @@ async def hammer(server: Server, paths: list[str], args: argparse.Namespace) -> 
             ]
         for path in paths[:100]:  # warm-up
             assert await getters[0](path) == 200, path
-        cpu, started = server.cpu_seconds(), time.perf_counter()
-        await asyncio.gather(*(worker(get) for get in getters))
-        elapsed, cpu = time.perf_counter() - started, server.cpu_seconds() - cpu
+        cpu = server.cpu_seconds()
+        todo = (paths[i % len(paths)] for i in range(args.requests))
+        elapsed = await drain(todo, [worker(get) for get in getters])
+        cpu = server.cpu_seconds() - cpu
     return HttpFigures(
         percentile(latencies, 50) * 1000,
         percentile(latencies, 99) * 1000,
@@ -558,7 +454,7 @@ async def measure_http(
     """The search endpoint, and /healthz (one trivial query) as the harness's ceiling."""
     deadline = time.monotonic() + SERVER_WAIT_S
     while True:
-        async with uvicorn_server(url, data_dir) as server:
+        async with kit_serve(url, data_dir, workers=1) as server:
             if await endpoint_ready(server.base, points[0]):
                 paths = [search_path(*p) for p in points]
                 search = await hammer(server, paths, args)
@@ -570,16 +466,6 @@ async def measure_http(
 
 
 # --- report ------------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}"
 
 
 def fmt(value: float | None, digits: int = 2) -> str:
@@ -608,16 +494,6 @@ def table(results: list[Result], args: argparse.Namespace, pg_version: str) -> s
             f"| {fmt(health and health.rps, 0)} |"
         )
     return "\n".join(lines)
-
-
-async def postgres_version(url: str) -> str:
-    with contextlib.suppress(OSError, asyncpg.PostgresError):
-        conn = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
-        try:
-            return "PostgreSQL " + str(await conn.fetchval("SHOW server_version")).split()[0]
-        finally:
-            await conn.close()
-    return "PostgreSQL not reachable"
 
 
 async def run(args: argparse.Namespace) -> None:
