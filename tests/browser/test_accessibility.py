@@ -1,0 +1,263 @@
+"""Every page a neighbor, a host or a coordinator sees passes Deque's axe-core with no
+serious or critical violation (the minor ones are printed), fits a 320 px wide phone
+without sideways scrolling, and the core flows work with JavaScript switched off.
+
+axe-core comes from npm (tests/browser/package.json, installed by
+./scripts/setup --test) and is injected into each page as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from tests.browser.conftest import StartingMeeting
+
+pytestmark = pytest.mark.browser
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING = ("serious", "critical")
+CAMPAIGN = "winter-house-meetings"
+
+
+async def new_context(browser: Browser, **options: Any) -> BrowserContext:
+    # The kit's Content-Security-Policy forbids inline scripts, and add_script_tag
+    # injects one: let the test's own script in, and nothing else changes.
+    # Reduced motion switches off the buttons' color transitions, so axe never
+    # measures a color halfway between two schemes.
+    options.setdefault("viewport", {"width": 1280, "height": 900})
+    return await browser.new_context(bypass_csp=True, reduced_motion="reduce", **options)
+
+
+def describe(violation: dict[str, Any]) -> str:
+    nodes = "".join(
+        f"\n    {' '.join(node['target'])}: {node['failureSummary'].splitlines()[-1].strip()}"
+        for node in violation["nodes"][:5]
+    )
+    return f"[{violation['impact']}] {violation['id']}: {violation['help']}{nodes}"
+
+
+async def axe(page: Page, name: str, scheme: str = "light") -> list[dict[str, Any]]:
+    """Run axe over the page as it is now; fail on serious or critical problems."""
+    assert AXE.exists(), f"{AXE} is missing: run ./scripts/setup --test"
+    await page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
+    violations: list[dict[str, Any]] = result["violations"]
+    for v in violations:
+        if v["impact"] not in BLOCKING:
+            print(f"axe, {name} ({scheme}): {describe(v)}")
+    blocking = [describe(v) for v in violations if v["impact"] in BLOCKING]
+    assert not blocking, f"{name} ({scheme}):\n" + "\n".join(blocking)
+    return violations
+
+
+async def axe_both_schemes(page: Page, name: str) -> None:
+    """Light and dark: the stylesheet has a palette for each, and both must read well."""
+    await axe(page, name, "light")
+    await axe(page, name, "dark")
+
+
+async def test_public_pages_pass_axe(
+    live_server: str, browser: Browser, meeting_starting_soon: StartingMeeting
+) -> None:
+    # meeting_starting_soon is asked for here, early, so its clock runs meanwhile.
+    context = await new_context(browser)
+    page = await context.new_page()
+    await page.goto(f"{live_server}/")
+    await axe_both_schemes(page, "home")
+
+    await page.goto(f"{live_server}/find")
+    await expect(
+        page.locator("#map .leaflet-marker-icon, #map .marker-cluster").first
+    ).to_be_visible()
+    await axe_both_schemes(page, "find")
+
+    await page.goto(f"{live_server}/find?near=10027")
+    await expect(page.locator(".meeting-list .meeting-card").first).to_be_visible()
+    await axe_both_schemes(page, "find near 10027")
+
+    await page.goto(f"{live_server}/find?near=Nowhere+at+all+42")
+    await axe(page, "find, a place it doesn't know")
+
+    await page.goto(f"{live_server}/find?near=10027")
+    await page.locator(".meeting-list .meeting-card h3 a").first.click()
+    await expect(page.get_by_role("heading", name="RSVP")).to_be_visible()
+    await axe_both_schemes(page, "meeting page")
+
+    await page.goto(f"{live_server}/campaigns/{CAMPAIGN}")
+    await axe_both_schemes(page, "campaign page")
+
+    await page.goto(f"{live_server}/no/such/page")
+    await axe(page, "not found")
+    await context.close()
+
+
+async def test_rsvp_pages_pass_axe(live_server: str, browser: Browser, hosted_meeting: str) -> None:
+    context = await new_context(browser)
+    page = await context.new_page()
+    await page.goto(hosted_meeting)
+    public = await page.locator(".copy-row a").first.get_attribute("href")
+    assert public
+    await page.goto(public)
+    await page.get_by_role("button", name="RSVP").click()
+    await expect(page.get_by_role("heading", name=re.compile("Please fix"))).to_be_visible()
+    await axe_both_schemes(page, "RSVP form with errors")
+
+    await page.get_by_label("Your name").fill("Ada Axe")
+    await page.get_by_label("Your email").fill("ada.axe@example.org")
+    await page.get_by_role("button", name="RSVP").click()
+    await expect(page).to_have_url(re.compile(r"/rsvp/[\w-]+\?new=1"))
+    await axe_both_schemes(page, "RSVP confirmation")
+    await context.close()
+
+
+async def test_host_pages_pass_axe(
+    live_server: str, browser: Browser, hosted_meeting: str, meeting_starting_soon: StartingMeeting
+) -> None:
+    context = await new_context(browser)
+    page = await context.new_page()
+    await page.goto(f"{live_server}/host")
+    await axe_both_schemes(page, "host form")
+    await page.get_by_role("button", name="Publish my meeting").click()
+    await expect(page.get_by_role("heading", name=re.compile("Please fix"))).to_be_visible()
+    await axe_both_schemes(page, "host form with errors")
+
+    await page.goto(hosted_meeting)
+    await axe_both_schemes(page, "manage page")
+    await page.goto(f"{live_server}/manage/recover")
+    await axe(page, "recover manage links")
+
+    await meeting_starting_soon.wait_until_started()
+    await page.goto(meeting_starting_soon.manage_url)
+    await page.get_by_role("link", name="File your report").click()
+    await expect(page.get_by_role("heading", name="Who came")).to_be_visible()
+    await axe_both_schemes(page, "report form")
+    # A headcount of minus one is refused, and the form says why.
+    await page.get_by_label(re.compile("How many people came")).fill("-1")
+    await page.get_by_role("button", name="File the report").click()
+    await expect(page.get_by_role("heading", name=re.compile("Please fix"))).to_be_visible()
+    await axe_both_schemes(page, "report form with errors")
+    await context.close()
+
+
+async def test_coordinator_pages_pass_axe(
+    live_server: str, browser: Browser, coordinator_state: str
+) -> None:
+    context = await new_context(browser)
+    page = await context.new_page()
+    await page.goto(f"{live_server}/coordinators/signin")
+    await axe(page, "coordinator sign-in")
+    await context.close()
+
+    context = await new_context(browser, storage_state=coordinator_state)
+    page = await context.new_page()
+    await page.goto(f"{live_server}/coordinators")
+    await axe_both_schemes(page, "coordinators' home")
+    await page.goto(f"{live_server}/coordinators/campaigns/{CAMPAIGN}")
+    await expect(page.get_by_role("heading", level=1)).to_be_visible()
+    await axe_both_schemes(page, "campaign dashboard")
+    await page.goto(f"{live_server}/coordinators/campaigns/{CAMPAIGN}/approvals")
+    await axe(page, "approvals")
+    await page.goto(f"{live_server}/coordinators/campaigns/{CAMPAIGN}/edit")
+    await axe(page, "campaign form")
+    await context.close()
+
+
+CORE_PAGES = (
+    "/",
+    "/find",
+    "/find?near=10027",
+    "/host",
+    f"/campaigns/{CAMPAIGN}",
+    "/coordinators/signin",
+)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+async def test_core_pages_fit_a_320px_screen(
+    live_server: str, browser: Browser, hosted_meeting: str, javascript: bool
+) -> None:
+    context = await browser.new_context(
+        java_script_enabled=javascript, viewport={"width": 320, "height": 640}
+    )
+    page = await context.new_page()
+    await page.goto(hosted_meeting)
+    public = await page.locator(".copy-row a").first.get_attribute("href")
+    too_wide = {}
+    for url in [f"{live_server}{path}" for path in CORE_PAGES] + [hosted_meeting, public]:
+        await page.goto(str(url))
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        if width > 320:
+            widest = await page.evaluate(WIDEST_ELEMENT)
+            too_wide[url] = f"{width}px, widest: {json.dumps(widest)}"
+    assert not too_wide, too_wide
+    await context.close()
+
+
+# Which element sticks out: the deepest one whose right edge passes the viewport.
+WIDEST_ELEMENT = r"""() => {
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.right > document.documentElement.clientWidth + 1) {
+      const cls = typeof el.className === 'string' && el.className
+        ? '.' + el.className.trim().split(/\s+/).join('.') : '';
+      const id = el.id ? '#' + el.id : '';
+      out.push(el.tagName.toLowerCase() + id + cls + ' ' + Math.round(r.right));
+    }
+  }
+  return out.slice(-5);
+}"""
+
+
+async def test_rsvp_host_and_report_work_without_javascript(
+    live_server: str,
+    browser: Browser,
+    meeting_starting_soon: StartingMeeting,
+) -> None:
+    context = await browser.new_context(
+        java_script_enabled=False, viewport={"width": 375, "height": 800}
+    )
+    page = await context.new_page()
+
+    # Host: the form, an error, then published.
+    await page.goto(f"{live_server}/host")
+    await page.get_by_label("Title").fill("No-script supper")
+    await page.get_by_role("button", name="Publish my meeting").click()
+    await expect(page.get_by_role("heading", name=re.compile("Please fix"))).to_be_visible()
+    await expect(page.get_by_label("Title")).to_have_value("No-script supper")
+    day = date.today() + timedelta(days=10)
+    await page.get_by_label("Starts").fill(f"{day}T18:00")
+    await page.get_by_label("Ends").fill(f"{day}T20:00")
+    await page.get_by_label("Town or city").fill("Oakland")
+    await page.get_by_label("ZIP or postal code").fill("94612")
+    await page.get_by_label("Your name").fill("Noor Script")
+    await page.get_by_label("Your email").fill("noor.noscript@example.org")
+    await page.get_by_role("button", name="Publish my meeting").click()
+    await expect(page).to_have_url(re.compile(r"/manage/[\w-]+\?token="))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("No-script supper")
+
+    # RSVP: the guest finds it by ZIP and signs up.
+    await page.goto(f"{live_server}/find?near=94612")
+    await page.get_by_role("link", name="No-script supper").click()
+    await page.get_by_label("Your name").fill("Sam Plain")
+    await page.get_by_label("Your email").fill("sam.plain@example.org")
+    await page.get_by_role("button", name="RSVP").click()
+    await expect(page.get_by_text("Confirmed for 1 person")).to_be_visible()
+
+    # Report: the host of a meeting that has started files who came.
+    await meeting_starting_soon.wait_until_started()
+    await page.goto(meeting_starting_soon.manage_url)
+    await page.get_by_role("link", name="File your report").click()
+    await page.get_by_label(re.compile("How many people came")).fill("7")
+    await page.get_by_role("button", name="File the report").click()
+    await expect(page.get_by_text("Your report is saved")).to_be_visible()
+    await context.close()
