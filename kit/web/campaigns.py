@@ -52,6 +52,9 @@ def map_view(bounds: tuple[float, float, float, float] | None) -> dict[str, Any]
     return {"lat": round((south + north) / 2, 4), "lon": round((west + east) / 2, 4), "zoom": zoom}
 
 
+UPCOMING_LISTED = 10
+
+
 async def campaign_page(request: Request) -> Response:
     campaign = await reports.get_public_campaign(request.path_params["slug"])
     outcomes = await reports.campaign_outcomes(campaign)
@@ -60,7 +63,8 @@ async def campaign_page(request: Request) -> Response:
         "campaign": campaign,
         "outcomes": outcomes,
         "stories": await reports.campaign_stories(campaign),
-        "upcoming": await reports.upcoming_meetings(campaign),
+        # The next few by date; the map shows them all.
+        "upcoming": await reports.upcoming_meetings(campaign, limit=UPCOMING_LISTED),
         "supported": await ideas.supported_ideas(browser_key(request), outcomes.ideas),
         "status_labels": ideas.STATUS_LABELS,
         "map": map_view(await reports.map_bounds(campaign)),
