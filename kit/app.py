@@ -18,6 +18,7 @@ from kit.settings import Settings
 from kit.toolkit.delivery import background_delivery
 from kit.web import routes
 from kit.web.errors import EXCEPTION_HANDLERS
+from kit.web.request_guards import LimitRequestBody, RejectNulInUrl
 from kit.web.security import SecurityHeadersMiddleware
 from kit.web.templating import make_templates
 
@@ -53,10 +54,12 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
                 same_site="lax",
                 https_only=settings.base_url.startswith("https://"),
             ),
+            Middleware(RejectNulInUrl),
+            # Instead of Starlette's max_body_size, whose 413 is bare text (see the module).
+            Middleware(LimitRequestBody, max_bytes=MAX_BODY_BYTES),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.settings = settings
     app.state.templates = make_templates()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from kit.errors import CampaignNotFound
 from kit.models import Campaign
+from kit.validation import can_be_key
+
+SLUG_LENGTH = 64
 
 
 async def list_campaigns() -> list[Campaign]:
@@ -12,7 +15,7 @@ async def list_campaigns() -> list[Campaign]:
 
 
 async def get_campaign(slug: str) -> Campaign:
-    campaign = await Campaign.get_or_none(slug=slug)
+    campaign = await Campaign.get_or_none(slug=slug) if can_be_key(slug, SLUG_LENGTH) else None
     if campaign is None:
         raise CampaignNotFound()
     return campaign

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 from tortoise.functions import Count, Max
 
+from kit.campaigns import SLUG_LENGTH
 from kit.errors import NotFound
 from kit.models import (
     Campaign,
@@ -30,6 +31,7 @@ from kit.models import (
 )
 from kit.tokens import find_token, issue_token, revoke_tokens
 from kit.toolkit.calendar import render_feed
+from kit.validation import can_be_key
 
 # Feeds keep recent past meetings too, so a calendar doesn't lose last week's event.
 PAST_WINDOW = timedelta(days=30)
@@ -89,7 +91,8 @@ class FeedSource:
 
 
 async def campaign_feed(slug: str) -> FeedSource:
-    campaign = await Campaign.get_or_none(slug=slug, is_public=True)
+    found = can_be_key(slug, SLUG_LENGTH)
+    campaign = await Campaign.get_or_none(slug=slug, is_public=True) if found else None
     if campaign is None:
         raise NotFound("We couldn't find that campaign.")
     query = public_feed_meetings().filter(campaign_id=campaign.id)

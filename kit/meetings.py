@@ -34,6 +34,8 @@ from kit.settings import Settings
 from kit.tokens import find_token, issue_token, revoke_tokens
 from kit.toolkit import mail
 
+PUBLIC_ID_LENGTH = Meeting._meta.fields_map["public_id"].max_length  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class CreatedMeeting:
@@ -175,6 +177,8 @@ def manage_url(base_url: str, meeting: Meeting, token: str) -> str:
 
 async def get_meeting(public_id: str) -> Meeting:
     """A meeting anyone may see: published, cancelled or completed (not pending/draft/hidden)."""
+    if not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
+        raise MeetingNotFound()
     meeting = await Meeting.get_or_none(public_id=public_id).select_related("campaign", "host")
     if meeting is None or meeting.status in {
         MeetingStatus.DRAFT,
@@ -188,7 +192,7 @@ async def get_meeting(public_id: str) -> Meeting:
 async def get_managed_meeting(public_id: str, token: str | None) -> Meeting:
     """The meeting, if ``token`` is its live manage token; otherwise MeetingNotFound (a 404)."""
     access = await find_token(token, TokenKind.MEETING_MANAGE)
-    if access is None:
+    if access is None or not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
         raise MeetingNotFound()
     meeting = await Meeting.get_or_none(id=access.meeting_id, public_id=public_id).select_related(
         "campaign", "host"

@@ -22,6 +22,7 @@ import anyio
 from tortoise.functions import Count
 
 from kit import validation as v
+from kit.campaigns import SLUG_LENGTH
 from kit.errors import CampaignNotFound, Conflict, ValidationError
 from kit.guides import (
     DEFAULT_AGENDA,
@@ -220,7 +221,8 @@ async def campaign_country(campaign: Campaign) -> str:
 
 async def get_campaign_guide(slug: str) -> Rendered:
     """A public campaign's guide and agenda; CampaignNotFound for a private or unknown one."""
-    campaign = await Campaign.get_or_none(slug=slug, is_public=True)
+    found = v.can_be_key(slug, SLUG_LENGTH)
+    campaign = await Campaign.get_or_none(slug=slug, is_public=True) if found else None
     if campaign is None:
         raise CampaignNotFound()
     document = printables.campaign_guide_document(

@@ -21,6 +21,11 @@ EMAIL_RE = re.compile(
 )
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{5,25}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A NUL byte (PostgreSQL refuses it in text) or half of a UTF-16 pair (a JSON
+# "\ud83d" without its partner; no database can store it as UTF-8). Refused with a
+# message rather than dropped, so both databases answer the same and nobody's
+# text is silently changed.
+UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 
 
 def text(
@@ -39,6 +44,12 @@ def text(
     if not isinstance(value, str):
         problems[name] = f"{label} must be text."
         return ""
+    if UNSTORABLE_RE.search(value):
+        problems[name] = (
+            f"{label} contains a character we can't store (a NUL byte or a broken "
+            "emoji). Please retype it."
+        )
+        return UNSTORABLE_RE.sub("", value)
     value = CONTROL_RE.sub("", value).strip()
     if not multiline:
         value = " ".join(value.split())
@@ -132,6 +143,15 @@ def local_datetime(
     except ValueError:
         problems[name] = f"{label} must be a date and time like 2026-12-05T18:30."
         return None
+
+
+def can_be_key(value: str | None, max_length: int) -> bool:
+    """Could ``value`` (from a URL) be a stored id, slug or code of at most ``max_length``?
+
+    Looking up one that can't makes the ORM refuse the length or PostgreSQL the NUL
+    byte, which would be a 500; answering "not found" straight away is the truth.
+    """
+    return bool(value) and len(value) <= max_length and not UNSTORABLE_RE.search(value)
 
 
 def in_zone(value: datetime, tz: str) -> datetime:

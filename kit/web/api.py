@@ -77,6 +77,7 @@ async def meetings_create(request: Request) -> Response:
           application/json:
             schema: {$ref: "#/components/schemas/MeetingCreated"}
       "400": {$ref: "#/components/responses/Error"}
+      "413": {$ref: "#/components/responses/Error"}
       "415": {$ref: "#/components/responses/Error"}
       "422": {$ref: "#/components/responses/Error"}
     """
@@ -134,15 +135,18 @@ async def meeting_update(request: Request) -> Response:
       required: true
       content:
         application/json:
-          schema: {$ref: "#/components/schemas/MeetingInput"}
+          schema: {$ref: "#/components/schemas/MeetingChanges"}
     responses:
       "200":
         description: The meeting as the public now sees it.
         content:
           application/json:
             schema: {$ref: "#/components/schemas/PublicMeeting"}
+      "400": {$ref: "#/components/responses/Error"}
       "404": {$ref: "#/components/responses/Error"}
       "409": {$ref: "#/components/responses/Error"}
+      "413": {$ref: "#/components/responses/Error"}
+      "415": {$ref: "#/components/responses/Error"}
       "422": {$ref: "#/components/responses/Error"}
     """
     state = _services(request)
@@ -186,7 +190,7 @@ async def meetings_search(request: Request) -> Response:
     summary: Find published upcoming meetings near a place, nearest first
     operationId: searchMeetings
     parameters:
-      - {name: near, in: query, required: true, schema: {type: string},
+      - {name: near, in: query, required: true, schema: {type: string, minLength: 1},
          description: "a ZIP code, a town (Oakland, CA; Lyon, France) or lat,lon"}
       - {name: radius_km, in: query, schema: {type: number, default: 25, maximum: 500}}
       - {name: campaign, in: query, schema: {type: string}}
@@ -227,7 +231,7 @@ async def meetings_geojson(request: Request) -> Response:
     summary: Public meeting points in a map's visible box, as GeoJSON
     operationId: meetingsGeoJSON
     parameters:
-      - {name: bbox, in: query, required: true, schema: {type: string},
+      - {name: bbox, in: query, required: true, schema: {type: string, minLength: 7},
          description: "west,south,east,north in degrees"}
       - {name: campaign, in: query, schema: {type: string}}
     responses:

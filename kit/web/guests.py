@@ -109,8 +109,11 @@ async def rsvp_create(request: Request) -> Response:
         content:
           application/json:
             schema: {$ref: "#/components/schemas/RsvpCreated"}
+      "400": {$ref: "#/components/responses/Error"}
       "404": {$ref: "#/components/responses/Error"}
       "409": {$ref: "#/components/responses/Error"}
+      "413": {$ref: "#/components/responses/Error"}
+      "415": {$ref: "#/components/responses/Error"}
       "422": {$ref: "#/components/responses/Error"}
       "429": {$ref: "#/components/responses/Error"}
     """

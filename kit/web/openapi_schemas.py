@@ -58,8 +58,9 @@ PUBLIC_MEETING: dict[str, Any] = {
     },
 }
 
-MEETING_INPUT: dict[str, Any] = {
+MEETING_CHANGES: dict[str, Any] = {
     "type": "object",
+    "description": "Only the fields to change; nested objects are merged.",
     "properties": {
         "title": {"type": "string", "maxLength": 140},
         "description": {"type": "string", "maxLength": 5000},
@@ -99,6 +100,22 @@ MEETING_INPUT: dict[str, Any] = {
     },
 }
 
+# A new meeting needs a title, its times, a town or postal code and the host's contact.
+MEETING_INPUT: dict[str, Any] = {
+    **MEETING_CHANGES,
+    "description": "Either address.locality or address.postal_code is needed.",
+    "required": ["title", "starts_at", "ends_at", "address", "host"],
+    "properties": {
+        **MEETING_CHANGES["properties"],
+        "title": {**MEETING_CHANGES["properties"]["title"], "minLength": 1},
+        "host": {
+            "type": "object",
+            "required": ["name", "email"],
+            "properties": {"name": {**_str, "minLength": 1}, "email": _str, "phone": _str},
+        },
+    },
+}
+
 COMPONENTS: dict[str, Any] = {
     "schemas": {
         "Error": {
@@ -124,6 +141,7 @@ COMPONENTS: dict[str, Any] = {
         "Location": LOCATION,
         "PublicMeeting": PUBLIC_MEETING,
         "MeetingInput": MEETING_INPUT,
+        "MeetingChanges": MEETING_CHANGES,
         "RsvpInput": {
             "type": "object",
             "required": ["name", "email"],
