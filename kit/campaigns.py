@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from kit.errors import CampaignNotFound
-from kit.models import Campaign
+from kit.guides import DEFAULT_ASKS
+from kit.models import Campaign, Meeting
+from kit.settings import Settings
 from kit.validation import can_be_key
 
 SLUG_LENGTH = 64
@@ -31,3 +33,35 @@ def campaign_summary(campaign: Campaign) -> dict[str, object]:
         "ends_on": campaign.ends_on.isoformat() if campaign.ends_on else None,
         "goals": campaign.goals,
     }
+
+
+async def get_public_campaign(slug: str) -> Campaign:
+    campaign = await Campaign.get_or_none(slug=slug[:64], is_public=True)
+    if campaign is None:
+        raise CampaignNotFound()
+    return campaign
+
+
+def campaign_url(site: Settings, campaign: Campaign) -> str:
+    return f"{site.base_url}/campaigns/{campaign.slug}"
+
+
+def asks_for(campaign: Campaign | None) -> list[dict[str, str]]:
+    """The campaign's asks ({"key", "label"}), or the kit's when it has none."""
+    raw = campaign.asks if campaign and isinstance(campaign.asks, list) else []
+    asks = [
+        {"key": str(a["key"]).strip(), "label": str(a["label"]).strip()}
+        for a in raw
+        if isinstance(a, dict)
+        and str(a.get("key") or "").strip()
+        and str(a.get("label") or "").strip()
+    ]
+    return asks or [dict(a) for a in DEFAULT_ASKS]
+
+
+async def campaign_of(meeting: Meeting) -> Campaign | None:
+    if not meeting.campaign_id:  # type: ignore[attr-defined]
+        return None
+    if isinstance(meeting.campaign, Campaign):
+        return meeting.campaign
+    return await Campaign.get_or_none(id=meeting.campaign_id)  # type: ignore[attr-defined]

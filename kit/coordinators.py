@@ -538,7 +538,7 @@ async def update_campaign(campaign: Campaign, data: CampaignInput) -> Campaign:
     return campaign
 
 
-# --- Meetings: approve, hide or show again, write to the host -------------------------------------------
+# --- Meetings: approve, hide or show again, write to the host ----------------------------
 
 
 async def list_pending_meetings(campaign: Campaign, limit: int = 200) -> list[Meeting]:

@@ -1,12 +1,12 @@
-"""Use cases after a meeting: the host's report, what filing it causes, and the outcomes
-the public sees.
+"""Use cases after a meeting: the host's report and what filing it causes. What the
+public sees of it afterwards is in ``kit.outcomes``.
 
 A report is typed from the printed sign-in sheet, so the form follows the sheet
 row for row: each confirmed RSVP (sorted by name, as ``kit.toolkit.printables``
 prints them), the rows for the people they bring, then blank rows for walk-ins.
 The form and the JSON body both arrive as dotted names and are checked into one
 ``ReportInput``; ``file_report`` writes it, and the emails it causes, in ONE
-transaction. Public numbers are counted in the database, never by looping over rows.
+transaction.
 """
 
 from __future__ import annotations
@@ -14,21 +14,18 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Q
-from tortoise.functions import Count, Max, Min, Sum
 from tortoise.transactions import in_transaction
 
-from kit import ideas as idea_board
 from kit import notifications, tallies
 from kit import validation as v
-from kit.errors import CampaignNotFound, Conflict, ValidationError
-from kit.guides import DEFAULT_ASKS
+from kit.campaigns import asks_for, campaign_of, campaign_url
+from kit.errors import Conflict, ValidationError
 from kit.models import (
     Attendee,
     Campaign,
@@ -40,7 +37,6 @@ from kit.models import (
     Report,
     Rsvp,
     RsvpStatus,
-    Visibility,
 )
 from kit.settings import Settings
 
@@ -84,27 +80,6 @@ class ReportSheet:
     @property
     def walk_in_rows(self) -> int:
         return sum(1 for row in self.rows if row.kind == "walkin")
-
-
-def asks_for(campaign: Campaign | None) -> list[dict[str, str]]:
-    """The campaign's asks ({"key", "label"}), or the kit's when it has none."""
-    raw = campaign.asks if campaign and isinstance(campaign.asks, list) else []
-    asks = [
-        {"key": str(a["key"]).strip(), "label": str(a["label"]).strip()}
-        for a in raw
-        if isinstance(a, dict)
-        and str(a.get("key") or "").strip()
-        and str(a.get("label") or "").strip()
-    ]
-    return asks or [dict(a) for a in DEFAULT_ASKS]
-
-
-async def campaign_of(meeting: Meeting) -> Campaign | None:
-    if not meeting.campaign_id:  # type: ignore[attr-defined]
-        return None
-    if isinstance(meeting.campaign, Campaign):
-        return meeting.campaign
-    return await Campaign.get_or_none(id=meeting.campaign_id)  # type: ignore[attr-defined]
 
 
 async def report_sheet(meeting: Meeting, *, walk_ins: int = 0) -> ReportSheet:
@@ -568,230 +543,3 @@ def report_link(
     else:
         state = "due" if now >= meeting.starts_at else "upcoming"
     return ReportLink(state, report_url(site, meeting, token), until, now >= meeting.ends_at)
-
-
-# Outcomes ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AskCount:
-    key: str
-    label: str
-    count: int
-
-
-def _by_ask(rows: list[dict[str, Any]], asks: list[dict[str, str]]) -> list[AskCount]:
-    """Counts in the asks' order; asks a campaign dropped since keep their key as label."""
-    counts = {str(r["ask"]): int(r["n"]) for r in rows}
-    known = [AskCount(a["key"], a["label"], counts.pop(a["key"], 0)) for a in asks]
-    return known + [AskCount(key, key, n) for key, n in sorted(counts.items())]
-
-
-@dataclass(frozen=True)
-class MeetingOutcomes:
-    headcount: int
-    commitments: list[AskCount]
-    ideas: list[str]
-    story: str  # "" unless the storyteller agreed to share it
-
-    @property
-    def commitments_total(self) -> int:
-        return sum(c.count for c in self.commitments)
-
-
-async def meeting_outcomes(meeting: Meeting) -> MeetingOutcomes | None:
-    """What happened, for the meeting page: only for a completed meeting with a report."""
-    if meeting.status is not MeetingStatus.COMPLETED:
-        return None
-    report = await Report.get_or_none(meeting_id=meeting.id)
-    if report is None:
-        return None
-    rows = (
-        await Commitment.filter(meeting_id=meeting.id)
-        .annotate(n=Count("id"))
-        .group_by("ask")
-        .values("ask", "n")
-    )
-    texts = await Idea.filter(meeting_id=meeting.id).order_by("id").values_list("text", flat=True)
-    return MeetingOutcomes(
-        headcount=report.headcount,
-        commitments=[c for c in _by_ask(rows, asks_for(await campaign_of(meeting))) if c.count],
-        ideas=[str(t) for t in texts],
-        story=report.story if report.story_consent else "",
-    )
-
-
-@dataclass(frozen=True)
-class CampaignOutcomes:
-    campaign: Campaign
-    meetings_held: int
-    meetings_upcoming: int
-    people_reached: int
-    commitments: list[AskCount]
-    ideas: list[Idea] = field(default_factory=list)
-
-    @property
-    def commitments_total(self) -> int:
-        return sum(c.count for c in self.commitments)
-
-    def goal(self, name: str) -> int | None:
-        goals = self.campaign.goals if isinstance(self.campaign.goals, dict) else {}
-        value = goals.get(name)
-        return value if isinstance(value, int) and value > 0 else None
-
-
-def campaign_url(site: Settings, campaign: Campaign) -> str:
-    return f"{site.base_url}/campaigns/{campaign.slug}"
-
-
-async def get_public_campaign(slug: str) -> Campaign:
-    campaign = await Campaign.get_or_none(slug=slug[:64], is_public=True)
-    if campaign is None:
-        raise CampaignNotFound()
-    return campaign
-
-
-async def campaign_outcomes(campaign: Campaign, now: datetime | None = None) -> CampaignOutcomes:
-    """Meetings held, people reached (the hosts' headcounts), commitments by ask, ideas."""
-    now = now or datetime.now(UTC)
-    held = (
-        await Meeting.filter(campaign_id=campaign.id, status=MeetingStatus.COMPLETED)
-        .annotate(meetings=Count("id"), people=Sum("report__headcount"))
-        .group_by("campaign_id")
-        .values("meetings", "people")
-    )
-    commitments = (
-        await Commitment.filter(
-            meeting__campaign_id=campaign.id, meeting__status=MeetingStatus.COMPLETED
-        )
-        .annotate(n=Count("id"))
-        .group_by("ask")
-        .values("ask", "n")
-    )
-    upcoming = await Meeting.filter(
-        campaign_id=campaign.id,
-        status=MeetingStatus.PUBLISHED,
-        visibility=Visibility.PUBLIC,
-        starts_at__gt=now,
-    ).count()
-    return CampaignOutcomes(
-        campaign=campaign,
-        meetings_held=int(held[0]["meetings"]) if held else 0,
-        meetings_upcoming=upcoming,
-        people_reached=int(held[0]["people"] or 0) if held else 0,
-        commitments=_by_ask(commitments, asks_for(campaign)),
-        ideas=await idea_board.list_ideas(campaign),
-    )
-
-
-def outcomes_as_json(outcomes: CampaignOutcomes) -> dict[str, Any]:
-    """The public aggregates: counts and ideas, never a person."""
-    return {
-        "campaign": outcomes.campaign.slug,
-        "goals": {
-            name: outcomes.goal(name)
-            for name in ("meetings", "people", "commitments")
-            if outcomes.goal(name)
-        },
-        "meetings_held": outcomes.meetings_held,
-        "meetings_upcoming": outcomes.meetings_upcoming,
-        "people_reached": outcomes.people_reached,
-        "commitments": {
-            "total": outcomes.commitments_total,
-            "by_ask": [
-                {"key": c.key, "label": c.label, "count": c.count} for c in outcomes.commitments
-            ],
-        },
-        "ideas": [idea_board.idea_as_json(i) for i in outcomes.ideas],
-    }
-
-
-@dataclass(frozen=True)
-class Story:
-    text: str
-    locality: str
-    when: datetime
-    timezone: str
-
-
-async def campaign_stories(campaign: Campaign, limit: int = 12) -> list[Story]:
-    """Stories the teller agreed to share, newest first, with the town but no names."""
-    rows = (
-        await Report.filter(
-            meeting__campaign_id=campaign.id,
-            meeting__status=MeetingStatus.COMPLETED,
-            story_consent=True,
-        )
-        .exclude(story="")
-        .order_by("-filed_at")
-        .limit(limit)
-        .values("story", "meeting__locality", "meeting__starts_at", "meeting__timezone")
-    )
-    return [
-        Story(r["story"], r["meeting__locality"], r["meeting__starts_at"], r["meeting__timezone"])
-        for r in rows
-    ]
-
-
-async def upcoming_meetings(
-    campaign: Campaign, now: datetime | None = None, limit: int = 50
-) -> list[Meeting]:
-    return (
-        await Meeting.filter(
-            campaign_id=campaign.id,
-            status=MeetingStatus.PUBLISHED,
-            visibility=Visibility.PUBLIC,
-            starts_at__gt=now or datetime.now(UTC),
-        )
-        .order_by("starts_at")
-        .limit(limit)
-        .select_related("campaign")
-    )
-
-
-def _on_the_map(campaign: Campaign, now: datetime | None) -> Any:
-    return Meeting.filter(
-        Q(status=MeetingStatus.COMPLETED)
-        | Q(status=MeetingStatus.PUBLISHED, starts_at__gt=now or datetime.now(UTC)),
-        campaign_id=campaign.id,
-        visibility=Visibility.PUBLIC,
-    )
-
-
-async def map_bounds(
-    campaign: Campaign, now: datetime | None = None
-) -> tuple[float, float, float, float] | None:
-    """(south, west, north, east) around the campaign's map points; None when it has none."""
-    rows = (
-        await _on_the_map(campaign, now)
-        .annotate(
-            south=Min("approx_lat"),
-            west=Min("approx_lon"),
-            north=Max("approx_lat"),
-            east=Max("approx_lon"),
-        )
-        .group_by("campaign_id")
-        .values("south", "west", "north", "east")
-    )
-    if not rows or rows[0]["south"] is None:
-        return None
-    row = rows[0]
-    return float(row["south"]), float(row["west"]), float(row["north"]), float(row["east"])
-
-
-async def map_meetings(
-    campaign: Campaign,
-    box: tuple[float, float, float, float] | None,
-    now: datetime | None = None,
-    limit: int = 2000,
-) -> list[Meeting]:
-    """Held and upcoming public meetings of the campaign, in the map's box when given."""
-    query = _on_the_map(campaign, now)
-    if box:
-        west, south, east, north = box
-        query = query.filter(approx_lat__gte=south, approx_lat__lte=north)
-        if west <= east:
-            query = query.filter(approx_lon__gte=west, approx_lon__lte=east)
-        else:  # across the antimeridian
-            query = query.filter(Q(approx_lon__gte=west) | Q(approx_lon__lte=east))
-    return await query.order_by("starts_at").limit(limit).select_related("campaign")

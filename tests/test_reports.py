@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from kit import meetings, reports
+from kit import meetings, outcomes, reports
 from kit.models import (
     Attendee,
     Campaign,
@@ -412,10 +412,10 @@ async def test_meeting_outcomes_show_counts_ideas_and_only_a_shared_story(
     meeting, token = await held_meeting()
     assert (await api(client, meeting, token, REPORT)).status_code == 201
     meeting = await meetings.get_meeting(meeting.public_id)
-    outcomes = await reports.meeting_outcomes(meeting)
-    assert outcomes is not None
-    assert outcomes.headcount == 5 and outcomes.commitments_total == 4
-    assert [(c.label, c.count) for c in outcomes.commitments] == [
+    achieved = await outcomes.meeting_outcomes(meeting)
+    assert achieved is not None
+    assert achieved.headcount == 5 and achieved.commitments_total == 4
+    assert [(c.label, c.count) for c in achieved.commitments] == [
         ("Host a meeting", 1),
         ("Volunteer", 2),
         ("Donate monthly", 1),
@@ -423,7 +423,7 @@ async def test_meeting_outcomes_show_counts_ideas_and_only_a_shared_story(
     html = (
         make_environment()
         .get_template("meetings/_outcomes.html")
-        .render(meeting=meeting, outcomes=outcomes)
+        .render(meeting=meeting, outcomes=achieved)
     )
     assert "5 neighbors came" in html and "volunteer 2" in html
     assert "A crossing guard on Elm St" in html
@@ -432,10 +432,10 @@ async def test_meeting_outcomes_show_counts_ideas_and_only_a_shared_story(
         assert secret not in html
 
     await api(client, meeting, token, {**REPORT, "story_consent": False})
-    hidden = await reports.meeting_outcomes(meeting)
+    hidden = await outcomes.meeting_outcomes(meeting)
     assert hidden is not None and hidden.story == ""
     upcoming = (await make_meeting(title="Not yet")).meeting
-    assert await reports.meeting_outcomes(await meetings.get_meeting(upcoming.public_id)) is None
+    assert await outcomes.meeting_outcomes(await meetings.get_meeting(upcoming.public_id)) is None
 
 
 async def test_manage_page_partial_links_to_the_report(db: str) -> None:

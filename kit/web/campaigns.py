@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import ideas, reports
+from kit import campaigns, ideas, outcomes
 from kit.discovery import InvalidQuery
 from kit.errors import NotFound, ValidationError
 from kit.maps import geojson
@@ -56,18 +56,18 @@ UPCOMING_LISTED = 10
 
 
 async def campaign_page(request: Request) -> Response:
-    campaign = await reports.get_public_campaign(request.path_params["slug"])
-    outcomes = await reports.campaign_outcomes(campaign)
+    campaign = await campaigns.get_public_campaign(request.path_params["slug"])
+    figures = await outcomes.campaign_outcomes(campaign)
     notice = NOTICES.get(request.query_params.get("notice", ""))
     context = {
         "campaign": campaign,
-        "outcomes": outcomes,
-        "stories": await reports.campaign_stories(campaign),
+        "outcomes": figures,
+        "stories": await outcomes.campaign_stories(campaign),
         # The next few by date; the map shows them all.
-        "upcoming": await reports.upcoming_meetings(campaign, limit=UPCOMING_LISTED),
-        "supported": await ideas.supported_ideas(browser_key(request), outcomes.ideas),
+        "upcoming": await outcomes.upcoming_meetings(campaign, limit=UPCOMING_LISTED),
+        "supported": await ideas.supported_ideas(browser_key(request), figures.ideas),
         "status_labels": ideas.STATUS_LABELS,
-        "map": map_view(await reports.map_bounds(campaign)),
+        "map": map_view(await outcomes.map_bounds(campaign)),
         "notice": notice,
     }
     return _render(request, "campaigns/detail.html", context)
@@ -130,8 +130,8 @@ async def campaign_outcomes(request: Request) -> Response:
                       supporters: {type: integer}
       "404": {$ref: "#/components/responses/Error"}
     """
-    campaign = await reports.get_public_campaign(request.path_params["slug"])
-    return JSONResponse(reports.outcomes_as_json(await reports.campaign_outcomes(campaign)))
+    campaign = await campaigns.get_public_campaign(request.path_params["slug"])
+    return JSONResponse(outcomes.outcomes_as_json(await outcomes.campaign_outcomes(campaign)))
 
 
 async def campaign_geojson(request: Request) -> Response:
@@ -154,13 +154,13 @@ async def campaign_geojson(request: Request) -> Response:
       "400": {$ref: "#/components/responses/Error"}
       "404": {$ref: "#/components/responses/Error"}
     """
-    campaign = await reports.get_public_campaign(request.path_params["slug"])
+    campaign = await campaigns.get_public_campaign(request.path_params["slug"])
     bbox = request.query_params.get("bbox")
     try:
         box = geojson.parse_bbox(bbox) if bbox is not None else None
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
-    found = await reports.map_meetings(campaign, box)
+    found = await outcomes.map_meetings(campaign, box)
     collection = geojson.feature_collection(found, request.app.state.settings.base_url)
     for feature, meeting in zip(collection["features"], found, strict=True):
         feature["properties"]["status"] = str(meeting.status)

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import feeds, meetings, notifications, reports, rsvps
+from kit import feeds, meetings, notifications, outcomes, rsvps
 from kit.errors import Conflict, NotFound, ValidationError
 from kit.models import EmailOptOut, Meeting, Rsvp
 from kit.public import public_event_ld, public_meeting
@@ -61,7 +61,7 @@ def render_meeting_page(
 
 async def meeting_detail(request: Request) -> Response:
     meeting = await meetings.get_meeting(request.path_params["id"])
-    return render_meeting_page(request, meeting, outcomes=await reports.meeting_outcomes(meeting))
+    return render_meeting_page(request, meeting, outcomes=await outcomes.meeting_outcomes(meeting))
 
 
 async def rsvp_form(request: Request) -> Response:

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import meetings, reports
+from kit import campaigns, meetings, outcomes, reports
 from kit.errors import Conflict, ValidationError
 from kit.models import Meeting
 from kit.web.csrf import read_form
@@ -158,14 +158,14 @@ async def report_create(request: Request) -> Response:
     """
     meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
     body = await read_json(request)
-    campaign = await reports.campaign_of(meeting)
+    campaign = await campaigns.campaign_of(meeting)
     now = datetime.now(UTC)
     reports.check_can_report(meeting, campaign, now)  # a 409 before any 422
     data = reports.parse_report_json(body, await reports.report_sheet(meeting))
     site = request.app.state.settings
     filed = await reports.file_report(meeting, data, site=site, now=now)
-    outcomes = await reports.meeting_outcomes(meeting)
-    assert outcomes is not None
+    achieved = await outcomes.meeting_outcomes(meeting)
+    assert achieved is not None
     return JSONResponse(
         {
             "id": meeting.public_id,
@@ -173,9 +173,9 @@ async def report_create(request: Request) -> Response:
             "url": meetings.meeting_url(site.base_url, meeting),
             "editable_until": reports.editable_until(meeting, campaign).isoformat(),
             "attendees": len(data.attendees),
-            "headcount": outcomes.headcount,
-            "commitments": {c.key: c.count for c in outcomes.commitments},
-            "ideas": outcomes.ideas,
+            "headcount": achieved.headcount,
+            "commitments": {c.key: c.count for c in achieved.commitments},
+            "ideas": achieved.ideas,
         },
         status_code=201 if filed.created else 200,
     )

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from openapi_spec_validator import validate
 
-from kit import meetings, reports
+from kit import meetings, outcomes, reports
 from kit.maps.privacy import haversine_km
 from kit.models import Meeting, MeetingStatus
 from kit.rsvps import RsvpInput, record_rsvp
@@ -193,15 +193,15 @@ async def test_map_shows_held_and_upcoming_public_meetings(client: httpx.AsyncCl
 async def test_meeting_outcomes_are_public_only_for_completed_meetings(db: str) -> None:
     seeded = await seed()
     first = await meetings.get_meeting(seeded["first"].public_id)
-    outcomes = await reports.meeting_outcomes(first)
-    assert outcomes is not None
-    assert (outcomes.headcount, outcomes.commitments_total) == (8, 3)
-    assert outcomes.story == "We finally met the people next door."
-    second = await reports.meeting_outcomes(await meetings.get_meeting(seeded["second"].public_id))
+    achieved = await outcomes.meeting_outcomes(first)
+    assert achieved is not None
+    assert (achieved.headcount, achieved.commitments_total) == (8, 3)
+    assert achieved.story == "We finally met the people next door."
+    second = await outcomes.meeting_outcomes(await meetings.get_meeting(seeded["second"].public_id))
     assert second is not None and second.story == ""
     pending = await meetings.get_meeting(seeded["not_reported"].public_id)
     assert pending.status is MeetingStatus.PUBLISHED
-    assert await reports.meeting_outcomes(pending) is None
+    assert await outcomes.meeting_outcomes(pending) is None
 
 
 async def test_private_and_unknown_campaigns_are_404(client: httpx.AsyncClient) -> None:
