@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 Problems = dict[str, str]
 
+# The local part refuses control characters and broken UTF-16 too: invitation lists
+# are split and checked with this alone, and PostgreSQL refuses a NUL in them.
 EMAIL_RE = re.compile(
-    r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"^[^@\s<>(),;:\"\[\]\x00-\x1f\x7f\ud800-\udfff]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{5,25}$")
