@@ -35,7 +35,10 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 
 def connection_config(database_url: str) -> str | dict[str, Any]:
-    """PostgreSQL as given; SQLite with the kit's pragmas, on the kit's SQLite client."""
+    """PostgreSQL and SQLite on the kit's own clients; SQLite with the kit's pragmas."""
+    if database_url.startswith(("postgres://", "asyncpg://")):
+        # kit.postgres hands a connection back to the pool when BEGIN fails (restarts).
+        return {**expand_db_url(database_url), "engine": "kit.postgres"}
     if not database_url.startswith("sqlite://") or database_url == "sqlite://:memory:":
         return database_url
     expanded = expand_db_url(_driver_url(database_url))

@@ -7,13 +7,17 @@ Elsewhere a friendly HTML page with the same message.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import asyncpg
+from asyncpg.exceptions import InternalClientError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from tortoise.exceptions import BaseORMException
 
-from kit.errors import KitError, RateLimited
+from kit.errors import KitError, database_unavailable
 
 log = logging.getLogger("kit.web")
 
@@ -50,8 +54,31 @@ def error_response(
 
 async def kit_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KitError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    retry_after = getattr(exc, "retry_after", None)  # RateLimited, DatabaseUnavailable
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return error_response(request, exc.status_code, exc.message, exc.fields, headers)
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """503 with Retry-After while the database is down, read-only or busy.
+
+    Any other driver or ORM error is a bug: re-raised, it reaches ``server_error``
+    (a 500, logged with its traceback) exactly as before.
+    """
+    unavailable = database_unavailable(exc)
+    if unavailable is None:
+        raise exc
+    # One line per request, not a traceback: an outage is an operator's problem,
+    # already visible on /healthz.
+    log.warning(
+        "%s %s: database %s (%s: %s)",
+        request.method,
+        request.url.path,
+        unavailable.problem.replace("_", "-"),
+        type(exc).__name__,
+        exc,
+    )
+    return await kit_error(request, unavailable)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -68,5 +95,14 @@ async def server_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     KitError: kit_error,
     HTTPException: http_error,
+    # The shapes a database outage takes, checked by ``database_error``: Tortoise's
+    # wrappers, asyncpg's own errors, the socket errors of a refused connection, and
+    # sqlite3 errors that escape Tortoise's translation (commit, rollback).
+    BaseORMException: database_error,
+    asyncpg.PostgresError: database_error,
+    asyncpg.InterfaceError: database_error,
+    InternalClientError: database_error,
+    OSError: database_error,
+    sqlite3.Error: database_error,
     Exception: server_error,
 }
