@@ -1,5 +1,5 @@
 """A campaign's numbers, counted in the database: the funnel, regions, weeks, the growth
-tree and the meetings whose report is overdue; and the rows of the coordinators' exports.
+tree and the meetings whose report is overdue. (The CSV exports are kit.campaign_exports.)
 
 Every figure is one SQL statement run through the connection's ``execute_query_dict``
 (placeholders written as ``?`` and numbered ``$1, $2`` for PostgreSQL); Python only
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -435,80 +435,3 @@ def dashboard_to_json(d: Dashboard) -> dict[str, Any]:
             ],
         },
     }
-
-
-# --- Exports: rows for the coordinators' CSV files ---------------------------------------
-
-EXPORT_BATCH = 1000
-
-EXPORTS: dict[str, tuple[list[str], str]] = {
-    "meetings": (
-        ["id", "title", "status", "starts_at", "ends_at", "timezone", "street", "locality",
-         "region", "postal_code", "country", "kind", "capacity", "seats_taken", "host_name",
-         "host_email", "host_phone", "grew_from", "reported", "headcount", "hidden_reason"],
-        """SELECT x.id AS _key, x.public_id, x.title, x.status, x.starts_at, x.ends_at,
-             x.timezone, x.street, x.locality, x.region, x.postal_code, x.country, x.kind,
-             x.capacity, x.seats_taken, p.name, p.email, p.phone, g.public_id AS grew_from,
-             CASE WHEN r.id IS NULL THEN 'no' ELSE 'yes' END AS reported, r.headcount,
-             x.hidden_reason
-           FROM meeting x JOIN person p ON p.id = x.host_id
-           LEFT JOIN meeting g ON g.id = x.grew_from_id
-           LEFT JOIN report r ON r.meeting_id = x.id
-           WHERE x.campaign_id = ? AND x.status <> 'draft' AND x.id > ?""",
-    ),
-    # Contact details only for those who said the campaign may contact them.
-    "attendees": (
-        ["meeting", "meeting_title", "locality", "name", "email", "phone", "consent", "walk_in",
-         "had_rsvp"],
-        """SELECT a.id AS _key, x.public_id, x.title, x.locality, a.name,
-             CASE WHEN a.consent THEN a.email ELSE NULL END AS email,
-             CASE WHEN a.consent THEN a.phone ELSE NULL END AS phone,
-             CASE WHEN a.consent THEN 'yes' ELSE 'no' END AS consent,
-             CASE WHEN a.walk_in THEN 'yes' ELSE 'no' END AS walk_in,
-             CASE WHEN a.rsvp_id IS NULL THEN 'no' ELSE 'yes' END AS had_rsvp
-           FROM attendee a JOIN meeting x ON x.id = a.meeting_id
-           WHERE x.campaign_id = ? AND a.id > ?""",
-    ),
-    "commitments": (
-        ["meeting", "meeting_title", "locality", "ask", "name", "email", "phone", "consent"],
-        """SELECT c.id AS _key, x.public_id, x.title, x.locality, c.ask, a.name,
-             CASE WHEN a.consent THEN a.email ELSE NULL END AS email,
-             CASE WHEN a.consent THEN a.phone ELSE NULL END AS phone,
-             CASE WHEN a.consent THEN 'yes' ELSE 'no' END AS consent
-           FROM commitment c JOIN attendee a ON a.id = c.attendee_id
-           JOIN meeting x ON x.id = c.meeting_id
-           WHERE x.campaign_id = ? AND c.id > ?""",
-    ),
-    "ideas": (
-        ["id", "text", "status", "status_note", "supporters", "meeting", "locality",
-         "created_at"],
-        """SELECT i.id AS _key, i.public_id, i.text, i.status, i.status_note, i.supporters,
-             x.public_id AS meeting, x.locality, i.created_at
-           FROM idea i JOIN meeting x ON x.id = i.meeting_id
-           WHERE i.campaign_id = ? AND i.id > ?""",
-    ),
-}  # fmt: skip
-
-PHONE_COLUMNS = frozenset({"phone", "host_phone"})
-
-
-async def export_rows(kind: str, campaign_id: int) -> AsyncIterator[list[Any]]:
-    """One list per row, in id order, fetched a batch at a time (never the whole table)."""
-    _, sql = EXPORTS[kind]
-    last = 0
-    while True:
-        batch = await query(f"{sql} ORDER BY _key LIMIT ?", [campaign_id, last, EXPORT_BATCH])
-        for row in batch:
-            yield [_export_value(k, v) for k, v in row.items() if k != "_key"]
-        if len(batch) < EXPORT_BATCH:
-            return
-        last = batch[-1]["_key"]
-
-
-DATETIME_COLUMNS = frozenset({"starts_at", "ends_at", "created_at"})
-
-
-def _export_value(column: str, value: Any) -> Any:
-    if column in DATETIME_COLUMNS and value is not None:
-        return (as_datetime(value) or datetime.now(UTC)).astimezone(UTC).isoformat()
-    return "" if value is None else value

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kit import campaign_input
 from kit import coordinators as c
 from kit.errors import (
     CampaignNotFound,
@@ -171,7 +172,7 @@ def campaign_form(**overrides: object) -> dict[str, object]:
 
 def problems(**overrides: object) -> dict[str, str]:
     with pytest.raises(ValidationError) as caught:
-        c.parse_campaign_input(campaign_form(**overrides))
+        campaign_input.parse_campaign_input(campaign_form(**overrides))
     return caught.value.fields
 
 
@@ -191,7 +192,7 @@ def test_campaign_input_checks_every_field() -> None:
 
 
 def test_campaign_input_from_a_form_or_json() -> None:
-    data = c.parse_campaign_input(
+    data = campaign_input.parse_campaign_input(
         campaign_form(
             agenda="Welcome and introductions | 10\n\n  Stories | 30  ",
             asks="Host a meeting\nvolunteer | Volunteer",
@@ -206,7 +207,7 @@ def test_campaign_input_from_a_form_or_json() -> None:
     assert [a["key"] for a in data.asks] == ["host-a-meeting", "volunteer"]
     assert data.goals == {"meetings": 300}
     assert data.requires_approval and data.is_public
-    same = c.parse_campaign_input(
+    same = campaign_input.parse_campaign_input(
         {
             "slug": "winter-2026",
             "name": "Winter 2026",
@@ -222,16 +223,18 @@ def test_campaign_input_from_a_form_or_json() -> None:
 async def test_only_admins_create_and_the_slug_never_changes(db: str) -> None:
     cara, _ = await c.add_coordinator("cara@example.org")
     boss, _ = await c.add_coordinator("boss@example.org", is_admin=True)
-    data = c.parse_campaign_input(campaign_form())
+    data = campaign_input.parse_campaign_input(campaign_form())
     with pytest.raises(PermissionDenied):
         await c.create_campaign(cara, data)
     campaign = await c.create_campaign(boss, data)
     with pytest.raises(ValidationError):
         await c.create_campaign(boss, data)  # the slug is taken
-    await c.update_campaign(campaign, c.parse_campaign_input(campaign_form(slug="x", name="New")))
+    await c.update_campaign(
+        campaign, campaign_input.parse_campaign_input(campaign_form(slug="x", name="New"))
+    )
     stored = await Campaign.get(id=campaign.id)
     assert (stored.slug, stored.name) == ("winter-2026", "New")
-    round_trip = c.parse_campaign_input(c.campaign_form_values(stored))
+    round_trip = campaign_input.parse_campaign_input(campaign_input.campaign_form_values(stored))
     assert round_trip.as_fields() == {
         k: getattr(stored, k) for k in round_trip.as_fields()
     }  # the edit form shows exactly what is stored

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from kit import coordinators, dashboard
+from kit import campaign_exports, campaign_input, coordinators, dashboard
 from kit.dashboard_svg import render_bar_chart, render_column_chart
 from kit.errors import NotFound, PermissionDenied, ValidationError
 from kit.models import Coordinator, Idea, IdeaStatus, Meeting, MeetingStatus
@@ -183,7 +183,7 @@ async def campaign_new(request: Request, coordinator: Coordinator) -> Response:
     form = form_to_dict(await read_form(request))
     try:
         campaign = await coordinators.create_campaign(
-            coordinator, coordinators.parse_campaign_input(form)
+            coordinator, campaign_input.parse_campaign_input(form)
         )
     except ValidationError as exc:
         return _campaign_form(request, coordinator, form, exc.fields, status_code=422)
@@ -194,11 +194,11 @@ async def campaign_new(request: Request, coordinator: Coordinator) -> Response:
 async def campaign_edit(request: Request, coordinator: Coordinator) -> Response:
     campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
     if request.method == "GET":
-        values = coordinators.campaign_form_values(campaign)
+        values = campaign_input.campaign_form_values(campaign)
         return _campaign_form(request, coordinator, values, {}, campaign)
     form = {**form_to_dict(await read_form(request)), "slug": campaign.slug}
     try:
-        data = coordinators.parse_campaign_input(form)
+        data = campaign_input.parse_campaign_input(form)
         await coordinators.update_campaign(campaign, data)
     except ValidationError as exc:
         return _campaign_form(request, coordinator, form, exc.fields, campaign, 422)
@@ -253,7 +253,7 @@ async def campaign_dashboard(request: Request, coordinator: Coordinator) -> Resp
         "recent": recent,
         "ideas": ideas,
         "idea_statuses": [(s.value, s.value.replace("_", " ").capitalize()) for s in IdeaStatus],
-        "exports": list(dashboard.EXPORTS),
+        "exports": list(campaign_exports.EXPORTS),
     }
     return render(request, "coordinators/dashboard.html", context)
 
@@ -343,18 +343,18 @@ def csv_cell(column: str, value: Any) -> Any:
     number (``+1 212 555 0100``) is left as it is."""
     if not isinstance(value, str) or value[:1] not in ("=", "+", "-", "@", "\t", "\r"):
         return value
-    if column in dashboard.PHONE_COLUMNS and PHONE_RE.match(value):
+    if column in campaign_exports.PHONE_COLUMNS and PHONE_RE.match(value):
         return value
     return "'" + value
 
 
 async def csv_lines(kind: str, campaign_id: int) -> AsyncIterator[str]:
-    header, _ = dashboard.EXPORTS[kind]
+    header, _ = campaign_exports.EXPORTS[kind]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
     count = 0
-    async for row in dashboard.export_rows(kind, campaign_id):
+    async for row in campaign_exports.export_rows(kind, campaign_id):
         writer.writerow([csv_cell(col, val) for col, val in zip(header, row, strict=True)])
         count += 1
         if count % 500 == 0:
@@ -368,7 +368,7 @@ async def csv_lines(kind: str, campaign_id: int) -> AsyncIterator[str]:
 async def export_csv(request: Request, coordinator: Coordinator) -> Response:
     campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
     kind = request.path_params["kind"]
-    if kind not in dashboard.EXPORTS:
+    if kind not in campaign_exports.EXPORTS:
         raise NotFound("There is no such export.")
     filename = f"{campaign.slug}-{kind}.csv"
     return StreamingResponse(
