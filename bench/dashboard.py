@@ -33,7 +33,7 @@ import asyncpg
 from _harness import for_sqlite, machine, percentile, postgres_version, reset_postgres
 from tortoise import Tortoise
 
-from kit import dashboard
+from kit import dashboard, tallies
 from kit.db import apply_migrations, tortoise_config
 from kit.models import Campaign
 
@@ -207,6 +207,8 @@ def seed_sqlite(path: Path, d: Data) -> None:
                 )
                 for i in range(0, len(rows), BATCH):
                     db.executemany(sql, map(for_sqlite, rows[i : i + BATCH]))
+            # Rows went in around kit.rsvps and kit.reports: count each meeting's tallies.
+            db.execute(tallies.RECOUNT)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.close()
@@ -217,6 +219,8 @@ async def seed_postgres(url: str, d: Data) -> None:
     try:
         for table, rows in tables(d):
             await conn.copy_records_to_table(table, records=rows, columns=COLUMNS[table])
+        # Rows went in around kit.rsvps and kit.reports: count each meeting's tallies.
+        await conn.execute(tallies.RECOUNT)
         for table in ("campaign", "person", "meeting", "rsvp", "attendee"):
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
