@@ -49,6 +49,9 @@ class Mailbox:
         self.refused: dict[str, str] = {}  # recipient -> reply, e.g. "550 5.1.1 No such user"
         self.delay = 0.0  # seconds before accepting each message
         self.stall_at: int | None = None  # the Nth DATA (1-based) hangs until `release`
+        # The Nth DATA is kept (it arrived) but its 250 reply waits for `release`: the
+        # window where the server has a message and the sender doesn't know it yet.
+        self.stall_reply_at: int | None = None
         self.stalled = threading.Event()
         self.release = threading.Event()
         self._data_count = 0
@@ -77,6 +80,10 @@ class Mailbox:
             self.received.append(
                 Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
             )
+        if number == self.stall_reply_at:
+            self.stalled.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.02)
         return "250 2.0.0 Message accepted for delivery"
 
 

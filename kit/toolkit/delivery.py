@@ -63,9 +63,29 @@ NOTIFY_DEBOUNCE = 0.2  # seconds between notify() and looking, so the queuing co
 MAX_ERROR_PAUSE = 60.0  # seconds, after repeated database errors
 
 
+FIRST_RETRY = timedelta(seconds=30)
+MAX_RETRY = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long an email waits after a failed try, and the rest of a batch while the
+    server is unreachable. The defaults serve production; tests pass shorter ones."""
+
+    first_retry: timedelta = FIRST_RETRY
+    server_down_pause: timedelta = SERVER_DOWN_PAUSE
+
+    def retry_delay(self, attempts: int) -> timedelta:
+        """Exponential: first_retry, twice that, ... capped at MAX_RETRY."""
+        return min(self.first_retry * 2 ** max(attempts - 1, 0), MAX_RETRY)
+
+
+DEFAULT_BACKOFF = Backoff()
+
+
 def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff: 30 s, 1 min, 2 min, ... capped at 1 hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+    """The default backoff: 30 s, 1 min, 2 min, ... capped at 1 hour."""
+    return DEFAULT_BACKOFF.retry_delay(attempts)
 
 
 @dataclass
@@ -157,11 +177,12 @@ async def deliver_due(
     batch: int = 50,
     lease: timedelta = LEASE,
     stop: asyncio.Event | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
 ) -> DeliveryStats:
     """Claim one batch of due emails and send them over one connection.
 
     Stops early, handing the untried rows back, when the server is unreachable
-    (due again after ``SERVER_DOWN_PAUSE``) or when ``stop`` is set (due at once).
+    (due again after ``backoff.server_down_pause``) or when ``stop`` is set (due at once).
     """
     worker = worker_id or default_worker_id()
     claims = await claim_due(batch=batch, lease=lease)
@@ -173,9 +194,9 @@ async def deliver_due(
             if stop is not None and stop.is_set():
                 stats.released += await release(claims[index:])
                 break
-            failure = await _deliver_one(session, claim, mail_from, lease, stats, worker)
+            failure = await _deliver_one(session, claim, mail_from, lease, stats, worker, backoff)
             if failure is not None and failure.stop_batch:
-                later = _now() + SERVER_DOWN_PAUSE
+                later = _now() + backoff.server_down_pause
                 stats.released += await release(claims[index + 1 :], at=later)
                 break
     log.info("worker %s: %s", worker, stats)
@@ -189,6 +210,7 @@ async def _deliver_one(
     lease: timedelta,
     stats: DeliveryStats,
     worker: str,
+    backoff: Backoff,
 ) -> SendFailure | None:
     email = claim.email
     if not await _update_claimed(claim, next_attempt_at=_now() + lease):
@@ -208,7 +230,7 @@ async def _deliver_one(
         else:
             await _mark_sent(claim, stats, worker)
             return None
-    await _mark_failed(claim, failure, stats, worker)
+    await _mark_failed(claim, failure, stats, worker, backoff)
     return failure
 
 
@@ -229,7 +251,7 @@ async def _mark_sent(claim: Claim, stats: DeliveryStats, worker: str) -> None:
 
 
 async def _mark_failed(
-    claim: Claim, failure: SendFailure, stats: DeliveryStats, worker: str
+    claim: Claim, failure: SendFailure, stats: DeliveryStats, worker: str, backoff: Backoff
 ) -> None:
     limit = MAX_PERMANENT_ATTEMPTS if failure.permanent else MAX_ATTEMPTS
     give_up = claim.token >= limit
@@ -237,7 +259,7 @@ async def _mark_failed(
         claim,
         status=EmailStatus.FAILED if give_up else EmailStatus.PENDING,
         last_error=failure.error[:2000],
-        next_attempt_at=_now() + retry_delay(claim.token),
+        next_attempt_at=_now() + backoff.retry_delay(claim.token),
     )
     if not recorded:
         stats.lost += 1
@@ -269,6 +291,7 @@ async def run_delivery_loop(
     batch: int = 50,
     lease: timedelta = LEASE,
     worker_id: str | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
 ) -> None:
     """Deliver until ``stop`` is set: a batch whenever one is due, polling every
     ``interval`` seconds or sooner after ``mail.notify()``. Database and SMTP errors
@@ -281,7 +304,13 @@ async def run_delivery_loop(
             wake.clear()
             try:
                 stats = await deliver_due(
-                    transport, mail_from, worker_id=worker, batch=batch, lease=lease, stop=stop
+                    transport,
+                    mail_from,
+                    worker_id=worker,
+                    batch=batch,
+                    lease=lease,
+                    stop=stop,
+                    backoff=backoff,
                 )
             except Exception:
                 pause = min(max(pause * 2, 1.0), MAX_ERROR_PAUSE)
@@ -339,6 +368,7 @@ async def run_worker(
     interval: float = 2.0,
     batch: int = 50,
     lease: timedelta = LEASE,
+    backoff: Backoff = DEFAULT_BACKOFF,
 ) -> int:
     """``kit worker``: connect to the database and deliver until stopped.
 
@@ -371,6 +401,7 @@ async def run_worker(
                 interval=interval,
                 batch=batch,
                 lease=lease,
+                backoff=backoff,
             ),
             run_schedule_loop(settings, stop=stop),
         )

@@ -359,6 +359,33 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
     assert await OutboxEmail.filter(status=EmailStatus.SENT).count() == 80
 
 
+async def test_a_worker_killed_after_the_server_took_a_message_resends_only_that_one(
+    db: str, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """The documented duplicate window: the server has message 3, the worker dies
+    before the 250 reaches it. After the lease, that message (and only it) goes out
+    again, with the same Message-ID so the receiver can drop the copy."""
+    await queue(20)
+    smtp_server.mailbox.stall_reply_at = 3
+    worker = start_worker(settings, smtp_server, tmp_path / "worker.log", batch=50, lease=2)
+    try:
+        await until(smtp_server.mailbox.stalled.is_set)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    assert len(smtp_server.received) == 3
+    smtp_server.mailbox.release.set()
+
+    await drain(Transport(smtp_server.url, tmp_path), "next")
+
+    ids = smtp_server.message_ids()
+    assert len(ids) == 20, "every email arrived"
+    twice = [message_id for message_id, n in ids.items() if n > 1]
+    assert len(twice) == 1 and ids[twice[0]] == 2, ids
+    assert twice[0] == str(smtp_server.messages[2]["Message-ID"]), "the one in the window"
+    assert await OutboxEmail.filter(status=EmailStatus.SENT).count() == 20
+
+
 async def test_stopping_hands_claimed_emails_back(
     db: str, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:

@@ -1,0 +1,107 @@
+"""The SMTP server is down for a while: mail waits in the outbox, then goes out once.
+
+A real ``kit worker``-style process (``run_worker``, with a short backoff so the test
+takes seconds, not minutes) delivers to a real aiosmtpd server that is down when the
+mail is queued and comes back later on the same port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from kit.models import EmailStatus, OutboxEmail
+from kit.settings import Settings
+from kit.toolkit.mail import queue_email
+from tests.faults.servers import ROOT, free_port
+from tests.smtp import SmtpServer
+
+pytestmark = pytest.mark.server
+
+EMAILS = 20
+DOWN_FOR = 3.0  # seconds the server stays down after the mail is queued
+WORKER = """
+import asyncio, logging, sys
+from datetime import timedelta
+from kit.settings import Settings
+from kit.toolkit.delivery import Backoff, run_worker
+logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+pause = timedelta(seconds=float(sys.argv[1]))
+backoff = Backoff(first_retry=pause, server_down_pause=pause)
+sys.exit(asyncio.run(run_worker(Settings.from_env(), interval=0.1, backoff=backoff)))
+"""
+
+
+@pytest.fixture
+def smtp_down() -> Iterator[SmtpServer]:
+    """A server on a free port, not started yet; stopped at the end if it was."""
+    server = SmtpServer(free_port())
+    yield server
+    server.stop()
+
+
+def start_worker(
+    settings: Settings, smtp_url: str, log: Path, pause: float
+) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIT_")}
+    env |= {
+        "KIT_DATA_DIR": str(settings.data_dir),
+        "KIT_DATABASE_URL": settings.database_url,
+        "KIT_SECRET_KEY": settings.secret_key,
+        "KIT_MAIL_FROM": settings.mail_from,
+        "KIT_SMTP_URL": smtp_url,
+    }
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(pause)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def queue(count: int) -> None:
+    context = {"host": {"first_name": "Quinn"}, "links": []}
+    async with in_transaction():
+        for i in range(count):
+            await queue_email("manage_links", to=f"guest{i}@example.org", context=context)
+
+
+async def test_mail_waits_while_smtp_is_down_and_goes_out_once_when_it_is_back(
+    db: str, settings: Settings, smtp_down: SmtpServer, tmp_path: Path
+) -> None:
+    worker = start_worker(settings, smtp_down.url, tmp_path / "worker.log", pause=0.5)
+    try:
+        await queue(EMAILS)
+        await asyncio.sleep(DOWN_FOR)
+
+        assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+        rows = await OutboxEmail.all()
+        assert {r.status for r in rows} == {EmailStatus.PENDING}, "nothing sent, nothing given up"
+        tried = [r for r in rows if r.attempts]
+        assert tried and all("SMTPConnectError" in r.last_error for r in tried)
+        # One connection attempt per pause, charged to one email: the rest keep their tries.
+        assert sum(r.attempts for r in rows) <= DOWN_FOR / 0.5 + 2
+
+        smtp_down.start()
+        await smtp_down.wait_for(EMAILS, timeout=30)
+        await asyncio.sleep(1.5)  # anything sent twice would arrive by now
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        returncode = await asyncio.to_thread(worker.wait, 20)
+
+    assert returncode == 0, (tmp_path / "worker.log").read_text()
+    ids = smtp_down.message_ids()
+    assert len(ids) == EMAILS and max(ids.values()) == 1, ids
+    assert await OutboxEmail.filter(status=EmailStatus.SENT).count() == EMAILS
+    recipients = sorted(to for r in smtp_down.received for to in r.rcpt_tos)
+    assert recipients == sorted(f"guest{i}@example.org" for i in range(EMAILS))
