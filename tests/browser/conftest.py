@@ -237,10 +237,10 @@ class StartingMeeting:
 
 @pytest.fixture(scope="session")
 async def meeting_starting_soon(publish: Publisher) -> StartingMeeting:
-    """A meeting that starts one to two minutes after it is published (the form takes
+    """A meeting that starts 15 to 75 seconds after it is published (the form takes
     whole minutes, and only times ahead), so its host can file a report: request it
     early in a file, and wait for it late."""
-    starts = (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    starts = (datetime.now(UTC) + timedelta(seconds=75)).replace(second=0, microsecond=0)
     manage_url = await publish(
         title="Porch meeting tonight", email_address="soon@example.org", starts=starts
     )
