@@ -183,23 +183,26 @@ async def publish_meeting(
     title: str,
     email_address: str,
     starts: datetime | None = None,
+    host_name: str = "Robin Example",
+    campaign: str | None = None,
 ) -> str:
     """Publish a meeting in New York through the /host form, as a host would (by
-    default nine days ahead at 6:30 PM, for two hours); its manage URL."""
+    default nine days ahead at 6:30 PM, for two hours), from the campaign's "Host a
+    meeting" link when ``campaign`` is given; its manage URL."""
     context = await browser.new_context()
     page = await context.new_page()
     if starts is None:
         starts = (datetime.now(NEW_YORK) + timedelta(days=9)).replace(hour=18, minute=30)
     starts = starts.astimezone(NEW_YORK)
     ends = starts + timedelta(hours=2)
-    await page.goto(f"{base}/host")
+    await page.goto(f"{base}/host?campaign={campaign}" if campaign else f"{base}/host")
     await page.get_by_label("Title").fill(title)
     await page.get_by_label("Starts").fill(f"{starts:%Y-%m-%dT%H:%M}")
     await page.get_by_label("Ends").fill(f"{ends:%Y-%m-%dT%H:%M}")
     await page.get_by_label("Street address").fill("12 Hamilton Terrace")
     await page.get_by_label("Town or city").fill("New York")
     await page.get_by_label("ZIP or postal code").fill("10027")
-    await page.get_by_label("Your name").fill("Robin Example")
+    await page.get_by_label("Your name").fill(host_name)
     await page.get_by_label("Your email").fill(email_address)
     await page.get_by_role("button", name="Publish my meeting").click()
     await page.wait_for_url(re.compile(r"/manage/[\w-]+\?token="))
