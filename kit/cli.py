@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from tortoise import Tortoise
@@ -54,7 +55,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    run_async(apply_migrations(settings.database_url))
+    run_async(prepare_database(settings))
     url = f"http://{args.host}:{args.port}"
     print(f"House Meeting Kit is serving at {url}  (public URL: {settings.base_url})", flush=True)
     uvicorn.run(
@@ -69,6 +70,84 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=args.access_log,
     )
     return 0
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Before serving: a writable database with every migration applied, or one clear line.
+
+    Without this a read-only database starts fine and then answers 500 to every
+    form, and a failed migration is a traceback that a process manager restarts
+    in a loop.
+    """
+    from kit import checks
+
+    path = checks.sqlite_path(settings.database_url)
+    if path is not None:
+        writable = checks.check_sqlite_writable(path)
+        if writable.status == "FAIL":
+            raise CommandError(f"cannot start: {writable.message}")
+    try:
+        await apply_migrations(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
+        if isinstance(exc, OSError | ConnectionError) or "connect" in type(exc).__name__.lower():
+            raise CommandError(f"cannot start: cannot reach the database: {exc}") from exc
+        raise CommandError(
+            f"cannot start: migrations could not be applied ({type(exc).__name__}: {exc}); "
+            "run `kit check` for details"
+        ) from exc
+    if path is None:
+
+        async def probe() -> checks.CheckResult:
+            async with checks.connected(settings) as conn:
+                return await checks.postgres_writable(conn)
+
+        writable = await probe()
+        if writable.status == "FAIL":
+            raise CommandError(f"cannot start: {writable.message}")
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings | None) -> int:
+    from kit import checks
+
+    loaded, configuration = checks.check_settings()
+    print(configuration.line())
+    if loaded is None:
+        return 1
+    for name, value in checks.effective_settings(loaded).items():
+        print(f"        {name} = {value}")
+    results = run_async(checks.run_checks(loaded))
+    for result in results:
+        print(result.line())
+    return 1 if checks.any_failed(results) else 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from kit.backup import backup_sqlite
+
+    result = backup_sqlite(settings.database_url, Path(args.out))
+    print(
+        f"Backed up {sum(result.tables.values())} rows in {len(result.tables)} tables to "
+        f"{result.path} ({result.bytes:,} bytes). To restore: stop the kit, then copy it over "
+        f"{result.source} and remove {result.source.name}-wal and -shm beside it."
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from kit.export import export_data
+
+    async def work() -> int:
+        result = await export_data(Path(args.out))
+        tables = result.manifest["tables"]
+        rows = sum(t["rows"] for t in tables.values())
+        print(
+            f"Exported {rows} rows from {len(tables)} tables to {result.path} "
+            f"(schema {result.manifest['schema_version']}). It holds personal data: "
+            "store it encrypted and delete it when done."
+        )
+        return 0
+
+    return run_async(with_database(settings, work))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -145,6 +224,39 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(func=cmd_migrate)
 
+    check = sub.add_parser(
+        "check",
+        help="check settings, database, SMTP, PDF rendering, geocoder and base URL",
+        description="One line per check: ok, warn or FAIL with what to do. "
+        "Exits 1 when anything FAILs, 0 otherwise. Changes nothing.",
+    )
+    check.set_defaults(func=cmd_check, needs_settings=False)
+
+    export = sub.add_parser(
+        "export",
+        help="write every table as JSON Lines with a manifest (PERSONAL DATA)",
+        description="Write a consistent snapshot of all data: one JSON Lines file per table "
+        "and manifest.json (row counts, schema version, date). WARNING: the export holds "
+        "personal data (names, emails, home addresses, phone numbers): store it encrypted, "
+        "share it with no one who may not see the database, and delete it when done.",
+    )
+    export.add_argument(
+        "--out", required=True, metavar="PATH", help="a new folder, or a .zip or .tar.gz file"
+    )
+    export.set_defaults(func=cmd_export)
+
+    backup = sub.add_parser(
+        "backup",
+        help="copy the SQLite database consistently while serving (PERSONAL DATA)",
+        description="Copy the SQLite database with SQLite's online backup API: a consistent "
+        "snapshot, safe while kit serve and kit worker run. To restore, stop the kit and copy "
+        "the file over the database (remove any -wal/-shm files next to it). For PostgreSQL "
+        "use pg_dump / pg_restore (docs/deployment.md). WARNING: the backup holds personal "
+        "data: store it encrypted and keep only as many as you need.",
+    )
+    backup.add_argument("--out", required=True, metavar="FILE", help="a new file to write")
+    backup.set_defaults(func=cmd_backup)
+
     demo = sub.add_parser("demo", help="fill the database with a realistic demo (idempotent)")
     demo.add_argument("--meetings", type=int, default=300, help="upcoming meetings to create")
     demo.add_argument("--seed", type=int, default=2026)
@@ -175,9 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("tortoise").setLevel(logging.WARNING)
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # its progress is noise here
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
+        # `kit check` reports a bad setting as one of its checks instead of stopping.
+        settings = Settings.from_env() if getattr(args, "needs_settings", True) else None
         return int(args.func(args, settings))
     except SettingsError as exc:
         print(f"kit: configuration error: {exc}", file=sys.stderr)
