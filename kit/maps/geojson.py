@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kit.errors import ValidationError
-from kit.maps.nearby import (
+from kit.maps.sql import (
     SqlParams,
     columns_sql,
     lon_ranges_sql,
