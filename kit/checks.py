@@ -298,10 +298,13 @@ async def postgres_writable(conn: Any) -> CheckResult:
             "FAIL",
             "the server is read-only (a standby?): point at the primary",
         )
+    # By oid: PostgreSQL may test the privilege before the schema filter, and by name
+    # a table of another schema would not be found.
     denied = await conn.execute_query_dict(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-        "AND NOT has_table_privilege(quote_ident(tablename), 'INSERT, UPDATE, DELETE') "
-        "ORDER BY tablename"
+        "SELECT c.relname AS tablename FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+        "AND NOT has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE') ORDER BY 1"
     )
     if denied:
         names = ", ".join(r["tablename"] for r in denied[:5])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -68,8 +69,28 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level=args.log_level,
         access_log=args.access_log,
+        log_config=serve_log_config(),
     )
     return 0
+
+
+def serve_log_config() -> dict[str, Any]:
+    """uvicorn's logging, with each line naming the process that wrote it.
+
+    With ``--workers N`` the lines of N processes interleave in one log; the pid says
+    which worker answered a request or delivered a batch of mail (the kit's own
+    loggers, e.g. ``kit.delivery``, log at INFO here too).
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    formatters = config["formatters"]
+    formatters["default"]["fmt"] = "%(levelprefix)s [%(process)d] %(message)s"
+    formatters["access"]["fmt"] = (
+        '%(levelprefix)s [%(process)d] %(client_addr)s - "%(request_line)s" %(status_code)s'
+    )
+    config["loggers"]["kit"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 async def prepare_database(settings: Settings) -> None:

@@ -1,0 +1,538 @@
+"""The deployment of docs/deployment.md, for real: `kit serve --workers 2` and two `kit worker`
+processes on one database, behind a reverse proxy that ends "TLS" and forwards the client.
+
+The proxy is a few lines of asyncio written here, set up as the nginx snippet in the docs
+is: it passes the public Host, adds ``X-Forwarded-For`` (the client it saw),
+``X-Forwarded-Proto: https`` and ``X-Forwarded-Host``, and opens one upstream connection
+per request, so the kernel hands each to whichever web worker accepts first. Test
+clients pretend to be different people with an ``X-Client-Address`` header that the
+proxy turns into ``X-Forwarded-For`` (every real connection comes from 127.0.0.1).
+
+Which worker answered is read from the server's access log: `kit serve` writes each
+line with the worker's pid. Mail goes to a real aiosmtpd server.
+
+The database is PostgreSQL (``<suite database>_deploy``, never the suite's own) when
+``KIT_TEST_DATABASE_URL`` is set, else a SQLite file; both run two web workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+from icalendar import Calendar
+
+from tests.conftest import TEST_DATABASE_URL, is_postgres
+from tests.factories import meeting_body
+from tests.smtp import SmtpServer
+from tests.test_concurrency import free_port, reset_postgres, wait_healthy
+
+pytestmark = pytest.mark.server
+
+PUBLIC_HOST = "meetings.example.org"
+PUBLIC = f"https://{PUBLIC_HOST}"
+WEB_WORKERS = 2
+RSVP_LIMIT = 5
+TIMEOUT = 60.0
+
+
+# --- The reverse proxy -------------------------------------------------------------------
+
+HOP_BY_HOP = {
+    "host",
+    "connection",
+    "keep-alive",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-client-address",
+}
+
+
+class ReverseProxy:
+    """What nginx does in docs/deployment.md, one request per connection."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            request_line, *lines = head.decode("latin-1").rstrip("\r\n").split("\r\n")
+            headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines]
+            sent = {name.lower(): value for name, value in headers}
+            client = sent.get("x-client-address", writer.get_extra_info("peername")[0])
+            body = await reader.readexactly(int(sent.get("content-length", "0")))
+            upstream = [request_line, f"Host: {PUBLIC_HOST}"]
+            upstream += [f"{n}: {v}" for n, v in headers if n.lower() not in HOP_BY_HOP]
+            upstream += [
+                f"X-Forwarded-For: {client}",
+                "X-Forwarded-Proto: https",
+                f"X-Forwarded-Host: {PUBLIC_HOST}",
+                "Connection: close",
+            ]
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+            up_writer.write(("\r\n".join(upstream) + "\r\n\r\n").encode("latin-1") + body)
+            await up_writer.drain()
+            while chunk := await up_reader.read(65536):
+                writer.write(chunk)
+                await writer.drain()
+            up_writer.close()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+# --- The processes -----------------------------------------------------------------------
+
+
+@dataclass
+class Deployment:
+    proxy: ReverseProxy
+    web_port: int
+    smtp: SmtpServer
+    serve_log: Path
+    worker_logs: list[Path]
+    serve: subprocess.Popen[bytes]
+    env: dict[str, str]
+    database_url: str
+
+    def client(self, address: str = "198.51.100.1") -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{self.proxy.port}",
+            headers={"X-Client-Address": address},
+            timeout=TIMEOUT,
+        )
+
+    def web_pids(self) -> set[int]:
+        out = subprocess.run(
+            ["ps", "-o", "pid=,args=", "--ppid", str(self.serve.pid)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        # uvicorn's workers, not multiprocessing's resource tracker
+        return {int(line.split()[0]) for line in out.splitlines() if "resource_tracker" not in line}
+
+
+def deploy_url(url: str) -> str:
+    parts = urlsplit(url.replace("asyncpg://", "postgres://", 1))
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_deploy"))
+
+
+def environment(data_dir: Path, database_url: str, smtp_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIT_")}
+    # No KIT_SECRET_KEY: the processes share the key the first one generates in the
+    # data folder (on several machines, set KIT_SECRET_KEY on all of them instead).
+    env.update(
+        {
+            "KIT_DATA_DIR": str(data_dir),
+            "KIT_DATABASE_URL": database_url,
+            "KIT_BASE_URL": PUBLIC,
+            "KIT_SMTP_URL": smtp_url,
+            "KIT_MAIL_FROM": "meetings@example.org",
+            "KIT_RATE_LIMIT_RSVP": f"{RSVP_LIMIT}/minute",
+        }
+    )
+    return env
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "kit.cli", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deployment]:
+    data_dir = tmp_path_factory.mktemp("deploy")
+    if is_postgres():
+        url = deploy_url(TEST_DATABASE_URL)
+        await reset_postgres(url)
+    else:
+        url = f"sqlite://{data_dir / 'kit.sqlite3'}"
+    smtp = SmtpServer(free_port()).start()
+    env = environment(data_dir, url, smtp.url)
+    web_port = free_port()
+    serve_log = data_dir / "serve.log"
+    serve = start(
+        ["serve", "--port", str(web_port), "--workers", str(WEB_WORKERS)]
+        + ["--forwarded-allow-ips", "127.0.0.1"],
+        env,
+        serve_log,
+    )
+    procs = [serve]
+    proxy = ReverseProxy(web_port)
+    try:
+        await wait_healthy(f"http://127.0.0.1:{web_port}", serve, serve_log)
+        worker_logs = [data_dir / f"worker-{n}.log" for n in (1, 2)]
+        procs += [start(["worker"], env, log) for log in worker_logs]
+        await proxy.start()
+        deployment = Deployment(proxy, web_port, smtp, serve_log, worker_logs, serve, env, url)
+        await wait_for(lambda: all("delivering to" in p.read_text() for p in worker_logs))
+        yield deployment
+    finally:
+        await proxy.stop()
+        for proc in procs:
+            await asyncio.to_thread(stop, proc)
+        smtp.stop()
+
+
+async def wait_for(condition, timeout: float = 30.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.1)
+
+
+ACCESS = re.compile(r'\[(\d+)\] (\S+) - "(\w+) (\S+) HTTP/[\d.]+" (\d+)')
+
+
+@dataclass(frozen=True)
+class Hit:
+    pid: int
+    client: str
+    method: str
+    path: str
+    status: int
+
+
+def hits(log: Path, marker: str) -> list[Hit]:
+    """Access-log lines for requests whose path contains ``marker``."""
+    found = []
+    for line in log.read_text().splitlines():
+        match = ACCESS.search(line)
+        if match and marker in match.group(4):
+            pid, client, method, path, status = match.groups()
+            found.append(Hit(int(pid), client, method, path, int(status)))
+    return found
+
+
+async def logged_hits(deployment: Deployment, marker: str, count: int) -> list[Hit]:
+    await wait_for(lambda: len(hits(deployment.serve_log, marker)) >= count)
+    return hits(deployment.serve_log, marker)
+
+
+@contextlib.asynccontextmanager
+async def pinned_clients(
+    deployment: Deployment, address: str
+) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """One keep-alive client per web worker, to choose which worker gets a request.
+
+    Each client holds a single connection, and a connection stays with the worker that
+    accepted it; a probe through each tells which worker that is. They send what the
+    proxy would add (the public Host, X-Forwarded-*), from 127.0.0.1 like the proxy.
+    """
+    headers = {
+        "Host": PUBLIC_HOST,
+        "X-Forwarded-For": address,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": PUBLIC_HOST,
+    }
+    by_pid: dict[int, httpx.AsyncClient] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(40):  # bounded: the kernel decides which worker accepts
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=f"http://127.0.0.1:{deployment.web_port}",
+                    headers=headers,
+                    timeout=TIMEOUT,
+                    limits=httpx.Limits(max_connections=1, keepalive_expiry=60),
+                )
+            )
+            marker = f"pin-{uuid.uuid4().hex[:8]}"
+            assert (await client.get(f"/healthz?{marker}")).status_code == 200
+            [hit] = await logged_hits(deployment, marker, 1)
+            by_pid.setdefault(hit.pid, client)
+            if len(by_pid) == WEB_WORKERS:
+                break
+        assert len(by_pid) == WEB_WORKERS, "could not reach every web worker"
+        yield [by_pid[pid] for pid in sorted(by_pid)]
+
+
+async def publish_meeting(deployment: Deployment, capacity: int = 60) -> str:
+    async with deployment.client() as http:
+        response = await http.post(
+            "/api/meetings",
+            json=meeting_body(title=f"Deployment check {uuid.uuid4().hex[:6]}", capacity=capacity),
+        )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def session_cookie(response: httpx.Response) -> str:
+    """The session cookie as a browser on https:// would send it back (it is Secure)."""
+    for value in response.headers.get_list("set-cookie"):
+        if value.startswith("kit_session="):
+            assert "secure" in value.lower(), "the session cookie must be Secure behind https"
+            return value.split(";", 1)[0]
+    raise AssertionError("no session cookie")
+
+
+async def rsvp_by_form(
+    deployment: Deployment, meeting_id: str, visitor: str, address: str
+) -> tuple[httpx.Response, httpx.Response]:
+    """Open the meeting page, then post its RSVP form, as one browser."""
+    page = f"/meetings/{meeting_id}"
+    async with deployment.client(address) as http:
+        opened = await http.get(f"{page}?visitor={visitor}")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', opened.text)
+        assert token, opened.text[:500]
+        form = {
+            "csrf_token": token.group(1),
+            "name": f"Visitor {visitor}",
+            "email": f"{visitor}@example.org",
+            "guests": "0",
+        }
+        posted = await http.post(
+            f"{page}/rsvp?visitor={visitor}",
+            data=form,
+            headers={"Cookie": session_cookie(opened)},
+        )
+    return opened, posted
+
+
+# --- What the deployment must do ---------------------------------------------------------
+
+
+async def test_generated_urls_use_the_public_https_address(deployment: Deployment) -> None:
+    meeting_id = await publish_meeting(deployment)
+    opened, posted = await rsvp_by_form(deployment, meeting_id, "ada", "198.51.100.10")
+
+    # Links the page builds from the request follow the forwarded scheme and host...
+    assert f'href="{PUBLIC}/static/css/kit.css"' in opened.text
+    # ...and those built from KIT_BASE_URL are the same public address.
+    assert f'<meta property="og:url" content="{PUBLIC}/meetings/{meeting_id}">' in opened.text
+    assert "127.0.0.1" not in opened.text
+    # The redirect after the form post stays on the public site.
+    assert posted.status_code == 303, posted.text[:500]
+    location = posted.headers["location"]
+    assert location.startswith(("/rsvp/", f"{PUBLIC}/rsvp/")), location
+
+    async with deployment.client() as http:
+        ics = await http.get(f"/meetings/{meeting_id}.ics")
+    [event] = Calendar.from_ical(ics.content).events
+    assert str(event["URL"]) == f"{PUBLIC}/meetings/{meeting_id}"
+    assert str(event["UID"]).endswith(f"@{PUBLIC_HOST}")
+
+    await deployment.smtp.wait_for(1, timeout=30)
+    await wait_for(
+        lambda: any(m["To"] == "ada@example.org" for m in deployment.smtp.messages), timeout=30
+    )
+    [mail] = [m for m in deployment.smtp.messages if m["To"] == "ada@example.org"]
+    text = mail.get_body(("plain",)).get_content()
+    urls = re.findall(r"https?://[^\s>\"']+", text)
+    assert any(u.startswith(f"{PUBLIC}/rsvp/") for u in urls), urls
+    assert not [u for u in urls if "127.0.0.1" in u or u.startswith("http://")], urls
+
+
+async def test_requests_spread_over_both_web_workers(deployment: Deployment) -> None:
+    marker = f"spread-{uuid.uuid4().hex[:8]}"
+    async with deployment.client("203.0.113.20") as http:
+        answers = await asyncio.gather(*(http.get(f"/healthz?{marker}={n}") for n in range(40)))
+    assert {a.status_code for a in answers} == {200}
+    seen = await logged_hits(deployment, marker, 40)
+    assert {hit.pid for hit in seen} == deployment.web_pids()
+    assert len(deployment.web_pids()) == WEB_WORKERS
+    # The access log names the client the proxy saw, not the proxy itself.
+    assert {hit.client for hit in seen} == {"203.0.113.20:0"}
+
+
+async def test_rsvp_rate_limit_holds_across_workers(deployment: Deployment) -> None:
+    meeting_id = await publish_meeting(deployment)
+    marker = f"limit-{uuid.uuid4().hex[:8]}"
+
+    async def rsvp(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        body = {"name": f"Guest {n}", "email": f"{marker}-{n}@example.org", "guests": 0}
+        return await client.post(f"/api/meetings/{meeting_id}/rsvps?{marker}={n}", json=body)
+
+    async with pinned_clients(deployment, "203.0.113.30") as workers:
+        # Taking turns: worker 1, worker 2, worker 1, ... The limit is counted in the
+        # database, so the (N+1)th is refused whichever worker gets it.
+        answers = [await rsvp(workers[n % WEB_WORKERS], n) for n in range(RSVP_LIMIT + 1)]
+    assert [a.status_code for a in answers] == [201] * RSVP_LIMIT + [429], [a.text for a in answers]
+    refused = answers[-1]
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "error" in refused.json()
+    seen = await logged_hits(deployment, marker, RSVP_LIMIT + 1)
+    assert len({hit.pid for hit in seen}) == WEB_WORKERS
+    assert {hit.client for hit in seen} == {"203.0.113.30:0"}
+
+    # Another client is counted on its own: the limit follows X-Forwarded-For.
+    async with deployment.client("203.0.113.31") as other:
+        assert (await rsvp(other, 999)).status_code == 201
+    # Many at once from one client: still exactly the limit.
+    async with deployment.client("203.0.113.32") as burst:
+        statuses = Counter(
+            a.status_code
+            for a in await asyncio.gather(*(rsvp(burst, 1000 + n) for n in range(3 * RSVP_LIMIT)))
+        )
+    assert statuses == {201: RSVP_LIMIT, 429: 2 * RSVP_LIMIT}, statuses
+
+
+async def test_sessions_and_csrf_tokens_work_on_every_worker(deployment: Deployment) -> None:
+    meeting_id = await publish_meeting(deployment)
+    page = f"/meetings/{meeting_id}"
+    async with pinned_clients(deployment, "198.51.100.50") as workers:
+        for n, (first, second) in enumerate([(0, 1), (1, 0)]):
+            visitor = f"cross{n}-{uuid.uuid4().hex[:6]}"
+            opened = await workers[first].get(f"{page}?visitor={visitor}")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', opened.text)
+            assert token
+            form = {
+                "csrf_token": token.group(1),
+                "name": f"Visitor {n}",
+                "email": f"{visitor}@example.org",
+                "guests": "0",
+            }
+            posted = await workers[second].post(
+                f"{page}/rsvp?visitor={visitor}",
+                data=form,
+                headers={"Cookie": session_cookie(opened)},
+            )
+            assert posted.status_code == 303, posted.text[:300]
+            get, post = sorted(await logged_hits(deployment, visitor, 2), key=lambda h: h.method)
+            assert get.pid != post.pid, "the form went to the other worker"
+            # Without the session cookie the same token is refused: it is checked.
+            again = await workers[second].post(f"{page}/rsvp", data=form)
+            assert again.status_code == 403
+
+
+async def queue_backlog(deployment: Deployment, count: int) -> None:
+    """Queue ``count`` emails straight into the outbox, as a long SMTP outage leaves it."""
+    script = (
+        "import asyncio, sys\n"
+        "from datetime import UTC, datetime\n"
+        "from tortoise import Tortoise\n"
+        "from kit.db import tortoise_config\n"
+        "from kit.models import OutboxEmail\n"
+        "async def main():\n"
+        "    await Tortoise.init(config=tortoise_config(sys.argv[1]))\n"
+        "    now = datetime.now(UTC)\n"
+        "    await OutboxEmail.bulk_create([OutboxEmail(kind='backlog',"
+        " to_addr=f'b{n}@example.org', subject=f'Backlog {n}',"
+        " body_text='Queued during an outage.', next_attempt_at=now)"
+        " for n in range(int(sys.argv[2]))])\n"
+        "    await Tortoise.close_connections()\n"
+        "asyncio.run(main())\n"
+    )
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", script, deployment.database_url, str(count)],
+        env=deployment.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+async def outbox_status(deployment: Deployment) -> Counter[str]:
+    script = (
+        "import asyncio, sys\n"
+        "from tortoise import Tortoise\n"
+        "from kit.db import tortoise_config\n"
+        "from kit.models import OutboxEmail\n"
+        "async def main():\n"
+        "    await Tortoise.init(config=tortoise_config(sys.argv[1]))\n"
+        "    for row in await OutboxEmail.all().values_list('status', flat=True):\n"
+        "        print(row)\n"
+        "    await Tortoise.close_connections()\n"
+        "asyncio.run(main())\n"
+    )
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", script, deployment.database_url],
+        env=deployment.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return Counter(done.stdout.split())
+
+
+SENT = re.compile(r"worker (\S+): sent (\d+),")
+
+
+def sent_by_worker(log: Path) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for worker, sent in SENT.findall(log.read_text()):
+        counts[worker] += int(sent)
+    return counts
+
+
+@contextlib.contextmanager
+def slow_smtp(smtp: SmtpServer, delay: float) -> Iterator[None]:
+    smtp.mailbox.delay = delay
+    try:
+        yield
+    finally:
+        smtp.mailbox.delay = 0.0
+
+
+async def test_each_email_is_delivered_exactly_once(deployment: Deployment) -> None:
+    """Four processes deliver (two web workers, two kit workers); none sends a row twice."""
+
+    async def settled() -> Counter[str]:
+        deadline = time.monotonic() + 90
+        while (status := await outbox_status(deployment))["pending"]:
+            assert time.monotonic() < deadline, status
+            await asyncio.sleep(0.5)
+        return status
+
+    await settled()
+    before = len(deployment.smtp.received)
+    # 50 a batch at 50 ms a message: each batch takes longer than the 2 s between
+    # polls, so every delivering process finds work of its own.
+    with slow_smtp(deployment.smtp, 0.05):
+        await queue_backlog(deployment, 200)
+        status = await settled()
+
+    assert status == Counter({"sent": status["sent"]}), status
+    assert len(deployment.smtp.received) == status["sent"]
+    assert len(deployment.smtp.received) - before == 200
+    ids = deployment.smtp.message_ids()
+    assert [mid for mid, n in ids.items() if n > 1] == []
+    backlog = [m for m in deployment.smtp.messages if str(m["Subject"]).startswith("Backlog ")]
+    assert len({str(m["Subject"]) for m in backlog}) == 200
+
+    web = sent_by_worker(deployment.serve_log)
+    workers = [sent_by_worker(log) for log in deployment.worker_logs]
+    assert all(sum(w.values()) > 0 for w in workers), (web, workers)
+    assert sum(web.values()) + sum(sum(w.values()) for w in workers) == status["sent"]
