@@ -15,12 +15,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from kit import checks
 from kit.settings import Settings
+from tests.conftest import TEST_DATABASE_URL, is_postgres
 from tests.smtp import SmtpServer
+from tests.test_concurrency import reset_postgres
 
 PUBLIC = "https://meetings.example.org"
 
@@ -257,6 +260,11 @@ def test_sqlite_write_check_leaves_no_trace(tmp_path: Path) -> None:
     assert names == ["t"]
 
 
+def deploy_like_url(url: str, suffix: str) -> str:
+    parts = urlsplit(url.replace("asyncpg://", "postgres://", 1))
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + suffix))
+
+
 def site(**env: str) -> Settings:
     return Settings.from_env({"KIT_SECRET_KEY": "x", "KIT_DATA_DIR": "/tmp/kit-check", **env})
 
@@ -288,3 +296,44 @@ def test_weasyprint_check_renders_a_pdf() -> None:
     result = checks.check_weasyprint()
     assert result.status in {"ok", "warn"}
     assert "renders PDFs" in result.message
+
+
+# PostgreSQL's own permissions: collected on the PostgreSQL run only (the SQLite run asks
+# the same question of a read-only mount, above).
+if is_postgres():
+
+    async def test_check_on_postgresql_fails_for_a_role_that_may_not_write(
+        clean_env: dict[str, str],
+    ) -> None:
+        """The suite's PostgreSQL server, a database of this test's own, a read-only role."""
+        import asyncpg
+
+        owner = deploy_like_url(TEST_DATABASE_URL, "_check")
+        await reset_postgres(owner)
+        admin = await asyncpg.connect(owner)
+        try:
+            await admin.execute(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kit_reader') "
+                "THEN CREATE ROLE kit_reader LOGIN; END IF; END $$"
+            )
+        finally:
+            await admin.close()
+        env = {**clean_env, "KIT_DATABASE_URL": owner}
+        assert kit(env, "migrate").returncode == 0
+        admin = await asyncpg.connect(owner)
+        try:
+            await admin.execute("GRANT USAGE ON SCHEMA public TO kit_reader")
+            await admin.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO kit_reader")
+        finally:
+            await admin.close()
+        ok = kit(env, "check")
+        assert lines_by_check(ok.stdout)["database writable"].startswith("ok "), ok.stdout
+        parts = urlsplit(owner)
+        reader = urlunsplit(
+            parts._replace(netloc=f"kit_reader@{parts.hostname}:{parts.port or 5432}")
+        )
+        result = kit({**env, "KIT_DATABASE_URL": reader}, "check")
+        assert result.returncode == 1
+        writable = lines_by_check(result.stdout)["database writable"]
+        assert writable.startswith("FAIL  database writable: this role may not write to "), writable
+        assert "GRANT INSERT, UPDATE, DELETE" in writable

@@ -28,7 +28,7 @@ def count_meetings(env: dict[str, str]) -> int:
 def test_help_lists_the_commands(clean_env: dict[str, str]) -> None:
     result = kit(clean_env, "--help")
     assert result.returncode == 0
-    for command in ("serve", "migrate", "demo"):
+    for command in ("serve", "migrate", "demo", "worker", "check", "export", "backup"):
         assert command in result.stdout
 
 
@@ -69,3 +69,12 @@ def test_demo_is_idempotent(clean_env: dict[str, str]) -> None:
     assert second.returncode == 0, second.stderr
     assert count_meetings(clean_env) == meetings
     assert "(0 new)" in second.stdout
+
+
+def test_serve_logs_name_the_worker_process() -> None:
+    from kit.cli import serve_log_config
+
+    config = serve_log_config()
+    assert "%(process)d" in config["formatters"]["default"]["fmt"]
+    assert "%(process)d" in config["formatters"]["access"]["fmt"]
+    assert config["loggers"]["kit"]["level"] == "INFO"
