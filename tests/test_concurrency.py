@@ -4,14 +4,11 @@ The server runs as a subprocess on a free loopback port, on SQLite (a file in a 
 folder) or, when ``KIT_TEST_DATABASE_URL`` is set, on PostgreSQL: in a database of its
 own (``<name>_conc``), never the suite's, which the in-process tests empty between tests.
 
-SQLite runs with one worker only. Two processes each hold their own connection and
-Tortoise opens transactions with a deferred ``BEGIN``: a transaction that has read
-(``upsert_person`` starts with a SELECT) and then wants to write while the other
-process holds the write lock gets SQLITE_BUSY at once, because SQLite does not call
-the busy handler (``busy_timeout=5000``) for a transaction that already reads —
-waiting could deadlock. Tried: 5-35 % of 200 simultaneous RSVPs answered 500
-"database is locked" (raised in ``upsert_person``) on every run. ``kit serve`` says
-to keep one worker with SQLite; PostgreSQL runs with two here.
+Both databases run with one and with two workers. Two SQLite processes share the file
+because kit/sqlite.py begins every transaction IMMEDIATE: with Tortoise's deferred
+``BEGIN``, a transaction that had read and then wanted to write while the other process
+held the write lock got SQLITE_BUSY at once (5-35 % of 200 simultaneous RSVPs answered
+500 "database is locked"); tests/test_sqlite_workers.py pins that down.
 """
 
 from __future__ import annotations
@@ -130,9 +127,7 @@ async def conc_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, 
     return url, data_dir
 
 
-# Several workers share one database only on PostgreSQL: with SQLite the kit runs one
-# process (see the module docstring), so that case isn't collected there at all.
-WORKERS = [1, 2] if is_postgres() else [1]
+WORKERS = [1, 2]
 
 
 @pytest.fixture(scope="module", params=WORKERS, ids=[f"{n}-worker" for n in WORKERS])
