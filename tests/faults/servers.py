@@ -18,8 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "faults-test-secret-key"
-# The app `kit serve` runs, under uvicorn; tests apply migrations with `kit migrate` first.
-SERVE = [sys.executable, "-m", "uvicorn", "--factory", "kit.app:app_from_env"]
+SERVE = [sys.executable, "-m", "kit.cli", "serve"]
 
 
 def free_port() -> int:
@@ -68,7 +67,7 @@ class KitServer:
 
 @contextlib.asynccontextmanager
 async def kit_serve(data_dir: Path, database_url: str, **extra: str) -> AsyncIterator[KitServer]:
-    """The kit's app under uvicorn (one worker) on a free port; stopped at the end."""
+    """``kit serve`` (uvicorn, one worker) on a free port; stopped at the end."""
     port = free_port()
     log_path = data_dir / f"serve-{port}.log"
     with log_path.open("wb") as log:
