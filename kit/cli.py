@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=1,
-        help="processes; with SQLite keep 1, use PostgreSQL for more",
+        help="web worker processes (SQLite: one machine; PostgreSQL for more; docs/deployment.md)",
     )
     serve.add_argument(
         "--forwarded-allow-ips",
