@@ -419,8 +419,9 @@ async def hide_meeting(
     if meeting.status is MeetingStatus.HIDDEN:
         raise Conflict("This meeting is already hidden.")
     async with in_transaction():
+        # Queryset updates skip auto_now: set updated_at, which feed caches are keyed on.
         hidden = await Meeting.filter(id=meeting.id, status=meeting.status).update(
-            status=MeetingStatus.HIDDEN, hidden_reason=reason
+            status=MeetingStatus.HIDDEN, hidden_reason=reason, updated_at=datetime.now(UTC)
         )
         if not hidden:
             raise Conflict("This meeting changed meanwhile. Reload the page and try again.")
@@ -446,7 +447,7 @@ async def unhide_meeting(
     status = MeetingStatus.COMPLETED if meeting.completed_at else MeetingStatus.PUBLISHED
     async with in_transaction():
         shown = await Meeting.filter(id=meeting.id, status=MeetingStatus.HIDDEN).update(
-            status=status, hidden_reason=""
+            status=status, hidden_reason="", updated_at=datetime.now(UTC)
         )
         if not shown:
             raise Conflict("This meeting changed meanwhile. Reload the page and try again.")

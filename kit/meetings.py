@@ -353,8 +353,9 @@ async def cancel_meeting(meeting: Meeting, *, site: Settings) -> Meeting:
 
 async def approve_meeting(public_id: str) -> Meeting:
     """A coordinator publishes a meeting that was waiting for approval."""
+    # Queryset updates skip auto_now: set updated_at, which feed caches are keyed on.
     updated = await Meeting.filter(public_id=public_id, status=MeetingStatus.PENDING).update(
-        status=MeetingStatus.PUBLISHED
+        status=MeetingStatus.PUBLISHED, updated_at=datetime.now(UTC)
     )
     if not updated:
         raise MeetingNotFound()

@@ -361,7 +361,7 @@ async def file_report(
         first = bool(
             await Meeting.filter(
                 id=meeting.id, status=MeetingStatus.PUBLISHED, completed_at=None
-            ).update(status=MeetingStatus.COMPLETED, completed_at=now)
+            ).update(status=MeetingStatus.COMPLETED, completed_at=now, updated_at=now)
         )
         report = await _save_report(meeting, data)
         attendees = await _replace_attendees(meeting, data)

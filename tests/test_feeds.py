@@ -6,8 +6,10 @@ import re
 
 import httpx
 
+from kit.coordinators import add_coordinator, hide_meeting
+from kit.meetings import approve_meeting
 from kit.models import Meeting, MeetingStatus
-from tests.factories import HouseGeocoder, csrf_from, make_campaign, make_meeting
+from tests.factories import SITE, HouseGeocoder, csrf_from, make_campaign, make_meeting
 from tests.ics import parse_ics
 
 STREET = "417 Elm St"
@@ -111,3 +113,26 @@ async def test_public_ics_of_a_meeting(client: httpx.AsyncClient) -> None:
     assert event["url"] == f"http://testserver/meetings/{created.meeting.public_id}"
     assert event["start"]["tzid"] == "America/New_York"
     assert STREET not in response.text
+
+
+async def test_a_coordinators_hide_and_approve_show_in_the_cached_feed(
+    client: httpx.AsyncClient,
+) -> None:
+    # One meeting leaves the feed as another joins it, while a third changed last: the
+    # count and the newest change alone would not tell the cached feed apart.
+    await make_campaign("spring")
+    leaving = (await make_meeting(campaign="spring", title="Taken down")).meeting
+    joining = (await make_meeting(campaign="spring", title="Just approved")).meeting
+    await Meeting.filter(id=joining.id).update(status=MeetingStatus.PENDING)
+    await make_meeting(campaign="spring", title="Changed last")
+    before = await client.get("/campaigns/spring/meetings.ics")
+    assert "Taken down" in before.text and "Just approved" not in before.text
+
+    boss, _ = await add_coordinator("boss@example.org", is_admin=True)
+    await hide_meeting(boss, leaving.public_id, {"reason": "Duplicate."}, site=SITE)
+    await approve_meeting(joining.public_id)
+    after = await client.get(
+        "/campaigns/spring/meetings.ics", headers={"If-None-Match": before.headers["etag"]}
+    )
+    assert after.status_code == 200
+    assert "Taken down" not in after.text and "Just approved" in after.text
