@@ -52,7 +52,7 @@ PG_URL = "postgres://postgres@127.0.0.1:5432/kit_bench_rsvp"
 WARMUP = 100  # RSVPs to meetings of their own, before the clock starts
 MAX_GUESTS = 2
 # The per-client limit would answer 429 to most of a load that comes from one address.
-RATE_LIMIT = {"KIT_RATE_LIMIT_RSVP": "1000000/minute"}
+RATE_LIMIT = {"KIT_RATE_LIMIT_RSVP": "1000000/minute", "KIT_RATE_LIMIT_HOST": "1000000/hour"}
 
 
 @dataclass

@@ -13,6 +13,7 @@ from kit.maps import geojson
 from kit.models import Meeting
 from kit.public import public_meeting
 from kit.web.forms import bearer_token, read_json
+from kit.web.limits import limit_publishing
 from kit.web.openapi_schemas import COMPONENTS
 
 SCHEMAS = SchemaGenerator(
@@ -80,9 +81,11 @@ async def meetings_create(request: Request) -> Response:
       "413": {$ref: "#/components/responses/Error"}
       "415": {$ref: "#/components/responses/Error"}
       "422": {$ref: "#/components/responses/Error"}
+      "429": {$ref: "#/components/responses/Error"}
     """
     state = _services(request)
     data = meetings.parse_meeting_input(await read_json(request))
+    await limit_publishing(request)
     result = await meetings.create_meeting(
         data,
         geocoder=state.geocoder,

@@ -15,7 +15,7 @@ from kit.maps import geojson
 from kit.models import Idea
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict
-from kit.web.guests import client_ip
+from kit.web.limits import client_ip
 
 BROWSER = "browser"  # the session key holding this browser's anonymous id
 NOTICES = {

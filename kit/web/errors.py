@@ -15,6 +15,7 @@ from asyncpg.exceptions import InternalClientError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 from tortoise.exceptions import BaseORMException
 
 from kit.errors import KitError, database_unavailable
@@ -81,10 +82,24 @@ async def database_error(request: Request, exc: Exception) -> Response:
     return await kit_error(request, unavailable)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's 405 names only the first
+    route's, and a path like /api/meetings has one route for GET and one for POST."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "GET"}
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = HTTP_MESSAGES.get(exc.status_code) or str(exc.detail)
-    return error_response(request, exc.status_code, message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    return error_response(request, exc.status_code, message, headers=headers or None)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

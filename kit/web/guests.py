@@ -11,25 +11,13 @@ from kit import feeds, meetings, notifications, outcomes, rsvps
 from kit.errors import Conflict, NotFound, ValidationError
 from kit.models import EmailOptOut, Meeting, Rsvp
 from kit.public import public_event_ld, public_meeting
-from kit.ratelimit import Limit, hit
 from kit.toolkit.calendar import render_public_ics
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict, read_json
+from kit.web.limits import limit_rsvps
 
 HONEYPOT = "website"
 ICS = "text/calendar; charset=utf-8"
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def limit_rsvps(request: Request, meeting: Meeting) -> None:
-    """Per client, and per meeting (ten times the client limit) against floods."""
-    limit: Limit = request.app.state.settings.rate_limit_rsvp
-    message = "Too many RSVPs in a short time. Please wait a moment and try again."
-    await hit(f"rsvp:ip:{client_ip(request)}", limit, message=message)
-    await hit(f"rsvp:meeting:{meeting.id}", Limit(limit.hits * 10, limit.seconds), message=message)
 
 
 def render_meeting_page(

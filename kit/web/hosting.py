@@ -8,12 +8,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kit import hosttools, meetings, printing, reports
-from kit.errors import ValidationError
+from kit.errors import RateLimited, ValidationError
 from kit.models import Meeting
 from kit.validation import email as email_field
 from kit.validation import flatten
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict
+from kit.web.limits import limit_publishing
 
 HONEYPOT = "website"  # hidden from people; bots fill it in
 PREFILL = (
@@ -60,6 +61,7 @@ async def host_form(request: Request) -> Response:
     state = request.app.state
     try:
         data = meetings.parse_meeting_input(_form_values(form))
+        await limit_publishing(request)  # after the form is right: fixing typos is free
         result = await meetings.create_meeting(
             data,
             geocoder=state.geocoder,
@@ -69,6 +71,16 @@ async def host_form(request: Request) -> Response:
         return render(
             request, "meetings/host.html", {"values": form, "errors": exc.fields}, status_code=422
         )
+    except RateLimited as exc:
+        # Keep what was typed: the host can publish it once the limit has passed.
+        response = render(
+            request,
+            "meetings/host.html",
+            {"values": form, "errors": {"_limit": exc.message}},
+            status_code=exc.status_code,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if result.manage_token is None:
         return render(request, "meetings/host_duplicate.html", {"meeting": result.meeting})
     url = f"/manage/{result.meeting.public_id}?token={result.manage_token}&created=1"

@@ -6,6 +6,7 @@ import httpx
 from openapi_spec_validator import validate
 
 from kit.web.routes import ROUTES
+from tests.factories import make_meeting
 
 
 async def test_home_page_leads_to_find_and_host(client: httpx.AsyncClient) -> None:
@@ -76,3 +77,16 @@ async def test_session_cookie_is_signed_and_http_only(client: httpx.AsyncClient)
     assert cookie.startswith("kit_session=")
     assert "httponly" in cookie.lower()
     assert "samesite=lax" in cookie.lower()
+
+
+async def test_a_wrong_method_names_every_method_the_path_takes(
+    client: httpx.AsyncClient,
+) -> None:
+    # /api/meetings is two routes (search, publish): the 405 must offer both.
+    response = await client.delete("/api/meetings")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+    assert "error" in response.json()
+    created = await make_meeting()
+    one = await client.put(f"/api/meetings/{created.meeting.public_id}")
+    assert set(one.headers["allow"].split(", ")) == {"GET", "HEAD", "PATCH"}

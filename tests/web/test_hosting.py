@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import httpx
 from starlette.routing import Route
 
+from kit.app import create_app
 from kit.coordinators import add_coordinator
 from kit.models import Meeting, MeetingStatus, OutboxEmail
+from kit.ratelimit import Limit
+from kit.settings import Settings
 from kit.web.csrf import EXEMPT_PATHS
 from kit.web.routes import ROUTES
 from tests.factories import as_form, csrf_from, make_campaign, make_meeting, meeting_body
@@ -135,3 +139,33 @@ async def test_wrong_manage_token_is_a_plain_404(client: httpx.AsyncClient) -> N
         response = await client.get(f"/manage/{public_id}?token={bad}")
         assert response.status_code == 404
         assert "token" not in response.text.lower()
+
+
+async def test_publishing_is_limited_per_client_and_the_form_keeps_what_was_typed(
+    settings: Settings, db: str
+) -> None:
+    app = create_app(replace(settings, rate_limit_host=Limit(2, 3600)), manage_db=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        token = await csrf_from(client, "/host")
+        first = await client.post(
+            "/host", data={**as_form(meeting_body(title="One")), "csrf_token": token}
+        )
+        assert first.status_code == 303
+        second = await client.post("/api/meetings", json=meeting_body(title="Two"))
+        assert second.status_code == 201
+        # Form and API share the count: the third from this client waits.
+        third = await client.post(
+            "/host", data={**as_form(meeting_body(title="Three")), "csrf_token": token}
+        )
+        assert third.status_code == 429 and int(third.headers["retry-after"]) > 0
+        assert "Please wait a while before publishing another" in third.text
+        assert 'value="Three"' in third.text and 'value="quinn@example.org"' in third.text
+        api = await client.post("/api/meetings", json=meeting_body(title="Four"))
+        assert api.status_code == 429 and "publishing another" in api.json()["error"]
+        # A form with mistakes is answered with the mistakes, not the limit.
+        wrong = await client.post(
+            "/host", data={**as_form(meeting_body(capacity=0)), "csrf_token": token}
+        )
+        assert wrong.status_code == 422
+    assert await Meeting.filter(title__in=["One", "Two", "Three", "Four"]).count() == 2

@@ -1,0 +1,38 @@
+"""Rate limits applied at the door, per client address (and per meeting for RSVPs).
+
+The counters live in the database (kit.ratelimit), so every worker process shares them.
+The client address is the one uvicorn reports: behind a reverse proxy that is the
+forwarded address when the proxy is listed in ``--forwarded-allow-ips``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from kit.models import Meeting
+from kit.ratelimit import Limit, hit
+
+RSVP_MESSAGE = "Too many RSVPs in a short time. Please wait a moment and try again."
+PUBLISH_MESSAGE = (
+    "Many meetings were published from your connection recently. Please wait a while "
+    "before publishing another, or write to the campaign's coordinators."
+)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def limit_rsvps(request: Request, meeting: Meeting) -> None:
+    """Per client, and per meeting (ten times the client limit) against floods."""
+    limit: Limit = request.app.state.settings.rate_limit_rsvp
+    await hit(f"rsvp:ip:{client_ip(request)}", limit, message=RSVP_MESSAGE)
+    await hit(
+        f"rsvp:meeting:{meeting.id}", Limit(limit.hits * 10, limit.seconds), message=RSVP_MESSAGE
+    )
+
+
+async def limit_publishing(request: Request) -> None:
+    """Meetings one client may publish (KIT_RATE_LIMIT_HOST), form and API together."""
+    limit: Limit = request.app.state.settings.rate_limit_host
+    await hit(f"host:ip:{client_ip(request)}", limit, message=PUBLISH_MESSAGE)
