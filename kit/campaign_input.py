@@ -18,6 +18,7 @@ from kit.toolkit.markdown import check_guide_markdown
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 ASK_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 MAX_ASKS, MAX_AGENDA_ITEMS, MAX_MINUTES = 10, 30, 240
+UNSTORABLE = "it contains a character we can't store (a NUL byte or a broken emoji). Retype it."
 GOALS = {
     "meetings": "The meetings goal",
     "people": "The people goal",
@@ -98,6 +99,9 @@ def _guide(raw: Mapping[str, Any], p: v.Problems) -> str:
     if not isinstance(text, str):
         p["guide_markdown"] = "The guide must be text."
         return ""
+    if v.UNSTORABLE_RE.search(text):  # refused, not dropped: nobody's text changes silently
+        p["guide_markdown"] = f"The guide: {UNSTORABLE}"
+        return ""
     try:
         return check_guide_markdown(text.strip())
     except ValidationError as exc:
@@ -127,7 +131,9 @@ def _agenda(value: object, p: v.Problems) -> list[dict[str, object]]:
             break
         title = " ".join(str(item.get("title") or "").split())
         minutes = str(item.get("minutes") or "").strip()
-        if not title or len(title) > 120:
+        if v.UNSTORABLE_RE.search(title):  # PostgreSQL's jsonb refuses a NUL, too
+            p["agenda"] = f"Line {n}: {UNSTORABLE}"
+        elif not title or len(title) > 120:
             p["agenda"] = f"Line {n}: give each item a title of at most 120 characters."
         elif not minutes.isdigit() or not 1 <= int(minutes) <= MAX_MINUTES:
             p["agenda"] = (
@@ -155,7 +161,9 @@ def _asks(value: object, p: v.Problems) -> list[dict[str, str]]:
             str(item.get("key") or "").strip().lower()
             or re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:40]
         )
-        if not label or len(label) > 120:
+        if v.UNSTORABLE_RE.search(label):
+            p["asks"] = f"Line {n}: {UNSTORABLE}"
+        elif not label or len(label) > 120:
             p["asks"] = f"Line {n}: give each ask a label of at most 120 characters."
         elif not ASK_KEY_RE.match(key):
             p["asks"] = f"Line {n}: the key “{key}” may use lowercase letters, digits, - and _."

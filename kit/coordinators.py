@@ -13,6 +13,7 @@ are limited per IP and email.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from tortoise.transactions import in_transaction
 
 from kit import validation as v
 from kit.campaign_input import CampaignInput
+from kit.campaigns import SLUG_LENGTH
 from kit.errors import (
     CampaignNotFound,
     Conflict,
@@ -36,8 +38,9 @@ from kit.errors import (
     RateLimited,
     ValidationError,
 )
+from kit.ideas import ID_LENGTH as IDEA_ID_LENGTH
 from kit.ideas import set_idea_status
-from kit.meetings import approve_meeting, meeting_url
+from kit.meetings import PUBLIC_ID_LENGTH, approve_meeting, meeting_url
 from kit.models import (
     AccessToken,
     Campaign,
@@ -149,7 +152,9 @@ async def may_see(coordinator: Coordinator, campaign_id: int | None) -> bool:
 async def require_campaign(coordinator: Coordinator, slug: str) -> Campaign:
     """The campaign, if this coordinator coordinates it: CampaignNotFound (404) if there is
     no such campaign, PermissionDenied (403) if it is someone else's."""
-    campaign = await Campaign.get_or_none(slug=slug)
+    # A mangled link (too long, a NUL byte) can't name a campaign: the ORM or PostgreSQL
+    # would refuse it as a 500, so it is simply not found.
+    campaign = await Campaign.get_or_none(slug=slug) if v.can_be_key(slug, SLUG_LENGTH) else None
     if campaign is None:
         raise CampaignNotFound()
     if not await may_see(coordinator, campaign.id):
@@ -160,6 +165,8 @@ async def require_campaign(coordinator: Coordinator, slug: str) -> Campaign:
 async def require_meeting(coordinator: Coordinator, public_id: str) -> Meeting:
     """A meeting of one of the coordinator's campaigns (meetings outside any campaign are
     the admins'); MeetingNotFound or PermissionDenied otherwise."""
+    if not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
+        raise MeetingNotFound()
     meeting = await Meeting.get_or_none(public_id=public_id).select_related("campaign", "host")
     if meeting is None or meeting.status is MeetingStatus.DRAFT:
         raise MeetingNotFound()
@@ -288,7 +295,10 @@ async def _refuse_while_locked(key: str, limit: Limit, message: str, now: dateti
 async def sign_in_with_password(email: str, password: str, *, ip: str) -> Coordinator:
     """The coordinator, if the password matches; only failures count towards the limit."""
     global _dummy_hash
-    address = email.strip().lower()[:254]
+    problems: v.Problems = {}
+    address = v.email({"email": email}, "email", problems)
+    if problems:  # no such account can exist: nothing to check or count
+        raise ValidationError(problems)
     key = f"coordinator-password:{ip}:{address}"
     locked = "Too many wrong passwords. Wait a few minutes, or sign in with an email link."
     await _refuse_while_locked(key, PASSWORD_FAILURES, locked, datetime.now(UTC))
@@ -330,8 +340,14 @@ async def list_api_tokens(coordinator: Coordinator) -> list[AccessToken]:
     ).order_by("created_at")
 
 
+_ROW_ID_RE = re.compile(r"^[0-9]{1,18}$")  # ASCII digits only ("²".isdigit() is True too)
+MAX_ROW_ID = 2**31 - 1  # an INTEGER column: a bigger number overflows in the query
+
+
 async def revoke_api_token(coordinator: Coordinator, token_id: object) -> None:
-    number = int(token_id) if isinstance(token_id, str) and token_id.isdigit() else -1
+    number = -1
+    if isinstance(token_id, str) and _ROW_ID_RE.match(token_id):
+        number = int(token_id) if int(token_id) <= MAX_ROW_ID else -1
     revoked = await AccessToken.filter(
         id=number, coordinator_id=coordinator.id, kind=TokenKind.COORDINATOR_API, revoked_at=None
     ).update(revoked_at=datetime.now(UTC))
@@ -499,7 +515,8 @@ async def contact_host(
 
 
 async def require_idea(coordinator: Coordinator, public_id: str) -> Idea:
-    idea = await Idea.get_or_none(public_id=public_id)
+    found = v.can_be_key(public_id, IDEA_ID_LENGTH)
+    idea = await Idea.get_or_none(public_id=public_id) if found else None
     if idea is None:
         raise NotFound("We couldn't find that idea.")
     if not await may_see(coordinator, idea.campaign_id):  # type: ignore[attr-defined]

@@ -38,6 +38,7 @@ SUPPORT_LIMIT = Limit(30, 3600)  # supports (and email requests) per client IP
 EMAIL_LIMIT = Limit(3, 3600)  # confirmation emails per address
 CONFIRM_MAX_AGE = 7 * 24 * 3600  # seconds a confirmation link stays valid
 NOTE_MAX = 1000
+ID_LENGTH = Idea._meta.fields_map["public_id"].max_length  # type: ignore[attr-defined]
 BOARD_SIZE = 200
 GMAIL = {"gmail.com", "googlemail.com"}
 STATUS_LABELS = {
@@ -68,8 +69,10 @@ async def list_ideas(campaign: Campaign, limit: int = BOARD_SIZE) -> list[Idea]:
 
 async def get_public_idea(public_id: str) -> Idea:
     """An idea on a public campaign's board (its campaign fetched); IdeaNotFound otherwise."""
+    if not v.can_be_key(public_id, ID_LENGTH):  # a mangled link: the ORM would refuse it
+        raise IdeaNotFound()
     idea = await Idea.get_or_none(
-        public_id=public_id[:16],
+        public_id=public_id,
         campaign__is_public=True,
         meeting__status=MeetingStatus.COMPLETED,
     ).select_related("campaign")

@@ -214,7 +214,9 @@ def parse_report_json(body: Mapping[str, Any], sheet: ReportSheet) -> ReportInpu
     if not isinstance(ideas, list) or not all(isinstance(i, str) for i in ideas):
         p["ideas"] = "ideas must be a list of short texts."
         ideas = []
-    return _finish(v.flatten(body), attendees, _check_ideas(ideas, "ideas", p), p)
+    # Not flattened: nothing in a report nests, and {"story": {...}} must be refused as
+    # "must be text", not read as an empty story.
+    return _finish(body, attendees, _check_ideas(ideas, "ideas", p), p)
 
 
 def _json_commitments(raw: Any, keys: set[str], name: str, p: v.Problems) -> tuple[str, ...]:
@@ -225,18 +227,21 @@ def _json_commitments(raw: Any, keys: set[str], name: str, p: v.Problems) -> tup
         return ()
     unknown = [k for k in raw if k not in keys]
     if unknown:
-        p[name] = (
-            f"Unknown ask “{unknown[0][:40]}”. This meeting's asks: {', '.join(sorted(keys))}."
-        )
+        # Echoed without what can't be encoded (half an emoji would break the JSON answer).
+        shown = v.UNSTORABLE_RE.sub("\ufffd", unknown[0][:40])
+        p[name] = f"Unknown ask “{shown}”. This meeting's asks: {', '.join(sorted(keys))}."
     return tuple(dict.fromkeys(k for k in raw if k in keys))
 
 
 def _check_ideas(lines: Sequence[str], name: str, p: v.Problems) -> tuple[str, ...]:
+    """One idea a line, checked like every other text (a NUL byte or half an emoji is
+    refused, not dropped); the first problem is the one shown."""
     ideas: dict[str, str] = {}
     for n, line in enumerate(lines, start=1):
-        text = " ".join(v.CONTROL_RE.sub("", line).split())
-        if len(text) > IDEA_MAX:
-            p[name] = f"Idea {n} is {len(text)} characters long; keep each to {IDEA_MAX}."
+        found: v.Problems = {}
+        text = v.text({name: line}, name, found, label=f"Idea {n}", max_length=IDEA_MAX)
+        if found:
+            p.setdefault(name, found[name])
         elif text:
             ideas.setdefault(text.casefold(), text)
     if len(ideas) > MAX_IDEAS:

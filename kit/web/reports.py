@@ -129,7 +129,7 @@ async def report_create(request: Request) -> Response:
         description: Filed for the first time; the meeting is now completed.
         content:
           application/json:
-            schema:
+            schema: &filed_report
               type: object
               required: [id, status, url, editable_until, headcount, commitments, ideas]
               properties:
@@ -146,6 +146,9 @@ async def report_create(request: Request) -> Response:
                 ideas: {type: array, items: {type: string}}
       "200":
         description: An earlier report was replaced (same body as 201).
+        content:
+          application/json:
+            schema: *filed_report
       "400": {$ref: "#/components/responses/Error"}
       "404": {$ref: "#/components/responses/Error"}
       "409":
@@ -153,6 +156,7 @@ async def report_create(request: Request) -> Response:
         content:
           application/json:
             schema: {$ref: "#/components/schemas/Error"}
+      "413": {$ref: "#/components/responses/Error"}
       "415": {$ref: "#/components/responses/Error"}
       "422": {$ref: "#/components/responses/Error"}
     """

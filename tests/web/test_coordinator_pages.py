@@ -461,3 +461,27 @@ async def test_coordinator_sessions_expire(
     assert (await client.get("/coordinators")).status_code == 200
     monkeypatch.setattr(pages, "SESSION_MAX_AGE", -1)
     assert (await client.get("/coordinators")).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "form"),
+    [
+        ("GET", "/coordinators/meetings/{long}", {}),
+        ("POST", "/coordinators/meetings/{long}/approve", {}),
+        ("POST", "/coordinators/meetings/{long}/hide", {"reason": "x"}),
+        ("GET", "/coordinators/campaigns/{long}", {}),
+        ("GET", "/coordinators/campaigns/{long}/export/meetings.csv", {}),
+        ("POST", "/coordinators/ideas/{long}/status", {"status": "planned"}),
+        ("POST", "/coordinators/account", {"action": "revoke_token", "token_id": "9" * 40}),
+    ],
+)
+async def test_coordinator_pages_answer_a_mangled_link_with_a_4xx(
+    client: httpx.AsyncClient, method: str, path: str, form: dict[str, str]
+) -> None:
+    await add_coordinator("c@example.org", is_admin=True)
+    await sign_in(client, "c@example.org")
+    data = None
+    if method == "POST":
+        data = {**form, "csrf_token": csrf_of((await client.get("/coordinators/account")).text)}
+    response = await client.request(method, path.format(long="a" * 300), data=data)
+    assert 400 <= response.status_code < 500
