@@ -252,7 +252,7 @@ async def campaign_dashboard(request: Request, coordinator: Coordinator) -> Resp
         "charts": dashboard_charts(d),
         "recent": recent,
         "ideas": ideas,
-        "idea_statuses": [(s.value, s.value.replace("_", " ").capitalize()) for s in IdeaStatus],
+        "idea_statuses": idea_statuses(),
         "exports": list(campaign_exports.EXPORTS),
     }
     return render(request, "coordinators/dashboard.html", context)
@@ -327,11 +327,29 @@ async def meeting_action(request: Request, coordinator: Coordinator) -> Response
     return redirect(f"/coordinators/meetings/{public_id}", notice, request)
 
 
+def idea_statuses() -> list[tuple[str, str]]:
+    return [(s.value, s.value.replace("_", " ").capitalize()) for s in IdeaStatus]
+
+
 @coordinator_page
 async def idea_status(request: Request, coordinator: Coordinator) -> Response:
+    """Change an idea's status from the dashboard; a refused change comes back on a page of
+    its own, with the problem beside the field and the typed note kept."""
     form = form_to_dict(await read_form(request))
-    idea = await coordinators.update_idea_status(coordinator, request.path_params["id"], form)
+    public_id = request.path_params["id"]
     back = coordinators.safe_next(form.get("back"))
+    try:
+        idea = await coordinators.update_idea_status(coordinator, public_id, form)
+    except ValidationError as exc:
+        context = {
+            "coordinator": coordinator,
+            "idea": await coordinators.require_idea(coordinator, public_id),
+            "values": form,
+            "errors": exc.fields,
+            "idea_statuses": idea_statuses(),
+            "back": back,
+        }
+        return render(request, "coordinators/idea_status.html", context, 422)
     return redirect(back, f"The idea is now “{IdeaStatus(idea.status).value}”.", request)
 
 

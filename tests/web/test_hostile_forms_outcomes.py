@@ -795,8 +795,11 @@ async def test_a_bad_idea_status_is_named_and_the_idea_stays_as_it_was(
         status=status, note=note, back="/coordinators/campaigns/winter",
     )  # fmt: skip
     assert response.status_code == 422
-    assert message in html.unescape(response.text)
+    field = "note" if note else "status"
+    assert message in field_error(response.text, field)
     assert_no_markup_from_input(response.text)
+    assert str(escape(note)) in response.text, "the typed note is kept"
+    assert 'name="back" value="/coordinators/campaigns/winter"' in response.text
     after = await Idea.get(id=idea.id)
     assert (after.status, after.status_note) == (IdeaStatus.NEW, "")
 
