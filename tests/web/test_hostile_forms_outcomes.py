@@ -212,6 +212,18 @@ async def test_report_form_refuses_a_post_without_its_csrf_token(
     assert await report_rows() == before
 
 
+async def test_report_form_flooded_with_fields_is_a_400_and_nothing_is_filed(
+    client: httpx.AsyncClient,
+) -> None:
+    meeting, token = await held_meeting()
+    form = await report_form(client, meeting, token)
+    form.update({f"walkin.{n}.name": f"Bot {n}" for n in range(600)})
+    before = await report_rows()
+    response = await client.post(f"/manage/{meeting.public_id}/report", data=form)
+    assert response.status_code == 400
+    assert await report_rows() == before
+
+
 @pytest.mark.parametrize("public_id", ["a" * 300, "<script>", "%ED%A0%80", "..%2F..%2Fetc"])
 async def test_report_form_with_a_mangled_link_is_a_clear_4xx(
     client: httpx.AsyncClient, public_id: str
