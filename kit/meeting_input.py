@@ -16,6 +16,7 @@ from kit.errors import ValidationError
 from kit.maps.places import AddressQuery
 from kit.models import Meeting, VenueKind, Visibility
 
+MAX_CAPACITY = 500  # seats, guests included
 MAX_DURATION = timedelta(hours=12)
 TITLE_MAX = 140
 DESCRIPTION_MAX = 5000
@@ -78,7 +79,7 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
         directions=v.text(data, "address.directions", p, label="Directions", max_length=500),
         kind=kind,
         capacity=v.integer(
-            data, "capacity", p, label="Capacity", default=15, minimum=1, maximum=500
+            data, "capacity", p, label="Capacity", default=15, minimum=1, maximum=MAX_CAPACITY
         )
         or 15,
         visibility=Visibility(

@@ -24,8 +24,10 @@ from tortoise.transactions import in_transaction
 
 from kit import notifications, tallies
 from kit import validation as v
+from kit.campaign_input import MAX_ASKS
 from kit.campaigns import asks_for, campaign_of, campaign_url
 from kit.errors import Conflict, ValidationError
+from kit.meeting_input import MAX_CAPACITY
 from kit.models import (
     Attendee,
     Campaign,
@@ -49,6 +51,9 @@ TEXT_MAX = 5000
 MIN_WALK_IN_ROWS = 5
 MAX_WALK_IN_ROWS = 40
 NO_CAMPAIGN_EDIT_DAYS = 60
+# The biggest sheet the form can print: a full meeting (every seat a row) and the most
+# walk-in rows, each with came, name, email, phone, consent and a box per ask.
+MAX_FORM_FIELDS = (MAX_CAPACITY + MAX_WALK_IN_ROWS) * (5 + MAX_ASKS) + 50
 _ROW_INDEX = re.compile(r"^walkin\.(\d{1,3})\.")
 
 

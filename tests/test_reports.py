@@ -516,3 +516,23 @@ async def test_two_first_filings_at_once_thank_each_guest_once(db: str) -> None:
     assert sorted(f.created for f in filed) == [False, True]
     assert await Report.filter(meeting_id=meeting.id).count() == 1
     assert await OutboxEmail.filter(kind="thank_you").count() == 2
+
+
+async def test_a_big_meetings_report_form_posts_in_one_go(client: httpx.AsyncClient) -> None:
+    # 40 parties of five fill 200 seats: 200 rows, and a browser posts every text box of
+    # every walk-in row even when empty (name, email, phone): well over 500 fields.
+    guests = [(f"Guest {n:02d}", f"guest{n}@example.org", 4) for n in range(40)]
+    meeting, token = await held_meeting(guests, capacity=200)
+    sheet = await reports.report_sheet(meeting)
+    form = {"csrf_token": await csrf_from(client, report_path(meeting, token)), "token": token}
+    for row in sheet.rows:
+        if row.kind == "rsvp":
+            form |= {f"{row.key}.came": "1", f"{row.key}.ask.volunteer": "1"}
+        else:
+            name = f"Friend {row.number}" if row.number % 2 else ""
+            form |= {f"{row.key}.name": name, f"{row.key}.email": "", f"{row.key}.phone": ""}
+    form |= {"headcount": "", "ideas": "", "story": "", "feedback": ""}
+    assert len(form) > 500
+    response = await client.post(f"/manage/{meeting.public_id}/report", data=form)
+    assert response.status_code == 303, response.text[:500]
+    assert await Attendee.filter(meeting_id=meeting.id).count() == 40 + 80

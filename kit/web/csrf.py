@@ -41,9 +41,15 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted form, after checking its CSRF token."""
-    async with request.form(max_files=0, max_fields=500, max_part_size=MAX_FORM_PART) as form:
+MAX_FIELDS = 500
+
+
+async def read_form(request: Request, max_fields: int = MAX_FIELDS) -> FormData:
+    """The posted form, after checking its CSRF token. More fields than ``max_fields``
+    is a 400 before anything is read into memory."""
+    async with request.form(
+        max_files=0, max_fields=max_fields, max_part_size=MAX_FORM_PART
+    ) as form:
         sent = form.get(FIELD)
         expected = request.session.get("csrf")
         if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):

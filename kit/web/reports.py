@@ -57,7 +57,7 @@ async def report_form(request: Request) -> Response:
         return await render_report_form(
             request, meeting, token, sheet, values=values, notice=notice
         )
-    form = form_to_dict(await read_form(request))
+    form = form_to_dict(await read_form(request, max_fields=reports.MAX_FORM_FIELDS))
     token = form.get("token", "")
     meeting = await meetings.get_managed_meeting(public_id, token)
     sheet = await reports.report_sheet(meeting, walk_ins=reports.walk_ins_posted(form))
