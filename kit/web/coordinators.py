@@ -28,6 +28,7 @@ from kit.toolkit.markdown import markdown_to_html
 from kit.validation import PHONE_RE
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict
+from kit.web.limits import client_ip
 
 SESSION_KEY = "coordinator"
 SESSION_SINCE = "coordinator_since"
@@ -50,10 +51,6 @@ def redirect(url: str, notice: str | None = None, request: Request | None = None
     if notice and request is not None:
         request.session["notice"] = notice
     return RedirectResponse(url, status_code=303)
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 async def current_coordinator(request: Request) -> Coordinator | None:
