@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from kit import notifications, rsvps
@@ -21,6 +22,7 @@ from kit import validation as v
 from kit.errors import Conflict, MeetingNotFound, ValidationError
 from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.maps.privacy import approximate_point
+from kit.maps.sql import SqlParams, public_upcoming_sql
 from kit.meeting_input import (  # noqa: F401 - re-exported for callers
     MeetingInput,
     check_times,
@@ -215,10 +217,23 @@ async def public_stats(now: datetime | None = None) -> PublicStats:
     upcoming = Meeting.filter(
         status=MeetingStatus.PUBLISHED, visibility=Visibility.PUBLIC, starts_at__gt=now
     )
-    count = await upcoming.count()
-    localities = len(await upcoming.distinct().values_list("locality", "country"))
-    countries = len(await upcoming.distinct().values_list("country", flat=True))
-    return PublicStats(upcoming=count, localities=localities, countries=countries)
+    [row] = await upcoming.annotate(
+        n=Count("id"), countries=Count("country", distinct=True)
+    ).values("n", "countries")
+    # Distinct (town, country) pairs, counted by the database rather than fetched.
+    conn = Meeting._meta.db
+    p = SqlParams(conn.capabilities.dialect)
+    where = " AND ".join(public_upcoming_sql(p, now, None))
+    [places] = await conn.execute_query_dict(
+        f"SELECT COUNT(*) AS n FROM (SELECT DISTINCT locality, country FROM meeting "
+        f"WHERE {where}) AS places",
+        p.values,
+    )
+    return PublicStats(
+        upcoming=int(row["n"] or 0),
+        localities=int(places["n"] or 0),
+        countries=int(row["countries"] or 0),
+    )
 
 
 def local_start(meeting: Meeting) -> datetime:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from openapi_spec_validator import validate
 
+from kit.models import Meeting, MeetingStatus
 from kit.web.routes import ROUTES
 from tests.factories import make_meeting
 
@@ -90,3 +93,20 @@ async def test_a_wrong_method_names_every_method_the_path_takes(
     created = await make_meeting()
     one = await client.put(f"/api/meetings/{created.meeting.public_id}")
     assert set(one.headers["allow"].split(", ")) == {"GET", "HEAD", "PATCH"}
+
+
+async def test_home_page_counts_upcoming_public_meetings_towns_and_countries(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_meeting(title="One")
+    await make_meeting(title="Two")  # same town
+    await make_meeting(
+        title="Three", address={"locality": "Lyon", "postal_code": "", "country": "FR"}
+    )
+    called_off = await make_meeting(
+        title="Four", address={"locality": "Oakland", "postal_code": "94612", "country": "US"}
+    )
+    await Meeting.filter(id=called_off.meeting.id).update(status=MeetingStatus.CANCELLED)
+    html = (await client.get("/")).text
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "3 upcoming meetings in 2 towns across 2 countries." in text
