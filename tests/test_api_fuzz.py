@@ -27,19 +27,15 @@ in about a minute; ``scripts/fuzz`` runs many more).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -57,8 +53,8 @@ from schemathesis.specs.openapi.checks import (
 
 from kit.web.api import SCHEMAS
 from kit.web.routes import ROUTES
-from tests.conftest import TEST_DATABASE_URL, is_postgres
 from tests.factories import meeting_body
+from tests.servers import ROOT, free_port, kit_env, kit_output, kit_serve, server_database
 
 pytestmark = pytest.mark.server
 
@@ -102,36 +98,6 @@ class FuzzTarget:
         return body["id"], body["manage_url"].rsplit("token=", 1)[1]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def fuzz_url(url: str) -> str:
-    """The suite's PostgreSQL URL with ``_fuzz`` appended to the database name."""
-    parts = urlsplit(url.replace("asyncpg://", "postgres://", 1))
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_fuzz"))
-
-
-async def reset_postgres(url: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(url)
-    name = parts.path.strip("/")
-    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres", query="")))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
-
-
 async def seed_server(database_url: str, past_meeting_id: str) -> dict[str, str]:
     """Run in a subprocess on the server's database: what only the CLI or time can do.
 
@@ -161,85 +127,46 @@ async def seed_server(database_url: str, past_meeting_id: str) -> dict[str, str]
         await Tortoise.close_connections()
 
 
-def run_kit(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "kit.cli", *args], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-
-
-def wait_healthy(base: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail("kit serve did not become healthy: " + log.read_text())
+# Fuzzing sends hundreds of RSVPs, meetings and messages from one address.
+UNLIMITED = {
+    "KIT_RATE_LIMIT_RSVP": "1000000/minute",
+    "KIT_RATE_LIMIT_HOST": "1000000/minute",
+    "KIT_RATE_LIMIT_MESSAGE": "1000000/minute",
+}
 
 
 @pytest.fixture(scope="session")
-def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
+async def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FuzzTarget]:
     data_dir = tmp_path_factory.mktemp("fuzz")
-    if is_postgres():
-        database_url = fuzz_url(TEST_DATABASE_URL)
-        asyncio.run(reset_postgres(database_url))
-    else:
-        database_url = f"sqlite://{data_dir / 'fuzz.sqlite3'}"
+    database_url = await server_database(data_dir, "fuzz")
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIT_")}
-    env.update(
-        {
-            "KIT_DATA_DIR": str(data_dir),
-            "KIT_DATABASE_URL": database_url,
-            "KIT_BASE_URL": base,
-            # Fuzzing sends hundreds of RSVPs and meetings from one address.
-            "KIT_RATE_LIMIT_RSVP": "1000000/minute",
-            "KIT_RATE_LIMIT_HOST": "1000000/minute",
-            "KIT_RATE_LIMIT_MESSAGE": "1000000/minute",
-        }
-    )
-    run_kit(env, "demo", "--meetings", "12")
-    log = data_dir / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "kit.cli", "serve", "--port", str(port), "--no-access-log"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+    kit_output(kit_env(data_dir, database_url, port=port, **UNLIMITED), "demo", "--meetings", "12")
+    async with kit_serve(data_dir, database_url, port=port, **UNLIMITED) as server:
+        target = FuzzTarget(server.base, data_dir, server.env, "", "", "", "", "", "")
+        meeting_id, meeting_token = target.new_meeting()
+        past_id, past_token = target.new_meeting()
+        seeded = subprocess.run(
+            [sys.executable, "-c", SEED_SCRIPT, database_url, past_id],
+            env=server.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         )
-        try:
-            wait_healthy(base, log)
-            target = FuzzTarget(base, data_dir, env, "", "", "", "", "", "")
-            meeting_id, meeting_token = target.new_meeting()
-            past_id, past_token = target.new_meeting()
-            seeded = subprocess.run(
-                [sys.executable, "-c", SEED_SCRIPT, database_url, past_id],
-                env=env,
-                cwd=Path(__file__).resolve().parent.parent,
-                capture_output=True,
-                text=True,
-            )
-            assert seeded.returncode == 0, seeded.stderr
-            extra = json.loads(seeded.stdout.strip().splitlines()[-1])
-            yield FuzzTarget(
-                base,
-                data_dir,
-                env,
-                meeting_id,
-                meeting_token,
-                past_id,
-                past_token,
-                extra["campaign_slug"],
-                extra["coordinator_token"],
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        assert seeded.returncode == 0, seeded.stderr
+        extra = json.loads(seeded.stdout.strip().splitlines()[-1])
+        yield FuzzTarget(
+            server.base,
+            data_dir,
+            server.env,
+            meeting_id,
+            meeting_token,
+            past_id,
+            past_token,
+            extra["campaign_slug"],
+            extra["coordinator_token"],
+        )
     # A 5xx leaves a traceback in the log: show it with the failure.
-    assert "Traceback" not in log.read_text(), log.read_text()
+    assert "Traceback" not in server.log_text(), server.log_text()
 
 
 SEED_SCRIPT = (

@@ -9,7 +9,6 @@ file (``chattr +i``), and WeasyPrint rendering a page.
 from __future__ import annotations
 
 import contextlib
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,21 +20,11 @@ import pytest
 
 from kit import checks
 from kit.settings import Settings
-from tests.conftest import TEST_DATABASE_URL, is_postgres
+from tests.conftest import is_postgres
+from tests.servers import free_port, reset_postgres, run_kit, sibling_postgres_url
 from tests.smtp import SmtpServer
-from tests.test_concurrency import reset_postgres
 
 PUBLIC = "https://meetings.example.org"
-
-
-def kit(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kit.cli", *args],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-    )
 
 
 def lines_by_check(stdout: str) -> dict[str, str]:
@@ -47,16 +36,10 @@ def lines_by_check(stdout: str) -> dict[str, str]:
     return found
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # closed again when the block ends
-
-
 @pytest.fixture
 def migrated_env(clean_env: dict[str, str]) -> dict[str, str]:
     env = {**clean_env, "KIT_BASE_URL": PUBLIC, "KIT_SECRET_KEY": "check-test-secret"}
-    result = kit(env, "migrate")
+    result = run_kit(env, "migrate")
     assert result.returncode == 0, result.stderr
     return env
 
@@ -68,7 +51,7 @@ def database_file(env: dict[str, str]) -> Path:
 def test_check_passes_with_a_migrated_database_and_a_real_smtp_server(
     migrated_env: dict[str, str], smtp_server: SmtpServer
 ) -> None:
-    result = kit({**migrated_env, "KIT_SMTP_URL": smtp_server.url}, "check")
+    result = run_kit({**migrated_env, "KIT_SMTP_URL": smtp_server.url}, "check")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = lines_by_check(result.stdout)
     for name in ("configuration", "database", "migrations", "database writable", "smtp"):
@@ -87,7 +70,7 @@ def test_check_shows_the_effective_settings_without_secrets(
     migrated_env: dict[str, str], smtp_server: SmtpServer
 ) -> None:
     url = f"smtp://mailer:hunter2-secret@127.0.0.1:{smtp_server.port}"
-    result = kit({**migrated_env, "KIT_SMTP_URL": url}, "check")
+    result = run_kit({**migrated_env, "KIT_SMTP_URL": url}, "check")
     assert "KIT_BASE_URL = https://meetings.example.org" in result.stdout
     assert f"KIT_SMTP_URL = smtp://mailer:***@127.0.0.1:{smtp_server.port}" in result.stdout
     assert "KIT_SECRET_KEY = (set in KIT_SECRET_KEY)" in result.stdout
@@ -101,8 +84,8 @@ def test_check_shows_the_effective_settings_without_secrets(
 
 
 def test_check_fails_when_nothing_listens_on_the_smtp_port(migrated_env: dict[str, str]) -> None:
-    port = closed_port()
-    result = kit({**migrated_env, "KIT_SMTP_URL": f"smtp://127.0.0.1:{port}"}, "check")
+    port = free_port()  # bound for a moment, then closed: nothing listens
+    result = run_kit({**migrated_env, "KIT_SMTP_URL": f"smtp://127.0.0.1:{port}"}, "check")
     assert result.returncode == 1
     smtp = lines_by_check(result.stdout)["smtp"]
     assert smtp.startswith(f"FAIL  smtp: cannot talk to 127.0.0.1:{port}"), smtp
@@ -110,7 +93,7 @@ def test_check_fails_when_nothing_listens_on_the_smtp_port(migrated_env: dict[st
 
 
 def test_check_reports_a_malformed_setting_as_a_failed_check(clean_env: dict[str, str]) -> None:
-    result = kit({**clean_env, "KIT_RATE_LIMIT_RSVP": "lots"}, "check")
+    result = run_kit({**clean_env, "KIT_RATE_LIMIT_RSVP": "lots"}, "check")
     assert result.returncode == 1
     assert result.stdout.splitlines()[0].startswith("FAIL  configuration: KIT_RATE_LIMIT_RSVP")
     assert "Traceback" not in result.stderr
@@ -119,7 +102,7 @@ def test_check_reports_a_malformed_setting_as_a_failed_check(clean_env: dict[str
 def test_check_on_a_new_install_says_the_database_will_be_created(
     clean_env: dict[str, str],
 ) -> None:
-    result = kit(clean_env, "check")
+    result = run_kit(clean_env, "check")
     lines = lines_by_check(result.stdout)
     assert lines["database"].startswith("warn  database: no database yet")
     assert "creates it" in lines["database writable"]
@@ -146,7 +129,7 @@ def test_check_warns_about_pending_migrations(clean_env: dict[str, str]) -> None
         [sys.executable, "-c", script, url], env=clean_env, capture_output=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    result = kit(clean_env, "check")
+    result = run_kit(clean_env, "check")
     migrations = lines_by_check(result.stdout)["migrations"]
     assert migrations.startswith("warn  migrations: "), migrations
     assert "models.0002_rsvp_mail_limits" in migrations and "kit migrate" in migrations
@@ -160,7 +143,7 @@ def test_check_fails_on_a_database_migrated_by_a_newer_kit(migrated_env: dict[st
             "VALUES ('models', '0099_from_the_future', '2030-01-01T00:00:00+00:00')"
         )
         conn.commit()
-    result = kit(migrated_env, "check")
+    result = run_kit(migrated_env, "check")
     assert result.returncode == 1
     migrations = lines_by_check(result.stdout)["migrations"]
     assert migrations.startswith("FAIL  migrations: ")
@@ -213,7 +196,7 @@ def test_serve_refuses_with_one_line_when_migrations_cannot_be_applied(
     path = database_file(clean_env)
     path.parent.mkdir(parents=True)
     path.write_text("this is not a database\n" * 100)
-    result = kit(clean_env, "serve", "--port", "9", timeout=60)
+    result = run_kit(clean_env, "serve", "--port", "9", timeout=60)
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("kit: cannot start: ")
@@ -260,11 +243,6 @@ def test_sqlite_write_check_leaves_no_trace(tmp_path: Path) -> None:
     assert names == ["t"]
 
 
-def deploy_like_url(url: str, suffix: str) -> str:
-    parts = urlsplit(url.replace("asyncpg://", "postgres://", 1))
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + suffix))
-
-
 def site(**env: str) -> Settings:
     return Settings.from_env({"KIT_SECRET_KEY": "x", "KIT_DATA_DIR": "/tmp/kit-check", **env})
 
@@ -308,7 +286,7 @@ if is_postgres():
         """The suite's PostgreSQL server, a database of this test's own, a read-only role."""
         import asyncpg
 
-        owner = deploy_like_url(TEST_DATABASE_URL, "_check")
+        owner = sibling_postgres_url("check")
         await reset_postgres(owner)
         admin = await asyncpg.connect(owner)
         try:
@@ -319,20 +297,20 @@ if is_postgres():
         finally:
             await admin.close()
         env = {**clean_env, "KIT_DATABASE_URL": owner}
-        assert kit(env, "migrate").returncode == 0
+        assert run_kit(env, "migrate").returncode == 0
         admin = await asyncpg.connect(owner)
         try:
             await admin.execute("GRANT USAGE ON SCHEMA public TO kit_reader")
             await admin.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO kit_reader")
         finally:
             await admin.close()
-        ok = kit(env, "check")
+        ok = run_kit(env, "check")
         assert lines_by_check(ok.stdout)["database writable"].startswith("ok "), ok.stdout
         parts = urlsplit(owner)
         reader = urlunsplit(
             parts._replace(netloc=f"kit_reader@{parts.hostname}:{parts.port or 5432}")
         )
-        result = kit({**env, "KIT_DATABASE_URL": reader}, "check")
+        result = run_kit({**env, "KIT_DATABASE_URL": reader}, "check")
         assert result.returncode == 1
         writable = lines_by_check(result.stdout)["database writable"]
         assert writable.startswith("FAIL  database writable: this role may not write to "), writable

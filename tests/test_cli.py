@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.servers import run_kit
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "kit" / "migrations"
-
-
-def kit(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kit.cli", *args],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-    )
 
 
 def count_meetings(env: dict[str, str]) -> int:
@@ -26,14 +16,14 @@ def count_meetings(env: dict[str, str]) -> int:
 
 
 def test_help_lists_the_commands(clean_env: dict[str, str]) -> None:
-    result = kit(clean_env, "--help")
+    result = run_kit(clean_env, "--help")
     assert result.returncode == 0
     for command in ("serve", "migrate", "demo", "worker", "check", "export", "backup"):
         assert command in result.stdout
 
 
 def test_malformed_database_url_stops_with_one_line(clean_env: dict[str, str]) -> None:
-    result = kit({**clean_env, "KIT_DATABASE_URL": "postgres//oops"}, "migrate")
+    result = run_kit({**clean_env, "KIT_DATABASE_URL": "postgres//oops"}, "migrate")
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -43,29 +33,29 @@ def test_malformed_database_url_stops_with_one_line(clean_env: dict[str, str]) -
 
 def test_unreachable_database_stops_with_one_line(clean_env: dict[str, str]) -> None:
     env = {**clean_env, "KIT_DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}
-    result = kit(env, "migrate")
+    result = run_kit(env, "migrate")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("kit: cannot reach the database")
 
 
 def test_migrate_twice_applies_then_does_nothing(clean_env: dict[str, str]) -> None:
-    first = kit(clean_env, "migrate")
+    first = run_kit(clean_env, "migrate")
     assert first.returncode == 0, first.stderr
     migrations = sorted(p.stem for p in MIGRATIONS.glob("0*.py"))
     assert f"Applied {len(migrations)} migration(s)" in first.stdout
     assert all(f"models.{name}" in first.stdout for name in migrations)
-    second = kit(clean_env, "migrate")
+    second = run_kit(clean_env, "migrate")
     assert second.returncode == 0, second.stderr
     assert "up to date" in second.stdout
 
 
 def test_demo_is_idempotent(clean_env: dict[str, str]) -> None:
-    first = kit(clean_env, "demo")
+    first = run_kit(clean_env, "demo")
     assert first.returncode == 0, first.stderr
     meetings = count_meetings(clean_env)
     assert meetings >= 300
-    second = kit(clean_env, "demo")
+    second = run_kit(clean_env, "demo")
     assert second.returncode == 0, second.stderr
     assert count_meetings(clean_env) == meetings
     assert "(0 new)" in second.stdout

@@ -15,33 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 
-from tests.conftest import TEST_DATABASE_URL, is_postgres
 from tests.factories import meeting_body
+from tests.servers import KitServer, kit_env, kit_serve, run_kit, server_database
 
 pytestmark = pytest.mark.server
 
 RSVPS = 200
 CAPACITY = 20
 TIMEOUT = 60.0
-SECRET = "concurrency-test-secret-key"
 
 
 @dataclass(frozen=True)
@@ -54,77 +47,12 @@ class Seats:
     confirmed_seats: int
 
 
-@dataclass(frozen=True)
-class Server:
-    base: str
-    database_url: str
-    log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def conc_url(url: str) -> str:
-    """The suite's PostgreSQL URL with ``_conc`` appended to the database name."""
-    parts = urlsplit(url.replace("asyncpg://", "postgres://", 1))
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_conc"))
-
-
-async def reset_postgres(url: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(url)
-    name = parts.path.strip("/")
-    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres", query="")))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
-
-
-def server_env(data_dir: Path, database_url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIT_")}
-    env.update(
-        {
-            "KIT_DATA_DIR": str(data_dir),
-            "KIT_DATABASE_URL": database_url,
-            "KIT_BASE_URL": f"http://127.0.0.1:{port}",
-            "KIT_SECRET_KEY": SECRET,
-            "KIT_MAIL_FROM": "kit@example.org",
-            # Every request comes from 127.0.0.1: lift the per-client limits.
-            "KIT_RATE_LIMIT_RSVP": "100000/minute",
-            "KIT_RATE_LIMIT_HOST": "100000/hour",
-        }
-    )
-    return env
-
-
 @pytest.fixture(scope="module")
 async def conc_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """A fresh, migrated database for this module's servers, and their data folder."""
     data_dir = tmp_path_factory.mktemp("conc")
-    if is_postgres():
-        url = conc_url(TEST_DATABASE_URL)
-        await reset_postgres(url)
-    else:
-        url = f"sqlite://{data_dir / 'conc.sqlite3'}"
-    migrate = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "kit.cli", "migrate"],
-        env=server_env(data_dir, url, 9),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    url = await server_database(data_dir, "conc")
+    migrate = await asyncio.to_thread(run_kit, kit_env(data_dir, url), "migrate", timeout=60)
     assert migrate.returncode == 0, migrate.stderr
     return url, data_dir
 
@@ -135,48 +63,14 @@ WORKERS = [1, 2]
 @pytest.fixture(scope="module", params=WORKERS, ids=[f"{n}-worker" for n in WORKERS])
 async def server(
     request: pytest.FixtureRequest, conc_database: tuple[str, Path]
-) -> AsyncIterator[Server]:
-    workers: int = request.param
+) -> AsyncIterator[KitServer]:
     url, data_dir = conc_database
-    port = free_port()
-    log_path = data_dir / f"server-{workers}w.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kit.cli", "serve", "--port", str(port)]
-            + ["--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-            env=server_env(data_dir, url, port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy(base, proc, log_path)
-        yield Server(base, url, log_path)
-    finally:
-        proc.terminate()
-        try:
-            await asyncio.to_thread(proc.wait, 15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            await asyncio.to_thread(proc.wait, 5)
+    quiet = ("--log-level", "warning")
+    async with kit_serve(data_dir, url, workers=request.param, args=quiet) as server:
+        yield server
 
 
-async def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"kit serve exited ({proc.returncode}): {log.read_text()}")
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    pytest.fail(f"kit serve did not become healthy: {log.read_text()}")
-
-
-async def create_meeting(server: Server, capacity: int) -> str:
+async def create_meeting(server: KitServer, capacity: int) -> str:
     title = f"Concurrency check {uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(base_url=server.base, timeout=TIMEOUT) as http:
         body = meeting_body(title=title, capacity=capacity)
@@ -185,7 +79,7 @@ async def create_meeting(server: Server, capacity: int) -> str:
     return str(response.json()["id"])
 
 
-async def get_meeting(server: Server, meeting_id: str) -> dict[str, Any]:
+async def get_meeting(server: KitServer, meeting_id: str) -> dict[str, Any]:
     # A client per phase: a keep-alive connection left idle during the burst may be
     # closed by uvicorn (5 s keep-alive) just as it is reused.
     async with httpx.AsyncClient(base_url=server.base, timeout=TIMEOUT) as http:
@@ -194,7 +88,9 @@ async def get_meeting(server: Server, meeting_id: str) -> dict[str, Any]:
     return dict(response.json())
 
 
-async def rsvp_at_once(server: Server, meeting_id: str, parties: list[int]) -> list[httpx.Response]:
+async def rsvp_at_once(
+    server: KitServer, meeting_id: str, parties: list[int]
+) -> list[httpx.Response]:
     """POST one RSVP per party size, all at the same moment, each from a new email."""
     run = uuid.uuid4().hex[:8]
     start = asyncio.Event()
@@ -212,7 +108,7 @@ async def rsvp_at_once(server: Server, meeting_id: str, parties: list[int]) -> l
         return await asyncio.gather(*tasks)
 
 
-def check_all_recorded(responses: list[httpx.Response], server: Server) -> Counter[str]:
+def check_all_recorded(responses: list[httpx.Response], server: KitServer) -> Counter[str]:
     """Every RSVP answered 201; return how many were confirmed and waitlisted."""
     codes = Counter(r.status_code for r in responses)
     failures = [f"{r.status_code} {r.text[:200]}" for r in responses if r.status_code != 201]
@@ -250,7 +146,7 @@ async def read_seats(database_url: str, public_id: str) -> Seats:
     )
 
 
-async def test_simultaneous_rsvps_fill_exactly_the_capacity(server: Server) -> None:
+async def test_simultaneous_rsvps_fill_exactly_the_capacity(server: KitServer) -> None:
     meeting_id = await create_meeting(server, CAPACITY)
 
     responses = await rsvp_at_once(server, meeting_id, [0] * RSVPS)
@@ -264,7 +160,7 @@ async def test_simultaneous_rsvps_fill_exactly_the_capacity(server: Server) -> N
     assert stored.statuses == {"confirmed": CAPACITY, "waitlisted": RSVPS - CAPACITY}
 
 
-async def test_simultaneous_parties_never_overbook(server: Server) -> None:
+async def test_simultaneous_parties_never_overbook(server: KitServer) -> None:
     meeting_id = await create_meeting(server, CAPACITY)
     parties = [random.randint(0, 2) for _ in range(RSVPS)]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import subprocess
 import sys
@@ -29,16 +28,14 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from icalendar import Calendar
 
-from tests.conftest import TEST_DATABASE_URL, is_postgres
 from tests.factories import meeting_body
+from tests.servers import free_port, kit_serve, server_database, spawn, stop
 from tests.smtp import SmtpServer
-from tests.test_concurrency import free_port, reset_postgres, wait_healthy
 
 pytestmark = pytest.mark.server
 
@@ -47,6 +44,7 @@ PUBLIC = f"https://{PUBLIC_HOST}"
 WEB_WORKERS = 2
 RSVP_LIMIT = 5
 TIMEOUT = 60.0
+WORKER = ["-m", "kit.cli", "worker"]
 
 
 # --- The reverse proxy -------------------------------------------------------------------
@@ -139,76 +137,49 @@ class Deployment:
         return {int(line.split()[0]) for line in out.splitlines() if "resource_tracker" not in line}
 
 
-def deploy_url(url: str) -> str:
-    parts = urlsplit(url.replace("asyncpg://", "postgres://", 1))
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_deploy"))
-
-
-def environment(data_dir: Path, database_url: str, smtp_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIT_")}
-    # No KIT_SECRET_KEY: the processes share the key the first one generates in the
-    # data folder (on several machines, set KIT_SECRET_KEY on all of them instead).
-    env.update(
-        {
-            "KIT_DATA_DIR": str(data_dir),
-            "KIT_DATABASE_URL": database_url,
-            "KIT_BASE_URL": PUBLIC,
-            "KIT_SMTP_URL": smtp_url,
-            "KIT_MAIL_FROM": "meetings@example.org",
-            "KIT_RATE_LIMIT_RSVP": f"{RSVP_LIMIT}/minute",
-        }
-    )
-    return env
-
-
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "kit.cli", *args], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+# No KIT_SECRET_KEY: the processes share the key the first one generates in the data
+# folder (on several machines, set KIT_SECRET_KEY on all of them instead). The publishing
+# limit is the default one, the RSVP limit low enough to reach.
+DEPLOYMENT_ENV = {
+    "KIT_BASE_URL": PUBLIC,
+    "KIT_SECRET_KEY": None,
+    "KIT_MAIL_FROM": "meetings@example.org",
+    "KIT_RATE_LIMIT_RSVP": f"{RSVP_LIMIT}/minute",
+    "KIT_RATE_LIMIT_HOST": None,
+}
 
 
 @pytest.fixture(scope="module")
 async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Deployment]:
     data_dir = tmp_path_factory.mktemp("deploy")
-    if is_postgres():
-        url = deploy_url(TEST_DATABASE_URL)
-        await reset_postgres(url)
-    else:
-        url = f"sqlite://{data_dir / 'kit.sqlite3'}"
+    url = await server_database(data_dir, "deploy")
     smtp = SmtpServer(free_port()).start()
-    env = environment(data_dir, url, smtp.url)
-    web_port = free_port()
-    serve_log = data_dir / "serve.log"
-    serve = start(
-        ["serve", "--port", str(web_port), "--workers", str(WEB_WORKERS)]
-        + ["--forwarded-allow-ips", "127.0.0.1"],
-        env,
-        serve_log,
-    )
-    procs = [serve]
-    proxy = ReverseProxy(web_port)
+    workers: list[subprocess.Popen[bytes]] = []
     try:
-        await wait_healthy(f"http://127.0.0.1:{web_port}", serve, serve_log)
-        worker_logs = [data_dir / f"worker-{n}.log" for n in (1, 2)]
-        procs += [start(["worker"], env, log) for log in worker_logs]
-        await proxy.start()
-        deployment = Deployment(proxy, web_port, smtp, serve_log, worker_logs, serve, env, url)
-        await wait_for(lambda: all("delivering to" in p.read_text() for p in worker_logs))
-        yield deployment
+        async with kit_serve(
+            data_dir,
+            url,
+            workers=WEB_WORKERS,
+            args=("--forwarded-allow-ips", "127.0.0.1"),
+            access_log=True,
+            KIT_SMTP_URL=smtp.url,
+            **DEPLOYMENT_ENV,
+        ) as web:
+            proxy = ReverseProxy(web.port)
+            try:
+                worker_logs = [data_dir / f"worker-{n}.log" for n in (1, 2)]
+                workers += [spawn(WORKER, web.env, log) for log in worker_logs]
+                await proxy.start()
+                deployment = Deployment(
+                    proxy, web.port, smtp, web.log, worker_logs, web.proc, web.env, url
+                )
+                await wait_for(lambda: all("delivering to" in p.read_text() for p in worker_logs))
+                yield deployment
+            finally:
+                await proxy.stop()
+                for worker in workers:
+                    await asyncio.to_thread(stop, worker)
     finally:
-        await proxy.stop()
-        for proc in procs:
-            await asyncio.to_thread(stop, proc)
         smtp.stop()
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,16 +24,8 @@ from tortoise.context import TortoiseContext
 from tortoise.transactions import in_transaction
 
 from kit.db import tortoise_config
-from tests.test_concurrency import (
-    Server,
-    create_meeting,
-    free_port,
-    get_meeting,
-    read_seats,
-    rsvp_at_once,
-    server_env,
-    wait_healthy,
-)
+from tests.servers import KitServer, kit_serve
+from tests.test_concurrency import create_meeting, get_meeting, read_seats, rsvp_at_once
 
 pytestmark = pytest.mark.server
 
@@ -53,34 +43,16 @@ def worker_pids(supervisor: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-async def two_workers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+async def two_workers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[KitServer]:
     data_dir = tmp_path_factory.mktemp("sqlite-workers")
     url = f"sqlite://{data_dir / 'kit.sqlite3'}"
-    port = free_port()
-    log_path = data_dir / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kit.cli", "serve", "--port", str(port)]
-            + ["--workers", str(WORKERS), "--no-access-log", "--log-level", "warning"],
-            env=server_env(data_dir, url, port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy(base, proc, log_path)
-        assert len(worker_pids(proc.pid)) == WORKERS, log_path.read_text()
-        yield Server(base, url, log_path)
-    finally:
-        proc.terminate()
-        try:
-            await asyncio.to_thread(proc.wait, 15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            await asyncio.to_thread(proc.wait, 5)
+    quiet = ("--log-level", "warning")
+    async with kit_serve(data_dir, url, workers=WORKERS, args=quiet) as server:
+        assert len(worker_pids(server.proc.pid)) == WORKERS, server.log_text()
+        yield server
 
 
-def assert_no_server_errors(responses: list[httpx.Response], server: Server) -> Counter[int]:
+def assert_no_server_errors(responses: list[httpx.Response], server: KitServer) -> Counter[int]:
     codes = Counter(r.status_code for r in responses)
     errors = [f"{r.status_code} {r.text[:200]}" for r in responses if r.status_code >= 500]
     log = server.log.read_text()
@@ -91,7 +63,7 @@ def assert_no_server_errors(responses: list[httpx.Response], server: Server) -> 
 
 
 async def test_two_workers_answer_a_burst_of_rsvps_without_errors_or_overbooking(
-    two_workers: Server,
+    two_workers: KitServer,
 ) -> None:
     meeting_id = await create_meeting(two_workers, FEW_SEATS)
 
@@ -110,7 +82,7 @@ async def test_two_workers_answer_a_burst_of_rsvps_without_errors_or_overbooking
 
 
 async def test_two_workers_take_rsvps_to_many_meetings_while_hosts_publish(
-    two_workers: Server,
+    two_workers: KitServer,
 ) -> None:
     meetings = [await create_meeting(two_workers, FEW_SEATS) for _ in range(3)]
 

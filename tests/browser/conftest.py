@@ -12,11 +12,8 @@ import email
 import email.policy
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -24,85 +21,40 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
+
+from tests.servers import free_port, kit_env, kit_output, kit_serve
 
 CHROMIUM = os.environ.get("KIT_TEST_CHROMIUM", "/usr/bin/chromium")
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# No tile server here: the page must work without tiles. Every journey comes from
+# 127.0.0.1 to one server: the limits are for floods, not for a test suite publishing
+# a dozen meetings in a minute.
+LIVE_SETTINGS = {
+    "KIT_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png",
+    "KIT_RATE_LIMIT_RSVP": "500/minute",
+    "KIT_RATE_LIMIT_HOST": "500/hour",
+}
 
 
 @pytest.fixture(scope="session")
 def live_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment of the live server, for `kit` commands run beside it."""
     data_dir = tmp_path_factory.mktemp("live")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIT_")}
-    env.update(
-        {
-            "KIT_DATA_DIR": str(data_dir),
-            "KIT_BASE_URL": f"http://127.0.0.1:{port}",
-            # No tile server here: the page must work without tiles.
-            "KIT_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png",
-            # Every journey comes from 127.0.0.1 to one server: the limits are for
-            # floods, not for a test suite publishing a dozen meetings in a minute.
-            "KIT_RATE_LIMIT_RSVP": "500/minute",
-            "KIT_RATE_LIMIT_HOST": "500/hour",
-        }
-    )
-    return env
-
-
-def run_kit(env: dict[str, str], *args: str) -> str:
-    """Run a `kit` command against the live server's database; its stdout."""
-    done = subprocess.run(
-        [sys.executable, "-m", "kit.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    database_url = f"sqlite://{data_dir / 'kit.sqlite3'}"
+    return kit_env(data_dir, database_url, port=free_port(), **LIVE_SETTINGS)
 
 
 @pytest.fixture(scope="session")
-def live_server(live_env: dict[str, str]) -> Iterator[str]:
-    env = live_env
-    data_dir = env["KIT_DATA_DIR"]
-    port = int(env["KIT_BASE_URL"].rsplit(":", 1)[1])
-    run_kit(env, "demo", "--meetings", "80")
-    log = (Path(data_dir) / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kit.cli", "serve", "--port", str(port), "--no-access-log"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(
-                "kit serve did not become healthy: " + (Path(data_dir) / "server.log").read_text()
-            )
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
+async def live_server(live_env: dict[str, str]) -> AsyncIterator[str]:
+    kit_output(live_env, "demo", "--meetings", "80", timeout=300)
+    data_dir, database_url = Path(live_env["KIT_DATA_DIR"]), live_env["KIT_DATABASE_URL"]
+    port = int(live_env["KIT_BASE_URL"].rsplit(":", 1)[1])
+    async with kit_serve(data_dir, database_url, port=port, **LIVE_SETTINGS) as server:
+        yield server.base
 
 
 @pytest.fixture(scope="session")
@@ -257,7 +209,7 @@ async def coordinator_state(
     """Playwright storage state (a JSON file) of an admin coordinator who signed in
     with the emailed link, after `kit coordinator add`."""
     address = "cora.coordinator@example.org"
-    run_kit(live_env, "coordinator", "add", address, "--admin", "--name", "Cora")
+    kit_output(live_env, "coordinator", "add", address, "--admin", "--name", "Cora")
     context = await browser.new_context()
     page = await context.new_page()
     await page.goto(f"{live_server}/coordinators/signin")

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.faults.servers import free_port
+from tests.servers import free_port
 
 
 def postgres_bin() -> Path:

@@ -20,7 +20,7 @@ import pytest
 
 from tests.factories import meeting_body
 from tests.faults.postgres import PrivateCluster
-from tests.faults.servers import KitServer, free_port, kit_env, kit_serve, run_kit
+from tests.servers import KitServer, free_port, kit_env, kit_serve, run_kit
 from tests.smtp import SmtpServer
 
 pytestmark = pytest.mark.server
@@ -179,7 +179,7 @@ async def run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run]:
         await admin.close()
         url = cluster.url("kit")
         data_dir = tmp_path_factory.mktemp("pg-restart")
-        migrate = await asyncio.to_thread(run_kit, ["migrate"], kit_env(data_dir, url))
+        migrate = await asyncio.to_thread(run_kit, kit_env(data_dir, url), "migrate")
         assert migrate.returncode == 0, migrate.stderr
         async with kit_serve(data_dir, url, KIT_SMTP_URL=smtp.url) as server:
             meeting_id = await create_meeting(server)

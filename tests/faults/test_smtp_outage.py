@@ -8,10 +8,8 @@ mail is queued and comes back later on the same port.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ from tortoise.transactions import in_transaction
 from kit.models import EmailStatus, OutboxEmail
 from kit.settings import Settings
 from kit.toolkit.mail import queue_email
-from tests.faults.servers import ROOT, free_port
+from tests.servers import free_port, settings_env, spawn
 from tests.smtp import SmtpServer
 
 pytestmark = pytest.mark.server
@@ -52,22 +50,7 @@ def smtp_down() -> Iterator[SmtpServer]:
 def start_worker(
     settings: Settings, smtp_url: str, log: Path, pause: float
 ) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIT_")}
-    env |= {
-        "KIT_DATA_DIR": str(settings.data_dir),
-        "KIT_DATABASE_URL": settings.database_url,
-        "KIT_SECRET_KEY": settings.secret_key,
-        "KIT_MAIL_FROM": settings.mail_from,
-        "KIT_SMTP_URL": smtp_url,
-    }
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(pause)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    return spawn(["-c", WORKER, str(pause)], settings_env(settings, KIT_SMTP_URL=smtp_url), log)
 
 
 async def queue(count: int) -> None:

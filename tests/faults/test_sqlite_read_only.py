@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.factories import meeting_body
-from tests.faults.servers import KitServer, kit_env, kit_serve, run_kit
+from tests.servers import KitServer, kit_env, kit_serve, run_kit
 
 pytestmark = pytest.mark.server
 
@@ -37,7 +37,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 async def server(data_dir: Path) -> AsyncIterator[KitServer]:
     url = f"sqlite://{data_dir / 'kit.sqlite3'}"
-    migrate = run_kit(["migrate"], kit_env(data_dir, url))
+    migrate = run_kit(kit_env(data_dir, url), "migrate")
     assert migrate.returncode == 0, migrate.stderr
     async with kit_serve(data_dir, url) as server:
         yield server

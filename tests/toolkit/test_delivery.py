@@ -6,10 +6,8 @@ import asyncio
 import email
 import email.policy
 import logging
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,9 +23,9 @@ from kit.settings import Settings
 from kit.toolkit import delivery
 from kit.toolkit.delivery import DeliveryStats, claim_due, deliver_due, run_delivery_loop
 from kit.toolkit.mail import Transport, notify, queue_email
+from tests.servers import settings_env, spawn
 from tests.smtp import SmtpServer
 
-ROOT = Path(__file__).resolve().parents[2]
 CONTEXT = {"host": {"first_name": "Quinn"}, "links": []}
 INVITE = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
 
@@ -90,22 +88,8 @@ sys.exit(asyncio.run(run_worker(Settings.from_env(), interval=0.05, batch=batch,
 def start_worker(
     settings: Settings, server: SmtpServer, log_path: Path, *, batch: int = 50, lease: float = 300
 ) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIT_")}
-    env |= {
-        "KIT_DATA_DIR": str(settings.data_dir),
-        "KIT_DATABASE_URL": settings.database_url,
-        "KIT_SECRET_KEY": settings.secret_key,
-        "KIT_MAIL_FROM": settings.mail_from,
-        "KIT_SMTP_URL": server.url,
-    }
-    with open(log_path, "wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(batch), str(lease)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    env = settings_env(settings, KIT_SMTP_URL=server.url)
+    return spawn(["-c", WORKER, str(batch), str(lease)], env, log_path)
 
 
 # --- The outbox's promises -------------------------------------------------------------
