@@ -10,21 +10,17 @@ rest of the suite uses.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
-import threading
-import time
+import json
+import subprocess
+import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from tortoise.context import TortoiseContext
-from tortoise.transactions import in_transaction
 
-from kit.db import tortoise_config
-from tests.servers import KitServer, kit_serve
+from tests.servers import ROOT, KitServer, kit_serve
 from tests.test_concurrency import create_meeting, get_meeting, read_seats, rsvp_at_once
 
 pytestmark = pytest.mark.server
@@ -98,47 +94,65 @@ async def test_two_workers_take_rsvps_to_many_meetings_while_hosts_publish(
         assert stored.statuses == {"confirmed": FEW_SEATS, "waitlisted": BURST // 3 - FEW_SEATS}
 
 
-@contextlib.contextmanager
-def another_process_writing(path: Path, seconds: float) -> Iterator[None]:
-    """Hold SQLite's write lock from another connection for ``seconds``."""
+# Run in a process of its own: Tortoise's connections are global, and this test needs
+# a SQLite database whatever the suite's own database is.
+READ_THEN_WRITE = """
+import asyncio, contextlib, json, sqlite3, sys, threading, time
+from tortoise import Tortoise
+from tortoise.transactions import in_transaction
+from kit.db import tortoise_config
+
+path = sys.argv[1]
+
+def hold(locked, seconds):
+    # Another connection holds the write lock, as a second worker would.
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO tally (n) VALUES (100)")
+        locked.set()
+        time.sleep(seconds)
+        db.execute("COMMIT")
+
+async def main():
+    await Tortoise.init(config=tortoise_config(f"sqlite://{path}"))
+    conn = Tortoise.get_connection("default")
+    await conn.execute_script("CREATE TABLE tally (n INTEGER NOT NULL)")
+    [mode] = await conn.execute_query_dict("PRAGMA journal_mode")
     locked = threading.Event()
+    holder = threading.Thread(target=hold, args=(locked, 0.5))
+    holder.start()
+    assert locked.wait(5)
+    started = time.monotonic()
+    async with in_transaction() as tx:
+        # Read first, then write: the pattern that used to fail at once.
+        [row] = await tx.execute_query_dict("SELECT count(*) AS n FROM tally")
+        await tx.execute_query("INSERT INTO tally (n) VALUES (?)", [row["n"]])
+    waited = time.monotonic() - started
+    holder.join()
+    rows = await conn.execute_query_dict("SELECT n FROM tally ORDER BY rowid")
+    await Tortoise.close_connections()
+    print(json.dumps({"journal_mode": mode["journal_mode"], "waited": waited,
+                      "rows": [r["n"] for r in rows]}))
 
-    def hold() -> None:
-        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("INSERT INTO tally (n) VALUES (100)")
-            locked.set()
-            time.sleep(seconds)
-            db.execute("COMMIT")
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert locked.wait(5)
-        yield
-    finally:
-        thread.join()
+asyncio.run(main())
+"""
 
 
 async def test_a_transaction_that_reads_then_writes_waits_for_the_other_writer(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "kit.sqlite3"
-    async with TortoiseContext() as ctx:
-        await ctx.init(config=tortoise_config(f"sqlite://{path}"))
-        conn = ctx.connections.get("default")
-        await conn.execute_script("CREATE TABLE tally (n INTEGER NOT NULL)")
-        assert (await conn.execute_query_dict("PRAGMA journal_mode"))[0]["journal_mode"] == "wal"
-
-        with another_process_writing(path, seconds=0.5):
-            started = time.monotonic()
-            async with in_transaction() as tx:
-                # Read first, then write: the pattern that used to fail at once.
-                [row] = await tx.execute_query_dict("SELECT count(*) AS n FROM tally")
-                await tx.execute_query("INSERT INTO tally (n) VALUES (?)", [row["n"]])
-            waited = time.monotonic() - started
-
-        rows = await conn.execute_query_dict("SELECT n FROM tally ORDER BY rowid")
-    assert waited >= 0.3
-    # It began after the other writer committed, so it counted that writer's row.
-    assert [r["n"] for r in rows] == [100, 1]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", READ_THEN_WRITE, str(tmp_path / "kit.sqlite3")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["journal_mode"] == "wal"
+    # It waited for the other writer (which held the lock for 0.5 s) instead of failing,
+    assert result["waited"] >= 0.3
+    # and began after that writer committed, so it counted that writer's row.
+    assert result["rows"] == [100, 1]
