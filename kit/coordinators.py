@@ -421,6 +421,35 @@ async def approve(coordinator: Coordinator, public_id: str, *, site: Settings) -
     return meeting
 
 
+async def _switch_status(
+    coordinator: Coordinator,
+    meeting: Meeting,
+    status: MeetingStatus,
+    reason: str,
+    email_kind: str,
+    *,
+    site: Settings,
+) -> None:
+    """Hide or show a meeting, and tell its host (replies go to the coordinator), in one
+    transaction. Conditional on the status read: a second click, or a change made in
+    another tab meanwhile, is a 409, not a second email."""
+    async with in_transaction():
+        # Queryset updates skip auto_now: set updated_at, which feed caches are keyed on.
+        switched = await Meeting.filter(id=meeting.id, status=meeting.status).update(
+            status=status, hidden_reason=reason, updated_at=datetime.now(UTC)
+        )
+        if not switched:
+            raise Conflict("This meeting changed meanwhile. Reload the page and try again.")
+        meeting.status, meeting.hidden_reason = status, reason
+        await mail.queue_email(
+            email_kind,
+            to=meeting.host.email,
+            meeting=meeting,
+            reply_to=coordinator.email,
+            context={**_coordinator_context(meeting, site), "reason": reason},
+        )
+
+
 async def hide_meeting(
     coordinator: Coordinator, public_id: str, raw: Mapping[str, Any], *, site: Settings
 ) -> Meeting:
@@ -434,21 +463,9 @@ async def hide_meeting(
     meeting = await require_meeting(coordinator, public_id)
     if meeting.status is MeetingStatus.HIDDEN:
         raise Conflict("This meeting is already hidden.")
-    async with in_transaction():
-        # Queryset updates skip auto_now: set updated_at, which feed caches are keyed on.
-        hidden = await Meeting.filter(id=meeting.id, status=meeting.status).update(
-            status=MeetingStatus.HIDDEN, hidden_reason=reason, updated_at=datetime.now(UTC)
-        )
-        if not hidden:
-            raise Conflict("This meeting changed meanwhile. Reload the page and try again.")
-        meeting.status, meeting.hidden_reason = MeetingStatus.HIDDEN, reason
-        await mail.queue_email(
-            "meeting_hidden",
-            to=meeting.host.email,
-            meeting=meeting,
-            reply_to=coordinator.email,
-            context={**_coordinator_context(meeting, site), "reason": reason},
-        )
+    await _switch_status(
+        coordinator, meeting, MeetingStatus.HIDDEN, reason, "meeting_hidden", site=site
+    )
     return meeting
 
 
@@ -461,20 +478,7 @@ async def unhide_meeting(
     if meeting.status is not MeetingStatus.HIDDEN:
         raise Conflict("This meeting isn't hidden.")
     status = MeetingStatus.COMPLETED if meeting.completed_at else MeetingStatus.PUBLISHED
-    async with in_transaction():
-        shown = await Meeting.filter(id=meeting.id, status=MeetingStatus.HIDDEN).update(
-            status=status, hidden_reason="", updated_at=datetime.now(UTC)
-        )
-        if not shown:
-            raise Conflict("This meeting changed meanwhile. Reload the page and try again.")
-        meeting.status, meeting.hidden_reason = status, ""
-        await mail.queue_email(
-            "meeting_unhidden",
-            to=meeting.host.email,
-            meeting=meeting,
-            reply_to=coordinator.email,
-            context=_coordinator_context(meeting, site),
-        )
+    await _switch_status(coordinator, meeting, status, "", "meeting_unhidden", site=site)
     return meeting
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from kit.maps.sql import SqlParams
+
 RECOUNT = """
 UPDATE meeting SET
   rsvp_count = (SELECT COUNT(*) FROM rsvp v
@@ -37,12 +39,14 @@ async def refresh(meeting_id: int, connection: BaseDBAsyncClient | None = None) 
     recount's snapshot (a new statement) sees every transaction that committed before,
     and a concurrent one waits and recounts after us."""
     conn = _connection(connection)
-    dialect = conn.capabilities.dialect
-    placeholder = "$1" if dialect == "postgres" else "?"
-    await conn.execute_query(
-        f"UPDATE meeting SET rsvp_count = rsvp_count WHERE id = {placeholder}", [meeting_id]
-    )
-    await conn.execute_query(f"{RECOUNT} WHERE id = {placeholder}", [meeting_id])
+    p = SqlParams(conn.capabilities.dialect)
+    meeting = p.add(meeting_id)
+    if p.postgres:
+        # SQLite needs no such step: its transactions begin IMMEDIATE (kit/sqlite.py).
+        await conn.execute_query(
+            f"UPDATE meeting SET rsvp_count = rsvp_count WHERE id = {meeting}", p.values
+        )
+    await conn.execute_query(f"{RECOUNT} WHERE id = {meeting}", p.values)
 
 
 async def refresh_all(connection: BaseDBAsyncClient | None = None) -> None:

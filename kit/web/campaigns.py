@@ -16,20 +16,13 @@ from kit.models import Idea
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict
 from kit.web.limits import client_ip
+from kit.web.templating import render
 
 BROWSER = "browser"  # the session key holding this browser's anonymous id
 NOTICES = {
     "supported": "Thank you! Your support is counted.",
     "already": "You already support that idea; each browser counts once.",
 }
-
-
-def _render(
-    request: Request, template: str, context: dict[str, Any], status: int = 200
-) -> Response:
-    return request.app.state.templates.TemplateResponse(
-        request, template, context, status_code=status
-    )
 
 
 def browser_key(request: Request, *, create: bool = False) -> str | None:
@@ -70,7 +63,7 @@ async def campaign_page(request: Request) -> Response:
         "map": map_view(await outcomes.map_bounds(campaign)),
         "notice": notice,
     }
-    return _render(request, "campaigns/detail.html", context)
+    return render(request, "campaigns/detail.html", context)
 
 
 async def campaign_outcomes(request: Request) -> Response:
@@ -194,8 +187,8 @@ async def idea_support_email(request: Request) -> Response:
             idea, form.get("email", ""), site=request.app.state.settings
         )
     except ValidationError as exc:
-        return _render(request, "campaigns/idea_email.html", {**context, "errors": exc.fields}, 422)
-    return _render(request, "campaigns/idea_email.html", {**context, "sent": True})
+        return render(request, "campaigns/idea_email.html", {**context, "errors": exc.fields}, 422)
+    return render(request, "campaigns/idea_email.html", {**context, "sent": True})
 
 
 async def idea_confirm(request: Request) -> Response:
@@ -210,8 +203,8 @@ async def idea_confirm(request: Request) -> Response:
     idea = await ideas.get_public_idea(claim[0])
     context: dict[str, Any] = {"idea": idea, "token": request.path_params["token"]}
     if request.method == "GET":
-        return _render(request, "campaigns/idea_confirm.html", {**context, "done": False})
+        return render(request, "campaigns/idea_confirm.html", {**context, "done": False})
     counted = await ideas.confirm_email_support(claim[1], idea, site=site)
-    return _render(
+    return render(
         request, "campaigns/idea_confirm.html", {**context, "done": True, "counted": counted}
     )

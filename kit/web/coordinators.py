@@ -29,6 +29,7 @@ from kit.validation import PHONE_RE
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict
 from kit.web.limits import client_ip
+from kit.web.templating import render as page
 
 SESSION_KEY = "coordinator"
 SESSION_SINCE = "coordinator_since"
@@ -42,9 +43,7 @@ def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
     context.setdefault("notice", request.session.pop("notice", None))
-    return request.app.state.templates.TemplateResponse(
-        request, template, context, status_code=status_code, headers=PRIVATE
-    )
+    return page(request, template, context, status_code, headers=PRIVATE)
 
 
 def redirect(url: str, notice: str | None = None, request: Request | None = None) -> Response:

@@ -19,6 +19,7 @@ from starlette.routing import Match, Route
 from tortoise.exceptions import BaseORMException
 
 from kit.errors import KitError, database_unavailable
+from kit.web.templating import render
 
 log = logging.getLogger("kit.web")
 
@@ -46,11 +47,8 @@ def error_response(
 ) -> Response:
     if wants_json(request):
         return JSONResponse({"error": message, "fields": fields or {}}, status, headers=headers)
-    templates = request.app.state.templates
     context: dict[str, Any] = {"status": status, "message": message, "fields": fields or {}}
-    return templates.TemplateResponse(
-        request, "error.html", context, status_code=status, headers=headers
-    )
+    return render(request, "error.html", context, status_code=status, headers=headers)
 
 
 async def kit_error(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,7 @@ from kit.toolkit.calendar import render_public_ics
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict, read_json
 from kit.web.limits import limit_rsvps
+from kit.web.templating import render
 
 HONEYPOT = "website"
 ICS = "text/calendar; charset=utf-8"
@@ -42,9 +43,7 @@ def render_meeting_page(
         "errors": errors or {},
         "outcomes": outcomes,
     }
-    return request.app.state.templates.TemplateResponse(
-        request, "meetings/detail.html", context, status_code=status_code
-    )
+    return render(request, "meetings/detail.html", context, status_code=status_code)
 
 
 async def meeting_detail(request: Request) -> Response:
@@ -135,9 +134,7 @@ def render_rsvp_page(
         "notice": notice,
         "feed_url": feed_url,
     }
-    return request.app.state.templates.TemplateResponse(
-        request, "rsvps/manage.html", context, status_code=status_code
-    )
+    return render(request, "rsvps/manage.html", context, status_code=status_code)
 
 
 async def rsvp_manage(request: Request) -> Response:
@@ -221,6 +218,4 @@ async def unsubscribe(request: Request) -> Response:
     if request.method == "POST":
         await EmailOptOut.get_or_create(email=email)
         done = True
-    return request.app.state.templates.TemplateResponse(
-        request, "unsubscribe.html", {"email": email, "done": done}
-    )
+    return render(request, "unsubscribe.html", {"email": email, "done": done})

@@ -15,6 +15,7 @@ from kit.validation import flatten
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict
 from kit.web.limits import limit_publishing
+from kit.web.templating import render
 
 HONEYPOT = "website"  # hidden from people; bots fill it in
 PREFILL = (
@@ -27,14 +28,6 @@ PREFILL = (
     "address.country",
     "grew_from",  # set by a host invitation: the meeting this one grew from
 )
-
-
-def render(
-    request: Request, template: str, context: dict[str, Any], status_code: int = 200
-) -> Response:
-    return request.app.state.templates.TemplateResponse(
-        request, template, context, status_code=status_code
-    )
 
 
 def _form_values(form: dict[str, str]) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from starlette.responses import JSONResponse, Response
 
 from kit import discovery, health, meetings
 from kit.discovery import InvalidQuery
+from kit.web.templating import render
 
 
 async def home(request: Request) -> Response:
     stats = await meetings.public_stats()
-    return request.app.state.templates.TemplateResponse(request, "home.html", {"stats": stats})
+    return render(request, "home.html", {"stats": stats})
 
 
 async def healthz(request: Request) -> Response:
@@ -28,7 +29,6 @@ async def healthz(request: Request) -> Response:
 
 async def find(request: Request) -> Response:
     """Search by ZIP, town or location: a plain list (no JavaScript needed) and a map."""
-    templates = request.app.state.templates
     near = request.query_params.get("near", "")
     context: dict[str, Any] = {"near": near, "result": None, "errors": {}}
     status = 200
@@ -40,4 +40,4 @@ async def find(request: Request) -> Response:
         except InvalidQuery as exc:
             context["errors"] = exc.fields
             status = 400
-    return templates.TemplateResponse(request, "meetings/find.html", context, status_code=status)
+    return render(request, "meetings/find.html", context, status_code=status)

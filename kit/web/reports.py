@@ -14,6 +14,7 @@ from kit.errors import Conflict, ValidationError
 from kit.models import Meeting
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict, read_json
+from kit.web.templating import render
 
 
 async def render_report_form(
@@ -39,9 +40,7 @@ async def render_report_form(
         "manage_url": meetings.manage_url(site.base_url, meeting, token),
         "public_url": meetings.meeting_url(site.base_url, meeting),
     }
-    return request.app.state.templates.TemplateResponse(
-        request, "reports/form.html", context, status_code=status_code
-    )
+    return render(request, "reports/form.html", context, status_code=status_code)
 
 
 async def report_form(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from kit.rendering import make_environment
@@ -17,3 +18,17 @@ def _page_context(request: Request) -> dict[str, Any]:
 
 def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=make_environment(), context_processors=[_page_context])
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A page from the app's templates: the one way handlers render HTML."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers=headers
+    )
