@@ -170,6 +170,20 @@ class KitServer:
     def assert_running(self) -> None:
         assert self.proc.poll() is None, f"kit serve exited: {self.log_text()[-3000:]}"
 
+    def worker_pids(self) -> set[int]:
+        """The worker processes uvicorn's supervisor spawned (not multiprocessing's helpers).
+
+        Read from /proc, not ``ps``: ps may cut a long command line short and hide the
+        very word that tells a worker from multiprocessing's resource tracker.
+        """
+        pid = self.proc.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return {
+            int(child)
+            for child in children
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+        }
+
 
 @contextlib.asynccontextmanager
 async def kit_serve(

@@ -34,7 +34,7 @@ import pytest
 from icalendar import Calendar
 
 from tests.factories import meeting_body
-from tests.servers import free_port, kit_serve, server_database, spawn, stop
+from tests.servers import KitServer, free_port, kit_serve, server_database, spawn, stop
 from tests.smtp import SmtpServer
 
 pytestmark = pytest.mark.server
@@ -111,13 +111,9 @@ class ReverseProxy:
 @dataclass
 class Deployment:
     proxy: ReverseProxy
-    web_port: int
+    web: KitServer
     smtp: SmtpServer
-    serve_log: Path
     worker_logs: list[Path]
-    serve: subprocess.Popen[bytes]
-    env: dict[str, str]
-    database_url: str
 
     def client(self, address: str = "198.51.100.1") -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -125,16 +121,6 @@ class Deployment:
             headers={"X-Client-Address": address},
             timeout=TIMEOUT,
         )
-
-    def web_pids(self) -> set[int]:
-        out = subprocess.run(
-            ["ps", "-o", "pid=,args=", "--ppid", str(self.serve.pid)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        # uvicorn's workers, not multiprocessing's resource tracker
-        return {int(line.split()[0]) for line in out.splitlines() if "resource_tracker" not in line}
 
 
 # No KIT_SECRET_KEY: the processes share the key the first one generates in the data
@@ -170,9 +156,7 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
                 worker_logs = [data_dir / f"worker-{n}.log" for n in (1, 2)]
                 workers += [spawn(WORKER, web.env, log) for log in worker_logs]
                 await proxy.start()
-                deployment = Deployment(
-                    proxy, web.port, smtp, web.log, worker_logs, web.proc, web.env, url
-                )
+                deployment = Deployment(proxy, web, smtp, worker_logs)
                 await wait_for(lambda: all("delivering to" in p.read_text() for p in worker_logs))
                 yield deployment
             finally:
@@ -215,8 +199,8 @@ def hits(log: Path, marker: str) -> list[Hit]:
 
 
 async def logged_hits(deployment: Deployment, marker: str, count: int) -> list[Hit]:
-    await wait_for(lambda: len(hits(deployment.serve_log, marker)) >= count)
-    return hits(deployment.serve_log, marker)
+    await wait_for(lambda: len(hits(deployment.web.log, marker)) >= count)
+    return hits(deployment.web.log, marker)
 
 
 @contextlib.asynccontextmanager
@@ -240,7 +224,7 @@ async def pinned_clients(
         for _ in range(40):  # bounded: the kernel decides which worker accepts
             client = await stack.enter_async_context(
                 httpx.AsyncClient(
-                    base_url=f"http://127.0.0.1:{deployment.web_port}",
+                    base_url=f"http://127.0.0.1:{deployment.web.port}",
                     headers=headers,
                     timeout=TIMEOUT,
                     limits=httpx.Limits(max_connections=1, keepalive_expiry=60),
@@ -348,10 +332,11 @@ async def test_requests_spread_over_both_web_workers(deployment: Deployment) -> 
         sent += len(answers)
         assert {a.status_code for a in answers} == {200}
         seen = await logged_hits(deployment, marker, sent)
-        if {hit.pid for hit in seen} == deployment.web_pids():
+        if {hit.pid for hit in seen} == deployment.web.worker_pids():
             break
-    assert {hit.pid for hit in seen} == deployment.web_pids()
-    assert len(deployment.web_pids()) == WEB_WORKERS
+    workers = deployment.web.worker_pids()
+    assert {hit.pid for hit in seen} == workers, deployment.web.log_text()[-3000:]
+    assert len(workers) == WEB_WORKERS
     # The access log names the client the proxy saw, not the proxy itself.
     assert {hit.client for hit in seen} == {"203.0.113.20:0"}
 
@@ -436,8 +421,8 @@ async def queue_backlog(deployment: Deployment, count: int) -> None:
     )
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-c", script, deployment.database_url, str(count)],
-        env=deployment.env,
+        [sys.executable, "-c", script, deployment.web.database_url, str(count)],
+        env=deployment.web.env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -460,8 +445,8 @@ async def outbox_status(deployment: Deployment) -> Counter[str]:
     )
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-c", script, deployment.database_url],
-        env=deployment.env,
+        [sys.executable, "-c", script, deployment.web.database_url],
+        env=deployment.web.env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -515,7 +500,7 @@ async def test_each_email_is_delivered_exactly_once(deployment: Deployment) -> N
     backlog = [m for m in deployment.smtp.messages if str(m["Subject"]).startswith("Backlog ")]
     assert len({str(m["Subject"]) for m in backlog}) == 200
 
-    web = sent_by_worker(deployment.serve_log)
+    web = sent_by_worker(deployment.web.log)
     workers = [sent_by_worker(log) for log in deployment.worker_logs]
     assert all(sum(w.values()) > 0 for w in workers), (web, workers)
     assert sum(web.values()) + sum(sum(w.values()) for w in workers) == status["sent"]

@@ -30,21 +30,13 @@ BURST = 120
 FEW_SEATS = 6
 
 
-def worker_pids(supervisor: int) -> list[int]:
-    """The worker processes uvicorn's supervisor spawned (not multiprocessing's helpers)."""
-    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
-    return [
-        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
-
-
 @pytest.fixture(scope="module")
 async def two_workers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[KitServer]:
     data_dir = tmp_path_factory.mktemp("sqlite-workers")
     url = f"sqlite://{data_dir / 'kit.sqlite3'}"
     quiet = ("--log-level", "warning")
     async with kit_serve(data_dir, url, workers=WORKERS, args=quiet) as server:
-        assert len(worker_pids(server.proc.pid)) == WORKERS, server.log_text()
+        assert len(server.worker_pids()) == WORKERS, server.log_text()
         yield server
 
 
