@@ -20,15 +20,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from tortoise import BaseDBAsyncClient, Tortoise
+from tortoise.fields.relational import ManyToManyFieldInstance
 from tortoise.transactions import in_transaction
 
 from kit import __version__
 from kit.checks import migration_state
 from kit.errors import KitError
+from kit.maps.sql import SqlParams
 
 FORMAT = "house-meeting-kit-export/1"
 MANIFEST = "manifest.json"
@@ -54,14 +56,25 @@ def output_kind(out: Path) -> str:
     return "dir"
 
 
+def table_keys() -> dict[str, tuple[str, ...]]:
+    """Each table behind the models (and many-to-many links) with its key columns, in a
+    stable order. Export pages through a table in the order of its key."""
+    keys: dict[str, tuple[str, ...]] = {}
+    for model in Tortoise.apps["models"].values():
+        keys[model._meta.db_table] = (model._meta.db_pk_column,)
+        for name in model._meta.m2m_fields:
+            field = cast(ManyToManyFieldInstance, model._meta.fields_map[name])
+            # A link table has no key column, but its pair of foreign keys is unique
+            # (Tortoise's many-to-many default): that pair is its key. The declared side
+            # (not the generated reverse) names the pair in its unique index's order.
+            if not field._generated:
+                keys[field.through] = (field.backward_key, field.forward_key)
+    return dict(sorted(keys.items()))
+
+
 def kit_tables() -> list[str]:
     """The tables behind the models (and many-to-many links), in a stable order."""
-    tables: set[str] = set()
-    for model in Tortoise.apps["models"].values():
-        tables.add(model._meta.db_table)
-        for name in model._meta.m2m_fields:
-            tables.add(model._meta.fields_map[name].through)  # type: ignore[attr-defined]
-    return sorted(tables)
+    return list(table_keys())
 
 
 def to_json_value(value: Any) -> Any:
@@ -96,8 +109,8 @@ async def write_snapshot(folder: Path) -> dict[str, Any]:
     async with in_transaction() as tx:
         if dialect == "postgres":
             await tx.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        for table in kit_tables():
-            rows = await _write_table(tx, table, folder / f"{table}.jsonl")
+        for table, key in table_keys().items():
+            rows = await _write_table(tx, PageQuery(dialect, table, key), folder / f"{table}.jsonl")
             tables[table] = {"file": f"{table}.jsonl", "rows": rows}
     manifest = {
         "format": FORMAT,
@@ -113,19 +126,46 @@ async def write_snapshot(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-async def _write_table(conn: BaseDBAsyncClient, table: str, path: Path) -> int:
+@dataclass(frozen=True)
+class PageQuery:
+    """How to read one table a page at a time, in the order of its key."""
+
+    dialect: str
+    table: str
+    key: tuple[str, ...]
+
+    def sql(self, after: tuple[Any, ...] | None) -> tuple[str, list[Any]]:
+        """The page that follows the row whose key is ``after`` (the first page if None).
+
+        Keyset paging: the key condition lets the database start inside the key's
+        index, where OFFSET would read and throw away every earlier row again for
+        each page. ``(a, b) > (x, y)`` compares row values (SQLite 3.15+, PostgreSQL).
+        """
+        p = SqlParams(self.dialect)
+        columns = ", ".join(f'"{c}"' for c in self.key)
+        where = ""
+        if after is not None:
+            where = f"WHERE ({columns}) > ({', '.join(p.add(v) for v in after)}) "
+        sql = f'SELECT * FROM "{self.table}" {where}ORDER BY {columns} LIMIT {PAGE}'  # noqa: S608
+        return sql, p.values
+
+    def key_of(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[c] for c in self.key)
+
+
+async def _write_table(conn: BaseDBAsyncClient, query: PageQuery, path: Path) -> int:
     count = 0
+    after: tuple[Any, ...] | None = None
     with path.open("w", encoding="utf-8") as f:
         while True:
-            rows = await conn.execute_query_dict(
-                f'SELECT * FROM "{table}" ORDER BY 1 LIMIT {PAGE} OFFSET {count}'  # noqa: S608
-            )
+            rows = await conn.execute_query_dict(*query.sql(after))
             for row in rows:
                 record = {k: to_json_value(v) for k, v in row.items()}
                 f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
             count += len(rows)
             if len(rows) < PAGE:
                 return count
+            after = query.key_of(rows[-1])
 
 
 def _publish(folder: Path, out: Path, kind: str) -> None:
