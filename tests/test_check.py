@@ -9,10 +9,11 @@ file (``chattr +i``), and WeasyPrint rendering a page.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -280,36 +281,54 @@ def test_weasyprint_check_renders_a_pdf() -> None:
 # the same question of a read-only mount, above).
 if is_postgres():
 
-    async def test_check_on_postgresql_fails_for_a_role_that_may_not_write(
-        clean_env: dict[str, str],
-    ) -> None:
-        """The suite's PostgreSQL server, a database of this test's own, a read-only role."""
+    async def run_sql(url: str, *statements: str) -> None:
         import asyncpg
 
+        conn = await asyncpg.connect(url)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    @pytest.fixture
+    async def read_only_role() -> AsyncIterator[tuple[str, str]]:
+        """A database of this test's own, and a LOGIN role that is dropped afterwards.
+
+        Roles belong to the whole server, not to a database: one left behind outlives the
+        suite. Its own name keeps runs that share the server from meeting each other's.
+        """
         owner = sibling_postgres_url("check")
         await reset_postgres(owner)
-        admin = await asyncpg.connect(owner)
+        role = f"kit_reader_{secrets.token_hex(4)}"
+        await run_sql(owner, f'CREATE ROLE "{role}" LOGIN')
         try:
-            await admin.execute(
-                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kit_reader') "
-                "THEN CREATE ROLE kit_reader LOGIN; END IF; END $$"
-            )
+            yield owner, role
         finally:
-            await admin.close()
+            await run_sql(
+                owner,
+                # A kit process that has just exited may leave its backend behind a moment.
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'",
+                f'DROP OWNED BY "{role}"',  # revokes its grants here, or DROP ROLE refuses
+                f'DROP ROLE "{role}"',
+            )
+
+    async def test_check_on_postgresql_fails_for_a_role_that_may_not_write(
+        clean_env: dict[str, str], read_only_role: tuple[str, str]
+    ) -> None:
+        """The suite's PostgreSQL server, a database of this test's own, a read-only role."""
+        owner, role = read_only_role
         env = {**clean_env, "KIT_DATABASE_URL": owner}
         assert run_kit(env, "migrate").returncode == 0
-        admin = await asyncpg.connect(owner)
-        try:
-            await admin.execute("GRANT USAGE ON SCHEMA public TO kit_reader")
-            await admin.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO kit_reader")
-        finally:
-            await admin.close()
+        await run_sql(
+            owner,
+            f'GRANT USAGE ON SCHEMA public TO "{role}"',
+            f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"',
+        )
         ok = run_kit(env, "check")
         assert lines_by_check(ok.stdout)["database writable"].startswith("ok "), ok.stdout
         parts = urlsplit(owner)
-        reader = urlunsplit(
-            parts._replace(netloc=f"kit_reader@{parts.hostname}:{parts.port or 5432}")
-        )
+        reader = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
         result = run_kit({**env, "KIT_DATABASE_URL": reader}, "check")
         assert result.returncode == 1
         writable = lines_by_check(result.stdout)["database writable"]
