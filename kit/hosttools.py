@@ -15,7 +15,8 @@ from tortoise.transactions import in_transaction
 
 from kit import validation as v
 from kit.errors import ValidationError
-from kit.models import HostNotify, Meeting, Rsvp, RsvpStatus
+from kit.meetings import meeting_url
+from kit.models import HostNotify, Meeting, Rsvp, RsvpSource, RsvpStatus
 from kit.notifications import send_from_host
 from kit.ratelimit import hit
 from kit.settings import Settings
@@ -30,9 +31,17 @@ def ref_code(meeting: Meeting, secret_key: str) -> str:
     return digest.hexdigest()[:10]
 
 
-def share_url(meeting: Meeting, site: Settings) -> str:
+def tracked_url(meeting: Meeting, site: Settings, source: RsvpSource) -> str:
+    """The meeting page with the host's referral code and where the link was handed out.
+
+    The RSVP form carries both along, so the host sees where RSVPs came from.
+    """
     code = ref_code(meeting, site.secret_key)
-    return f"{site.base_url}/meetings/{meeting.public_id}?ref={code}&source=share"
+    return f"{meeting_url(site.base_url, meeting)}?ref={code}&source={source.value}"
+
+
+def share_url(meeting: Meeting, site: Settings) -> str:
+    return tracked_url(meeting, site, RsvpSource.SHARE)
 
 
 @dataclass(frozen=True)
@@ -153,8 +162,7 @@ async def invite_friends(meeting: Meeting, raw: dict[str, str], *, site: Setting
         site.rate_limit_message,
         message="You've sent several batches of invitations today. Please wait a while.",
     )
-    code = ref_code(meeting, site.secret_key)
-    url = f"{site.base_url}/meetings/{meeting.public_id}?ref={code}&source=invitation"
+    url = tracked_url(meeting, site, RsvpSource.INVITATION)
     async with in_transaction():
         for friend in friends:
             await send_from_host(

@@ -53,6 +53,7 @@ class RsvpSource(StrEnum):
     INVITATION = "invitation"
     CAMPAIGN = "campaign"
     DEMO = "demo"
+    FLYER = "flyer"  # the QR code on the printed flyer
 
 
 class EmailStatus(StrEnum):

@@ -32,9 +32,9 @@ from kit.guides import (
     agenda_items,
     plan_agenda,
 )
-from kit.hosttools import ref_code
+from kit.hosttools import tracked_url
 from kit.meetings import meeting_url
-from kit.models import Campaign, Meeting, MeetingStatus, Rsvp, RsvpStatus
+from kit.models import Campaign, Meeting, MeetingStatus, Rsvp, RsvpSource, RsvpStatus
 from kit.settings import Settings
 from kit.toolkit import printables
 from kit.toolkit.printables import PDF, Document, Rendered
@@ -165,9 +165,8 @@ def report_url(site: Settings, meeting: Meeting, token: str) -> str:
 
 
 def flyer_rsvp_url(site: Settings, meeting: Meeting) -> str:
-    """The flyer's QR: the meeting page, counted as the host's share."""
-    code = ref_code(meeting, site.secret_key)
-    return f"{meeting_url(site.base_url, meeting)}?ref={code}&source=share"
+    """The flyer's QR: the meeting page, its RSVPs counted as coming from the flyer."""
+    return tracked_url(meeting, site, RsvpSource.FLYER)
 
 
 # Documents ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The host's tools on the manage page: guest list, CSV, messages, invitations, share link."""
+"""The host's tools on the manage page: guest list, CSV, messages, invitations, share link,
+and where RSVPs came from (share link, invitation, the printed flyer's QR code)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import re
 
 import httpx
 
+from kit.hosttools import ref_code
 from kit.models import OutboxEmail, Rsvp, RsvpSource
-from tests.factories import csrf_from, make_meeting
+from tests.factories import SITE, csrf_from, make_meeting
+from tests.toolkit.test_printables import qr_codes
 
 
 async def rsvp(client: httpx.AsyncClient, mid: str, name: str, email: str, **extra: object) -> None:
@@ -17,6 +20,11 @@ async def rsvp(client: httpx.AsyncClient, mid: str, name: str, email: str, **ext
         f"/api/meetings/{mid}/rsvps", json={"name": name, "email": email, **extra}
     )
     assert response.status_code == 201, response.text
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """What a browser sends back unseen with the RSVP form: the CSRF token, ref, source."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
 
 
 async def manage_page(client: httpx.AsyncClient, created) -> tuple[str, str]:  # noqa: ANN001
@@ -157,3 +165,36 @@ async def test_public_page_shows_the_rsvp_thermometer(client: httpx.AsyncClient)
     await rsvp(client, created.meeting.public_id, "Ada", "ada@example.org", guests=2)
     page = (await client.get(f"/meetings/{created.meeting.public_id}")).text
     assert '<meter class="thermometer" min="0" max="10" value="3">' in page
+
+
+async def test_rsvps_through_the_flyers_qr_code_count_as_the_flyer(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    mid = created.meeting.public_id
+    await rsvp(client, mid, "Ada", "ada@example.org", source="share")  # the host's share link
+
+    # A neighbor scans the QR code on the flyer and RSVPs on the page it opens.
+    flyer = await client.get(f"/meetings/{mid}/flyer.pdf")
+    [scanned] = qr_codes(flyer.content)
+    assert scanned.startswith(f"http://testserver/meetings/{mid}?")
+    page = await client.get(scanned.removeprefix("http://testserver"))
+    carried = hidden_fields(page.text)
+    assert carried["source"] == "flyer"
+    assert carried["ref"] == ref_code(created.meeting, SITE.secret_key)
+    response = await client.post(
+        f"/meetings/{mid}/rsvp",
+        data={**carried, "name": "Kim", "email": "kim@example.org", "guests": "0"},
+    )
+    assert response.status_code == 303
+    kim = await Rsvp.get(person__email="kim@example.org")
+    assert (kim.source, kim.ref) == (RsvpSource.FLYER, carried["ref"])
+
+    manage = (await client.get(f"/manage/{mid}?token={created.manage_token}")).text
+    assert "Where RSVPs came from: flyer 1, share 1" in manage
+    csv_text = (await client.get(f"/manage/{mid}/guests.csv?token={created.manage_token}")).text
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert [(r["email"], r["source"]) for r in rows] == [
+        ("ada@example.org", "share"),
+        ("kim@example.org", "flyer"),
+    ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from icalendar import Calendar
 
-from kit.models import Meeting, MeetingStatus, OutboxEmail, Rsvp, RsvpStatus
+from kit.models import Meeting, MeetingStatus, OutboxEmail, Rsvp, RsvpSource, RsvpStatus
 from kit.settings import Settings
 from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
@@ -227,6 +227,31 @@ async def test_rsvp_form_then_private_page_shows_the_address_to_confirmed_guests
     theirs = await client.get(waiting.headers["location"])
     assert "waitlist" in theirs.text
     assert "417 Elm St" not in theirs.text
+
+
+async def test_rsvp_keeps_where_it_came_from_and_ignores_unknown_sources(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    # "demo" marks the seeded demo data only; a made-up source counts as direct.
+    sent = {
+        "flyer": "flyer",
+        "share": "share",
+        "demo": "direct",
+        "billboard": "direct",
+        "": "direct",
+    }
+    for n, source in enumerate(sent):
+        response = await rsvp(
+            client, created.meeting.public_id, email=f"g{n}@example.org", source=source
+        )
+        assert response.status_code == 201
+    stored = (
+        await Rsvp.filter(meeting_id=created.meeting.id)
+        .order_by("id")
+        .values_list("source", flat=True)
+    )
+    assert [RsvpSource(s).value for s in stored] == list(sent.values())
 
 
 async def test_rsvp_form_errors_keep_what_was_typed(client: httpx.AsyncClient) -> None:

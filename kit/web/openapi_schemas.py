@@ -153,7 +153,9 @@ COMPONENTS: dict[str, Any] = {
                 "note": {**_str, "description": "a note to the host"},
                 "consent": {"type": "boolean", "description": "may the campaign contact me"},
                 "ref": {**_str, "description": "the host's referral code, from a share link"},
-                "source": {"enum": ["direct", "search", "share", "invitation", "campaign"]},
+                "source": {
+                    "enum": ["direct", "search", "share", "invitation", "campaign", "flyer"]
+                },
             },
         },
         "RsvpCreated": {

@@ -329,12 +329,12 @@ async def test_flyer_shows_locality_host_first_name_and_note_but_no_street_or_gu
         assert name not in text and email not in text
 
 
-async def test_flyer_qr_code_is_the_hosts_share_link_to_rsvp(db: str) -> None:
+async def test_flyer_qr_code_is_the_hosts_link_to_rsvp_counted_as_the_flyer(db: str) -> None:
     meeting, _ = await hosted()
     rendered = await printing.get_flyer(meeting, site=SITE)
     code = ref_code(meeting, SITE.secret_key)
     assert qr_codes(rendered.data) == [
-        f"http://testserver/meetings/{meeting.public_id}?ref={code}&source=share"
+        f"http://testserver/meetings/{meeting.public_id}?ref={code}&source=flyer"
     ]
 
 
