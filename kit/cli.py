@@ -209,6 +209,45 @@ def cmd_coordinator_add(args: argparse.Namespace, settings: Settings) -> int:
     return run_async(with_database(settings, work))
 
 
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from kit import outbox
+
+    async def work() -> int:
+        counts = await outbox.summary()
+        waiting = (
+            f", oldest queued {outbox.age(counts.oldest_pending)}" if counts.oldest_pending else ""
+        )
+        print(
+            f"Outbox: {counts.pending} pending{waiting}; {counts.sent} sent; {counts.failed} failed"
+        )
+        failed = await outbox.failed_emails(limit=args.limit)
+        for email in failed:
+            print(f"  {email.describe()}")
+        if counts.failed > len(failed):
+            print(f"... and {counts.failed - len(failed)} more (--limit)")
+        if failed:
+            print("Send again with: kit outbox retry ID [ID ...]  or  kit outbox retry --all")
+        return 0
+
+    return run_async(with_database(settings, work))
+
+
+def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
+    from kit import outbox
+
+    async def work() -> int:
+        done = await outbox.retry(args.ids, every=args.all)
+        print(
+            f"Queued {len(done.ids)} email(s) again; a running kit serve or kit worker "
+            "sends them within seconds."
+        )
+        for email in done.skipped:
+            print(f"Left failed: #{email.id} {email.kind} to {email.to_addr}: {email.stale}")
+        return 0
+
+    return run_async(with_database(settings, work))
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from kit.toolkit.delivery import run_worker
 
@@ -287,6 +326,26 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="deliver queued emails, for deployments with several processes"
     )
     worker.set_defaults(func=cmd_worker)
+
+    outbox = sub.add_parser(
+        "outbox",
+        help="show queued, sent and failed emails; send failed ones again",
+        description="Without an action: counts by status and the emails delivery gave up on, "
+        "with the server's last answer.",
+    )
+    outbox.add_argument("--limit", type=int, default=50, help="failed emails to list")
+    outbox.set_defaults(func=cmd_outbox)
+    outbox_sub = outbox.add_subparsers(dest="action", metavar="ACTION")
+    retry = outbox_sub.add_parser(
+        "retry",
+        help="queue failed emails again, once the cause is mended",
+        description="Named emails are sent again as they are. --all leaves out emails that "
+        "would arrive too late to help (a reminder of a meeting that has started, an "
+        "expired sign-in link) and lists them.",
+    )
+    retry.add_argument("ids", nargs="*", type=int, metavar="ID", help="ids from `kit outbox`")
+    retry.add_argument("--all", action="store_true", help="every failed email that still helps")
+    retry.set_defaults(func=cmd_outbox_retry)
 
     approve = sub.add_parser("approve", help="publish a meeting that waits for approval")
     approve.add_argument("meeting_id", help="the id in the meeting's URL")

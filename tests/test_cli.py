@@ -18,7 +18,7 @@ def count_meetings(env: dict[str, str]) -> int:
 def test_help_lists_the_commands(clean_env: dict[str, str]) -> None:
     result = run_kit(clean_env, "--help")
     assert result.returncode == 0
-    for command in ("serve", "migrate", "demo", "worker", "check", "export", "backup"):
+    for command in ("serve", "migrate", "demo", "worker", "outbox", "check", "export", "backup"):
         assert command in result.stdout
 
 

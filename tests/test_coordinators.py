@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from kit.meetings import get_meeting
 from kit.models import AccessToken, Campaign, Coordinator, MeetingStatus, OutboxEmail, TokenKind
 from kit.toolkit.markdown import MAX_GUIDE_CHARS
 from tests.factories import SITE, make_campaign, make_meeting
+from tests.servers import run_kit
 
 
 async def test_add_coordinator_is_idempotent_and_only_adds(db: str) -> None:
@@ -258,18 +257,8 @@ async def test_hidden_meetings_vanish_from_public_pages(db: str) -> None:
 # --- The command line ---------------------------------------------------------------------
 
 
-def kit(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kit.cli", *args],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=240,
-    )
-
-
 def test_kit_coordinator_add(clean_env: dict[str, str]) -> None:
-    assert kit(clean_env, "migrate").returncode == 0
+    assert run_kit(clean_env, "migrate").returncode == 0
     with sqlite3.connect(Path(clean_env["KIT_DATA_DIR"]) / "kit.sqlite3") as conn:
         conn.execute(
             "INSERT INTO campaign (slug, name, description, guide_markdown, agenda, asks, goals,"
@@ -277,19 +266,21 @@ def test_kit_coordinator_add(clean_env: dict[str, str]) -> None:
             " VALUES ('winter', 'Winter', '', '', '[]', '[]', '{}', 0, 1,"
             " '2026-11-23 00:00:00+00:00')"
         )
-    added = kit(clean_env, "coordinator", "add", "cara@example.org", "--campaign", "winter")
+    added = run_kit(clean_env, "coordinator", "add", "cara@example.org", "--campaign", "winter")
     assert added.returncode == 0, added.stderr
     assert added.stdout.splitlines() == [
         "Added coordinator cara@example.org: coordinator; campaigns: winter"
     ]
-    again = kit(clean_env, "coordinator", "add", "cara@example.org", "--admin", "--name", "Cara")
+    again = run_kit(
+        clean_env, "coordinator", "add", "cara@example.org", "--admin", "--name", "Cara"
+    )
     assert again.returncode == 0
     assert again.stdout.strip() == (
         "Updated coordinator cara@example.org: admin (every campaign); campaigns: winter"
     )
-    unknown = kit(clean_env, "coordinator", "add", "cara@example.org", "--campaign", "nope")
+    unknown = run_kit(clean_env, "coordinator", "add", "cara@example.org", "--campaign", "nope")
     assert unknown.returncode == 2
     assert unknown.stderr.strip().splitlines() == ["kit: There is no campaign called “nope”."]
-    bad = kit(clean_env, "coordinator", "add", "not-an-email")
+    bad = run_kit(clean_env, "coordinator", "add", "not-an-email")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1

@@ -312,11 +312,24 @@ async def run_delivery_loop(
                     stop=stop,
                     backoff=backoff,
                 )
-            except Exception:
+            except Exception as exc:
+                first = not pause
                 pause = min(max(pause * 2, 1.0), MAX_ERROR_PAUSE)
-                log.exception("worker %s: delivery failed; trying again in %.0f s", worker, pause)
+                if first:  # the traceback once; while the outage lasts, a line per try
+                    log.exception(
+                        "worker %s: delivery failed; trying again in %.0f s", worker, pause
+                    )
+                else:
+                    log.warning(
+                        "worker %s: delivery still failing (%r); trying again in %.0f s",
+                        worker,
+                        exc,
+                        pause,
+                    )
                 await _wait(stop, None, pause)
                 continue
+            if pause:
+                log.info("worker %s: delivering again", worker)
             pause = 0.0
             if stats.claimed < batch or stats.released:
                 await _wait(stop, wake, interval)

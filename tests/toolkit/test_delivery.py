@@ -403,15 +403,20 @@ async def test_the_loop_wakes_on_new_mail_and_outlives_database_errors(
         conn = Tortoise.get_connection("default")
         await conn.execute_script("ALTER TABLE outbox_email RENAME TO outbox_email_away")
         try:
-            with caplog.at_level(logging.ERROR, logger="kit.delivery"):
+            with caplog.at_level(logging.INFO, logger="kit.delivery"):
                 notify()
-                await until(lambda: "delivery failed" in caplog.text, timeout=5)
+                await until(lambda: "delivery still failing" in caplog.text, timeout=10)
         finally:
             await conn.execute_script("ALTER TABLE outbox_email_away RENAME TO outbox_email")
         assert not loop.done()
-        await queue()
-        await smtp_server.wait_for(2, timeout=10)
+        with caplog.at_level(logging.INFO, logger="kit.delivery"):
+            await queue()
+            await smtp_server.wait_for(2, timeout=10)
+            await until(lambda: "delivering again" in caplog.text, timeout=5)
     finally:
         stop.set()
         await asyncio.wait_for(loop, 5)
     assert_each_arrived_once(smtp_server, 2)
+    # An outage is one traceback in the log, then a line per try, then the recovery.
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1 and "delivery failed" in tracebacks[0].getMessage()
