@@ -15,6 +15,8 @@ from tortoise import BaseDBAsyncClient, Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
+from kit.errors import KitError
+
 MODELS_MODULE = "kit.models"
 MIGRATIONS_MODULE = "kit.migrations"
 
@@ -63,20 +65,57 @@ def _driver_url(database_url: str) -> str:
     return database_url + (sep + "&".join(extra) if extra else "")
 
 
-async def apply_migrations(database_url: str) -> list[str]:
-    """Apply pending migrations; return the names applied (empty when up to date)."""
+class MigrationError(KitError):
+    """A migration left the database inconsistent."""
+
+
+async def apply_migrations(database_url: str, target: str | None = None) -> list[str]:
+    """Apply pending migrations (or move to ``target``, "models.0003_..."); return the
+    names applied (empty when up to date)."""
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:
         if event == "apply_done":
             applied.append(f"{app_label}.{name}")
 
-    await migrate(config=tortoise_config(database_url), progress=progress)
+    await migrate(
+        config=tortoise_config(_migration_url(database_url)), target=target, progress=progress
+    )
     try:
-        await ensure_indexes(Tortoise.get_connection("default"))
+        conn = Tortoise.get_connection("default")
+        if applied:  # a full scan of every table: only after a change
+            await check_foreign_keys(conn)
+        if target is None:  # the models declare the latest schema's indexes
+            await ensure_indexes(conn)
     finally:
         await Tortoise.close_connections()
     return applied
+
+
+def _migration_url(database_url: str) -> str:
+    """SQLite, with foreign keys off while migrations run.
+
+    Tortoise alters a SQLite column by copying the table and dropping the old one.
+    With foreign keys on, that ``DROP TABLE`` cascades: rebuilding ``rsvp`` deleted
+    every guest's access token and unlinked every attendee. SQLite's own procedure
+    for such changes turns them off and runs ``foreign_key_check`` after, as here.
+    """
+    if not database_url.startswith("sqlite://") or "foreign_keys" in database_url:
+        return database_url
+    return database_url + ("&" if "?" in database_url else "?") + "foreign_keys=OFF"
+
+
+async def check_foreign_keys(conn: BaseDBAsyncClient) -> None:
+    """Fail loudly if a migration left rows pointing at rows that aren't there."""
+    if conn.capabilities.dialect != "sqlite":
+        return  # PostgreSQL enforces them throughout
+    broken = await conn.execute_query_dict("PRAGMA foreign_key_check")
+    if broken:
+        tables = sorted({f"{row['table']} -> {row['parent']}" for row in broken})
+        raise MigrationError(
+            f"{len(broken)} row(s) refer to rows that don't exist ({', '.join(tables)}); "
+            "restore the backup taken before migrating"
+        )
 
 
 def declared_indexes() -> dict[str, set[tuple[tuple[str, ...], bool]]]:

@@ -15,6 +15,7 @@ from tortoise import Tortoise
 
 from kit.app import create_app
 from kit.db import apply_migrations, tortoise_config
+from kit.export import kit_tables
 from kit.settings import Settings
 from tests.smtp import smtp_server  # noqa: F401 - fixture
 
@@ -68,7 +69,7 @@ async def database(settings: Settings) -> AsyncIterator[str]:
 
 async def empty_all_tables() -> None:
     conn = Tortoise.get_connection("default")
-    tables = [m._meta.db_table for m in Tortoise.apps["models"].values()]
+    tables = kit_tables()  # many-to-many link tables too: SQLite doesn't cascade here
     if conn.capabilities.dialect == "postgres":
         quoted = ", ".join('"' + t + '"' for t in tables)
         await conn.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE;")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tortoise import Tortoise
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from kit.db import tortoise_config
 from kit.settings import Settings
+from tests.servers import ROOT
 
 
 def test_migrate_on_an_up_to_date_database_does_nothing(db: str, settings: Settings) -> None:
@@ -78,3 +81,61 @@ async def test_database_has_every_index_the_models_declare(db: str) -> None:
             if (columns, unique) not in have and (columns, True) not in have:
                 missing.append((table, columns, unique))
     assert missing == []
+
+
+UPGRADE = r"""
+import asyncio, json, sqlite3, sys
+from kit.db import apply_migrations
+
+url, path = sys.argv[1], sys.argv[2]
+asyncio.run(apply_migrations(url, target="models.0003_host_agenda"))
+now = "2026-11-01 18:00:00+00:00"
+with sqlite3.connect(path) as db:
+    db.executescript(f'''
+    INSERT INTO person (id, name, email, created_at) VALUES
+        (1, 'Quinn', 'quinn@example.org', '{now}'), (2, 'Ada', 'ada@example.org', '{now}');
+    INSERT INTO meeting (id, public_id, title, description, host_note, starts_at, ends_at,
+        timezone, street, directions, lat, lon, locality, region, postal_code, country,
+        approx_lat, approx_lon, kind, capacity, seats_taken, visibility, status,
+        reply_to_host, created_at, updated_at, host_id)
+    VALUES (1, 'm1', 'Kitchen table talk', '', '', '{now}', '{now}', 'America/Chicago',
+        '1 Main St', '', 44.98, -93.27, 'Minneapolis', 'MN', '55401', 'US', 44.98, -93.27,
+        'home', 10, 1, 'public', 'published', 0, '{now}', '{now}', 1);
+    INSERT INTO rsvp (id, guests, status, source, ref, note, consent, created_at,
+        updated_at, meeting_id, person_id)
+    VALUES (1, 0, 'confirmed', 'direct', '', '', 1, '{now}', '{now}', 1, 2);
+    INSERT INTO access_token (token_hash, kind, created_at, meeting_id, person_id, rsvp_id)
+    VALUES ('h1', 'meeting_manage', '{now}', 1, NULL, NULL),
+           ('h2', 'rsvp_manage', '{now}', NULL, 2, 1),
+           ('h3', 'person_feed', '{now}', NULL, 2, NULL);
+    ''')
+asyncio.run(apply_migrations(url))
+with sqlite3.connect(path) as db:
+    tables = ("person", "meeting", "rsvp", "access_token")
+    counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+    counts["tokens_of_rsvps"] = db.execute(
+        "SELECT count(*) FROM access_token WHERE rsvp_id = 1").fetchone()[0]
+print(json.dumps(counts))
+"""
+
+
+def test_upgrading_a_sqlite_database_keeps_every_row(tmp_path: Path) -> None:
+    """Later migrations rebuild SQLite tables (meeting, access_token, report): the
+    host's manage link and a guest's private link survive them."""
+    path = tmp_path / "old.sqlite3"
+    result = subprocess.run(
+        [sys.executable, "-c", UPGRADE, f"sqlite://{path}", str(path)],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert counts == {
+        "person": 2,
+        "meeting": 1,
+        "rsvp": 1,
+        "access_token": 3,
+        "tokens_of_rsvps": 1,
+    }

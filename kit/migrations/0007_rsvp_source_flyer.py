@@ -8,10 +8,10 @@ class AlterFieldComment(ops.AlterField):
     """An AlterField that only changes the column's comment.
 
     PostgreSQL gets ``COMMENT ON COLUMN``. SQLite keeps no column comments, and
-    Tortoise 1.1.9 would apply this there by rebuilding the table: with foreign keys
-    on, its ``DROP TABLE rsvp`` deletes every RSVP's access token (ON DELETE CASCADE,
-    so each guest's private link dies) and unlinks every attendee from their RSVP
-    (SET NULL). The column itself (VARCHAR(12)) does not change, so SQLite is skipped.
+    Tortoise 1.1.9 would apply this there by copying the whole rsvp table for
+    nothing (the column, VARCHAR(12), does not change), so SQLite is skipped.
+    (Such copies are safe since kit.db runs migrations with foreign keys off: before
+    that, the copy's ``DROP TABLE rsvp`` cascaded to every guest's access token.)
     """
 
     async def database_forward(self, app_label, old_state, new_state, state_editor=None):
