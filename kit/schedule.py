@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from kit import notifications, reports
 from kit.models import HostNotify, Meeting, MeetingStatus, Rsvp, RsvpStatus, TokenKind
+from kit.outages import FailureLog
 from kit.settings import Settings
 from kit.tokens import issue_token
 
@@ -169,9 +170,14 @@ async def run_due_jobs(site: Settings, now: datetime | None = None) -> tuple[int
 
 async def run_schedule_loop(site: Settings, *, stop: asyncio.Event, interval: float = 60) -> None:
     """Every ``interval`` seconds until stopped; errors are logged, never fatal."""
+    failures = FailureLog(log, "scheduled mail")
     while not stop.is_set():
         try:
             reminders, digests, report_mail = await run_due_jobs(site)
+        except Exception as exc:
+            failures.failed(exc, interval)
+        else:
+            failures.succeeded()
             if reminders or digests or report_mail:
                 log.info(
                     "queued %s reminder(s), %s digest(s) and %s report request(s)",
@@ -179,8 +185,6 @@ async def run_schedule_loop(site: Settings, *, stop: asyncio.Event, interval: fl
                     digests,
                     report_mail,
                 )
-        except Exception:
-            log.exception("scheduled mail failed; trying again in %s s", interval)
         try:
             await asyncio.wait_for(stop.wait(), interval)
         except TimeoutError:

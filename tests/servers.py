@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -28,6 +28,14 @@ from tests.conftest import TEST_DATABASE_URL, is_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "server-test-secret-key"
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    """Wait (bounded) for something another task or process does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
 
 
 def free_port() -> int:

@@ -34,7 +34,7 @@ import pytest
 from icalendar import Calendar
 
 from tests.factories import meeting_body
-from tests.servers import KitServer, free_port, kit_serve, server_database, spawn, stop
+from tests.servers import KitServer, free_port, kit_serve, server_database, spawn, stop, until
 from tests.smtp import SmtpServer
 
 pytestmark = pytest.mark.server
@@ -157,7 +157,7 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
                 workers += [spawn(WORKER, web.env, log) for log in worker_logs]
                 await proxy.start()
                 deployment = Deployment(proxy, web, smtp, worker_logs)
-                await wait_for(lambda: all("delivering to" in p.read_text() for p in worker_logs))
+                await until(lambda: all("delivering to" in p.read_text() for p in worker_logs))
                 yield deployment
             finally:
                 await proxy.stop()
@@ -165,14 +165,6 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
                     await asyncio.to_thread(stop, worker)
     finally:
         smtp.stop()
-
-
-async def wait_for(condition, timeout: float = 30.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.1)
 
 
 ACCESS = re.compile(r'\[(\d+)\] (\S+) - "(\w+) (\S+) HTTP/[\d.]+" (\d+)')
@@ -199,7 +191,7 @@ def hits(log: Path, marker: str) -> list[Hit]:
 
 
 async def logged_hits(deployment: Deployment, marker: str, count: int) -> list[Hit]:
-    await wait_for(lambda: len(hits(deployment.web.log, marker)) >= count)
+    await until(lambda: len(hits(deployment.web.log, marker)) >= count)
     return hits(deployment.web.log, marker)
 
 
@@ -306,7 +298,7 @@ async def test_generated_urls_use_the_public_https_address(deployment: Deploymen
     assert str(event["UID"]).endswith(f"@{PUBLIC_HOST}")
 
     await deployment.smtp.wait_for(1, timeout=30)
-    await wait_for(
+    await until(
         lambda: any(m["To"] == "ada@example.org" for m in deployment.smtp.messages), timeout=30
     )
     [mail] = [m for m in deployment.smtp.messages if m["To"] == "ada@example.org"]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
+from tortoise import Tortoise
 
 from kit.models import HostNotify, Meeting, OutboxEmail, Rsvp
-from kit.schedule import queue_digests, queue_reminders
+from kit.schedule import queue_digests, queue_reminders, run_schedule_loop
 from kit.settings import Settings
 from tests.factories import make_meeting
+from tests.servers import until
 
 
 async def rsvp(client: httpx.AsyncClient, mid: str, email: str) -> None:
@@ -67,3 +71,27 @@ async def test_digest_hosts_get_one_email_a_day_instead_of_one_each(
         created_at=now + timedelta(days=1, minutes=2)
     )
     assert await queue_digests(settings, now + timedelta(days=1, minutes=3)) == 1
+
+
+async def test_the_schedule_outlives_a_database_outage_with_one_traceback_in_the_log(
+    db: str, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn = Tortoise.get_connection("default")
+    stop = asyncio.Event()
+    await conn.execute_script("ALTER TABLE rsvp RENAME TO rsvp_away")
+    away = True
+    try:
+        with caplog.at_level(logging.INFO, logger="kit.schedule"):
+            loop = asyncio.create_task(run_schedule_loop(settings, stop=stop, interval=0.05))
+            await until(lambda: caplog.text.count("still failing") >= 2)
+            await conn.execute_script("ALTER TABLE rsvp_away RENAME TO rsvp")
+            away = False
+            await until(lambda: "scheduled mail works again" in caplog.text)
+    finally:
+        stop.set()
+        if away:
+            await conn.execute_script("ALTER TABLE rsvp_away RENAME TO rsvp")
+    await asyncio.wait_for(loop, 5)
+    assert not loop.exception()
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1 and "scheduled mail failed" in tracebacks[0].getMessage()

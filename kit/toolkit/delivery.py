@@ -47,6 +47,7 @@ from tortoise.transactions import in_transaction
 
 from kit.db import tortoise_config
 from kit.models import EmailStatus, OutboxEmail
+from kit.outages import FailureLog
 from kit.schedule import run_schedule_loop
 from kit.settings import Settings
 from kit.toolkit.mail import MailSession, SendFailure, Transport, classify_failure, listen, to_mime
@@ -299,6 +300,7 @@ async def run_delivery_loop(
     worker = worker_id or default_worker_id()
     wake = asyncio.Event()
     pause = 0.0
+    failures = FailureLog(log, f"worker {worker}: delivery")
     with listen(wake):
         while not stop.is_set():
             wake.clear()
@@ -313,23 +315,11 @@ async def run_delivery_loop(
                     backoff=backoff,
                 )
             except Exception as exc:
-                first = not pause
                 pause = min(max(pause * 2, 1.0), MAX_ERROR_PAUSE)
-                if first:  # the traceback once; while the outage lasts, a line per try
-                    log.exception(
-                        "worker %s: delivery failed; trying again in %.0f s", worker, pause
-                    )
-                else:
-                    log.warning(
-                        "worker %s: delivery still failing (%r); trying again in %.0f s",
-                        worker,
-                        exc,
-                        pause,
-                    )
+                failures.failed(exc, pause)
                 await _wait(stop, None, pause)
                 continue
-            if pause:
-                log.info("worker %s: delivering again", worker)
+            failures.succeeded()
             pause = 0.0
             if stats.claimed < batch or stats.released:
                 await _wait(stop, wake, interval)

@@ -9,7 +9,6 @@ import logging
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from kit.settings import Settings
 from kit.toolkit import delivery
 from kit.toolkit.delivery import DeliveryStats, claim_due, deliver_due, run_delivery_loop
 from kit.toolkit.mail import Transport, notify, queue_email
-from tests.servers import settings_env, spawn
+from tests.servers import settings_env, spawn, until
 from tests.smtp import SmtpServer
 
 CONTEXT = {"host": {"first_name": "Quinn"}, "links": []}
@@ -57,13 +56,6 @@ async def drain(transport: Transport, worker_id: str, **kwargs: Any) -> Delivery
         if not stats.claimed:
             await asyncio.sleep(0.02)
     return total
-
-
-async def until(condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 def assert_each_arrived_once(server: SmtpServer, count: int) -> None:
@@ -412,7 +404,7 @@ async def test_the_loop_wakes_on_new_mail_and_outlives_database_errors(
         with caplog.at_level(logging.INFO, logger="kit.delivery"):
             await queue()
             await smtp_server.wait_for(2, timeout=10)
-            await until(lambda: "delivering again" in caplog.text, timeout=5)
+            await until(lambda: "works again" in caplog.text, timeout=5)
     finally:
         stop.set()
         await asyncio.wait_for(loop, 5)
