@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from kit.errors import ValidationError
 from kit.maps import geojson, nearby
+from kit.maps.distance import DistanceUnit, unit_for
 from kit.maps.places import Geocoder, Place
 from kit.models import Campaign, Meeting
 
@@ -32,6 +33,7 @@ class SearchResult:
     radius_km: float
     items: list[tuple[Meeting, float]]
     next_cursor: str | None
+    unit: DistanceUnit  # what people at the place count distances in
 
 
 async def resolve_place(near: str, geocoder: Geocoder) -> Place:
@@ -72,11 +74,24 @@ def parse_day(value: str | None, name: str, tz: str) -> datetime | None:
 
 
 async def search_meetings(
-    params: Mapping[str, str], geocoder: Geocoder, *, now: datetime | None = None
+    params: Mapping[str, str],
+    geocoder: Geocoder,
+    *,
+    now: datetime | None = None,
+    local_radius: bool = False,
 ) -> SearchResult:
+    """Upcoming meetings near ``params["near"]``, nearest first.
+
+    Without ``radius_km`` the radius is 25 km, or with ``local_radius`` (the find
+    page) the place's own round figure: 15 miles in the US, 25 km in France.
+    """
     place = await resolve_place(params.get("near", ""), geocoder)
+    unit = unit_for(place.country)
+    radius_text = params.get("radius_km")
+    if local_radius and not (radius_text or "").strip():
+        radius_text = str(unit.to_km(unit.default_radius))
     try:
-        radius = nearby.parse_radius(params.get("radius_km"))
+        radius = nearby.parse_radius(radius_text)
         limit = nearby.parse_limit(params.get("limit"))
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
@@ -101,7 +116,7 @@ async def search_meetings(
         page = await nearby.find_nearby(query)
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
-    return SearchResult(place, radius, page.items, page.next_cursor)
+    return SearchResult(place, radius, page.items, page.next_cursor, unit)
 
 
 async def meetings_in_view(params: Mapping[str, str]) -> list[Meeting]:

@@ -35,7 +35,7 @@ async def find(request: Request) -> Response:
     if near:
         try:
             context["result"] = await discovery.search_meetings(
-                request.query_params, request.app.state.geocoder
+                request.query_params, request.app.state.geocoder, local_radius=True
             )
         except InvalidQuery as exc:
             context["errors"] = exc.fields
