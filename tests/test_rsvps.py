@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 from icalendar import Calendar
@@ -227,6 +229,34 @@ async def test_rsvp_form_then_private_page_shows_the_address_to_confirmed_guests
     theirs = await client.get(waiting.headers["location"])
     assert "waitlist" in theirs.text
     assert "417 Elm St" not in theirs.text
+
+
+async def test_a_guest_can_bring_a_neighbor_with_a_link_that_reveals_nothing_private(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    public_id = created.meeting.public_id
+    answer = await rsvp(client, public_id)
+    manage = answer.json()["manage_url"].removeprefix("http://testserver")
+    mine = (await client.get(manage)).text
+
+    assert "Bring a neighbor" in mine
+    [shared] = re.findall(r'<input id="share-link" type="url" readonly value="([^"]+)">', mine)
+    assert shared == f"http://testserver/meetings/{public_id}?source=share"
+    [mailto] = re.findall(r'href="(mailto:[^"]+)"', mine)
+    letter = unquote(mailto.replace("&amp;", "&"))
+    assert letter.startswith(f"mailto:?subject=Join me at {created.meeting.title}")
+    assert "New York" in letter and shared in letter
+    assert "417 Elm St" not in letter and "Ada" not in letter
+
+    # What the neighbor sees, and where their RSVP is counted from.
+    neighbor = await client.get(shared.removeprefix("http://testserver"))
+    assert neighbor.status_code == 200 and "417 Elm St" not in neighbor.text
+    assert 'name="source" value="share"' in neighbor.text
+
+    await client.post(f"{manage}/cancel", data={"csrf_token": await csrf_from(client, manage)})
+    cancelled = (await client.get(manage)).text
+    assert "<dd>Cancelled</dd>" in cancelled and "Bring a neighbor" not in cancelled
 
 
 async def test_rsvp_keeps_where_it_came_from_and_ignores_unknown_sources(
