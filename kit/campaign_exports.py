@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from kit.dashboard import as_datetime, query
+from kit.sql import as_datetime, default_params, read_rows
 
 EXPORT_BATCH = 1000
 
+# Each query's header and SQL. export_rows fills ``{campaign}`` and ``{after}`` (the last
+# key read) with placeholders, never with values, through str.format: no other braces.
 EXPORTS: dict[str, tuple[list[str], str]] = {
     "meetings": (
         ["id", "title", "status", "starts_at", "ends_at", "timezone", "street", "locality",
@@ -29,7 +31,7 @@ EXPORTS: dict[str, tuple[list[str], str]] = {
            FROM meeting x JOIN person p ON p.id = x.host_id
            LEFT JOIN meeting g ON g.id = x.grew_from_id
            LEFT JOIN report r ON r.meeting_id = x.id
-           WHERE x.campaign_id = ? AND x.status <> 'draft' AND x.id > ?""",
+           WHERE x.campaign_id = {campaign} AND x.status <> 'draft' AND x.id > {after}""",
     ),
     # Contact details only for those who said the campaign may contact them.
     "attendees": (
@@ -42,7 +44,7 @@ EXPORTS: dict[str, tuple[list[str], str]] = {
              CASE WHEN a.walk_in THEN 'yes' ELSE 'no' END AS walk_in,
              CASE WHEN a.rsvp_id IS NULL THEN 'no' ELSE 'yes' END AS had_rsvp
            FROM attendee a JOIN meeting x ON x.id = a.meeting_id
-           WHERE x.campaign_id = ? AND a.id > ?""",
+           WHERE x.campaign_id = {campaign} AND a.id > {after}""",
     ),
     "commitments": (
         ["meeting", "meeting_title", "locality", "ask", "name", "email", "phone", "consent"],
@@ -52,7 +54,7 @@ EXPORTS: dict[str, tuple[list[str], str]] = {
              CASE WHEN a.consent THEN 'yes' ELSE 'no' END AS consent
            FROM commitment c JOIN attendee a ON a.id = c.attendee_id
            JOIN meeting x ON x.id = c.meeting_id
-           WHERE x.campaign_id = ? AND c.id > ?""",
+           WHERE x.campaign_id = {campaign} AND c.id > {after}""",
     ),
     "ideas": (
         ["id", "text", "status", "status_note", "supporters", "meeting", "locality",
@@ -60,7 +62,7 @@ EXPORTS: dict[str, tuple[list[str], str]] = {
         """SELECT i.id AS _key, i.public_id, i.text, i.status, i.status_note, i.supporters,
              x.public_id AS meeting, x.locality, i.created_at
            FROM idea i JOIN meeting x ON x.id = i.meeting_id
-           WHERE i.campaign_id = ? AND i.id > ?""",
+           WHERE i.campaign_id = {campaign} AND i.id > {after}""",
     ),
 }  # fmt: skip
 
@@ -72,7 +74,10 @@ async def export_rows(kind: str, campaign_id: int) -> AsyncIterator[list[Any]]:
     _, sql = EXPORTS[kind]
     last = 0
     while True:
-        batch = await query(f"{sql} ORDER BY _key LIMIT ?", [campaign_id, last, EXPORT_BATCH])
+        p = default_params()
+        where = {"campaign": p.add(campaign_id), "after": p.add(last)}
+        page = f"{sql.format(**where)} ORDER BY _key LIMIT {p.add(EXPORT_BATCH)}"
+        batch = await read_rows(page, p)
         for row in batch:
             yield [_export_value(k, v) for k, v in row.items() if k != "_key"]
         if len(batch) < EXPORT_BATCH:

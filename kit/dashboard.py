@@ -1,9 +1,9 @@
 """A campaign's numbers, counted in the database: the funnel, regions, weeks, the growth
 tree and the meetings whose report is overdue. (The CSV exports are kit.campaign_exports.)
 
-Every figure is one SQL statement run through the connection's ``execute_query_dict``
-(placeholders written as ``?`` and numbered ``$1, $2`` for PostgreSQL); Python only
-reshapes the few grouped rows that come back, never the campaign's meetings or people.
+Every figure is one SQL statement run by ``kit.sql.read_rows``, its values placed with
+``SqlParams``; Python only reshapes the few grouped rows that come back, never the
+campaign's meetings or people.
 
 Counts cover the meetings a campaign is planning or held: pending, published and
 completed ones ("planned"). Cancelled and hidden meetings are counted apart.
@@ -16,17 +16,13 @@ groups by region and by week, and takes the funnel from the regions' sums.
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tortoise import Tortoise
-from tortoise.transactions import in_transaction
-
 from kit.models import Campaign
+from kit.sql import SqlParams, as_date, as_datetime, default_params, read_rows
 
 PLANNED = "('pending', 'published', 'completed')"
 OVERDUE_AFTER = timedelta(hours=24)
@@ -34,49 +30,12 @@ PAST_DUE_SHOWN = 100
 MAX_GENERATIONS = 100  # a guard against a loop of grew_from links
 
 
-# --- Running SQL on either database ------------------------------------------------------
+# --- SQL on either database ----------------------------------------------------------------
 
 
-def _is_postgres() -> bool:
-    return Tortoise.get_connection("default").capabilities.dialect == "postgres"
-
-
-def _numbered(sql: str) -> str:
-    counter = itertools.count(1)
-    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
-
-
-def _param(value: Any) -> Any:
-    """Datetimes as each driver compares them: SQLite holds Tortoise's ISO text."""
-    if isinstance(value, datetime) and not _is_postgres():
-        return value.astimezone(UTC).isoformat(" ")
-    return value
-
-
-async def query(sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    values = [_param(p) for p in params]
-    if not _is_postgres():
-        return await Tortoise.get_connection("default").execute_query_dict(sql, values)
-    # PostgreSQL's JIT compiler spends 0.1 to 0.4 s compiling these aggregates, more than
-    # running them takes: switch it off for this statement only.
-    async with in_transaction() as conn:
-        await conn.execute_script("SET LOCAL jit = off")
-        return await conn.execute_query_dict(_numbered(sql), values)
-
-
-def as_datetime(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
-
-
-def as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _week_start() -> str:
+def _week_start(p: SqlParams) -> str:
     """The Monday (UTC) of a meeting's ISO week."""
-    if _is_postgres():
+    if p.postgres:
         return "CAST(date_trunc('week', m.starts_at AT TIME ZONE 'UTC') AS date)"
     return "date(m.starts_at, 'weekday 0', '-6 days')"
 
@@ -99,13 +58,16 @@ class Counts:
         return Counts(*(a + b for a, b in pairs))
 
 
-CAMPAIGN_MEETINGS = f"(SELECT id FROM meeting WHERE campaign_id = ? AND status IN {PLANNED})"
+def _campaign_meetings(p: SqlParams, campaign_id: int) -> str:
+    """A subquery: the ids of the campaign's planned meetings."""
+    campaign = p.add(campaign_id)
+    return f"(SELECT id FROM meeting WHERE campaign_id = {campaign} AND status IN {PLANNED})"
 
 
-def _grouped_counts(keys: Sequence[str]) -> str:
+def _grouped_counts(p: SqlParams, campaign_id: int, keys: Sequence[str]) -> str:
     """Counts of a campaign's planned meetings grouped by ``keys`` (SQL expressions over
-    ``m``, each ``... AS name``); one ``?``, the campaign's id. People are summed from
-    the tallies each meeting row keeps (kit.tallies), so this reads one table."""
+    ``m``, each ``... AS name``). People are summed from the tallies each meeting row
+    keeps (kit.tallies), so this reads one table."""
     names = ", ".join(k.rsplit(" AS ", 1)[-1] for k in keys) or "1"
     select = ", ".join(keys) + "," if keys else ""
     group = f"GROUP BY {names}" if keys else ""
@@ -119,13 +81,17 @@ def _grouped_counts(keys: Sequence[str]) -> str:
           SUM(m.committed_count) AS committed,
           SUM(m.commitment_count) AS commitments
         FROM meeting m
-        WHERE m.campaign_id = ? AND m.status IN {PLANNED}
+        WHERE m.campaign_id = {p.add(campaign_id)} AND m.status IN {PLANNED}
         {group}
     """
 
 
-async def grouped_counts(campaign_id: int, keys: Sequence[str]) -> list[dict[str, Any]]:
-    return await query(_grouped_counts(keys), [campaign_id])
+async def grouped_counts(
+    campaign_id: int, keys: Sequence[str], p: SqlParams | None = None
+) -> list[dict[str, Any]]:
+    """Run ``_grouped_counts``; pass ``p`` when ``keys`` were written for its dialect."""
+    p = p or default_params()
+    return await read_rows(_grouped_counts(p, campaign_id, keys), p)
 
 
 def _counts(row: dict[str, Any]) -> Counts:
@@ -171,13 +137,15 @@ async def totals_and_funnel(
 ) -> tuple[Totals, Funnel]:
     """Meetings by status, ideas and new hosts (cheap), and the funnel. Pass ``counts``
     (the sum of ``by_region``) to skip counting the people a second time."""
-    [row] = await query(
+    p = default_params()
+    campaign = p.add(campaign_id)
+    [row] = await read_rows(
         f"""
         SELECT t.*,
           (SELECT COUNT(DISTINCT child.host_id) FROM meeting child
             JOIN meeting parent ON parent.id = child.grew_from_id
-            WHERE parent.campaign_id = ? AND child.status IN {PLANNED}) AS new_hosts,
-          (SELECT COUNT(*) FROM idea i WHERE i.campaign_id = ?) AS ideas
+            WHERE parent.campaign_id = {campaign} AND child.status IN {PLANNED}) AS new_hosts,
+          (SELECT COUNT(*) FROM idea i WHERE i.campaign_id = {campaign}) AS ideas
         FROM
           (SELECT COUNT(*) AS meetings,
              SUM(CASE WHEN m.status = 'pending' THEN 1 ELSE 0 END) AS pending,
@@ -185,9 +153,9 @@ async def totals_and_funnel(
              SUM(CASE WHEN m.status = 'completed' THEN 1 ELSE 0 END) AS completed,
              SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
              SUM(CASE WHEN m.status = 'hidden' THEN 1 ELSE 0 END) AS hidden
-            FROM meeting m WHERE m.campaign_id = ?) t
+            FROM meeting m WHERE m.campaign_id = {campaign}) t
         """,
-        [campaign_id] * 3,
+        p,
     )
     n = {k: int(val or 0) for k, val in row.items()}
     if counts is None:
@@ -217,12 +185,13 @@ async def totals_and_funnel(
 
 async def commitments_by_ask(campaign: Campaign) -> list[tuple[str, str, int]]:
     """(key, label, how many) for each of the campaign's asks, then any others reported."""
-    rows = await query(
+    p = default_params()
+    rows = await read_rows(
         f"""
         SELECT c.ask, COUNT(*) AS n FROM commitment c
-        WHERE c.meeting_id IN {CAMPAIGN_MEETINGS} GROUP BY c.ask
+        WHERE c.meeting_id IN {_campaign_meetings(p, campaign.id)} GROUP BY c.ask
         """,
-        [campaign.id],
+        p,
     )
     counted = {r["ask"]: int(r["n"]) for r in rows}
     labels = {a["key"]: a["label"] for a in campaign.asks}
@@ -278,7 +247,8 @@ class Week:
 
 async def by_week(campaign_id: int) -> list[Week]:
     """ISO weeks (Monday to Sunday, UTC) of the meetings' start, oldest first."""
-    rows = await grouped_counts(campaign_id, [f"{_week_start()} AS week"])
+    p = default_params()
+    rows = await grouped_counts(campaign_id, [f"{_week_start(p)} AS week"], p)
     weeks = [Week(as_date(row["week"]), _counts(row)) for row in rows]
     return sorted(weeks, key=lambda w: w.starts_on)
 
@@ -293,11 +263,14 @@ class Growth:
 async def growth_tree(campaign_id: int) -> Growth:
     """How far meetings spread: each meeting's generation is the number of grew_from links
     above it, found by walking up from the meetings that grew (primary-key lookups only)."""
-    rows = await query(
+    p = default_params()
+    campaign = p.add(campaign_id)
+    rows = await read_rows(
         f"""
         WITH RECURSIVE up(id, parent, depth) AS (
           SELECT m.id, m.grew_from_id, 1 FROM meeting m
-          WHERE m.campaign_id = ? AND m.status IN {PLANNED} AND m.grew_from_id IS NOT NULL
+          WHERE m.campaign_id = {campaign} AND m.status IN {PLANNED}
+            AND m.grew_from_id IS NOT NULL
           UNION ALL
           SELECT up.id, p.grew_from_id, up.depth + 1 FROM up JOIN meeting p ON p.id = up.parent
           WHERE p.grew_from_id IS NOT NULL AND up.depth < {MAX_GENERATIONS}
@@ -306,9 +279,9 @@ async def growth_tree(campaign_id: int) -> Growth:
         SELECT generation, COUNT(*) AS meetings FROM gen GROUP BY generation
         UNION ALL
         SELECT 0, COUNT(*) FROM meeting m
-        WHERE m.campaign_id = ? AND m.status IN {PLANNED} AND m.grew_from_id IS NULL
+        WHERE m.campaign_id = {campaign} AND m.status IN {PLANNED} AND m.grew_from_id IS NULL
         """,
-        [campaign_id, campaign_id],
+        p,
     )
     counted = sorted((int(r["generation"]), int(r["meetings"])) for r in rows)
     grown = sum(n for g, n in counted if g > 0)
@@ -330,10 +303,12 @@ class PastDue:
     reminders: int
 
 
-PAST_DUE_WHERE = """
-    m.campaign_id = ? AND m.status = 'published' AND m.ends_at < ?
-    AND NOT EXISTS (SELECT 1 FROM report r WHERE r.meeting_id = m.id)
-"""
+def _past_due_where(p: SqlParams, campaign_id: int, cutoff: datetime) -> str:
+    return f"""
+        m.campaign_id = {p.add(campaign_id)} AND m.status = 'published'
+        AND m.ends_at < {p.time(cutoff)}
+        AND NOT EXISTS (SELECT 1 FROM report r WHERE r.meeting_id = m.id)
+    """
 
 
 async def past_due_reports(
@@ -341,18 +316,20 @@ async def past_due_reports(
 ) -> tuple[int, list[PastDue]]:
     """Meetings that ended over a day ago with no report: how many, and the oldest ones."""
     cutoff = (now or datetime.now(UTC)) - OVERDUE_AFTER
-    [count] = await query(
-        f"SELECT COUNT(*) AS n FROM meeting m WHERE {PAST_DUE_WHERE}", [campaign_id, cutoff]
-    )
-    rows = await query(
+    p = default_params()
+    where = _past_due_where(p, campaign_id, cutoff)
+    [count] = await read_rows(f"SELECT COUNT(*) AS n FROM meeting m WHERE {where}", p)
+    p = default_params()
+    where, shown = _past_due_where(p, campaign_id, cutoff), p.add(limit)
+    rows = await read_rows(
         f"""
         SELECT m.public_id, m.title, m.locality, m.region, m.country, m.ends_at, m.timezone,
                m.report_reminders, p.name AS host_name, p.email AS host_email
         FROM meeting m JOIN person p ON p.id = m.host_id
-        WHERE {PAST_DUE_WHERE}
-        ORDER BY m.ends_at, m.id LIMIT ?
+        WHERE {where}
+        ORDER BY m.ends_at, m.id LIMIT {shown}
         """,
-        [campaign_id, cutoff, limit],
+        p,
     )
     return int(count["n"]), [
         PastDue(

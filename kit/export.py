@@ -30,7 +30,7 @@ from tortoise.transactions import in_transaction
 from kit import __version__
 from kit.checks import migration_state
 from kit.errors import KitError
-from kit.maps.sql import SqlParams
+from kit.sql import SqlParams
 
 FORMAT = "house-meeting-kit-export/1"
 MANIFEST = "manifest.json"

@@ -22,7 +22,7 @@ from kit import validation as v
 from kit.errors import Conflict, MeetingNotFound, ValidationError
 from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.maps.privacy import approximate_point
-from kit.maps.sql import SqlParams, public_upcoming_sql
+from kit.maps.sql import public_upcoming_sql
 from kit.meeting_input import (  # noqa: F401 - re-exported for callers
     MeetingInput,
     check_times,
@@ -33,6 +33,7 @@ from kit.meeting_input import (  # noqa: F401 - re-exported for callers
 from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, Visibility
 from kit.people import upsert_person
 from kit.settings import Settings
+from kit.sql import SqlParams
 from kit.tokens import find_token, issue_token, revoke_tokens
 from kit.toolkit import mail
 

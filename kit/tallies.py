@@ -15,7 +15,7 @@ from __future__ import annotations
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from kit.maps.sql import SqlParams
+from kit.sql import SqlParams
 
 RECOUNT = """
 UPDATE meeting SET

@@ -14,7 +14,6 @@ from typing import Any
 
 from kit.errors import ValidationError
 from kit.maps.sql import (
-    SqlParams,
     columns_sql,
     lon_ranges_sql,
     meetings_from_rows,
@@ -23,6 +22,7 @@ from kit.maps.sql import (
 )
 from kit.models import Meeting
 from kit.public import public_meeting
+from kit.sql import SqlParams
 
 MAX_FEATURES = 2000
 BBOX_HELP = "Give the map's box as west,south,east,north in degrees, e.g. -74.1,40.6,-73.8,40.9."

@@ -32,7 +32,6 @@ from typing import Any
 from kit.errors import ValidationError
 from kit.maps.privacy import EARTH_RADIUS_KM, haversine_km
 from kit.maps.sql import (
-    SqlParams,
     columns_sql,
     lon_ranges_sql,
     meetings_from_rows,
@@ -40,6 +39,7 @@ from kit.maps.sql import (
     require_aware,
 )
 from kit.models import Meeting
+from kit.sql import SqlParams
 
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180  # along a meridian
 DEFAULT_RADIUS_KM = 25.0

@@ -8,10 +8,11 @@ building and write SQL that SQLite and PostgreSQL both plan onto the
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from kit.models import Campaign, Meeting, MeetingStatus, Visibility
+from kit.sql import SqlParams
 
 # What public_meeting() reads, and nothing else. The exact lat/lon are read
 # because a public venue (a library, a café) shows its real address; homes never do.
@@ -38,43 +39,6 @@ PUBLIC_COLUMNS = (
     "status",
     "visibility",
 )
-
-
-class SqlParams:
-    """The values of one raw query and the driver's placeholder for each.
-
-    Placeholders are numbered (``?3`` for SQLite, ``$3`` for asyncpg) so one value
-    can appear several times in the SQL.
-    """
-
-    def __init__(self, dialect: str) -> None:
-        self.postgres = dialect == "postgres"
-        self.values: list[Any] = []
-
-    def add(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}" if self.postgres else f"?{len(self.values)}"
-
-    def real(self, value: float) -> str:
-        # PostgreSQL can't infer a parameter's type inside arithmetic: say it.
-        placeholder = self.add(float(value))
-        return f"{placeholder}::float8" if self.postgres else placeholder
-
-    def time(self, value: datetime) -> str:
-        utc = value.astimezone(UTC)
-        # Tortoise stores datetimes in SQLite as UTC ISO text ("2026-12-01 18:30:00+00:00");
-        # with one offset everywhere, text order is time order.
-        return self.add(utc if self.postgres else utc.isoformat(" "))
-
-    def filter_only(self, column: str) -> str:
-        """A column SQLite must filter on but never pick an index for.
-
-        Without statistics (no ANALYZE) SQLite picks the (status, starts_at) index,
-        which matches most of the table: a scan of every upcoming meeting (seen at
-        1M rows). A unary ``+``, its documented way to say "not this index", leaves
-        it the (approx_lat, approx_lon) index. PostgreSQL plans from statistics.
-        """
-        return column if self.postgres else f"+{column}"
 
 
 def public_upcoming_sql(p: SqlParams, now: datetime, campaign_id: int | None) -> list[str]:
