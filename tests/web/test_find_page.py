@@ -75,4 +75,3 @@ async def test_the_widest_search_offers_hosting_instead(client: httpx.AsyncClien
     assert results_heading(page) == "0 meetings within 150 mi of 10027 New York, NY"
     assert "Look within" not in page
     assert "Why not be the first?" in page and "Host a meeting in New York" in page
-
