@@ -153,6 +153,12 @@ def meeting_as_input(meeting: Meeting) -> dict[str, Any]:
     }
 
 
+def repeat_input(meeting: Meeting) -> dict[str, Any]:
+    """The host form for another meeting like this one: the same place, topic, settings
+    and host, with the date left for the host to choose."""
+    return {**meeting_as_input(meeting), "starts_at": "", "ends_at": ""}
+
+
 def merge_changes(current: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(current)
     for key, value in changes.items():

@@ -29,6 +29,7 @@ from kit.meeting_input import (  # noqa: F401 - re-exported for callers
     meeting_as_input,
     merge_changes,
     parse_meeting_input,
+    repeat_input,
 )
 from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, Visibility
 from kit.people import upsert_person

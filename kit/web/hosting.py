@@ -131,6 +131,14 @@ async def manage(request: Request) -> Response:
     return await render_manage(request, meeting, token, notice="Your changes are saved.")
 
 
+async def host_again(request: Request) -> Response:
+    """The host form filled in from one of the host's meetings (a POST: no token in a URL)."""
+    form = form_to_dict(await read_form(request))
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], form.get("token", ""))
+    values = flatten(meetings.repeat_input(meeting))
+    return render(request, "meetings/host.html", {"values": values, "errors": {}, "again": meeting})
+
+
 async def manage_cancel(request: Request) -> Response:
     form = form_to_dict(await read_form(request))
     token = form.get("token", "")

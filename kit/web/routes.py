@@ -31,6 +31,7 @@ ROUTES: list[BaseRoute] = [
     Route("/manage/{id}/message", hosting.manage_tool, methods=["POST"], name="manage_message"),
     Route("/manage/{id}/invite", hosting.manage_tool, methods=["POST"], name="manage_invite"),
     Route("/manage/{id}/cancel", hosting.manage_cancel, methods=["POST"], name="manage_cancel"),
+    Route("/manage/{id}/again", hosting.host_again, methods=["POST"], name="host_again"),
     Route("/find", pages.find, name="find"),
     Route("/meetings.ics", calendars.near_feed, name="near_feed"),
     Route("/campaigns/{slug}/meetings.ics", calendars.campaign_feed, name="campaign_feed"),

@@ -177,6 +177,7 @@ async def form_targets(client: httpx.AsyncClient) -> dict[str, str]:
         f"/manage/{meeting_id}/message": token,
         f"/manage/{meeting_id}/invite": token,
         f"/manage/{meeting_id}/cancel": token,
+        f"/manage/{meeting_id}/again": token,
         f"/meetings/{meeting_id}/rsvp": "",
         rsvp_path: "",
         f"{rsvp_path}/cancel": "",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import timedelta
+from html.parser import HTMLParser
 
 import httpx
 from starlette.routing import Route
@@ -15,7 +17,14 @@ from kit.ratelimit import Limit
 from kit.settings import Settings
 from kit.web.csrf import EXEMPT_PATHS
 from kit.web.routes import ROUTES
-from tests.factories import as_form, csrf_from, make_campaign, make_meeting, meeting_body
+from tests.factories import (
+    as_form,
+    csrf_from,
+    local,
+    make_campaign,
+    make_meeting,
+    meeting_body,
+)
 from tests.web.test_coordinator_pages import sign_in
 
 
@@ -127,6 +136,89 @@ async def test_host_edits_and_cancels_through_the_manage_page(client: httpx.Asyn
     )
     assert cancelled.status_code == 200
     assert (await Meeting.get(public_id=public_id)).status is MeetingStatus.CANCELLED
+
+
+class FormReader(HTMLParser):
+    """What a browser would submit from the first form posting to ``action``."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.inside, self.values = action, False, {}
+        self.textarea: str | None = None
+        self.select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("action") == self.action and not self.values
+        elif not self.inside or "name" not in a:
+            if tag == "option" and self.select and "selected" in a:
+                self.values[self.select] = a.get("value", "")
+        elif tag == "input" and (a.get("type") != "checkbox" or "checked" in a):
+            self.values[a["name"]] = a.get("value", "")
+        elif tag == "textarea":
+            self.textarea = a["name"]
+            self.values[a["name"]] = ""
+        elif tag == "select":
+            self.select = a["name"]
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea:
+            self.values[self.textarea] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        self.textarea = None if tag == "textarea" else self.textarea
+        self.select = None if tag == "select" else self.select
+
+
+def form_values(html: str, action: str) -> dict[str, str]:
+    reader = FormReader(action)
+    reader.feed(html)
+    return reader.values
+
+
+async def test_a_host_starts_another_meeting_like_this_one(client: httpx.AsyncClient) -> None:
+    token = await csrf_from(client, "/host")
+    body = meeting_body(capacity=9, host_note="Tea and cookies.")
+    link = manage_link(await client.post("/host", data={**as_form(body), "csrf_token": token}))
+    public_id = link.split("/")[2].split("?")[0]
+    secret = link.split("token=")[1].split("&")[0]
+    manage_page = (await client.get(link)).text
+    assert form_values(manage_page, f"/manage/{public_id}/again")["token"] == secret
+
+    filled = await client.post(
+        f"/manage/{public_id}/again", data={"csrf_token": token, "token": secret}
+    )
+    assert filled.status_code == 200
+    assert "Filled in from “Neighbors talk schools”" in filled.text
+    assert secret not in filled.text, "the new meeting's form doesn't carry the old key"
+    values = form_values(filled.text, "/host")
+    assert (values["starts_at"], values["ends_at"]) == ("", "")
+    for name, value in (
+        ("title", "Neighbors talk schools"),
+        ("address.street", "417 Elm St"),
+        ("address.postal_code", "10027"),
+        ("capacity", "9"),
+        ("host_note", "Tea and cookies."),
+        ("host.email", "quinn@example.org"),
+    ):
+        assert values[name] == value, name
+
+    # The host picks a new date and publishes: a second meeting with its own key.
+    values |= {"starts_at": local(14, 18), "ends_at": local(14, 20)}
+    again = manage_link(await client.post("/host", data=values))
+    assert again.split("/")[2].split("?")[0] != public_id
+    first, second = await Meeting.all().order_by("id")
+    assert (second.street, second.capacity, second.host_id) == ("417 Elm St", 9, first.host_id)
+    assert second.starts_at - first.starts_at == timedelta(days=7)
+    assert first.status is MeetingStatus.PUBLISHED, "the first meeting stays as it was"
+
+    wrong = await client.post(
+        f"/manage/{public_id}/again", data={"csrf_token": token, "token": "x"}
+    )
+    assert wrong.status_code == 404 and "417 Elm St" not in wrong.text
 
 
 async def test_wrong_manage_token_is_a_plain_404(client: httpx.AsyncClient) -> None:
