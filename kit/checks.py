@@ -14,6 +14,7 @@ import sqlite3
 import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -338,6 +339,7 @@ async def check_database(settings: Settings) -> list[CheckResult]:
             state = await migration_state(conn)
             if path is None:
                 writable = await postgres_writable(conn)
+            mail = await check_outbox() if not state.pending else None
     except Exception as exc:  # noqa: BLE001 - every driver error becomes one line for the operator
         failed = CheckResult(
             "database",
@@ -346,11 +348,41 @@ async def check_database(settings: Settings) -> list[CheckResult]:
         )
         # A read-only SQLite folder also stops it opening (WAL): say that too.
         return [failed, writable] if path is not None else [failed]
-    return [
+    results = [
         CheckResult("database", "ok", f"{dialect} at {hide_password(settings.database_url)}"),
         describe_migrations(state),
         writable,
     ]
+    return results + ([mail] if mail else [])
+
+
+STUCK_MAIL = timedelta(minutes=30)  # retries of a brief outage are done well before this
+
+
+async def check_outbox(now: datetime | None = None) -> CheckResult:
+    """Is mail going out? Failed emails, or a pending one long overdue, say it isn't."""
+    from kit import outbox
+
+    counts = await outbox.summary()
+    now = now or datetime.now(UTC)
+    if counts.failed:
+        return CheckResult(
+            "outbox",
+            "warn",
+            f"{counts.failed} email(s) gave up after their last try: `kit outbox` lists them "
+            "with the server's answer; `kit outbox retry --all` sends them again",
+        )
+    if counts.oldest_pending is not None and now - counts.oldest_pending > STUCK_MAIL:
+        return CheckResult(
+            "outbox",
+            "warn",
+            f"{counts.pending} email(s) waiting, the oldest queued "
+            f"{outbox.age(counts.oldest_pending, now)}: is the SMTP server reachable, and is "
+            "a kit serve or kit worker running?",
+        )
+    return CheckResult(
+        "outbox", "ok", f"{counts.pending} waiting, {counts.sent} sent, none given up on"
+    )
 
 
 # --- Mail and PDFs ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +25,7 @@ from kit.settings import Settings
 from tests.conftest import is_postgres
 from tests.servers import free_port, reset_postgres, run_kit, sibling_postgres_url
 from tests.smtp import SmtpServer
+from tests.test_outbox import NOW, write_email_row
 
 PUBLIC = "https://meetings.example.org"
 
@@ -62,9 +64,25 @@ def test_check_passes_with_a_migrated_database_and_a_real_smtp_server(
     assert "up to date" in lines["migrations"]
     assert lines["base URL"] == f"ok    base URL: {PUBLIC}"
     assert "offline" in lines["geocoder"]
+    assert lines["outbox"] == "ok    outbox: 0 waiting, 0 sent, none given up on"
     # The check greets the server; it never sends anyone a message.
     assert smtp_server.received == []
     assert "Traceback" not in result.stderr
+
+
+def test_check_warns_when_mail_is_not_going_out(migrated_env: dict[str, str]) -> None:
+    database = database_file(migrated_env)
+    write_email_row(database, status="pending", attempts=3, created_at=NOW - timedelta(hours=2))
+    stuck = run_kit(migrated_env, "check")
+    assert lines_by_check(stuck.stdout)["outbox"] == (
+        "warn  outbox: 1 email(s) waiting, the oldest queued 2 h ago: is the SMTP server "
+        "reachable, and is a kit serve or kit worker running?"
+    )
+    write_email_row(database, status="failed", attempts=8)
+    failed = run_kit(migrated_env, "check")
+    assert "1 email(s) gave up" in lines_by_check(failed.stdout)["outbox"]
+    assert "`kit outbox retry --all`" in lines_by_check(failed.stdout)["outbox"]
+    assert failed.returncode == stuck.returncode == 0, "a warning, not a failure"
 
 
 def test_check_shows_the_effective_settings_without_secrets(

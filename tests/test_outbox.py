@@ -117,16 +117,23 @@ async def test_a_retry_says_what_it_needs(db: str) -> None:
     assert sent.status == EmailStatus.SENT, "a sent email is never sent again"
 
 
-def test_kit_outbox_lists_failed_emails_and_retries_them(clean_env: dict[str, str]) -> None:
-    assert run_kit(clean_env, "migrate").returncode == 0
-    with sqlite3.connect(Path(clean_env["KIT_DATA_DIR"]) / "kit.sqlite3") as conn:
+def write_email_row(
+    database: Path, *, status: str, attempts: int, created_at: datetime = NOW
+) -> None:
+    """An outbox row written straight into a SQLite file, as an operator's tools find it."""
+    with sqlite3.connect(database) as conn:
         conn.execute(
             "INSERT INTO outbox_email (kind, to_addr, sender_name, reply_to, subject, body_text,"
             " body_html, headers, attachments, status, attempts, next_attempt_at, last_error,"
             " created_at) VALUES ('thank_you', 'guest@example.org', '', '', 'Thanks', 'Hi', '',"
-            " '{}', '[]', 'failed', 8, '2026-11-23 00:00:00+00:00',"
-            " 'SMTPConnectError: Connection refused', '2026-11-23 00:00:00+00:00')"
+            " '{}', '[]', ?, ?, ?, 'SMTPConnectError: Connection refused', ?)",
+            (status, attempts, NOW.isoformat(" "), created_at.astimezone(UTC).isoformat(" ")),
         )
+
+
+def test_kit_outbox_lists_failed_emails_and_retries_them(clean_env: dict[str, str]) -> None:
+    assert run_kit(clean_env, "migrate").returncode == 0
+    write_email_row(Path(clean_env["KIT_DATA_DIR"]) / "kit.sqlite3", status="failed", attempts=8)
 
     listing = run_kit(clean_env, "outbox")
     assert listing.returncode == 0, listing.stderr
