@@ -253,6 +253,12 @@ async def test_a_guest_can_bring_a_neighbor_with_a_link_that_reveals_nothing_pri
     neighbor = await client.get(shared.removeprefix("http://testserver"))
     assert neighbor.status_code == 200 and "417 Elm St" not in neighbor.text
     assert 'name="source" value="share"' in neighbor.text
+    # ... who can pass it on in turn.
+    assert "Know a neighbor who" in neighbor.text and f'value="{shared}"' in neighbor.text
+    assert "There%27s%20a%20neighborhood%20meeting" in neighbor.text
+    unlisted = await make_meeting(title="Friends only", visibility="unlisted")
+    page = await client.get(f"/meetings/{unlisted.meeting.public_id}")
+    assert page.status_code == 200 and "Know a neighbor who" not in page.text
 
     await client.post(f"{manage}/cancel", data={"csrf_token": await csrf_from(client, manage)})
     cancelled = (await client.get(manage)).text

@@ -41,6 +41,14 @@ async def test_a_us_search_counts_in_miles(client: httpx.AsyncClient) -> None:
     assert list(radius_links(page)) == ["5 mi", "30 mi", "60 mi", "150 mi"]
 
 
+async def test_a_search_from_my_location_counts_in_the_local_unit(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_meeting()
+    page = (await client.get("/find", params={"near": "40.81,-73.95"})).text  # in Harlem
+    assert results_heading(page) == "1 meeting within 15 mi of Harlem, NY"
+
+
 async def test_a_french_search_counts_in_kilometres(client: httpx.AsyncClient) -> None:
     await make_meeting(address={**LYON, "country": "FR"})
 
