@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 from datetime import timedelta
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import httpx
 from starlette.routing import Route
@@ -212,7 +213,10 @@ async def test_a_host_starts_another_meeting_like_this_one(client: httpx.AsyncCl
     assert again.split("/")[2].split("?")[0] != public_id
     first, second = await Meeting.all().order_by("id")
     assert (second.street, second.capacity, second.host_id) == ("417 Elm St", 9, first.host_id)
-    assert second.starts_at - first.starts_at == timedelta(days=7)
+    wall_clock = [
+        m.starts_at.astimezone(ZoneInfo(m.timezone)).replace(tzinfo=None) for m in (first, second)
+    ]
+    assert wall_clock[1] - wall_clock[0] == timedelta(days=7)  # the new date, same time
     assert first.status is MeetingStatus.PUBLISHED, "the first meeting stays as it was"
 
     wrong = await client.post(
