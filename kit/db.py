@@ -87,6 +87,7 @@ async def apply_migrations(database_url: str, target: str | None = None) -> list
             await check_foreign_keys(conn)
         if target is None:  # the models declare the latest schema's indexes
             await ensure_indexes(conn)
+            await ensure_seat_guards(conn)
     finally:
         await Tortoise.close_connections()
     return applied
@@ -165,6 +166,27 @@ async def ensure_indexes(conn: BaseDBAsyncClient) -> list[str]:
             await conn.execute_script(sql)
             created.append(sql)
     return created
+
+
+SEAT_GUARD = "meeting_seats_in_range"
+
+
+async def ensure_seat_guards(conn: BaseDBAsyncClient) -> None:
+    """On SQLite, refuse any write that leaves a meeting with fewer than 0 or more seats
+    taken than it has (PostgreSQL has the same rule as a CHECK constraint, migration 0008).
+
+    Triggers, because SQLite can't add a CHECK to an existing table; recreated after
+    every migration, because a Tortoise table rebuild drops them with the old table.
+    """
+    if conn.capabilities.dialect != "sqlite":
+        return
+    when = "WHEN NEW.seats_taken < 0 OR NEW.seats_taken > NEW.capacity"
+    fail = f"BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: {SEAT_GUARD}'); END"
+    for event in ("INSERT", "UPDATE OF seats_taken, capacity"):
+        name = f"{SEAT_GUARD}_{event.split()[0].lower()}"
+        await conn.execute_query(
+            f'CREATE TRIGGER IF NOT EXISTS "{name}" BEFORE {event} ON meeting {when} {fail}'
+        )
 
 
 async def sqlite_indexes(conn: BaseDBAsyncClient, table: str) -> set[tuple[tuple[str, ...], bool]]:

@@ -23,6 +23,7 @@ def new_public_id() -> str:
 
 class MeetingStatus(StrEnum):
     DRAFT = "draft"
+    AWAITING = "awaiting"  # waiting for a new host to confirm their email address
     PENDING = "pending"  # waiting for a coordinator's approval
     PUBLISHED = "published"
     CANCELLED = "cancelled"
@@ -43,6 +44,7 @@ class Visibility(StrEnum):
 class RsvpStatus(StrEnum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
+    REQUESTED = "requested"  # waiting for the host's approval (meetings that ask for it)
     CANCELLED = "cancelled"
 
 
@@ -68,6 +70,7 @@ class TokenKind(StrEnum):
     PERSON_FEED = "person_feed"  # a person's private calendar feed
     COORDINATOR_LOGIN = "coordinator_login"  # a magic sign-in link, short-lived
     COORDINATOR_API = "coordinator_api"  # a coordinator's API token
+    HOST_CONFIRM = "host_confirm"  # emailed to a new host: proves the mailbox, publishes
 
 
 class IdeaStatus(StrEnum):
@@ -89,6 +92,11 @@ class Person(Model):
     # Lower-cased on the way in (kit.people) so one person is one row.
     email = fields.CharField(max_length=254, unique=True)
     phone = fields.CharField(max_length=40, null=True)
+    # Set when the person followed a link the kit emailed to this address: only then
+    # is the mailbox proven. Typing an address into a form proves nothing.
+    email_verified_at = fields.DatetimeField(null=True)
+    # Vouched for by a coordinator: higher invitation caps, links kept in their notes.
+    trusted = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -163,6 +171,8 @@ class Meeting(Model):
     # Columns added after the first release carry a database default too, so that
     # the migration can add them to tables that already hold meetings.
     waitlist_enabled = fields.BooleanField(default=True, db_default=True)
+    # The host approves each guest before the exact address goes out.
+    approve_guests = fields.BooleanField(default=False, db_default=False)
     host_notify = fields.CharEnumField(
         HostNotify, max_length=10, default=HostNotify.EACH, db_default="each"
     )
@@ -219,6 +229,8 @@ class Rsvp(Model):
     note = fields.TextField(default="")
     consent = fields.BooleanField(default=False)  # may the campaign contact them
     reminded_at = fields.DatetimeField(null=True)
+    # When the exact address was first sent to this guest (kit.address_reveals throttles it).
+    address_sent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -266,6 +278,8 @@ class Attendee(Model):
     phone = fields.CharField(max_length=40, null=True)
     walk_in = fields.BooleanField(default=False)
     consent = fields.BooleanField(default=False)  # may the campaign contact them
+    # The host says this walk-in agreed to be emailed an invitation to host a meeting.
+    invite_consent = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -337,6 +351,9 @@ class Coordinator(Model):
     name = fields.CharField(max_length=120, default="")
     is_admin = fields.BooleanField(default=False)
     password_hash = fields.CharField(max_length=255, null=True)  # argon2, optional
+    # Part of every session cookie; bumped by signing out or changing the password, which
+    # ends every copy of every session of this account at once.
+    session_epoch = fields.IntField(default=0, db_default=0)
     campaigns: fields.ManyToManyRelation[Campaign] = fields.ManyToManyField(
         "models.Campaign", related_name="coordinators", through="coordinator_campaign"
     )
@@ -380,6 +397,9 @@ class OutboxEmail(Model):
     """
 
     id = fields.IntField(primary_key=True)
+    # Random, for the Message-ID: the header must not give away the row id (a count
+    # of the kit's mail). Null on rows queued before it existed.
+    message_key = fields.CharField(max_length=24, null=True, default=new_public_id)
     kind = fields.CharField(max_length=40)  # template folder, e.g. "meeting_created"
     to_addr = fields.CharField(max_length=254)
     sender_name = fields.CharField(max_length=120, default="")  # "Quinn via House Meeting Kit"

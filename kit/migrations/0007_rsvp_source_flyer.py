@@ -3,24 +3,7 @@ from tortoise.migrations import operations as ops
 from kit.models import RsvpSource
 from tortoise import fields
 
-
-class AlterFieldComment(ops.AlterField):
-    """An AlterField that only changes the column's comment.
-
-    PostgreSQL gets ``COMMENT ON COLUMN``. SQLite keeps no column comments, and
-    Tortoise 1.1.9 would apply this there by copying the whole rsvp table for
-    nothing (the column, VARCHAR(12), does not change), so SQLite is skipped.
-    (Such copies are safe since kit.db runs migrations with foreign keys off: before
-    that, the copy's ``DROP TABLE rsvp`` cascaded to every guest's access token.)
-    """
-
-    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
-        if state_editor and state_editor.client.capabilities.dialect != "sqlite":
-            await super().database_forward(app_label, old_state, new_state, state_editor)
-
-    async def database_backward(self, app_label, old_state, new_state, state_editor=None):
-        if state_editor and state_editor.client.capabilities.dialect != "sqlite":
-            await super().database_backward(app_label, old_state, new_state, state_editor)
+from kit.migrations._operations import AlterFieldComment
 
 
 class Migration(migrations.Migration):
