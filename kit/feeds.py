@@ -147,9 +147,13 @@ async def person_feed(token: str) -> FeedSource:
 
 
 async def new_person_feed_token(person: Person) -> str:
-    """A fresh private feed link; the old one stops working."""
-    await revoke_tokens(TokenKind.PERSON_FEED, person=person)
+    """A fresh private feed link. Other links keep working: asking for a link is not a
+    reason to break the one already in someone's calendar (``revoke_person_feeds`` is)."""
     return await issue_token(TokenKind.PERSON_FEED, person=person)
+
+
+async def revoke_person_feeds(person: Person) -> int:
+    return await revoke_tokens(TokenKind.PERSON_FEED, person=person)
 
 
 async def render_feed_cached(

@@ -41,6 +41,7 @@ class MeetingInput:
     host_note: str
     reply_to_host: bool
     waitlist: bool = True  # when full, keep a waitlist (or close RSVPs)
+    approve_guests: bool = False  # the host says yes to each guest before the address goes out
     grew_from: str = ""  # public id of the meeting whose host invited this one's
 
 
@@ -103,6 +104,7 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
         reply_to_host=v.boolean(data, "reply_to_host"),
         # Absent (an API client that doesn't care) means yes; the form sends its box.
         waitlist=v.boolean(data, "waitlist") if "waitlist" in data else True,
+        approve_guests=v.boolean(data, "approve_guests"),
         grew_from=v.text(data, "grew_from", p, label="The meeting this grew from", max_length=16),
     )
     if p:
@@ -145,6 +147,7 @@ def meeting_as_input(meeting: Meeting) -> dict[str, Any]:
         "host_note": meeting.host_note,
         "reply_to_host": meeting.reply_to_host,
         "waitlist": meeting.waitlist_enabled,
+        "approve_guests": meeting.approve_guests,
         "host": {
             "name": meeting.host.name,
             "email": meeting.host.email,

@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from kit import notifications, rsvps
+from kit import host_access, notifications, rsvps
 from kit import validation as v
 from kit.errors import Conflict, MeetingNotFound, ValidationError
 from kit.maps.places import AddressQuery, Geocoder, Place
@@ -32,11 +32,10 @@ from kit.meeting_input import (  # noqa: F401 - re-exported for callers
     repeat_input,
 )
 from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, Visibility
-from kit.people import upsert_person
+from kit.people import find_or_add_person, mark_verified, update_person
 from kit.settings import Settings
 from kit.sql import SqlParams
-from kit.tokens import find_token, issue_token, revoke_tokens
-from kit.toolkit import mail
+from kit.tokens import find_token, issue_token
 
 PUBLIC_ID_LENGTH = Meeting._meta.fields_map["public_id"].max_length  # type: ignore[attr-defined]
 
@@ -44,7 +43,12 @@ PUBLIC_ID_LENGTH = Meeting._meta.fields_map["public_id"].max_length  # type: ign
 @dataclass(frozen=True)
 class CreatedMeeting:
     meeting: Meeting
-    manage_token: str | None  # None when a double submit returned the first meeting
+    manage_token: str
+    repeated: bool = False  # the same submission again (a double click): the first meeting
+
+    @property
+    def awaiting_email(self) -> bool:
+        return self.meeting.status is MeetingStatus.AWAITING
 
 
 async def locate_meeting(address: AddressQuery, geocoder: Geocoder) -> Place:
@@ -61,9 +65,18 @@ async def locate_meeting(address: AddressQuery, geocoder: Geocoder) -> Place:
     return place
 
 
-def submission_key(data: MeetingInput) -> str:
-    """Same host, same title, same start = the same submission (a double click)."""
-    raw = "|".join([data.host_email, data.title.casefold(), data.starts_at.isoformat()])
+def submission_key(data: MeetingInput, submission: str) -> str | None:
+    """The key that makes a repeated submission (a double click, a reload after the
+    answer was lost) return the first meeting.
+
+    ``submission`` is a random value the host form carries (or an API client's
+    ``Idempotency-Key``): only whoever sent the first request knows it, so a repeat
+    can safely get that meeting's manage link, and nobody else can ask whether
+    someone else's meeting exists.
+    """
+    if not submission:
+        return None
+    raw = "|".join([data.host_email, submission])
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -74,8 +87,15 @@ async def create_meeting(
     site: Settings,
     now: datetime | None = None,
     notify_host: bool = True,
+    submission: str = "",
+    proven_emails: frozenset[str] | set[str] | tuple[str, ...] = (),
 ) -> CreatedMeeting:
-    """Publish a meeting (or queue it for approval); return it with the host's manage token."""
+    """Make a meeting and return it with the host's manage token.
+
+    When the host's mailbox is proven (``proven_emails``: this browser confirmed it
+    before) the meeting is published, or queued for approval; otherwise it waits for the
+    host to confirm the link the kit emails (kit.host_access).
+    """
     now = now or datetime.now(UTC)
     campaign = await _campaign_or_problem(data.campaign_slug)
     grew_from = await _grew_from(data.grew_from)
@@ -85,17 +105,22 @@ async def create_meeting(
     problems = check_times(starts_at, ends_at, now)
     if problems:
         raise ValidationError(problems)
-    key = submission_key(data)
-    if existing := await Meeting.get_or_none(submission_key=key):
-        return CreatedMeeting(existing, None)
-    status = (
-        MeetingStatus.PENDING
-        if campaign and campaign.requires_approval
-        else MeetingStatus.PUBLISHED
-    )
+    key = submission_key(data, submission)
+    if key and (repeated := await _repeat_of(key)):
+        return repeated
+    proven = host_access.is_proven(data.host_email, proven_emails)
+    if not proven:
+        status = MeetingStatus.AWAITING
+    elif campaign and campaign.requires_approval:
+        status = MeetingStatus.PENDING
+    else:
+        status = MeetingStatus.PUBLISHED
     try:
         async with in_transaction():
-            host = await upsert_person(data.host_name, data.host_email, data.host_phone)
+            host = await find_or_add_person(data.host_name, data.host_email, data.host_phone)
+            if proven:
+                await mark_verified(host, now)
+                await update_person(host, name=data.host_name, phone=data.host_phone)
             meeting = Meeting(
                 campaign=campaign,
                 host=host,
@@ -121,6 +146,7 @@ async def create_meeting(
                 status=status,
                 reply_to_host=data.reply_to_host,
                 waitlist_enabled=data.waitlist,
+                approve_guests=data.approve_guests,
                 submission_key=key,
                 approx_lat=0.0,
                 approx_lon=0.0,
@@ -130,25 +156,25 @@ async def create_meeting(
             )
             await meeting.save()
             token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
-            if notify_host:
-                await mail.queue_email(
-                    "meeting_created",
-                    to=host.email,
-                    meeting=meeting,
-                    context={
-                        "meeting": meeting,
-                        "host": host,
-                        "manage_url": manage_url(site.base_url, meeting, token),
-                        "meeting_url": meeting_url(site.base_url, meeting),
-                        "recover_url": f"{site.base_url}/manage/recover",
-                    },
-                )
+            if notify_host and status is MeetingStatus.AWAITING:
+                await host_access.queue_confirmation(meeting, host, site)
+            elif notify_host:
+                await host_access.queue_meeting_created(meeting, token, site)
     except IntegrityError:
-        # Two identical submissions raced; the first one won and holds the token.
-        if existing := await Meeting.get_or_none(submission_key=key):
-            return CreatedMeeting(existing, None)
+        # Two identical submissions raced; the first one won.
+        if key and (repeated := await _repeat_of(key)):
+            return repeated
         raise
     return CreatedMeeting(meeting, token)
+
+
+async def _repeat_of(key: str) -> CreatedMeeting | None:
+    """The meeting a repeated submission made first, with a fresh manage link for it."""
+    existing = await Meeting.get_or_none(submission_key=key).select_related("campaign", "host")
+    if existing is None:
+        return None
+    token = await issue_token(TokenKind.MEETING_MANAGE, meeting=existing)
+    return CreatedMeeting(existing, token, repeated=True)
 
 
 async def _campaign_or_problem(slug: str) -> Campaign | None:
@@ -175,8 +201,7 @@ def meeting_url(base_url: str, meeting: Meeting) -> str:
     return f"{base_url}/meetings/{meeting.public_id}"
 
 
-def manage_url(base_url: str, meeting: Meeting, token: str) -> str:
-    return f"{base_url}/manage/{meeting.public_id}?token={token}"
+manage_url = host_access.manage_url
 
 
 async def get_meeting(public_id: str) -> Meeting:
@@ -186,6 +211,7 @@ async def get_meeting(public_id: str) -> Meeting:
     meeting = await Meeting.get_or_none(public_id=public_id).select_related("campaign", "host")
     if meeting is None or meeting.status in {
         MeetingStatus.DRAFT,
+        MeetingStatus.AWAITING,
         MeetingStatus.PENDING,
         MeetingStatus.HIDDEN,
     }:
@@ -301,6 +327,7 @@ async def update_meeting(
         "rsvp_goal": data.rsvp_goal,
         "reply_to_host": data.reply_to_host,
         "waitlist_enabled": data.waitlist,
+        "approve_guests": data.approve_guests,
     }
     if place:
         values.update(
@@ -323,8 +350,10 @@ async def update_meeting(
             meeting.sequence += 1
             await Meeting.filter(id=meeting.id).update(sequence=meeting.sequence)
             await notifications.meeting_changed(meeting, changes_for_guests, site=site)
-        if (data.host_name, data.host_phone) != (meeting.host.name, meeting.host.phone):
-            await upsert_person(data.host_name, meeting.host.email, data.host_phone)
+        if meeting.status is not MeetingStatus.AWAITING:
+            # A meeting past its host's proof: its manage link came from the host's
+            # mailbox (or a browser that proved it). Before that, the name stays as is.
+            await update_person(meeting.host, name=data.host_name, phone=data.host_phone)
     return meeting
 
 
@@ -377,36 +406,3 @@ async def approve_meeting(public_id: str) -> Meeting:
     if not updated:
         raise MeetingNotFound()
     return await Meeting.get(public_id=public_id)
-
-
-async def send_fresh_manage_links(email: str, site: Settings) -> int:
-    """Revoke the host's old manage links and email new ones; return how many meetings.
-
-    The caller answers the same whatever the count, so nobody can learn from it
-    whether an address hosts anything.
-    """
-    hosted = await Meeting.filter(
-        host__email=email.strip().lower(),
-        status__in=[
-            MeetingStatus.DRAFT,
-            MeetingStatus.PENDING,
-            MeetingStatus.PUBLISHED,
-            MeetingStatus.COMPLETED,
-        ],
-    ).select_related("host")
-    if not hosted:
-        return 0
-    links = []
-    async with in_transaction():
-        for meeting in hosted:
-            await revoke_tokens(TokenKind.MEETING_MANAGE, meeting=meeting)
-            token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
-            links.append(
-                {"meeting": meeting, "manage_url": manage_url(site.base_url, meeting, token)}
-            )
-        await mail.queue_email(
-            "manage_links",
-            to=hosted[0].host.email,
-            context={"host": hosted[0].host, "links": links},
-        )
-    return len(hosted)

@@ -8,11 +8,12 @@ allowed it, and have List-Unsubscribe headers (honored for non-essential mail).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from kit.models import EmailOptOut, Meeting, Person, Rsvp, RsvpStatus
+from kit.models import EmailOptOut, Meeting, OutboxEmail, Person, Rsvp, RsvpStatus
 from kit.settings import Settings
 from kit.toolkit import mail
 from kit.toolkit.calendar import render_invite
@@ -50,6 +51,13 @@ def rsvp_url(token: str, site: Settings) -> str:
 
 async def opted_out(email: str) -> bool:
     return await EmailOptOut.filter(email=email.lower()).exists()
+
+
+async def sent_recently(kind: str, to: str, meeting_id: int, since: datetime) -> bool:
+    """Was an email of this kind queued for this address and meeting since ``since``?"""
+    return await OutboxEmail.filter(
+        kind=kind, to_addr=to, meeting_id=meeting_id, created_at__gt=since
+    ).exists()
 
 
 async def send_from_host(
@@ -105,6 +113,7 @@ def invite_for(
     site: Settings,
     *,
     method: Literal["REQUEST", "CANCEL"] = "REQUEST",
+    exact: bool = True,
 ) -> bytes:
     return render_invite(
         meeting,
@@ -113,40 +122,73 @@ def invite_for(
         attendee=person,
         sequence=meeting.sequence,
         method=method,
+        exact=exact,
     )
 
 
 async def rsvp_recorded(
-    meeting: Meeting, rsvp: Rsvp, person: Person, token: str, *, site: Settings
+    meeting: Meeting,
+    rsvp: Rsvp,
+    person: Person,
+    token: str,
+    *,
+    site: Settings,
+    exact: bool,
+    tell_host: bool = True,
 ) -> None:
-    """The guest's confirmation (with the invite) or waitlist note, and a word to the host."""
-    context = {"rsvp": rsvp, "guest": person, "rsvp_url": rsvp_url(token, site)}
+    """The guest's confirmation (with the invite), waitlist or request note, each with the
+    link to their private page; and a word to the host.
+
+    ``exact``: the confirmation may carry the exact address (kit.rsvps.reveal_address).
+    """
+    context = {"rsvp": rsvp, "guest": person, "rsvp_url": rsvp_url(token, site), "exact": exact}
     if rsvp.status is RsvpStatus.CONFIRMED:
-        await send_from_host(
-            "rsvp_confirmed",
-            meeting,
-            person.email,
-            context,
-            site,
-            invite=invite_for(meeting, person, site),
-        )
+        invite = invite_for(meeting, person, site, exact=exact)
+        await send_from_host("rsvp_confirmed", meeting, person.email, context, site, invite=invite)
+    elif rsvp.status is RsvpStatus.REQUESTED:
+        await send_from_host("rsvp_requested", meeting, person.email, context, site)
     else:
         await send_from_host("rsvp_waitlisted", meeting, person.email, context, site)
-    if meeting.host_notify == "each" and person.id != meeting.host_id:  # type: ignore[attr-defined]
+    if not tell_host or person.id == meeting.host_id:  # type: ignore[attr-defined]
+        return
+    if rsvp.status is RsvpStatus.REQUESTED:  # the host must answer: not a digest line
+        await send_from_host("host_new_rsvp", meeting, meeting.host.email, context, site)
+    elif meeting.host_notify == "each":
         await send_from_host(
             "host_new_rsvp", meeting, meeting.host.email, context, site, essential=False
         )
 
 
-async def rsvp_promoted(meeting: Meeting, rsvp: Rsvp, *, site: Settings) -> None:
+async def rsvp_repeated(
+    meeting: Meeting, rsvp: Rsvp, person: Person, token: str, *, site: Settings
+) -> None:
+    """Someone RSVPed again with an address that already holds an RSVP here: its owner
+    gets a fresh link to their own RSVP; nothing else changes."""
+    context = {"rsvp": rsvp, "guest": person, "rsvp_url": rsvp_url(token, site)}
+    await send_from_host("rsvp_again", meeting, person.email, context, site)
+
+
+async def rsvp_promoted(meeting: Meeting, rsvp: Rsvp, *, site: Settings, exact: bool) -> None:
     person = rsvp.person
     await send_from_host(
         "rsvp_promoted",
         meeting,
         person.email,
-        {"rsvp": rsvp, "guest": person},
+        {"rsvp": rsvp, "guest": person, "exact": exact},
         site,
-        invite=invite_for(meeting, person, site),
+        invite=invite_for(meeting, person, site, exact=exact),
+    )
+
+
+async def rsvp_removed(meeting: Meeting, rsvp: Rsvp, *, was: RsvpStatus, site: Settings) -> None:
+    """The host took a guest off the list (or declined their request): a kind word, and
+    the event off their calendar if it was there."""
+    person = await Person.get(id=rsvp.person_id)  # type: ignore[attr-defined]
+    confirmed = was is RsvpStatus.CONFIRMED
+    invite = invite_for(meeting, person, site, method="CANCEL") if confirmed else None
+    context = {"rsvp": rsvp, "guest": person, "requested": was is RsvpStatus.REQUESTED}
+    await send_from_host(
+        "rsvp_removed", meeting, person.email, context, site, invite=invite, method="CANCEL"
     )
 
 
@@ -171,16 +213,22 @@ async def confirmed_guests(meeting: Meeting) -> list[Rsvp]:
     )
 
 
+def address_sent(meeting: Meeting, rsvp: Rsvp) -> bool:
+    """Does this guest already have the exact address (kit.rsvps.reveal_address)?"""
+    return meeting.kind.value == "public" or rsvp.address_sent_at is not None
+
+
 async def meeting_changed(meeting: Meeting, changes: list[str], *, site: Settings) -> None:
     """Re-send every confirmed guest's invite (SEQUENCE already bumped) with what changed."""
     for rsvp in await confirmed_guests(meeting):
+        exact = address_sent(meeting, rsvp)
         await send_from_host(
             "meeting_changed",
             meeting,
             rsvp.person.email,
-            {"rsvp": rsvp, "guest": rsvp.person, "changes": changes},
+            {"rsvp": rsvp, "guest": rsvp.person, "changes": changes, "exact": exact},
             site,
-            invite=invite_for(meeting, rsvp.person, site),
+            invite=invite_for(meeting, rsvp.person, site, exact=exact),
         )
 
 

@@ -30,6 +30,9 @@ BEFORE_THE_MEETING = frozenset(
         "rsvp_confirmed",
         "rsvp_promoted",
         "rsvp_waitlisted",
+        "rsvp_requested",
+        "rsvp_again",
+        "rsvp_removed",
         "rsvp_cancelled",
         "meeting_changed",
         "meeting_cancelled",
@@ -40,7 +43,7 @@ BEFORE_THE_MEETING = frozenset(
     }
 )
 # Emails whose link stops working after a while.
-LINK_LIFETIME = {"coordinator_signin": LOGIN_TTL}
+LINK_LIFETIME = {"coordinator_signin": LOGIN_TTL, "host_confirm": timedelta(days=7)}
 
 
 class OutboxError(KitError):

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from kit import notifications, reports
+from kit import notifications, reports, rsvps
 from kit.models import HostNotify, Meeting, MeetingStatus, Rsvp, RsvpStatus, TokenKind
 from kit.outages import FailureLog
 from kit.settings import Settings
@@ -55,6 +55,7 @@ async def queue_reminders(site: Settings, now: datetime | None = None) -> int:
                     "rsvp": rsvp,
                     "guest": rsvp.person,
                     "rsvp_url": notifications.rsvp_url(token, site),
+                    "exact": await rsvps.reveal_address(rsvp.meeting, rsvp, now),
                 },
                 site,
                 essential=False,

@@ -24,10 +24,16 @@ async def issue_token(
     meeting: Meeting | None = None,
     rsvp: Rsvp | None = None,
     person: Person | None = None,
+    expires_at: datetime | None = None,
 ) -> str:
     raw = secrets.token_urlsafe(32)
     await AccessToken.create(
-        token_hash=hash_token(raw), kind=kind, meeting=meeting, rsvp=rsvp, person=person
+        token_hash=hash_token(raw),
+        kind=kind,
+        meeting=meeting,
+        rsvp=rsvp,
+        person=person,
+        expires_at=expires_at,
     )
     return raw
 

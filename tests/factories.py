@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
+import html
 import re
+import sqlite3
 import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,7 +19,7 @@ import httpx
 from kit.maps.geocoding import make_geocoder
 from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.meetings import CreatedMeeting, create_meeting, parse_meeting_input
-from kit.models import Campaign
+from kit.models import Campaign, Meeting, OutboxEmail
 from kit.settings import Settings
 
 GEOCODER = make_geocoder("offline", "house-meeting-kit-tests/1.0")
@@ -77,9 +82,14 @@ class HouseGeocoder:
         return place and replace(place, lat=self.lat, lon=self.lon, precision="address")
 
 
-async def make_meeting(geocoder: Geocoder = GEOCODER, **overrides: Any) -> CreatedMeeting:
+async def make_meeting(
+    geocoder: Geocoder = GEOCODER, *, proven: bool = True, **overrides: Any
+) -> CreatedMeeting:
+    """A published meeting, as from a host who confirmed their email before (in the same
+    browser); ``proven=False`` makes a new host's meeting, waiting for that confirmation."""
     data = parse_meeting_input(meeting_body(**overrides))
-    return await create_meeting(data, geocoder=geocoder, site=SITE)
+    proof = {data.host_email} if proven else set()
+    return await create_meeting(data, geocoder=geocoder, site=SITE, proven_emails=proof)
 
 
 async def make_campaign(slug: str = "winter-house-meetings", **fields: Any) -> Campaign:
@@ -106,3 +116,162 @@ def as_form(body: dict[str, Any], prefix: str = "") -> dict[str, str]:
         elif value is not None:
             form[name] = str(value)
     return form
+
+
+LINK = re.compile(r"http://testserver(/[^\s\"'<>]+)")
+
+
+async def emailed_link(to: str, prefix: str, kind: str | None = None) -> str:
+    """The newest link (a path) starting with ``prefix`` in an email queued to ``to``: the
+    way a person reaches their private pages, from their own mailbox."""
+    rows = OutboxEmail.filter(to_addr=to.lower()).order_by("-id")
+    if kind:
+        rows = rows.filter(kind=kind)
+    for row in await rows:
+        for path in LINK.findall(row.body_text):
+            if path.startswith(prefix):
+                return path
+    raise AssertionError(f"no {prefix}… link emailed to {to}")
+
+
+async def rsvp_link(email: str = "ada@example.org") -> str:
+    """The private RSVP page's path, from the newest email to the guest."""
+    return await emailed_link(email, "/rsvp/")
+
+
+async def rsvp_token(email: str = "ada@example.org") -> str:
+    return (await rsvp_link(email)).removeprefix("/rsvp/")
+
+
+async def confirm_emailed_meeting(client: httpx.AsyncClient, email: str) -> str:
+    """Follow the confirmation link a new host was emailed and press Publish, as they
+    would; return the manage page's path the kit then leads to."""
+    path = await emailed_link(email, "/hosts/confirm/", kind="host_confirm")
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    name = re.search(r'name="name"[^>]*value="([^"]*)"', page.text)
+    assert csrf and name
+    answer = await client.post(
+        path, data={"csrf_token": csrf.group(1), "name": html.unescape(name.group(1))}
+    )
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"]
+
+
+async def publish_via_api(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A meeting published through the API by a new host who then confirms their email:
+    the API's answer, with ``manage_url`` the live one the confirmation leads to."""
+    body = meeting_body(**overrides)
+    answer = await client.post("/api/meetings", json=body)
+    assert answer.status_code == 201, answer.text
+    created = answer.json()
+    if created["status"] == "awaiting":
+        manage = await confirm_emailed_meeting(client, body["host"]["email"])
+        created["manage_url"] = "http://testserver" + manage.split("&confirmed=")[0]
+        created["status"] = str((await Meeting.get(public_id=created["id"])).status)
+    return created
+
+
+SERVER_CONFIRM = re.compile(r"https?://[^/\s]+(/hosts/confirm/[\w-]+)")
+CONFIRM_SQL = (
+    "SELECT e.body_text FROM outbox_email e JOIN meeting m ON m.id = e.meeting_id "
+    "WHERE m.public_id = {} AND e.kind = 'host_confirm' ORDER BY e.id DESC LIMIT 1"
+)
+
+
+async def _confirmation_text(database_url: str, public_id: str) -> str:
+    """The confirmation email a real server queued for this meeting, read from its database
+    (the server may not have delivered it yet)."""
+    if database_url.startswith("sqlite://"):
+        path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            row = db.execute(CONFIRM_SQL.format("?"), [public_id]).fetchone()
+    else:
+        import asyncpg
+
+        conn = await asyncpg.connect(database_url)
+        try:
+            row = await conn.fetchrow(CONFIRM_SQL.format("$1"), public_id)
+        finally:
+            await conn.close()
+    assert row is not None, f"no confirmation email for {public_id}"
+    return str(row[0])
+
+
+async def publish_on_server(
+    http: httpx.AsyncClient, database_url: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Publish through a real server's API and confirm the host's email from the link the
+    server emailed, as the host would; return the API's answer with the live manage URL."""
+    answer = await http.post("/api/meetings", json=body)
+    assert answer.status_code == 201, answer.text
+    created = dict(answer.json())
+    text = await _confirmation_text(database_url, created["id"])
+    match = SERVER_CONFIRM.search(text)
+    assert match, text
+    page = await http.get(match.group(1))
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf
+    # Behind https the session cookie is Secure, which httpx keeps off plain http: send
+    # it back by hand, as the browser on the https side would.
+    cookie = next(
+        v.split(";", 1)[0]
+        for v in page.headers.get_list("set-cookie")
+        if v.startswith("kit_session=")
+    )
+    name = body["host"]["name"]
+    published = await http.post(
+        match.group(1),
+        data={"csrf_token": csrf.group(1), "name": name},
+        headers={"Cookie": cookie},
+    )
+    assert published.status_code == 303, published.text
+    created["manage_url"] = str(http.base_url).rstrip("/") + published.headers["location"]
+    created["status"] = "published"
+    return created
+
+
+def publish_on_server_sync(base: str, database_url: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            return await publish_on_server(http, database_url, body)
+
+    # In a thread of its own: the caller may be inside a running event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
+# Meetings whose seat count disagrees with their confirmed parties, or leaves 0..capacity.
+SEATS_DISAGREE_SQL = """
+SELECT m.public_id, m.seats_taken, m.capacity,
+       COALESCE(SUM(CASE WHEN r.status = 'confirmed' THEN 1 + r.guests ELSE 0 END), 0) AS held
+FROM meeting m LEFT JOIN rsvp r ON r.meeting_id = m.id
+GROUP BY m.id, m.public_id, m.seats_taken, m.capacity
+HAVING m.seats_taken <> COALESCE(SUM(CASE WHEN r.status = 'confirmed' THEN 1 + r.guests
+                                          ELSE 0 END), 0)
+    OR m.seats_taken < 0 OR m.seats_taken > m.capacity
+"""
+
+
+async def assert_seats_agree(database_url: str | None = None) -> None:
+    """Every meeting's seats_taken is the sum of its confirmed parties, within 0..capacity:
+    in the suite's database, or (``database_url``) a real server's."""
+    if database_url is None:
+        from tortoise import Tortoise
+
+        rows = await Tortoise.get_connection("default").execute_query_dict(SEATS_DISAGREE_SQL)
+    elif database_url.startswith("sqlite://"):
+        path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            rows = db.execute(SEATS_DISAGREE_SQL).fetchall()
+    else:
+        import asyncpg
+
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = [tuple(r) for r in await conn.fetch(SEATS_DISAGREE_SQL)]
+        finally:
+            await conn.close()
+    assert not rows, f"seat counts out of step (public_id, taken, capacity, held): {rows}"

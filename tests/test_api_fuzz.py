@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, seed, settings
@@ -53,7 +52,7 @@ from schemathesis.specs.openapi.checks import (
 
 from kit.web.api import SCHEMAS
 from kit.web.routes import ROUTES
-from tests.factories import meeting_body
+from tests.factories import meeting_body, publish_on_server_sync
 from tests.servers import ROOT, free_port, kit_env, kit_output, kit_serve, server_database
 
 pytestmark = pytest.mark.server
@@ -92,10 +91,8 @@ class FuzzTarget:
         """Publish a meeting through the API, as a host would; return (id, token)."""
         # A new title each time: the same meeting twice is recognized as a repeat.
         body = meeting_body(title=f"Fuzzing night {uuid.uuid4().hex[:8]}")
-        response = httpx.post(f"{self.base}/api/meetings", json=body, timeout=30)
-        assert response.status_code == 201, response.text
-        body = response.json()
-        return body["id"], body["manage_url"].rsplit("token=", 1)[1]
+        created = publish_on_server_sync(self.base, self.env["KIT_DATABASE_URL"], body)
+        return created["id"], created["manage_url"].rsplit("token=", 1)[1]
 
 
 async def seed_server(database_url: str, past_meeting_id: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import meeting_body
+from tests.factories import meeting_body, publish_on_server
 from tests.servers import KitServer, kit_env, kit_serve, run_kit, server_database
 
 pytestmark = pytest.mark.server
@@ -74,9 +74,8 @@ async def create_meeting(server: KitServer, capacity: int) -> str:
     title = f"Concurrency check {uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(base_url=server.base, timeout=TIMEOUT) as http:
         body = meeting_body(title=title, capacity=capacity)
-        response = await http.post("/api/meetings", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+        created = await publish_on_server(http, server.database_url, body)
+    return str(created["id"])
 
 
 async def get_meeting(server: KitServer, meeting_id: str) -> dict[str, Any]:
@@ -109,9 +108,9 @@ async def rsvp_at_once(
 
 
 def check_all_recorded(responses: list[httpx.Response], server: KitServer) -> Counter[str]:
-    """Every RSVP answered 201; return how many were confirmed and waitlisted."""
+    """Every RSVP answered 202; return how many were confirmed and waitlisted."""
     codes = Counter(r.status_code for r in responses)
-    failures = [f"{r.status_code} {r.text[:200]}" for r in responses if r.status_code != 201]
+    failures = [f"{r.status_code} {r.text[:200]}" for r in responses if r.status_code != 202]
     log = server.log.read_text()
     assert not failures, f"{codes}; first: {failures[:3]}; server log: {log[-3000:]}"
     assert "database is locked" not in log, log[-3000:]

@@ -22,7 +22,7 @@ from kit.models import (
     Rsvp,
     RsvpStatus,
 )
-from kit.people import upsert_person
+from kit.people import find_or_add_person
 from tests.factories import make_campaign, make_meeting
 
 PLACES = {
@@ -63,7 +63,7 @@ async def meeting_in(
 
 
 async def rsvp_to(meeting: Meeting, email: str, *, guests: int = 0, **fields: Any) -> Rsvp:
-    person = await upsert_person(email.split("@")[0].title(), email)
+    person = await find_or_add_person(email.split("@")[0].title(), email)
     return await Rsvp.create(meeting=meeting, person=person, guests=guests, **fields)
 
 

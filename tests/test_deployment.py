@@ -33,7 +33,7 @@ import httpx
 import pytest
 from icalendar import Calendar
 
-from tests.factories import meeting_body
+from tests.factories import meeting_body, publish_on_server
 from tests.servers import KitServer, free_port, kit_serve, server_database, spawn, stop, until
 from tests.smtp import SmtpServer
 
@@ -233,13 +233,10 @@ async def pinned_clients(
 
 
 async def publish_meeting(deployment: Deployment, capacity: int = 60) -> str:
+    body = meeting_body(title=f"Deployment check {uuid.uuid4().hex[:6]}", capacity=capacity)
     async with deployment.client() as http:
-        response = await http.post(
-            "/api/meetings",
-            json=meeting_body(title=f"Deployment check {uuid.uuid4().hex[:6]}", capacity=capacity),
-        )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+        created = await publish_on_server(http, deployment.web.database_url, body)
+    return str(created["id"])
 
 
 def session_cookie(response: httpx.Response) -> str:
@@ -289,7 +286,8 @@ async def test_generated_urls_use_the_public_https_address(deployment: Deploymen
     # The redirect after the form post stays on the public site.
     assert posted.status_code == 303, posted.text[:500]
     location = posted.headers["location"]
-    assert location.startswith(("/rsvp/", f"{PUBLIC}/rsvp/")), location
+    thanks = f"/meetings/{meeting_id}/thanks"
+    assert location in (thanks, f"{PUBLIC}{thanks}"), location
 
     async with deployment.client() as http:
         ics = await http.get(f"/meetings/{meeting_id}.ics")
@@ -345,7 +343,7 @@ async def test_rsvp_rate_limit_holds_across_workers(deployment: Deployment) -> N
         # Taking turns: worker 1, worker 2, worker 1, ... The limit is counted in the
         # database, so the (N+1)th is refused whichever worker gets it.
         answers = [await rsvp(workers[n % WEB_WORKERS], n) for n in range(RSVP_LIMIT + 1)]
-    assert [a.status_code for a in answers] == [201] * RSVP_LIMIT + [429], [a.text for a in answers]
+    assert [a.status_code for a in answers] == [202] * RSVP_LIMIT + [429], [a.text for a in answers]
     refused = answers[-1]
     assert int(refused.headers["retry-after"]) >= 1
     assert "error" in refused.json()
@@ -355,14 +353,14 @@ async def test_rsvp_rate_limit_holds_across_workers(deployment: Deployment) -> N
 
     # Another client is counted on its own: the limit follows X-Forwarded-For.
     async with deployment.client("203.0.113.31") as other:
-        assert (await rsvp(other, 999)).status_code == 201
+        assert (await rsvp(other, 999)).status_code == 202
     # Many at once from one client: still exactly the limit.
     async with deployment.client("203.0.113.32") as burst:
         statuses = Counter(
             a.status_code
             for a in await asyncio.gather(*(rsvp(burst, 1000 + n) for n in range(3 * RSVP_LIMIT)))
         )
-    assert statuses == {201: RSVP_LIMIT, 429: 2 * RSVP_LIMIT}, statuses
+    assert statuses == {202: RSVP_LIMIT, 429: 2 * RSVP_LIMIT}, statuses
 
 
 async def test_sessions_and_csrf_tokens_work_on_every_worker(deployment: Deployment) -> None:

@@ -9,7 +9,7 @@ import httpx
 from kit.coordinators import add_coordinator, hide_meeting
 from kit.meetings import approve_meeting
 from kit.models import Meeting, MeetingStatus
-from tests.factories import SITE, HouseGeocoder, csrf_from, make_campaign, make_meeting
+from tests.factories import SITE, HouseGeocoder, csrf_from, make_campaign, make_meeting, rsvp_link
 from tests.ics import parse_ics
 
 STREET = "417 Elm St"
@@ -88,7 +88,8 @@ async def test_personal_feed_shows_exact_address_only_where_confirmed(
         json={"name": "Ada", "email": "ada@example.org"},
     )
 
-    page = mine.json()["manage_url"].removeprefix("http://testserver")
+    assert mine.status_code == 202
+    page = await rsvp_link("ada@example.org")
     token = await csrf_from(client, page)
     shown = await client.post(f"{page}/feed", data={"csrf_token": token})
     feed_url = re.search(r"http://testserver(/feeds/[\w-]+\.ics)", shown.text)
@@ -100,8 +101,12 @@ async def test_personal_feed_shows_exact_address_only_where_confirmed(
     assert STREET in events["Roomy"]["location"]
     assert STREET not in events["Full"]["location"]
 
+    # A second link leaves the first working (it may be in a calendar already);
+    # switching them off is its own button.
     again = await client.post(f"{page}/feed", data={"csrf_token": token})
     assert again.status_code == 200
+    assert (await client.get(feed_url.group(1))).status_code == 200
+    await client.post(f"{page}/feed/revoke", data={"csrf_token": token})
     assert (await client.get(feed_url.group(1))).status_code == 404
 
 

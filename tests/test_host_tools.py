@@ -19,7 +19,7 @@ async def rsvp(client: httpx.AsyncClient, mid: str, name: str, email: str, **ext
     response = await client.post(
         f"/api/meetings/{mid}/rsvps", json={"name": name, "email": email, **extra}
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
 
 
 def hidden_fields(html: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from kit.models import Meeting, MeetingStatus, OutboxEmail, Rsvp, RsvpSource, Rs
 from kit.settings import Settings
 from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
-from tests.factories import csrf_from, make_meeting
+from tests.factories import csrf_from, make_meeting, rsvp_link
 from tests.ics import parse_ics
 from tests.smtp import SmtpServer
 
@@ -51,10 +51,10 @@ async def test_rsvp_confirms_and_sends_a_personal_invite(
 ) -> None:
     created = await make_meeting()
     response = await rsvp(client, created.meeting.public_id, guests=1, note="Bringing cookies")
-    assert response.status_code == 201
+    assert response.status_code == 202
     body = response.json()
     assert body["status"] == "confirmed"
-    assert body["manage_url"].startswith("http://testserver/rsvp/")
+    assert body["email"] == "ada@example.org" and "emailed" in body["message"]
     assert (await Meeting.get(id=created.meeting.id)).seats_taken == 2
 
     await deliver(settings, smtp_server, tmp_path)
@@ -63,6 +63,7 @@ async def test_rsvp_confirms_and_sends_a_personal_invite(
     assert confirmation["List-Unsubscribe"].startswith("<http://testserver/unsubscribe/")
     text = confirmation.get_body(("plain",)).get_content()
     assert "417 Elm St" in text and "ring the blue door" in text
+    assert "http://testserver/rsvp/" in text  # the guest's private page, only by email
     invite = invite_of(confirmation)
     assert invite["METHOD"] == "REQUEST"
     [event] = invite.walk("VEVENT")
@@ -88,13 +89,21 @@ async def test_full_meeting_waitlists_without_the_address(
     assert not [p for p in note.iter_attachments() if p.get_content_type() == "text/calendar"]
 
 
-async def test_same_email_updates_its_rsvp(client: httpx.AsyncClient) -> None:
+async def test_the_same_email_again_changes_nothing_and_mails_its_owner_a_link(
+    client: httpx.AsyncClient,
+) -> None:
     created = await make_meeting()
     first = await rsvp(client, created.meeting.public_id)
-    second = await rsvp(client, created.meeting.public_id, email="ADA@example.org", guests=2)
-    assert first.status_code == second.status_code == 201
-    assert await Rsvp.filter(meeting_id=created.meeting.id).count() == 1
-    assert (await Meeting.get(id=created.meeting.id)).seats_taken == 3
+    again = await rsvp(
+        client, created.meeting.public_id, email="ADA@example.org", guests=2, name="Evil"
+    )
+    assert first.status_code == again.status_code == 202
+    assert first.json() == again.json()  # no oracle: the same answer either way
+    [only] = await Rsvp.filter(meeting_id=created.meeting.id).select_related("person")
+    assert (only.guests, only.person.name) == (0, "Ada Okafor")
+    assert (await Meeting.get(id=created.meeting.id)).seats_taken == 1
+    kinds = [e.kind for e in await OutboxEmail.filter(to_addr="ada@example.org").order_by("id")]
+    assert kinds == ["rsvp_confirmed", "rsvp_again"]
 
 
 async def test_cancellation_promotes_whole_parties_in_order(
@@ -102,12 +111,12 @@ async def test_cancellation_promotes_whole_parties_in_order(
 ) -> None:
     created = await make_meeting(capacity=3)
     mid = created.meeting.public_id
-    holder = (await rsvp(client, mid, guests=2)).json()
+    await rsvp(client, mid, guests=2)
     big = await rsvp(client, mid, email="big@example.org", name="Big Party", guests=2)
     small = await rsvp(client, mid, email="solo@example.org", name="Solo")
     assert big.json()["status"] == small.json()["status"] == "waitlisted"
 
-    page = holder["manage_url"].removeprefix("http://testserver")
+    page = await rsvp_link("ada@example.org")
     token = await csrf_from(client, page)
     cancelled = await client.post(f"{page}/cancel", data={"csrf_token": token})
     assert cancelled.status_code == 200
@@ -205,14 +214,14 @@ async def test_too_many_rsvps_from_one_client_get_429(client: httpx.AsyncClient)
         (await rsvp(client, created.meeting.public_id, email=f"p{n}@example.org")).status_code
         for n in range(12)
     ]
-    assert codes[:10] == [201] * 10
+    assert codes[:10] == [202] * 10
     assert codes[10:] == [429, 429]
     limited = await rsvp(client, created.meeting.public_id, email="late@example.org")
     assert int(limited.headers["Retry-After"]) > 0
     assert "wait" in limited.json()["error"]
 
 
-async def test_rsvp_form_then_private_page_shows_the_address_to_confirmed_guests(
+async def test_rsvp_form_thanks_then_the_emailed_page_shows_the_address_to_confirmed_guests(
     client: httpx.AsyncClient,
 ) -> None:
     created = await make_meeting(capacity=1)
@@ -221,12 +230,18 @@ async def test_rsvp_form_then_private_page_shows_the_address_to_confirmed_guests
     form = {"csrf_token": token, "name": "Ada", "email": "ada@example.org", "guests": "0"}
     response = await client.post(f"{page}/rsvp", data=form)
     assert response.status_code == 303
-    mine = await client.get(response.headers["location"])
-    assert "re confirmed!" in mine.text
+    assert response.headers["location"] == f"{page}/thanks"
+    thanks = await client.get(response.headers["location"])
+    assert "You're in!" in thanks.text and "ada@example.org" in thanks.text
+    assert "417 Elm St" not in thanks.text and "/rsvp/" not in thanks.text
+    mine = await client.get(await rsvp_link("ada@example.org"))
+    assert "Confirmed for 1 person" in mine.text
     assert "417 Elm St" in mine.text
 
     waiting = await client.post(f"{page}/rsvp", data={**form, "email": "bo@example.org"})
-    theirs = await client.get(waiting.headers["location"])
+    thanks = await client.get(waiting.headers["location"])
+    assert "on the waitlist" in thanks.text and "417 Elm St" not in thanks.text
+    theirs = await client.get(await rsvp_link("bo@example.org"))
     assert "waitlist" in theirs.text
     assert "417 Elm St" not in theirs.text
 
@@ -236,8 +251,8 @@ async def test_a_guest_can_bring_a_neighbor_with_a_link_that_reveals_nothing_pri
 ) -> None:
     created = await make_meeting()
     public_id = created.meeting.public_id
-    answer = await rsvp(client, public_id)
-    manage = answer.json()["manage_url"].removeprefix("http://testserver")
+    await rsvp(client, public_id)
+    manage = await rsvp_link("ada@example.org")
     mine = (await client.get(manage)).text
 
     assert "Bring a neighbor" in mine
@@ -281,7 +296,7 @@ async def test_rsvp_keeps_where_it_came_from_and_ignores_unknown_sources(
         response = await rsvp(
             client, created.meeting.public_id, email=f"g{n}@example.org", source=source
         )
-        assert response.status_code == 201
+        assert response.status_code == 202
     stored = (
         await Rsvp.filter(meeting_id=created.meeting.id)
         .order_by("id")
@@ -323,7 +338,7 @@ async def test_unsubscribe_stops_host_updates_but_not_confirmations(
 async def test_full_meeting_without_a_waitlist_closes_rsvps(client: httpx.AsyncClient) -> None:
     created = await make_meeting(capacity=1)
     await Meeting.filter(id=created.meeting.id).update(waitlist_enabled=False)
-    assert (await rsvp(client, created.meeting.public_id)).status_code == 201
+    assert (await rsvp(client, created.meeting.public_id)).status_code == 202
     full = await rsvp(client, created.meeting.public_id, email="bo@example.org", name="Bo")
     assert full.status_code == 409
     assert "full" in full.json()["error"]

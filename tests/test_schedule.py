@@ -21,7 +21,7 @@ async def rsvp(client: httpx.AsyncClient, mid: str, email: str) -> None:
     response = await client.post(
         f"/api/meetings/{mid}/rsvps", json={"name": email.split("@")[0], "email": email}
     )
-    assert response.status_code == 201
+    assert response.status_code == 202
 
 
 async def test_confirmed_guests_get_one_reminder_within_the_window(

@@ -61,6 +61,11 @@ class Migration(migrations.Migration):
             name='address_sent_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
+        # Guests confirmed before 0008 were sent the exact address with their confirmation.
+        ops.RunSQL(
+            "UPDATE rsvp SET address_sent_at = updated_at WHERE status = 'confirmed'",
+            reverse_sql=ops.RunSQL.noop,
+        ),
         # A seat count can never go below zero or above the capacity, whatever the code
         # does (kit.rsvps keeps it so; this makes a bug fail loudly instead of overbooking).
         # NOT VALID: enforced on every write from now on, without failing the migration on

@@ -324,18 +324,20 @@ def render_invite(
     method: InviteMethod,
     attendee_status: RsvpStatus = RsvpStatus.CONFIRMED,
     now: datetime | None = None,
+    exact: bool = True,
 ) -> bytes:
     """An iTIP invite for one person, to attach as ``text/calendar; method=<method>``.
 
-    REQUEST to a confirmed guest (or the host) carries the exact place and a
-    reminder. CANCEL keeps the UID, takes the next ``sequence`` and only the
-    public location: a cancellation has no reason to repeat a home address.
+    REQUEST to a confirmed guest (or the host) carries the exact place (unless the
+    caller says ``exact=False``) and a reminder. CANCEL keeps the UID, takes the next
+    ``sequence`` and only the public location: a cancellation has no reason to repeat a
+    home address.
     """
     requesting = method == "REQUEST"
     event = meeting_to_event(
         meeting,
         base_url=base_url,
-        exact=requesting and attendee_status is RsvpStatus.CONFIRMED,
+        exact=exact and requesting and attendee_status is RsvpStatus.CONFIRMED,
         sequence=sequence,
         organizer_email=organizer_email,
         attendee=attendee,

@@ -66,6 +66,12 @@ async def meetings_create(request: Request) -> Response:
     ---
     summary: Publish a meeting (no account needed)
     operationId: createMeeting
+    parameters:
+      - name: Idempotency-Key
+        in: header
+        required: false
+        description: A random value; repeating a request with it returns the first meeting.
+        schema: {type: string, maxLength: 200}
     requestBody:
       required: true
       content:
@@ -73,7 +79,10 @@ async def meetings_create(request: Request) -> Response:
           schema: {$ref: "#/components/schemas/MeetingInput"}
     responses:
       "201":
-        description: Created. `manage_url` is the host's private key; keep it secret.
+        description: >-
+          Created (or, with the same `Idempotency-Key` header, the meeting the first
+          request made). `manage_url` is the host's private key; keep it secret. A new
+          host's meeting is `awaiting` until they open the link emailed to them.
         content:
           application/json:
             schema: {$ref: "#/components/schemas/MeetingCreated"}
@@ -90,6 +99,7 @@ async def meetings_create(request: Request) -> Response:
         data,
         geocoder=state.geocoder,
         site=state.settings,
+        submission=request.headers.get("idempotency-key", "")[:200],
     )
     meeting = result.meeting
     base = state.settings.base_url
@@ -97,14 +107,21 @@ async def meetings_create(request: Request) -> Response:
         "id": meeting.public_id,
         "url": meetings.meeting_url(base, meeting),
         "status": str(meeting.status),
-        "manage_url": None,
+        "manage_url": meetings.manage_url(base, meeting, result.manage_token),
+        "message": hosting_message(result),
     }
-    if result.manage_token:
-        body["manage_url"] = meetings.manage_url(base, meeting, result.manage_token)
-        return JSONResponse(body, status_code=201)
-    # A repeated submission: the meeting exists and its link was already sent.
-    body["duplicate"] = True
-    return JSONResponse(body, status_code=200)
+    return JSONResponse(body, status_code=201)
+
+
+def hosting_message(result: meetings.CreatedMeeting) -> str:
+    if result.awaiting_email:
+        return (
+            f"Almost done: we've emailed a link to {result.meeting.host.email}. Open it to "
+            "confirm your address, and your meeting goes live."
+        )
+    if result.meeting.status.value == "pending":
+        return "A coordinator will look at your meeting before it shows up in search."
+    return "Your meeting is live."
 
 
 async def meeting_detail(request: Request) -> Response:

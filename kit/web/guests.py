@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -9,7 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from kit import feeds, meetings, notifications, outcomes, rsvps
 from kit.errors import Conflict, NotFound, ValidationError
-from kit.models import EmailOptOut, Meeting, Rsvp
+from kit.models import EmailOptOut, Meeting, Rsvp, RsvpStatus
 from kit.public import public_event_ld, public_meeting
 from kit.toolkit.calendar import render_public_ics
 from kit.web.csrf import read_form
@@ -19,6 +20,16 @@ from kit.web.templating import render
 
 HONEYPOT = "website"
 ICS = "text/calendar; charset=utf-8"
+THANKS = "rsvp_thanks"  # session: what the last RSVP form's sender is told
+
+
+def receipt_message(receipt: rsvps.RsvpReceipt) -> str:
+    where = f"we've emailed your details to {receipt.email}"
+    if receipt.status is RsvpStatus.CONFIRMED:
+        return f"You're in: {where}, with the address and a calendar invite."
+    if receipt.status is RsvpStatus.REQUESTED:
+        return f"Thanks! The host approves each guest; {where}, and you'll hear back soon."
+    return f"The meeting is full, so you're on the waitlist: {where}."
 
 
 def render_meeting_page(
@@ -64,7 +75,7 @@ async def rsvp_form(request: Request) -> Response:
         )
     try:
         await limit_rsvps(request, meeting)
-        outcome = await rsvps.record_rsvp(
+        receipt = await rsvps.record_rsvp(
             meeting, rsvps.parse_rsvp_input(form), site=request.app.state.settings
         )
     except ValidationError as exc:
@@ -75,7 +86,28 @@ async def rsvp_form(request: Request) -> Response:
         return render_meeting_page(
             request, meeting, values=form, status_code=409, errors={"_form": exc.message}
         )
-    return RedirectResponse(f"/rsvp/{outcome.manage_token}?new=1", status_code=303)
+    # The thank-you page shows what the form's sender may know: their own address and
+    # what the seats allow. The link to the RSVP itself went to that mailbox.
+    request.session[THANKS] = {
+        "meeting": meeting.public_id,
+        "email": receipt.email,
+        "status": str(receipt.status),
+    }
+    return RedirectResponse(f"/meetings/{meeting.public_id}/thanks", status_code=303)
+
+
+async def rsvp_thanks(request: Request) -> Response:
+    meeting = await meetings.get_meeting(request.path_params["id"])
+    thanks = request.session.get(THANKS)
+    if not isinstance(thanks, dict) or thanks.get("meeting") != meeting.public_id:
+        return RedirectResponse(f"/meetings/{meeting.public_id}", status_code=303)
+    context = {
+        "meeting": meeting,
+        "public": public_meeting(meeting, request.app.state.settings.base_url, detail=True),
+        "email": str(thanks.get("email", "")),
+        "status": str(thanks.get("status", "")),
+    }
+    return render(request, "meetings/thanks.html", context)
 
 
 async def rsvp_create(request: Request) -> Response:
@@ -91,11 +123,13 @@ async def rsvp_create(request: Request) -> Response:
         application/json:
           schema: {$ref: "#/components/schemas/RsvpInput"}
     responses:
-      "201":
-        description: Confirmed, or waitlisted when the meeting is full.
+      "202":
+        description: >-
+          Accepted. The answer is the same whether the address was known or not; the
+          link to the RSVP (and the exact address, once confirmed) goes to that mailbox.
         content:
           application/json:
-            schema: {$ref: "#/components/schemas/RsvpCreated"}
+            schema: {$ref: "#/components/schemas/RsvpAccepted"}
       "400": {$ref: "#/components/responses/Error"}
       "404": {$ref: "#/components/responses/Error"}
       "409": {$ref: "#/components/responses/Error"}
@@ -108,60 +142,67 @@ async def rsvp_create(request: Request) -> Response:
     body = await read_json(request)
     data = rsvps.parse_rsvp_input(body)
     await limit_rsvps(request, meeting)
-    outcome = await rsvps.record_rsvp(meeting, data, site=request.app.state.settings)
-    base = request.app.state.settings.base_url
-    return JSONResponse(
-        {"status": str(outcome.rsvp.status), "manage_url": f"{base}/rsvp/{outcome.manage_token}"},
-        status_code=201,
-    )
+    receipt = await rsvps.record_rsvp(meeting, data, site=request.app.state.settings)
+    body = {
+        "status": str(receipt.status),
+        "email": receipt.email,
+        "message": receipt_message(receipt),
+    }
+    return JSONResponse(body, status_code=202)
 
 
-def render_rsvp_page(
+async def render_rsvp_page(
     request: Request,
     rsvp: Rsvp,
     token: str,
     *,
     notice: str | None = None,
+    values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     feed_url: str | None = None,
 ) -> Response:
+    """The guest's private page, reached only from a link emailed to them."""
     context = {
         "rsvp": rsvp,
         "meeting": rsvp.meeting,
         "token": token,
+        "exact": await rsvps.reveal_address(rsvp.meeting, rsvp, datetime.now(UTC)),
+        "values": values
+        or {
+            "name": rsvp.person.name,
+            "phone": rsvp.person.phone or "",
+            "note": rsvp.note,
+            "consent": rsvp.consent,
+            "guests": rsvp.guests,
+        },
         "errors": errors or {},
         "notice": notice,
         "feed_url": feed_url,
     }
-    return render(request, "rsvps/manage.html", context, status_code=status_code)
+    response = render(request, "rsvps/manage.html", context, status_code=status_code)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 async def rsvp_manage(request: Request) -> Response:
     token = request.path_params["token"]
     form = form_to_dict(await read_form(request)) if request.method == "POST" else {}
     rsvp = await rsvps.get_rsvp_by_token(token)
-    notice = None
-    if request.query_params.get("new"):
-        notice = (
-            "You're confirmed! The address and a calendar invite are on their way."
-            if rsvp.status.value == "confirmed"
-            else "The meeting is full, so you're on the waitlist. We'll email you if a "
-            "seat opens up."
+    if request.method == "GET":
+        return await render_rsvp_page(request, rsvp, token)
+    if "consent" not in form and "name" in form:
+        form["consent"] = ""  # an unticked box sends nothing: a full form means "no"
+    try:
+        changes = rsvps.parse_guest_changes(form, rsvp)
+        rsvp = await rsvps.update_rsvp(rsvp, changes, site=request.app.state.settings)
+    except ValidationError as exc:
+        return await render_rsvp_page(
+            request, rsvp, token, values=form, errors=exc.fields, status_code=422
         )
-    if request.method == "POST":
-        site = request.app.state.settings
-        try:
-            guests = int(form.get("guests", "x"))
-        except ValueError:
-            guests = -1
-        try:
-            await rsvps.change_guests(rsvp, guests, site=site)
-            notice = "Your RSVP is updated."
-        except ValidationError as exc:
-            return render_rsvp_page(request, rsvp, token, errors=exc.fields, status_code=422)
-        rsvp = await rsvps.get_rsvp_by_token(token)
-    return render_rsvp_page(request, rsvp, token, notice=notice)
+    except Conflict as exc:
+        return await render_rsvp_page(request, rsvp, token, notice=exc.message, status_code=409)
+    return await render_rsvp_page(request, rsvp, token, notice="Your RSVP is updated.")
 
 
 async def rsvp_cancel(request: Request) -> Response:
@@ -170,25 +211,39 @@ async def rsvp_cancel(request: Request) -> Response:
     rsvp = await rsvps.get_rsvp_by_token(token)
     await rsvps.cancel_rsvp(rsvp, site=request.app.state.settings)
     rsvp = await rsvps.get_rsvp_by_token(token)
-    return render_rsvp_page(
+    return await render_rsvp_page(
         request, rsvp, token, notice="Your RSVP is cancelled. Thanks for letting the host know."
     )
 
 
 async def rsvp_feed_link(request: Request) -> Response:
-    """A private calendar feed of all the guest's meetings (a new link revokes the old)."""
+    """A private calendar feed of all the guest's meetings (other feed links keep working)."""
     token = request.path_params["token"]
     await read_form(request)
     rsvp = await rsvps.get_rsvp_by_token(token)
     feed_token = await feeds.new_person_feed_token(rsvp.person)
     url = f"{request.app.state.settings.base_url}/feeds/{feed_token}.ics"
-    return render_rsvp_page(
+    return await render_rsvp_page(
         request,
         rsvp,
         token,
         feed_url=url,
         notice="Here is your private calendar link. Keep it to yourself.",
     )
+
+
+async def rsvp_feed_revoke(request: Request) -> Response:
+    """Switch off every private calendar link of this guest (a lost phone, a shared link)."""
+    token = request.path_params["token"]
+    await read_form(request)
+    rsvp = await rsvps.get_rsvp_by_token(token)
+    count = await feeds.revoke_person_feeds(rsvp.person)
+    notice = (
+        f"Done: {count} calendar link{'s' if count != 1 else ''} switched off."
+        if count
+        else "You had no calendar links to switch off."
+    )
+    return await render_rsvp_page(request, rsvp, token, notice=notice)
 
 
 async def meeting_ics(request: Request) -> Response:

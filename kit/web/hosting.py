@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kit import hosttools, meetings, printing, reports
-from kit.errors import RateLimited, ValidationError
+from kit import host_access, hosttools, meetings, printing, reports, rsvps
+from kit.errors import Conflict, KitError, RateLimited, ValidationError
 from kit.models import Meeting
 from kit.validation import email as email_field
-from kit.validation import flatten
+from kit.validation import flatten, phone, text
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict
-from kit.web.limits import limit_publishing
+from kit.web.limits import client_ip, limit_publishing
 from kit.web.templating import render
 
 HONEYPOT = "website"  # hidden from people; bots fill it in
@@ -30,19 +31,45 @@ PREFILL = (
 )
 
 
+PROVEN = "proven_hosts"  # session: addresses this browser proved by a confirmation link
+MAX_PROVEN = 5
+
+
 def _form_values(form: dict[str, str]) -> dict[str, Any]:
     # An unticked checkbox sends nothing: a full form means "off".
     return {
         **form,
         "reply_to_host": form.get("reply_to_host", ""),
         "waitlist": form.get("waitlist", ""),
+        "approve_guests": form.get("approve_guests", ""),
     }
+
+
+def proven_emails(request: Request) -> frozenset[str]:
+    value = request.session.get(PROVEN)
+    return (
+        frozenset(e for e in value if isinstance(e, str))
+        if isinstance(value, list)
+        else frozenset()
+    )
+
+
+def remember_proof(request: Request, email: str) -> None:
+    """This browser followed the link emailed to ``email``: its next meetings skip it."""
+    kept = [e for e in request.session.get(PROVEN, []) if isinstance(e, str) and e != email]
+    request.session[PROVEN] = [email, *kept][:MAX_PROVEN]
+
+
+def _host_page(request: Request, values: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    # A random value per form: sending the same form twice makes one meeting.
+    submission = values.get("submission") or secrets.token_urlsafe(16)
+    return {"values": {**values, "submission": submission}, "errors": {}, **extra}
 
 
 async def host_form(request: Request) -> Response:
     if request.method == "GET":
         values = {k: request.query_params[k] for k in PREFILL if k in request.query_params}
-        return render(request, "meetings/host.html", {"values": values, "errors": {}})
+        return render(request, "meetings/host.html", _host_page(request, values))
     form = form_to_dict(await read_form(request))
     if form.get(HONEYPOT):
         return render(
@@ -59,6 +86,8 @@ async def host_form(request: Request) -> Response:
             data,
             geocoder=state.geocoder,
             site=state.settings,
+            submission=form.get("submission", "")[:200],
+            proven_emails=proven_emails(request),
         )
     except ValidationError as exc:
         return render(
@@ -74,8 +103,6 @@ async def host_form(request: Request) -> Response:
         )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    if result.manage_token is None:
-        return render(request, "meetings/host_duplicate.html", {"meeting": result.meeting})
     url = f"/manage/{result.meeting.public_id}?token={result.manage_token}&created=1"
     return RedirectResponse(url, status_code=303)
 
@@ -92,13 +119,16 @@ async def render_manage(
 ) -> Response:
     """The host's page: details form, guest list, messages, invitations, share link."""
     site = request.app.state.settings
+    guests = await hosttools.guest_list(meeting)
     context = {
         "meeting": meeting,
         "token": token,
+        "awaiting": meeting.status.value == "awaiting",
         "manage_url": meetings.manage_url(site.base_url, meeting, token),
         "public_url": meetings.meeting_url(site.base_url, meeting),
         "share_url": hosttools.share_url(meeting, site),
-        "guests": await hosttools.guest_list(meeting),
+        "guests": guests,
+        "guest_refs": {r.id: reports.rsvp_ref(r) for r in guests.rsvps},
         "agenda": printing.agenda_slots(meeting),
         "report_link": reports.report_link(meeting, token, site),
         "values": values or flatten(meetings.meeting_as_input(meeting)),
@@ -114,7 +144,20 @@ async def manage(request: Request) -> Response:
         token = request.query_params.get("token", "")
         meeting = await meetings.get_managed_meeting(public_id, token)
         created = request.query_params.get("created")
-        notice = "Your meeting is ready. Keep this page's link: it's your key." if created else None
+        notice = None
+        if created and meeting.status.value == "awaiting":
+            notice = (
+                f"Almost done! We've emailed a link to {meeting.host.email}. Open it to confirm "
+                "your address, and your meeting goes live."
+            )
+        elif created:
+            notice = "Your meeting is ready. Keep this page's link: it's your key."
+        elif request.query_params.get("confirmed"):
+            notice = "Thank you: your email is confirmed. " + (
+                "A coordinator will look at your meeting before it shows up in search."
+                if meeting.status.value == "pending"
+                else "Your meeting is live. This page's new link is in your email too."
+            )
         return await render_manage(request, meeting, token, notice=notice)
     form = form_to_dict(await read_form(request))
     token = form.get("token", "")
@@ -136,7 +179,7 @@ async def host_again(request: Request) -> Response:
     form = form_to_dict(await read_form(request))
     meeting = await meetings.get_managed_meeting(request.path_params["id"], form.get("token", ""))
     values = flatten(meetings.repeat_input(meeting))
-    return render(request, "meetings/host.html", {"values": values, "errors": {}, "again": meeting})
+    return render(request, "meetings/host.html", _host_page(request, values, again=meeting))
 
 
 async def manage_cancel(request: Request) -> Response:
@@ -200,12 +243,105 @@ async def recover(request: Request) -> Response:
     form = form_to_dict(await read_form(request))
     problems: dict[str, str] = {}
     address = email_field(form, "email", problems)
+    context: dict[str, Any] = {"email": form.get("email", ""), "errors": problems, "sent": False}
     if problems:
-        return render(
-            request,
-            "meetings/recover.html",
-            {"email": form.get("email", ""), "errors": problems, "sent": False},
-            status_code=422,
+        return render(request, "meetings/recover.html", context, status_code=422)
+    try:
+        await host_access.send_manage_links(
+            address, client=client_ip(request), site=request.app.state.settings
         )
-    await meetings.send_fresh_manage_links(address, request.app.state.settings)
+    except RateLimited as exc:
+        context["errors"] = {"_limit": exc.message}
+        response = render(request, "meetings/recover.html", context, status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     return render(request, "meetings/recover.html", {"email": address, "errors": {}, "sent": True})
+
+
+async def _managed(request: Request) -> tuple[Meeting, str, dict[str, str]]:
+    """The meeting a manage-page form acts on, its token, and the form."""
+    form = form_to_dict(await read_form(request))
+    token = form.get("token", "")
+    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
+    return meeting, token, form
+
+
+async def manage_resend(request: Request) -> Response:
+    """Send the confirmation email again (a meeting still waiting for its host's proof)."""
+    meeting, token, _ = await _managed(request)
+    try:
+        await host_access.resend_confirmation(meeting, request.app.state.settings)
+    except (Conflict, RateLimited) as exc:
+        return await render_manage(request, meeting, token, notice=exc.message)
+    notice = f"We've sent the confirmation link to {meeting.host.email} again."
+    return await render_manage(request, meeting, token, notice=notice)
+
+
+async def manage_relink(request: Request) -> Response:
+    """Switch off every link to this page and carry on with a new one (also emailed)."""
+    meeting, _, _ = await _managed(request)
+    token = await host_access.replace_manage_links(meeting, request.app.state.settings)
+    notice = "Done: every older link to this page is switched off. Your new link is in your email."
+    return await render_manage(request, meeting, token, notice=notice)
+
+
+GUEST_ACTIONS = {
+    "approve": "{name} is welcome: they're getting the details now.",
+    "decline": "{name}'s request is declined; they've been told kindly.",
+    "remove": "{name} is off the guest list and has been told kindly.",
+}
+
+
+async def manage_guest_approve(request: Request) -> Response:
+    return await _guest_action(request, "approve")
+
+
+async def manage_guest_decline(request: Request) -> Response:
+    return await _guest_action(request, "decline")
+
+
+async def manage_guest_remove(request: Request) -> Response:
+    return await _guest_action(request, "remove")
+
+
+async def _guest_action(request: Request, action: str) -> Response:
+    """The host approves, declines or removes one guest."""
+    meeting, token, form = await _managed(request)
+    site = request.app.state.settings
+    try:
+        rsvp = await rsvps.find_guest(meeting, form.get("guest", ""))
+        if action == "approve":
+            await rsvps.approve_guest(rsvp, site=site)
+        else:
+            await rsvps.cancel_rsvp(rsvp, site=site, by_host=True)
+    except KitError as exc:
+        return await render_manage(
+            request, meeting, token, notice=exc.message, status_code=exc.status_code
+        )
+    meeting = await meetings.get_managed_meeting(meeting.public_id, token)
+    notice = GUEST_ACTIONS[action].format(name=rsvp.person.first_name)
+    return await render_manage(request, meeting, token, notice=notice)
+
+
+async def confirm_host(request: Request) -> Response:
+    """The page a new host's confirmation link opens; pressing Publish proves the mailbox."""
+    raw = request.path_params["token"]
+    form = form_to_dict(await read_form(request)) if request.method == "POST" else {}
+    meeting = await host_access.check_confirmation(raw)
+    if request.method == "GET":
+        values = {"name": meeting.host.name, "phone": meeting.host.phone or ""}
+        context = {"meeting": meeting, "values": values, "errors": {}}
+        return render(request, "meetings/confirm.html", context)
+    problems: dict[str, str] = {}
+    name = text(form, "name", problems, label="Your name", max_length=120, required=True)
+    number = phone(form, "phone", problems)
+    if problems:
+        context = {"meeting": meeting, "values": form, "errors": problems}
+        return render(request, "meetings/confirm.html", context, status_code=422)
+    meeting, token = await host_access.confirm_host(
+        raw, name=name, phone=number, site=request.app.state.settings
+    )
+    remember_proof(request, meeting.host.email)
+    return RedirectResponse(
+        f"/manage/{meeting.public_id}?token={token}&confirmed=1", status_code=303
+    )

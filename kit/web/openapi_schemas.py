@@ -92,6 +92,11 @@ MEETING_CHANGES: dict[str, Any] = {
             "default": True,
             "description": "when full, keep a waitlist instead of closing RSVPs",
         },
+        "approve_guests": {
+            "type": "boolean",
+            "default": False,
+            "description": "the host approves each guest before the exact address goes out",
+        },
         "grew_from": {
             **_str,
             "description": "public id of the meeting whose host invited this one's",
@@ -158,12 +163,19 @@ COMPONENTS: dict[str, Any] = {
                 },
             },
         },
-        "RsvpCreated": {
+        "RsvpAccepted": {
             "type": "object",
-            "required": ["status", "manage_url"],
+            "required": ["status", "email", "message"],
+            "description": "The same whether the address was known or not. The link to the "
+            "RSVP, and the exact address once confirmed, go to that mailbox only.",
             "properties": {
-                "status": {"enum": ["confirmed", "waitlisted"]},
-                "manage_url": {"type": "string", "format": "uri"},
+                "status": {
+                    "enum": ["confirmed", "waitlisted", "requested"],
+                    "description": "what a new RSVP of this size gets now (requested: the "
+                    "host approves each guest)",
+                },
+                "email": _str,
+                "message": _str,
             },
         },
         "MeetingCreated": {
@@ -172,9 +184,16 @@ COMPONENTS: dict[str, Any] = {
             "properties": {
                 "id": _str,
                 "url": _str,
-                "manage_url": _nullable_str,
-                "status": {"enum": ["published", "pending"]},
-                "duplicate": {"type": "boolean"},
+                "manage_url": {
+                    **_str,
+                    "description": "the host's private key to the meeting; keep it secret",
+                },
+                "status": {
+                    "enum": ["awaiting", "published", "pending"],
+                    "description": "awaiting: the host must confirm the link emailed to "
+                    "them before the meeting is public",
+                },
+                "message": _str,
             },
         },
     },

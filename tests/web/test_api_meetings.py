@@ -8,11 +8,19 @@ import httpx
 import pytest
 
 from kit.models import Campaign, Meeting, MeetingStatus, OutboxEmail
-from tests.factories import local, make_campaign, meeting_body
+from tests.factories import confirm_emailed_meeting, local, make_campaign, meeting_body
 
 
 async def create(client: httpx.AsyncClient, **overrides: object) -> httpx.Response:
     return await client.post("/api/meetings", json=meeting_body(**overrides))
+
+
+async def create_confirmed(client: httpx.AsyncClient, **overrides: object) -> httpx.Response:
+    """Create, then confirm the host's email as they would from the emailed link."""
+    response = await create(client, **overrides)
+    assert response.status_code == 201, response.text
+    await confirm_emailed_meeting(client, "quinn@example.org")
+    return response
 
 
 def bearer(manage_url: str) -> dict[str, str]:
@@ -23,22 +31,29 @@ async def test_create_answers_with_links_and_emails_the_host(client: httpx.Async
     response = await create(client)
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "url", "manage_url", "status"}
-    assert body["status"] == "published"
+    assert set(body) == {"id", "url", "manage_url", "status", "message"}
+    assert body["status"] == "awaiting"  # a new host confirms their email first
     assert body["url"] == f"http://testserver/meetings/{body['id']}"
     assert body["manage_url"].startswith(f"http://testserver/manage/{body['id']}?token=")
     email = await OutboxEmail.get()
-    assert email.to_addr == "quinn@example.org"
-    assert body["manage_url"] in email.body_text
+    assert (email.to_addr, email.kind) == ("quinn@example.org", "host_confirm")
+    assert "http://testserver/hosts/confirm/" in email.body_text
+    live = await confirm_emailed_meeting(client, "quinn@example.org")
+    created = await OutboxEmail.get(kind="meeting_created")
+    assert f"http://testserver{live.split('&confirmed=')[0]}" in created.body_text
 
 
 async def test_double_submission_creates_one_meeting(client: httpx.AsyncClient) -> None:
-    first, second = await create(client), await create(client)
-    assert first.status_code == 201
-    assert second.status_code == 200
+    key = {"Idempotency-Key": "a-random-value-from-the-client"}
+    first = await client.post("/api/meetings", json=meeting_body(), headers=key)
+    second = await client.post("/api/meetings", json=meeting_body(), headers=key)
+    assert first.status_code == second.status_code == 201
     assert second.json()["id"] == first.json()["id"]
-    assert second.json()["manage_url"] is None
+    assert second.json()["manage_url"] != first.json()["manage_url"]  # both work
     assert await Meeting.all().count() == 1
+    for answer in (first, second):
+        path = answer.json()["manage_url"].removeprefix("http://testserver")
+        assert (await client.get(path)).status_code == 200
 
 
 async def test_manage_token_is_long_random_and_stored_hashed(client: httpx.AsyncClient) -> None:
@@ -110,7 +125,7 @@ async def test_an_explicit_offset_is_honored(client: httpx.AsyncClient) -> None:
 
 async def test_a_meeting_in_lyon_keeps_paris_time(client: httpx.AsyncClient) -> None:
     day = (datetime.now(UTC) + timedelta(days=10)).date()
-    response = await create(
+    response = await create_confirmed(
         client,
         address={"street": "", "locality": "Lyon", "postal_code": "", "country": "FR"},
         starts_at=f"{day}T19:00",
@@ -191,7 +206,9 @@ async def test_campaign_requiring_approval_keeps_meeting_pending(
 
     await make_campaign("needs-ok", requires_approval=True)
     created = (await create(client, campaign="needs-ok")).json()
-    assert created["status"] == "pending"
+    assert created["status"] == "awaiting"
+    await confirm_emailed_meeting(client, "quinn@example.org")
+    assert (await Meeting.get(public_id=created["id"])).status is MeetingStatus.PENDING
     assert (await client.get(f"/api/meetings/{created['id']}")).status_code == 404
     await approve_meeting(created["id"])
     assert (await client.get(f"/api/meetings/{created['id']}")).status_code == 200
@@ -208,10 +225,10 @@ async def test_meeting_ids_are_random_not_sequential(client: httpx.AsyncClient) 
 async def test_host_can_close_rsvps_when_full_instead_of_a_waitlist(
     client: httpx.AsyncClient,
 ) -> None:
-    created = (await create(client, capacity=1, waitlist=False)).json()
+    created = (await create_confirmed(client, capacity=1, waitlist=False)).json()
     assert (await Meeting.get(public_id=created["id"])).waitlist_enabled is False
     rsvp = {"name": "Ada", "email": "ada@example.org"}
-    assert (await client.post(f"/api/meetings/{created['id']}/rsvps", json=rsvp)).status_code == 201
+    assert (await client.post(f"/api/meetings/{created['id']}/rsvps", json=rsvp)).status_code == 202
     full = await client.post(
         f"/api/meetings/{created['id']}/rsvps", json={**rsvp, "email": "bo@example.org"}
     )

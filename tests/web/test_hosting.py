@@ -20,6 +20,7 @@ from kit.web.csrf import EXEMPT_PATHS
 from kit.web.routes import ROUTES
 from tests.factories import (
     as_form,
+    confirm_emailed_meeting,
     csrf_from,
     local,
     make_campaign,
@@ -83,13 +84,18 @@ async def test_host_publishes_and_lands_on_the_manage_page(client: httpx.AsyncCl
     page = await client.get(link)
     assert page.status_code == 200
     assert "Neighbors talk schools" in page.text
-    assert "Keep this page" in page.text
+    assert "Almost done!" in page.text and "Confirm your email to publish" in page.text
     meeting = await Meeting.get()
-    assert meeting.status is MeetingStatus.PUBLISHED
+    assert meeting.status is MeetingStatus.AWAITING  # until the host proves the address
     assert meeting.timezone == "America/New_York"
     email = await OutboxEmail.get()
-    assert email.to_addr == "quinn@example.org"
-    assert link.split("?token=")[1].split("&")[0] in email.body_text
+    assert (email.to_addr, email.kind) == ("quinn@example.org", "host_confirm")
+    live = await confirm_emailed_meeting(client, "quinn@example.org")
+    assert (await Meeting.get()).status is MeetingStatus.PUBLISHED
+    landed = await client.get(live)
+    assert "your email is confirmed" in landed.text and "Your meeting is live" in landed.text
+    created = await OutboxEmail.get(kind="meeting_created")
+    assert live.split("?token=")[1].split("&")[0] in created.body_text
 
 
 async def test_form_errors_are_inline_and_keep_what_was_typed(client: httpx.AsyncClient) -> None:
@@ -183,7 +189,8 @@ def form_values(html: str, action: str) -> dict[str, str]:
 async def test_a_host_starts_another_meeting_like_this_one(client: httpx.AsyncClient) -> None:
     token = await csrf_from(client, "/host")
     body = meeting_body(capacity=9, host_note="Tea and cookies.")
-    link = manage_link(await client.post("/host", data={**as_form(body), "csrf_token": token}))
+    manage_link(await client.post("/host", data={**as_form(body), "csrf_token": token}))
+    link = await confirm_emailed_meeting(client, "quinn@example.org")
     public_id = link.split("/")[2].split("?")[0]
     secret = link.split("token=")[1].split("&")[0]
     manage_page = (await client.get(link)).text

@@ -28,10 +28,14 @@ PRIVATE_PREFIXES = (
     "/unsubscribe/",
     "/feeds/",
     "/ideas/confirm/",
+    "/hosts/confirm/",
     "/coordinators",
     "/api/coordinators",
 )
-PRIVATE_PATHS = {"/meetings/{id}/packet.pdf"}  # the host's packet: tests/web/test_printables.py
+PRIVATE_PATHS = {
+    "/meetings/{id}/packet.pdf",  # the host's packet: tests/web/test_printables.py
+    "/meetings/{id}/thanks",  # only for the RSVP form's sender: tests/test_identity.py
+}
 CAMPAIGN = "spring"
 QUERY = {
     "/find": "?near=10027",
