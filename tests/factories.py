@@ -180,23 +180,44 @@ CONFIRM_SQL = (
 )
 
 
-async def _confirmation_text(database_url: str, public_id: str) -> str:
-    """The confirmation email a real server queued for this meeting, read from its database
-    (the server may not have delivered it yet)."""
+async def query_server(database_url: str, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Rows from a real server's database (``{}`` in ``sql`` marks each parameter)."""
     if database_url.startswith("sqlite://"):
         path = database_url.removeprefix("sqlite://").split("?", 1)[0]
         with contextlib.closing(sqlite3.connect(path)) as db:
-            row = db.execute(CONFIRM_SQL.format("?"), [public_id]).fetchone()
-    else:
-        import asyncpg
+            return list(db.execute(sql.format(*["?"] * len(params)), params).fetchall())
+    import asyncpg
 
-        conn = await asyncpg.connect(database_url)
-        try:
-            row = await conn.fetchrow(CONFIRM_SQL.format("$1"), public_id)
-        finally:
-            await conn.close()
-    assert row is not None, f"no confirmation email for {public_id}"
-    return str(row[0])
+    conn = await asyncpg.connect(database_url)
+    try:
+        marks = [f"${n}" for n in range(1, len(params) + 1)]
+        return [tuple(r) for r in await conn.fetch(sql.format(*marks), *params)]
+    finally:
+        await conn.close()
+
+
+async def _confirmation_text(database_url: str, public_id: str) -> str:
+    """The confirmation email a real server queued for this meeting, read from its database
+    (the server may not have delivered it yet)."""
+    rows = await query_server(database_url, CONFIRM_SQL, public_id)
+    assert rows, f"no confirmation email for {public_id}"
+    return str(rows[0][0])
+
+
+GUEST_MAIL_SQL = (
+    "SELECT e.to_addr, e.body_text FROM outbox_email e JOIN meeting m ON m.id = e.meeting_id "
+    "WHERE m.public_id = {} AND e.kind IN ('rsvp_confirmed', 'rsvp_waitlisted') ORDER BY e.id"
+)
+
+
+async def guest_pages_on_server(database_url: str, public_id: str) -> dict[str, str]:
+    """Each guest's private RSVP page (a path), from the emails a real server queued."""
+    pages = {}
+    for to, text in await query_server(database_url, GUEST_MAIL_SQL, public_id):
+        found = re.search(r"https?://[^/\s]+(/rsvp/[\w-]+)", text)
+        assert found, text
+        pages[str(to)] = found.group(1)
+    return pages
 
 
 async def publish_on_server(
@@ -261,17 +282,9 @@ async def assert_seats_agree(database_url: str | None = None) -> None:
     if database_url is None:
         from tortoise import Tortoise
 
-        rows = await Tortoise.get_connection("default").execute_query_dict(SEATS_DISAGREE_SQL)
-    elif database_url.startswith("sqlite://"):
-        path = database_url.removeprefix("sqlite://").split("?", 1)[0]
-        with contextlib.closing(sqlite3.connect(path)) as db:
-            rows = db.execute(SEATS_DISAGREE_SQL).fetchall()
+        rows: list[Any] = await Tortoise.get_connection("default").execute_query_dict(
+            SEATS_DISAGREE_SQL
+        )
     else:
-        import asyncpg
-
-        conn = await asyncpg.connect(database_url)
-        try:
-            rows = [tuple(r) for r in await conn.fetch(SEATS_DISAGREE_SQL)]
-        finally:
-            await conn.close()
+        rows = await query_server(database_url, SEATS_DISAGREE_SQL)
     assert not rows, f"seat counts out of step (public_id, taken, capacity, held): {rows}"

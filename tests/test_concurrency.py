@@ -27,7 +27,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import meeting_body, publish_on_server
+from tests.factories import (
+    assert_seats_agree,
+    guest_pages_on_server,
+    meeting_body,
+    publish_on_server,
+)
 from tests.servers import KitServer, kit_env, kit_serve, run_kit, server_database
 
 pytestmark = pytest.mark.server
@@ -175,3 +180,73 @@ async def test_simultaneous_parties_never_overbook(server: KitServer) -> None:
     assert outcome["confirmed"] > 0 and outcome["waitlisted"] > 0
     public = await get_meeting(server, meeting_id)
     assert public["seats_left"] == CAPACITY - stored.seats_taken
+
+
+# --- Changes to RSVPs that exist, interleaved: the seat count stays one truth ---------
+
+
+async def csrf_session(http: httpx.AsyncClient, page: str) -> str:
+    opened = await http.get(page)
+    assert opened.status_code == 200, opened.text
+    return opened.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+async def test_a_double_submitted_party_change_counts_once(server: KitServer) -> None:
+    meeting_id = await create_meeting(server, CAPACITY)
+    check_all_recorded(await rsvp_at_once(server, meeting_id, [0]), server)
+    [page] = (await guest_pages_on_server(server.database_url, meeting_id)).values()
+    async with httpx.AsyncClient(base_url=server.base, timeout=TIMEOUT) as http:
+        form = {"csrf_token": await csrf_session(http, page), "guests": "3", "name": "Ada"}
+        answers = await asyncio.gather(*(http.post(page, data=form) for _ in range(20)))
+    assert {a.status_code for a in answers} == {200}, [a.text[:200] for a in answers]
+    assert (await read_seats(server.database_url, meeting_id)).seats_taken == 4
+    await assert_seats_agree(server.database_url)
+
+
+async def test_cancels_resizes_and_new_rsvps_interleaved_keep_one_truth(
+    server: KitServer,
+) -> None:
+    meeting_id = await create_meeting(server, CAPACITY)
+    check_all_recorded(await rsvp_at_once(server, meeting_id, [1] * 40), server)
+    pages = list((await guest_pages_on_server(server.database_url, meeting_id)).values())
+    rng = random.Random(7)
+    async with httpx.AsyncClient(base_url=server.base, timeout=TIMEOUT) as http:
+        csrf = await csrf_session(http, pages[0])
+
+        async def change(page: str) -> httpx.Response:
+            if rng.random() < 0.4:
+                return await http.post(f"{page}/cancel", data={"csrf_token": csrf})
+            guests = str(rng.randint(0, 3))
+            return await http.post(page, data={"csrf_token": csrf, "guests": guests})
+
+        changes = [change(rng.choice(pages)) for _ in range(60)]
+        newcomers = rsvp_at_once(server, meeting_id, [rng.randint(0, 2) for _ in range(30)])
+        *answers, new = await asyncio.gather(*changes, newcomers)
+    # A resize that doesn't fit is refused (422): anything else must have worked.
+    assert {a.status_code for a in answers} <= {200, 422}, [a.text[:200] for a in answers]
+    check_all_recorded(new, server)
+    await assert_seats_agree(server.database_url)
+    stored = await read_seats(server.database_url, meeting_id)
+    assert 0 < stored.seats_taken <= CAPACITY
+
+
+async def test_the_same_address_twice_at_the_same_moment_is_one_rsvp(server: KitServer) -> None:
+    meeting_id = await create_meeting(server, CAPACITY)
+    run = uuid.uuid4().hex[:8]
+    start = asyncio.Event()
+
+    async def one(http: httpx.AsyncClient, n: int) -> httpx.Response:
+        body = {"name": f"Twin {n}", "email": f"twin{n // 2}.{run}@example.org"}
+        await start.wait()
+        return await http.post(f"/api/meetings/{meeting_id}/rsvps", json=body)
+
+    limits = httpx.Limits(max_connections=60, max_keepalive_connections=60)
+    async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=TIMEOUT) as http:
+        tasks = [asyncio.create_task(one(http, n)) for n in range(60)]
+        await asyncio.sleep(0)
+        start.set()
+        answers = await asyncio.gather(*tasks)
+    check_all_recorded(answers, server)
+    stored = await read_seats(server.database_url, meeting_id)
+    assert stored.statuses.total() == 30
+    await assert_seats_agree(server.database_url)
