@@ -188,3 +188,87 @@ def test_a_new_meeting_documents_which_fields_it_needs() -> None:
     schemas = SCHEMAS.get_schema(routes=api_routes)["components"]["schemas"]
     assert set(schemas["MeetingInput"]["required"]) >= {"title", "starts_at", "ends_at", "host"}
     assert "required" not in schemas["MeetingChanges"]  # a change sends only what changes
+
+
+def json_body_operations() -> list[tuple[str, str]]:
+    """(method, path) of every documented operation that reads a JSON body."""
+    api_routes = [r for r in ROUTES if getattr(r, "path", "").startswith("/api/")]
+    paths = SCHEMAS.get_schema(routes=api_routes)["paths"]
+    return [
+        (method, path)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+
+
+def test_the_json_body_operations_are_the_ones_we_fuzz_by_hand() -> None:
+    # A new operation with a body joins the tests below by itself; this says which we know.
+    assert set(json_body_operations()) == {
+        ("post", "/api/meetings"),
+        ("patch", "/api/meetings/{id}"),
+        ("post", "/api/meetings/{id}/rsvps"),
+        ("post", "/api/meetings/{id}/report"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 5000, "nests too deeply"),  # RecursionError inside json.loads
+        (b'{"a":' * 5000, "nests too deeply"),
+        # Parsed fine, then flattening it ran out of stack.
+        (b'{"a":' * 900 + b"1" + b"}" * 900, "more than 32 levels"),
+        (b'{"title": NaN}', "NaN is not a number"),  # Python reads it; JSON has no NaN
+        (b'{"capacity": -Infinity}', "-Infinity is not a number"),
+        (b'{"capacity": 1e999}', "too large"),
+        (b'{"capacity": ' + b"9" * 5000 + b"}", "too long"),
+        (b'{"title": "x",', "line 1, column 15"),
+    ],
+)
+@pytest.mark.parametrize(("method", "path"), json_body_operations())
+async def test_a_body_that_is_not_json_is_a_400_saying_why_on_every_json_operation(
+    client: httpx.AsyncClient, method: str, path: str, body: bytes, reason: str
+) -> None:
+    created = await make_meeting()
+    response = await client.request(
+        method,
+        path.format(id=created.meeting.public_id),
+        content=body,
+        headers={
+            "content-type": "application/json",
+            "authorization": f"Bearer {created.manage_token}",
+        },
+    )
+    message = assert_error(response, 400)
+    assert message.startswith("The body is not valid JSON")
+    assert reason in message
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["APPLICATION/JSON", "Application/Json; Charset=UTF-8", "application/json;charset=utf-8"],
+)
+async def test_the_json_media_type_is_case_insensitive_and_may_carry_parameters(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    response = await client.post(
+        "/api/meetings", content=json.dumps(meeting_body()), headers={"content-type": content_type}
+    )
+    assert response.status_code == 201, response.text
+    rsvp = await client.post(
+        f"/api/meetings/{response.json()['id']}/rsvps",
+        content=json.dumps({"name": "Ana", "email": "ana@example.org"}),
+        headers={"content-type": content_type},
+    )
+    assert rsvp.status_code == 201, rsvp.text
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/jsonp", "", "json"])
+async def test_a_body_that_is_not_sent_as_json_is_a_415(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    response = await client.post(
+        "/api/meetings", content=json.dumps(meeting_body()), headers={"content-type": content_type}
+    )
+    assert "Content-Type: application/json" in assert_error(response, 415)
