@@ -14,7 +14,7 @@ import pytest
 from kit.models import Meeting, Person, Rsvp
 from kit.web.api import SCHEMAS
 from kit.web.routes import ROUTES
-from tests.factories import make_campaign, make_meeting, meeting_body
+from tests.factories import local, make_campaign, make_meeting, meeting_body
 
 
 def send_json(body: object) -> dict[str, object]:
@@ -272,3 +272,63 @@ async def test_a_body_that_is_not_sent_as_json_is_a_415(
         "/api/meetings", content=json.dumps(meeting_body()), headers={"content-type": content_type}
     )
     assert "Content-Type: application/json" in assert_error(response, 415)
+
+
+FAR_AHEAD = "The start time is more than two years ahead. Pick a time within the next two years."
+PAST = "The start time is in the past. Pick a time that's still ahead."
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "message"),
+    [
+        ("9999-12-31T23:30", FAR_AHEAD),  # year 10000 in UTC: OverflowError before
+        ("9999-12-31T23:59-05:00", FAR_AHEAD),
+        ("0001-01-01T00:00+05:00", PAST),  # year 0 in UTC
+        ("0001-01-01T00:30", PAST),
+        (local(800, 18), FAR_AHEAD),  # stored before, and then no page could show it
+    ],
+)
+async def test_a_start_outside_the_next_two_years_is_refused_on_publish_and_change(
+    client: httpx.AsyncClient, starts_at: str, message: str
+) -> None:
+    # The end is left as typed, so the start's own message is what's checked here.
+    body = meeting_body(starts_at=starts_at, ends_at=starts_at)
+    assert assert_error(
+        await client.post("/api/meetings", **send_json(body)), 422, "starts_at"
+    ) == (message)
+    created = await make_meeting()
+    request = send_json({"starts_at": starts_at, "ends_at": starts_at})
+    response = await client.patch(
+        f"/api/meetings/{created.meeting.public_id}",
+        content=request["content"],
+        headers={**request["headers"], "authorization": f"Bearer {created.manage_token}"},
+    )
+    assert assert_error(response, 422, "starts_at") == message
+    assert await Meeting.all().count() == 1
+
+
+async def test_an_end_at_the_calendars_end_is_refused_as_too_long(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/api/meetings", **send_json(meeting_body(ends_at="9999-12-31T23:30"))
+    )
+    assert assert_error(response, 422, "ends_at") == "A house meeting can last at most 12 hours."
+
+
+@pytest.mark.parametrize("path", ["/api/meetings", "/find", "/meetings.ics"])
+@pytest.mark.parametrize(
+    ("name", "day"), [("from", "0001-01-01"), ("to", "9999-12-31"), ("from", "9999-12-31")]
+)
+async def test_a_search_date_years_away_is_a_400_naming_it(
+    client: httpx.AsyncClient, path: str, name: str, day: str
+) -> None:
+    # Year 1 at Tokyo's midnight is year 0 in UTC; the day after 9999-12-31 doesn't exist.
+    near = "Tokyo, Japan" if day.startswith("0001") else "10027"
+    response = await client.get(path, params={"near": near, name: day})
+    assert response.status_code == 400, response.text
+    message = f"“{day}” is too far from today. Pick a date within 10 years."
+    if path.startswith("/api/"):
+        assert assert_error(response, 400, name) == message
+    else:
+        assert message in response.text
