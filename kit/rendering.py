@@ -29,7 +29,9 @@ def wall_clock(value: datetime, tz: str) -> datetime:
 
 def local_time(value: datetime, tz: str, fmt: str = "%a %b %-d, %Y · %-I:%M %p") -> str:
     """A stored UTC datetime shown on the wall clock of the meeting's place."""
-    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+    local = wall_clock(value, tz)
+    # datetime.UTC (not ZoneInfo("UTC")) only when the place's clock couldn't show it.
+    return f"{local:{fmt}} UTC" if local.tzinfo is UTC else local.strftime(fmt)
 
 
 def make_environment(*extra_dirs: Path) -> jinja2.Environment:
