@@ -62,7 +62,13 @@ async def campaign_id_for(slug: str | None) -> int | None:
     return campaign.id
 
 
-def parse_day(value: str | None, name: str, tz: str) -> datetime | None:
+# Search dates this far from today are typos (year 1, 9999): no meeting is planned more
+# than two years ahead, and converting such a day to UTC, or adding the day after it,
+# would overflow.
+SEARCH_YEARS = 10
+
+
+def parse_day(value: str | None, name: str, tz: str, today: date) -> datetime | None:
     """A YYYY-MM-DD date as the start of that day on the searched place's clocks."""
     if not value:
         return None
@@ -70,6 +76,9 @@ def parse_day(value: str | None, name: str, tz: str) -> datetime | None:
         day = date.fromisoformat(value)
     except ValueError:
         raise InvalidQuery({name: f"“{value[:20]}” is not a date like 2026-12-05."}) from None
+    if abs(day.year - today.year) > SEARCH_YEARS:
+        far = f"“{value[:20]}” is too far from today. Pick a date within {SEARCH_YEARS} years."
+        raise InvalidQuery({name: far})
     return datetime.combine(day, time(), tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
@@ -95,8 +104,9 @@ async def search_meetings(
         limit = nearby.parse_limit(params.get("limit"))
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
-    starts_from = parse_day(params.get("from"), "from", place.timezone)
-    to_day = parse_day(params.get("to"), "to", place.timezone)
+    today = (now or datetime.now(UTC)).date()
+    starts_from = parse_day(params.get("from"), "from", place.timezone, today)
+    to_day = parse_day(params.get("to"), "to", place.timezone, today)
     if starts_from and to_day and to_day < starts_from:
         raise InvalidQuery({"to": "The end date is before the start date."})
     query = nearby.NearbyQuery(

@@ -9,6 +9,7 @@ any worker can rebuild it, so nothing here needs sharing between processes.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -30,13 +31,18 @@ from kit.models import (
     Visibility,
 )
 from kit.tokens import find_token, issue_token, revoke_tokens
-from kit.toolkit.calendar import render_feed
+from kit.toolkit.calendar import local_times, render_feed
 from kit.validation import can_be_key
 
 # Feeds keep recent past meetings too, so a calendar doesn't lose last week's event.
 PAST_WINDOW = timedelta(days=30)
 FEED_STATUSES = (MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED, MeetingStatus.COMPLETED)
 _render_limiter = anyio.CapacityLimiter(1)
+# Meetings are planned at most two years ahead (kit.meeting_input.MAX_AHEAD). A stored
+# one much further out is a mistake, and would stretch the feed's VTIMEZONEs over every
+# year until it (thousands of years: megabytes, and seconds of CPU).
+FEED_HORIZON = timedelta(days=10 * 366)
+log = logging.getLogger("kit.feeds")
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,34 @@ async def revoke_person_feeds(person: Person) -> int:
     return await revoke_tokens(TokenKind.PERSON_FEED, person=person)
 
 
+def calendar_ready(meetings: Sequence[Meeting], now: datetime) -> list[Meeting]:
+    """The meetings a feed shows. One with dates no calendar can hold on its place's
+    clock (year 9999: ``local_times``), or that are absurdly far ahead, is left out and
+    logged: every subscriber's calendar would otherwise refuse, or choke on, the feed."""
+    ready = []
+    for meeting in meetings:
+        problem = feed_problem(meeting, now)
+        if problem is None:
+            ready.append(meeting)
+            continue
+        log.warning(
+            "feed: left out meeting %s (%s to %s): %s",
+            meeting.public_id,
+            meeting.starts_at.isoformat(),
+            meeting.ends_at.isoformat(),
+            problem,
+        )
+    return ready
+
+
+def feed_problem(meeting: Meeting, now: datetime) -> str | None:
+    if local_times(meeting) is None:
+        return "its place's clock can't show those dates"
+    if meeting.starts_at > now + FEED_HORIZON:
+        return "it starts more than ten years ahead"
+    return None
+
+
 async def render_feed_cached(
     cache: FeedCache, source: FeedSource, *, base_url: str, organizer_email: str
 ) -> bytes:
@@ -163,10 +197,11 @@ async def render_feed_cached(
     if cached is not None:
         return cached
     feed = await source.load()
+    meetings = calendar_ready(feed.meetings, datetime.now(UTC))
 
     def render() -> bytes:
         return render_feed(
-            feed.meetings,
+            meetings,
             base_url=base_url,
             name=feed.name,
             exact_for=feed.exact_for,

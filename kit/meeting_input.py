@@ -9,15 +9,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kit import validation as v
 from kit.errors import ValidationError
 from kit.maps.places import AddressQuery
 from kit.models import Meeting, VenueKind, Visibility
+from kit.rendering import wall_clock
 
 MAX_CAPACITY = 500  # seats, guests included
 MAX_DURATION = timedelta(hours=12)
+# How far ahead a meeting can be planned: two years, a leap day included. It also keeps
+# every stored time far from the calendar's end, where converting it to a place's clock
+# would overflow (year 9999 in UTC is year 10000 in Paris).
+MAX_AHEAD = timedelta(days=731)
 TITLE_MAX = 140
 DESCRIPTION_MAX = 5000
 
@@ -43,6 +47,10 @@ class MeetingInput:
     waitlist: bool = True  # when full, keep a waitlist (or close RSVPs)
     approve_guests: bool = False  # the host says yes to each guest before the address goes out
     grew_from: str = ""  # public id of the meeting whose host invited this one's
+    # "first"/"second": which of a wall time the clocks show twice (the hour a fall-back
+    # repeats) the host means; asked for only then (kit.validation.in_zone).
+    starts_at_fold: str = ""
+    ends_at_fold: str = ""
 
 
 def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
@@ -106,6 +114,8 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
         waitlist=v.boolean(data, "waitlist") if "waitlist" in data else True,
         approve_guests=v.boolean(data, "approve_guests"),
         grew_from=v.text(data, "grew_from", p, label="The meeting this grew from", max_length=16),
+        starts_at_fold=v.fold(data, "starts_at_fold", p),
+        ends_at_fold=v.fold(data, "ends_at_fold", p),
     )
     if p:
         raise ValidationError(p)
@@ -116,6 +126,10 @@ def check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> v.Prob
     problems: v.Problems = {}
     if starts_at <= now:
         problems["starts_at"] = "The start time is in the past. Pick a time that's still ahead."
+    elif starts_at > now + MAX_AHEAD:
+        problems["starts_at"] = (
+            "The start time is more than two years ahead. Pick a time within the next two years."
+        )
     if ends_at <= starts_at:
         problems["ends_at"] = "The meeting must end after it starts."
     elif ends_at - starts_at > MAX_DURATION:
@@ -125,13 +139,16 @@ def check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> v.Prob
 
 def meeting_as_input(meeting: Meeting) -> dict[str, Any]:
     """The meeting's current values, shaped like the JSON body and the host form."""
-    zone = ZoneInfo(meeting.timezone)
+    start = wall_clock(meeting.starts_at, meeting.timezone)
+    end = wall_clock(meeting.ends_at, meeting.timezone)
     fmt = "%Y-%m-%dT%H:%M"
     return {
         "title": meeting.title,
         "description": meeting.description,
-        "starts_at": meeting.starts_at.astimezone(zone).strftime(fmt),
-        "ends_at": meeting.ends_at.astimezone(zone).strftime(fmt),
+        "starts_at": start.strftime(fmt),
+        "ends_at": end.strftime(fmt),
+        "starts_at_fold": v.fold_of(start),
+        "ends_at_fold": v.fold_of(end),
         "address": {
             "street": meeting.street,
             "locality": meeting.locality,
@@ -159,7 +176,8 @@ def meeting_as_input(meeting: Meeting) -> dict[str, Any]:
 def repeat_input(meeting: Meeting) -> dict[str, Any]:
     """The host form for another meeting like this one: the same place, topic, settings
     and host, with the date left for the host to choose."""
-    return {**meeting_as_input(meeting), "starts_at": "", "ends_at": ""}
+    blank = {"starts_at": "", "ends_at": "", "starts_at_fold": "", "ends_at_fold": ""}
+    return {**meeting_as_input(meeting), **blank}
 
 
 def merge_changes(current: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -169,4 +187,9 @@ def merge_changes(current: dict[str, Any], changes: Mapping[str, Any]) -> dict[s
             merged[key] = merge_changes(merged[key], value)
         else:
             merged[key] = value
+    for name in ("starts_at", "ends_at"):
+        if name in changes and f"{name}_fold" not in changes:
+            # A new time doesn't inherit the old one's "first"/"second": if it is
+            # ambiguous too, the host is asked again rather than guessed for.
+            merged.pop(f"{name}_fold", None)
     return merged

@@ -100,8 +100,8 @@ async def create_meeting(
     campaign = await _campaign_or_problem(data.campaign_slug)
     grew_from = await _grew_from(data.grew_from)
     place = await locate_meeting(data.address, geocoder)
-    starts_at = v.in_zone(data.starts_at, place.timezone).astimezone(UTC)
-    ends_at = v.in_zone(data.ends_at, place.timezone).astimezone(UTC)
+    starts_at = v.in_zone(data.starts_at, place.timezone, "starts_at", data.starts_at_fold)
+    ends_at = v.in_zone(data.ends_at, place.timezone, "ends_at", data.ends_at_fold)
     problems = check_times(starts_at, ends_at, now)
     if problems:
         raise ValidationError(problems)
@@ -291,8 +291,8 @@ async def update_meeting(
     )
     place = await locate_meeting(data.address, geocoder) if moved else None
     tz = place.timezone if place else meeting.timezone
-    starts_at = v.in_zone(data.starts_at, tz).astimezone(UTC)
-    ends_at = v.in_zone(data.ends_at, tz).astimezone(UTC)
+    starts_at = v.in_zone(data.starts_at, tz, "starts_at", data.starts_at_fold)
+    ends_at = v.in_zone(data.ends_at, tz, "ends_at", data.ends_at_fold)
     problems = check_times(starts_at, ends_at, now or datetime.now(UTC))
     if starts_at == meeting.starts_at:
         problems.pop("starts_at", None)  # an unchanged start may be in the past: fine

@@ -16,7 +16,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import anyio
 from tortoise.functions import Count
@@ -35,6 +34,7 @@ from kit.guides import (
 from kit.hosttools import tracked_url
 from kit.meetings import meeting_url
 from kit.models import Campaign, Meeting, MeetingStatus, Rsvp, RsvpSource, RsvpStatus
+from kit.rendering import wall_clock
 from kit.settings import Settings
 from kit.toolkit import printables
 from kit.toolkit.printables import PDF, Document, Rendered
@@ -128,8 +128,11 @@ def agenda_slots(meeting: Meeting) -> list[AgendaSlot]:
 
     Needs ``meeting.campaign`` fetched (``get_meeting`` and ``get_managed_meeting`` do).
     """
-    start = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone))
-    return plan_agenda(agenda_for(meeting), start)
+    start = wall_clock(meeting.starts_at, meeting.timezone)
+    try:
+        return plan_agenda(agenda_for(meeting), start)
+    except OverflowError:  # a stored start at the calendar's end (year 9999): no clock times
+        return []
 
 
 def campaign_guide_markdown(campaign: Campaign | None) -> str:

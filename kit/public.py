@@ -8,9 +8,9 @@ email, phone or last name. Public places (a library, a café) show their address
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kit.models import Meeting, VenueKind
+from kit.rendering import wall_clock
 
 
 def public_location(meeting: Meeting) -> dict[str, Any]:
@@ -37,13 +37,12 @@ def public_location(meeting: Meeting) -> dict[str, Any]:
 
 
 def public_meeting(meeting: Meeting, base_url: str, *, detail: bool = False) -> dict[str, Any]:
-    zone = ZoneInfo(meeting.timezone)
     campaign = meeting.campaign if meeting.campaign_id else None  # type: ignore[attr-defined]
     data: dict[str, Any] = {
         "id": meeting.public_id,
         "title": meeting.title,
-        "starts_at": meeting.starts_at.astimezone(zone).isoformat(),
-        "ends_at": meeting.ends_at.astimezone(zone).isoformat(),
+        "starts_at": wall_clock(meeting.starts_at, meeting.timezone).isoformat(),
+        "ends_at": wall_clock(meeting.ends_at, meeting.timezone).isoformat(),
         "timezone": meeting.timezone,
         "status": str(meeting.status),
         "kind": str(meeting.kind),

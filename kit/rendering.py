@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,9 +13,25 @@ TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
 
 
+def wall_clock(value: datetime, tz: str) -> datetime:
+    """A stored UTC datetime on the wall clock of the meeting's place.
+
+    Kept in UTC when the place's clock can't show it: 9999-12-31 23:00 UTC is already
+    year 10000 in Paris, past what a datetime holds. No meeting can be booked that far
+    out, but a row from before that rule (or edited by hand) must not break every page
+    that lists it; shown as stored, it is plain to see and to fix.
+    """
+    try:
+        return value.astimezone(ZoneInfo(tz))
+    except OverflowError:
+        return value.astimezone(UTC)
+
+
 def local_time(value: datetime, tz: str, fmt: str = "%a %b %-d, %Y · %-I:%M %p") -> str:
     """A stored UTC datetime shown on the wall clock of the meeting's place."""
-    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+    local = wall_clock(value, tz)
+    # datetime.UTC (not ZoneInfo("UTC")) only when the place's clock couldn't show it.
+    return f"{local:{fmt}} UTC" if local.tzinfo is UTC else local.strftime(fmt)
 
 
 def make_environment(*extra_dirs: Path) -> jinja2.Environment:

@@ -341,10 +341,13 @@ class FiledReport:
 def editable_until(meeting: Meeting, campaign: Campaign | None) -> datetime:
     """The end of the campaign's last day (at the meeting's place); without a campaign end
     date, 60 days after the meeting."""
-    if campaign and campaign.ends_on:
-        last = datetime.combine(campaign.ends_on + timedelta(days=1), time())
-        return last.replace(tzinfo=ZoneInfo(meeting.timezone)).astimezone(UTC)
-    return meeting.ends_at + timedelta(days=NO_CAMPAIGN_EDIT_DAYS)
+    try:
+        if campaign and campaign.ends_on:
+            last = datetime.combine(campaign.ends_on + timedelta(days=1), time())
+            return last.replace(tzinfo=ZoneInfo(meeting.timezone)).astimezone(UTC)
+        return meeting.ends_at + timedelta(days=NO_CAMPAIGN_EDIT_DAYS)
+    except OverflowError:  # a stored date at the calendar's end (year 9999)
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def check_can_report(meeting: Meeting, campaign: Campaign | None, now: datetime) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from kit.errors import ValidationError
 
 Problems = dict[str, str]
 
@@ -156,11 +158,138 @@ def can_be_key(value: str | None, max_length: int) -> bool:
     return bool(value) and len(value) <= max_length and not UNSTORABLE_RE.search(value)
 
 
-def in_zone(value: datetime, tz: str) -> datetime:
-    """Naive → that zone's wall clock; aware (an explicit offset) is kept as given."""
+FOLDS = ("first", "second")  # which of a time the clocks show twice (PEP 495's fold 0 or 1)
+
+
+def fold(data: Mapping[str, Any], name: str, problems: Problems) -> str:
+    """ "first", "second", or "" (not said): only asked for when the time is ambiguous."""
+    value = data.get(name) or ""
+    if value != "" and value not in FOLDS:
+        problems[name] = "Choose “first” or “second”."
+        return ""
+    return str(value)
+
+
+def fold_of(local: datetime) -> str:
+    """How ``fold`` names an aware wall time: "first"/"second" when the clocks show it
+    twice, else "" (nothing to choose)."""
+    return FOLDS[local.fold] if repeated(local) else ""
+
+
+def in_zone(value: datetime, tz: str, name: str = "starts_at", which: str = "") -> datetime:
+    """The moment a host means, in UTC. Naive is the wall clock in zone ``tz``; aware
+    (an explicit offset) is kept as given.
+
+    A wall time the zone skips (spring forward) or shows twice (fall back, unless
+    ``which`` is "first" or "second") raises ValidationError on ``name``: guessing
+    would put the meeting an hour off without anyone noticing.
+    """
     if value.tzinfo is None:
-        return value.replace(tzinfo=ZoneInfo(tz))
-    return value
+        value = value.replace(tzinfo=ZoneInfo(tz), fold=int(which == "second"))
+        if skipped(value):
+            raise ValidationError({name: skipped_message(value)})
+        if repeated(value) and which not in FOLDS:
+            first, second = value.replace(fold=0), value.replace(fold=1)
+            raise ValidationError(
+                {
+                    name: repeated_message(value),
+                    f"{name}_fold": (
+                        f"Choose the first {_clock(value)} ({_zone(first)}) "
+                        f"or the second ({_zone(second)})."
+                    ),
+                }
+            )
+    return _utc(value)
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # Year 1 or 9999 on a clock ahead of or behind UTC: no datetime can hold that
+        # moment. It lies far outside what meeting_input.check_times allows, so it is
+        # clamped to the calendar's end for check_times to refuse in its own words.
+        return (datetime.max if value.year > 1 else datetime.min).replace(tzinfo=UTC)
+
+
+def skipped(local: datetime) -> bool:
+    """Do the clocks of ``local``'s zone jump over this wall time (a spring-forward gap)?"""
+    try:
+        back = local.astimezone(UTC).astimezone(local.tzinfo)
+    except OverflowError:
+        return False
+    return back.replace(tzinfo=None, fold=0) != local.replace(tzinfo=None, fold=0)
+
+
+def repeated(local: datetime) -> bool:
+    """Do the clocks show this wall time twice (the hour a fall-back repeats)?"""
+    return local.replace(fold=0).utcoffset() != local.replace(fold=1).utcoffset()
+
+
+def skipped_message(local: datetime) -> str:
+    # PEP 495: in a gap, fold=0 reads the time with the offset from before the jump,
+    # which lands after the gap; fold=1 with the offset from after it, before the gap.
+    after, before = (local.replace(fold=f).astimezone(UTC) for f in (0, 1))
+    jump_from, jump_to = _clocks_around(before, after, local.tzinfo)
+    zone = local.tzinfo
+    return (
+        f"{_clock(local)} doesn't exist on {local:%B %-d} in this time zone "
+        f"(clocks jump {_jump(jump_from, jump_to, local)}). "
+        f"Pick {_clock(before.astimezone(zone), local)} or {_clock(after.astimezone(zone), local)}."
+    )
+
+
+def repeated_message(local: datetime) -> str:
+    first, second = (local.replace(fold=f).astimezone(UTC) for f in (0, 1))
+    back_from, back_to = _clocks_around(first, second, local.tzinfo)
+    return (
+        f"{_clock(local)} happens twice on {local:%B %-d} in this time zone "
+        f"(clocks go back {_jump(back_from, back_to, local)}). "
+        f"Which one do you mean: the first ({_zone(local.replace(fold=0))}) "
+        f"or the second ({_zone(local.replace(fold=1))})?"
+    )
+
+
+def _clocks_around(lo: datetime, hi: datetime, zone: tzinfo | None) -> tuple[datetime, datetime]:
+    """The wall clock just before and at the offset change between UTC moments ``lo``
+    and ``hi`` (2:00 and 3:00 for New York's spring forward). zoneinfo keeps its
+    transitions private, so the change is found by halving, to the second."""
+    old = lo.astimezone(zone).utcoffset()
+    low, high = int(lo.timestamp()), int(hi.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == old:
+            low = middle
+        else:
+            high = middle
+    change = datetime.fromtimestamp(high, UTC)
+    assert old is not None
+    return (change + old).replace(tzinfo=None), change.astimezone(zone).replace(tzinfo=None)
+
+
+def _clock(moment: datetime, day_of: datetime | None = None) -> str:
+    """ "2:30 AM", with the day too when it isn't that of ``day_of``."""
+    if day_of is not None and moment.date() != day_of.date():
+        return moment.strftime("%-I:%M %p on %B %-d")
+    return moment.strftime("%-I:%M %p")
+
+
+def _jump(start: datetime, end: datetime, day_of: datetime) -> str:
+    """ "from 2:00 to 3:00", as people say it; in full when it crosses midnight."""
+    plain = all(m.date() == day_of.date() and m.hour not in {0, 12} for m in (start, end))
+    if plain:
+        return f"from {start:%-I:%M} to {end:%-I:%M}"
+    return f"from {_clock(start, day_of)} to {_clock(end, day_of)}"
+
+
+def _zone(moment: datetime) -> str:
+    """EDT, CET; "UTC+10:30" where the zone has no letters for it (tzdata writes "+1030")."""
+    name = moment.tzname() or ""
+    if name[:1].isalpha():
+        return name
+    offset = moment.utcoffset() or timedelta()
+    sign, minutes = ("-" if offset < timedelta() else "+"), abs(offset) // timedelta(minutes=1)
+    return f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
 
 
 def flatten(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from kit.coordinators import add_coordinator, hide_meeting
 from kit.meetings import approve_meeting
@@ -141,3 +144,67 @@ async def test_a_coordinators_hide_and_approve_show_in_the_cached_feed(
     )
     assert after.status_code == 200
     assert "Taken down" not in after.text and "Just approved" in after.text
+
+
+# A row stored before meetings were limited to two years ahead, or edited by hand.
+END_OF_TIME = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+LYON = {"address": {"locality": "Lyon", "postal_code": "", "country": "FR"}}
+
+
+async def store_dates(meeting: Meeting, starts_at: datetime, ends_at: datetime) -> None:
+    await Meeting.filter(id=meeting.id).update(starts_at=starts_at, ends_at=ends_at)
+
+
+@pytest.mark.parametrize(
+    ("where", "near"),
+    [({}, "10027"), (LYON, "Lyon, France")],  # year 9999 on New York's clock, 10000 on Paris'
+    ids=["new-york", "paris"],
+)
+async def test_a_meeting_dated_9999_is_left_out_of_every_feed_and_logged(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, where: dict, near: str
+) -> None:
+    await make_campaign("spring")
+    fine = await make_meeting(campaign="spring", title="Fine", **where)
+    broken = await make_meeting(campaign="spring", title="Broken", **where)
+    await store_dates(broken.meeting, END_OF_TIME, END_OF_TIME + timedelta(minutes=59))
+    for created in (fine, broken):
+        rsvp = await client.post(
+            f"/api/meetings/{created.meeting.public_id}/rsvps",
+            json={"name": "Ada", "email": "ada@example.org"},
+        )
+        assert rsvp.status_code == 201, rsvp.text
+    page = rsvp.json()["manage_url"].removeprefix("http://testserver")
+    shown = await client.post(f"{page}/feed", data={"csrf_token": await csrf_from(client, page)})
+    feed_url = re.search(r"http://testserver(/feeds/[\w-]+\.ics)", shown.text)
+    assert feed_url
+
+    for path in (
+        "/campaigns/spring/meetings.ics",
+        f"/meetings.ics?near={near}",
+        feed_url.group(1),  # Ada's own: she RSVPed to both
+    ):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="kit.feeds"):
+            response = await client.get(path)
+        assert response.status_code == 200, path
+        assert [e["summary"] for e in parse_ics(response.content).events] == ["Fine"], path
+        [warning] = [r for r in caplog.records if r.name == "kit.feeds"]
+        assert warning.levelno == logging.WARNING
+        assert broken.meeting.public_id in warning.getMessage()
+        assert "9999-12-31T23:00:00+00:00" in warning.getMessage()
+
+
+async def test_a_meeting_stored_decades_ahead_is_left_out_of_the_feed(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Showable, but its VTIMEZONE would span every year until then: megabytes.
+    await make_campaign("spring")
+    await make_meeting(campaign="spring", title="Fine")
+    far = await make_meeting(campaign="spring", title="Far")
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=366 * 40)
+    await store_dates(far.meeting, starts, starts + timedelta(hours=2))
+    with caplog.at_level(logging.WARNING, logger="kit.feeds"):
+        response = await client.get("/campaigns/spring/meetings.ics")
+    assert [e["summary"] for e in parse_ics(response.content).events] == ["Fine"]
+    assert len(response.content) < 10_000
+    assert f"{far.meeting.public_id}" in caplog.text and "more than ten years ahead" in caplog.text

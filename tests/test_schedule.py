@@ -13,7 +13,7 @@ from tortoise import Tortoise
 from kit.models import HostNotify, Meeting, OutboxEmail, Rsvp
 from kit.schedule import queue_digests, queue_reminders, run_schedule_loop
 from kit.settings import Settings
-from tests.factories import make_meeting
+from tests.factories import local, make_meeting
 from tests.servers import until
 
 
@@ -28,9 +28,7 @@ async def test_confirmed_guests_get_one_reminder_within_the_window(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
     soon = await make_meeting(capacity=1)
-    later = await make_meeting(
-        title="Later", starts_at="2099-01-01T18:00", ends_at="2099-01-01T20:00"
-    )
+    later = await make_meeting(title="Later", starts_at=local(60, 18), ends_at=local(60, 20))
     await rsvp(client, soon.meeting.public_id, "ada@example.org")
     await rsvp(client, soon.meeting.public_id, "bo@example.org")  # waitlisted
     await rsvp(client, later.meeting.public_id, "cy@example.org")

@@ -14,7 +14,7 @@ daylight-saving rules change; a UTC or floating time would lose the zone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
 from email.utils import parseaddr
 from functools import lru_cache
 from typing import Literal
@@ -96,7 +96,7 @@ def meeting_to_event(
     the kit controls (iTIP sends replies and cancellations to the organizer);
     the host appears only by first name, in its CN.
     """
-    zone = ZoneInfo(meeting.timezone)
+    start, end = event_times(meeting)
     url = meeting_page_url(base_url, meeting)
     # Event() + add() rather than Event.new(): .new() runs every property setter
     # and a start/end check per event (0.1 s of a 5,000-event feed), and
@@ -104,8 +104,8 @@ def meeting_to_event(
     event = Event()
     event.add("UID", meeting_uid(meeting, base_domain(base_url)))
     event.add("DTSTAMP", stamp or datetime.now(UTC))
-    event.add("DTSTART", meeting.starts_at.astimezone(zone))
-    event.add("DTEND", meeting.ends_at.astimezone(zone))
+    event.add("DTSTART", start)
+    event.add("DTEND", end)
     event.add("SUMMARY", meeting.title)
     event.add("DESCRIPTION", event_description(meeting, url))
     event.add("LOCATION", event_location(meeting, exact=exact))
@@ -122,6 +122,29 @@ def meeting_to_event(
     if alarm:
         event.add_component(reminder(meeting))
     return event
+
+
+def local_times(meeting: Meeting) -> tuple[datetime, datetime] | None:
+    """Start and end on the clock of the meeting's place, or None where no calendar
+    can hold them: a VTIMEZONE spans whole years around them (``zone_windows``), so
+    they must fall after year 1 and before year 9999. (9999-12-31 23:00 UTC is year
+    10000 in Paris: no datetime at all.) No meeting can be booked there, but a stored
+    row from before that rule, or edited by hand, must not break every calendar."""
+    zone = ZoneInfo(meeting.timezone)  # cached by zoneinfo: cheap per meeting
+    try:
+        start, end = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
+    except OverflowError:
+        return None
+    return (start, end) if MINYEAR < start.year and end.year < MAXYEAR else None
+
+
+def event_times(meeting: Meeting) -> tuple[datetime, datetime]:
+    # Where the place's clock can't be used, the times as stored, in UTC (no VTIMEZONE
+    # needed): plain to see in a calendar, and the file still parses.
+    return local_times(meeting) or (
+        meeting.starts_at.astimezone(UTC),
+        meeting.ends_at.astimezone(UTC),
+    )
 
 
 def event_status(meeting: Meeting, *, cancelled: bool = False) -> STATUS:
@@ -206,9 +229,10 @@ def zone_windows(meetings: Iterable[Meeting]) -> dict[str, tuple[date, date]]:
     a year) and holding both DST transitions, which some clients like to see."""
     windows: dict[str, tuple[date, date]] = {}
     for meeting in meetings:
-        zone = ZoneInfo(meeting.timezone)  # cached by zoneinfo: cheap per meeting
-        first = date(meeting.starts_at.astimezone(zone).year, 1, 1)
-        last = date(meeting.ends_at.astimezone(zone).year + 1, 1, 1)
+        times = local_times(meeting)
+        if times is None:  # written in UTC (event_times): no VTIMEZONE for it
+            continue
+        first, last = date(times[0].year, 1, 1), date(times[1].year + 1, 1, 1)
         if meeting.timezone in windows:
             known_first, known_last = windows[meeting.timezone]
             first, last = min(first, known_first), max(last, known_last)

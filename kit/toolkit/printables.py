@@ -36,7 +36,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import jinja2
 import pydyf
@@ -49,6 +48,7 @@ from weasyprint.urls import URLFetcher
 from kit.guides import AgendaSlot
 from kit.models import Campaign, Meeting, MeetingStatus, VenueKind
 from kit.public import public_location
+from kit.rendering import wall_clock
 from kit.toolkit.markdown import markdown_to_html
 
 PDF_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "pdf_templates"
@@ -140,8 +140,8 @@ ENV = _environment()
 
 
 def _when(meeting: Meeting) -> dict[str, Any]:
-    zone = ZoneInfo(meeting.timezone)
-    start, end = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
+    start = wall_clock(meeting.starts_at, meeting.timezone)
+    end = wall_clock(meeting.ends_at, meeting.timezone)
     times = f"{_clock(start)} – {_clock(end)} {start:%Z}"
     if end.date() != start.date():
         times = f"{_clock(start)} – {end:%a} {_clock(end)} {start:%Z}"
@@ -168,7 +168,7 @@ def _agenda(slots: Sequence[AgendaSlot], meeting: Meeting | None) -> dict[str, A
     info: dict[str, Any] = {"slots": list(slots), "total": total, "ends_at": None, "spare": None}
     if slots and meeting is not None:
         info["ends_at"] = slots[-1].ends_at
-        end = meeting.ends_at.astimezone(ZoneInfo(meeting.timezone))
+        end = wall_clock(meeting.ends_at, meeting.timezone)
         info["spare"] = round((end - slots[-1].ends_at).total_seconds() / 60)
     return info
 
@@ -238,7 +238,7 @@ def card_pages(capacity: int) -> int:
 
 
 def _dated(prefix: str, meeting: Meeting) -> str:
-    day = meeting.starts_at.astimezone(ZoneInfo(meeting.timezone)).strftime("%Y-%m-%d")
+    day = wall_clock(meeting.starts_at, meeting.timezone).strftime("%Y-%m-%d")
     return f"{prefix}-{slugify(meeting.title)}-{day}.pdf"
 
 

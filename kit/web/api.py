@@ -66,6 +66,11 @@ async def meetings_create(request: Request) -> Response:
     ---
     summary: Publish a meeting (no account needed)
     operationId: createMeeting
+    description: >-
+      Times are local at the meeting's place and start from now to two years ahead.
+      A local time the clocks skip (spring forward) is a 422 on `starts_at` (or
+      `ends_at`) naming the two times that exist; one the clocks show twice (fall
+      back) is a 422 on it and on `starts_at_fold` until that says `first` or `second`.
     parameters:
       - name: Idempotency-Key
         in: header
@@ -148,6 +153,10 @@ async def meeting_update(request: Request) -> Response:
     ---
     summary: Change a meeting (host only)
     operationId: updateMeeting
+    description: >-
+      Times are checked as when publishing (see createMeeting); a start left unchanged
+      may be in the past. A new time that the clocks show twice needs its own
+      `starts_at_fold` (or `ends_at_fold`): the old time's choice is not carried over.
     security: [{manageToken: []}]
     parameters:
       - {name: id, in: path, required: true, schema: {type: string}}

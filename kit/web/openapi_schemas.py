@@ -6,6 +6,13 @@ from typing import Any
 
 _str = {"type": "string"}
 _nullable_str = {"type": ["string", "null"]}
+# Which of a local time the clocks show twice (the hour a fall-back repeats): the first
+# (still on daylight-saving time) or the second. Needed only then; a 422 asks for it.
+_FOLD = {
+    "enum": ["first", "second", ""],
+    "description": "for a local time that happens twice when the clocks go back: "
+    "the first or the second one; ignored otherwise",
+}
 
 LOCATION: dict[str, Any] = {
     "type": "object",
@@ -66,10 +73,14 @@ MEETING_CHANGES: dict[str, Any] = {
         "description": {"type": "string", "maxLength": 5000},
         "starts_at": {
             **_str,
-            "description": "local time at the place (2026-12-05T18:30); "
-            "an explicit offset is honored",
+            "description": "local time at the place (2026-12-05T18:30), from now to two "
+            "years ahead; an explicit offset is honored. A local time the clocks skip "
+            "(spring forward) is refused with the two valid times; one they show twice "
+            "(fall back) needs starts_at_fold",
         },
-        "ends_at": _str,
+        "starts_at_fold": _FOLD,
+        "ends_at": {**_str, "description": "like starts_at; at most 12 hours after it"},
+        "ends_at_fold": _FOLD,
         "address": {
             "type": "object",
             "properties": {

@@ -257,6 +257,42 @@ def test_a_utc_meeting_needs_no_vtimezone(node: str) -> None:
     assert calendar.timezones == [] and seen["timezones"] == []
 
 
+# A row stored before meetings were limited to two years ahead, or edited by hand: in
+# Paris this moment is already year 10000, which no datetime holds (an OverflowError
+# before); in New York it is year 9999, with no next year for a VTIMEZONE to reach.
+END_OF_TIME = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+
+
+def at_the_end_of_time(zone: str, **fields: Any) -> Meeting:
+    return lyon_meeting(
+        timezone=zone, starts_at=END_OF_TIME, ends_at=END_OF_TIME + timedelta(minutes=59), **fields
+    )
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York"])
+def test_a_meeting_at_the_calendars_end_is_written_as_stored_in_utc(node: str, zone: str) -> None:
+    meeting = at_the_end_of_time(zone)
+    for ics in (invite(meeting), render_public_ics(meeting, base_url=BASE_URL, now=NOW)):
+        calendar, seen = read_both(node, ics)
+        assert "DTSTART:99991231T230000Z" in unfolded(ics)
+        assert calendar.timezones == [] and seen["timezones"] == []
+        assert only_event(calendar).start == END_OF_TIME
+        assert seen["events"][0]["start"]["utc"] == END_OF_TIME.timestamp()
+
+
+def test_a_feed_with_a_meeting_at_the_calendars_end_keeps_its_other_meetings_local(
+    node: str,
+) -> None:
+    # kit.feeds leaves such a meeting out (tests/test_feeds.py); the calendar itself
+    # still writes whatever it is given.
+    meetings = [lyon_meeting(), at_the_end_of_time("Europe/Paris", id=2, title="Broken")]
+    calendar, seen = read_both(node, render_feed(meetings, base_url=BASE_URL, name="Lyon", now=NOW))
+    assert [tz.tz_name for tz in calendar.timezones] == ["Europe/Paris"]
+    vtimezone = calendar.timezones[0].to_ical()
+    assert b"2026" in vtimezone and b"9999" not in vtimezone
+    assert [e["start"]["tzid"] for e in seen["events"]] == ["Europe/Paris", None]
+
+
 # ---------------------------------------------------------------------------
 # Identity: UID, METHOD, SEQUENCE, STATUS
 

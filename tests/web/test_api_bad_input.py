@@ -14,7 +14,7 @@ import pytest
 from kit.models import Meeting, Person, Rsvp
 from kit.web.api import SCHEMAS
 from kit.web.routes import ROUTES
-from tests.factories import make_campaign, make_meeting, meeting_body
+from tests.factories import local, make_campaign, make_meeting, meeting_body
 
 
 def send_json(body: object) -> dict[str, object]:
@@ -188,3 +188,147 @@ def test_a_new_meeting_documents_which_fields_it_needs() -> None:
     schemas = SCHEMAS.get_schema(routes=api_routes)["components"]["schemas"]
     assert set(schemas["MeetingInput"]["required"]) >= {"title", "starts_at", "ends_at", "host"}
     assert "required" not in schemas["MeetingChanges"]  # a change sends only what changes
+
+
+def json_body_operations() -> list[tuple[str, str]]:
+    """(method, path) of every documented operation that reads a JSON body."""
+    api_routes = [r for r in ROUTES if getattr(r, "path", "").startswith("/api/")]
+    paths = SCHEMAS.get_schema(routes=api_routes)["paths"]
+    return [
+        (method, path)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+
+
+def test_the_json_body_operations_are_the_ones_we_fuzz_by_hand() -> None:
+    # A new operation with a body joins the tests below by itself; this says which we know.
+    assert set(json_body_operations()) == {
+        ("post", "/api/meetings"),
+        ("patch", "/api/meetings/{id}"),
+        ("post", "/api/meetings/{id}/rsvps"),
+        ("post", "/api/meetings/{id}/report"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 5000, "nests too deeply"),  # RecursionError inside json.loads
+        (b'{"a":' * 5000, "nests too deeply"),
+        # Parsed fine, then flattening it ran out of stack.
+        (b'{"a":' * 900 + b"1" + b"}" * 900, "more than 32 levels"),
+        (b'{"title": NaN}', "NaN is not a number"),  # Python reads it; JSON has no NaN
+        (b'{"capacity": -Infinity}', "-Infinity is not a number"),
+        (b'{"capacity": 1e999}', "too large"),
+        (b'{"capacity": ' + b"9" * 5000 + b"}", "too long"),
+        (b'{"title": "x",', "line 1, column 15"),
+    ],
+)
+@pytest.mark.parametrize(("method", "path"), json_body_operations())
+async def test_a_body_that_is_not_json_is_a_400_saying_why_on_every_json_operation(
+    client: httpx.AsyncClient, method: str, path: str, body: bytes, reason: str
+) -> None:
+    created = await make_meeting()
+    response = await client.request(
+        method,
+        path.format(id=created.meeting.public_id),
+        content=body,
+        headers={
+            "content-type": "application/json",
+            "authorization": f"Bearer {created.manage_token}",
+        },
+    )
+    message = assert_error(response, 400)
+    assert message.startswith("The body is not valid JSON")
+    assert reason in message
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["APPLICATION/JSON", "Application/Json; Charset=UTF-8", "application/json;charset=utf-8"],
+)
+async def test_the_json_media_type_is_case_insensitive_and_may_carry_parameters(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    response = await client.post(
+        "/api/meetings", content=json.dumps(meeting_body()), headers={"content-type": content_type}
+    )
+    assert response.status_code == 201, response.text
+    rsvp = await client.post(
+        f"/api/meetings/{response.json()['id']}/rsvps",
+        content=json.dumps({"name": "Ana", "email": "ana@example.org"}),
+        headers={"content-type": content_type},
+    )
+    assert rsvp.status_code == 201, rsvp.text
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/jsonp", "", "json"])
+async def test_a_body_that_is_not_sent_as_json_is_a_415(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    response = await client.post(
+        "/api/meetings", content=json.dumps(meeting_body()), headers={"content-type": content_type}
+    )
+    assert "Content-Type: application/json" in assert_error(response, 415)
+
+
+FAR_AHEAD = "The start time is more than two years ahead. Pick a time within the next two years."
+PAST = "The start time is in the past. Pick a time that's still ahead."
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "message"),
+    [
+        ("9999-12-31T23:30", FAR_AHEAD),  # year 10000 in UTC: OverflowError before
+        ("9999-12-31T23:59-05:00", FAR_AHEAD),
+        ("0001-01-01T00:00+05:00", PAST),  # year 0 in UTC
+        ("0001-01-01T00:30", PAST),
+        (local(800, 18), FAR_AHEAD),  # stored before, and then no page could show it
+    ],
+)
+async def test_a_start_outside_the_next_two_years_is_refused_on_publish_and_change(
+    client: httpx.AsyncClient, starts_at: str, message: str
+) -> None:
+    # The end is left as typed, so the start's own message is what's checked here.
+    body = meeting_body(starts_at=starts_at, ends_at=starts_at)
+    assert assert_error(
+        await client.post("/api/meetings", **send_json(body)), 422, "starts_at"
+    ) == (message)
+    created = await make_meeting()
+    request = send_json({"starts_at": starts_at, "ends_at": starts_at})
+    response = await client.patch(
+        f"/api/meetings/{created.meeting.public_id}",
+        content=request["content"],
+        headers={**request["headers"], "authorization": f"Bearer {created.manage_token}"},
+    )
+    assert assert_error(response, 422, "starts_at") == message
+    assert await Meeting.all().count() == 1
+
+
+async def test_an_end_at_the_calendars_end_is_refused_as_too_long(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/api/meetings", **send_json(meeting_body(ends_at="9999-12-31T23:30"))
+    )
+    assert assert_error(response, 422, "ends_at") == "A house meeting can last at most 12 hours."
+
+
+@pytest.mark.parametrize("path", ["/api/meetings", "/find", "/meetings.ics"])
+@pytest.mark.parametrize(
+    ("name", "day"), [("from", "0001-01-01"), ("to", "9999-12-31"), ("from", "9999-12-31")]
+)
+async def test_a_search_date_years_away_is_a_400_naming_it(
+    client: httpx.AsyncClient, path: str, name: str, day: str
+) -> None:
+    # Year 1 at Tokyo's midnight is year 0 in UTC; the day after 9999-12-31 doesn't exist.
+    near = "Tokyo, Japan" if day.startswith("0001") else "10027"
+    response = await client.get(path, params={"near": near, name: day})
+    assert response.status_code == 400, response.text
+    message = f"“{day}” is too far from today. Pick a date within 10 years."
+    if path.startswith("/api/"):
+        assert assert_error(response, 400, name) == message
+    else:
+        assert message in response.text

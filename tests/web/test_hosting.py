@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from tests.factories import (
     meeting_body,
 )
 from tests.web.test_coordinator_pages import sign_in
+from tests.web.test_local_times import FALL, SPRING
 
 
 def manage_link(response: httpx.Response) -> str:
@@ -161,7 +162,7 @@ class FormReader(HTMLParser):
         elif not self.inside or "name" not in a:
             if tag == "option" and self.select and "selected" in a:
                 self.values[self.select] = a.get("value", "")
-        elif tag == "input" and (a.get("type") != "checkbox" or "checked" in a):
+        elif tag == "input" and (a.get("type") not in {"checkbox", "radio"} or "checked" in a):
             self.values[a["name"]] = a.get("value", "")
         elif tag == "textarea":
             self.textarea = a["name"]
@@ -272,3 +273,56 @@ async def test_publishing_is_limited_per_client_and_the_form_keeps_what_was_type
         )
         assert wrong.status_code == 422
     assert await Meeting.filter(title__in=["One", "Two", "Three", "Four"]).count() == 2
+
+
+async def test_the_host_form_refuses_a_time_the_clocks_skip_and_keeps_what_was_typed(
+    client: httpx.AsyncClient,
+) -> None:
+    token = await csrf_from(client, "/host")
+    body = meeting_body(starts_at=f"{SPRING}T02:30", ends_at=f"{SPRING}T04:00")
+    response = await client.post("/host", data={**as_form(body), "csrf_token": token})
+    assert response.status_code == 422
+    assert (
+        f"2:30 AM doesn&#39;t exist on {SPRING:%B %-d} in this time zone (clocks jump from "
+        "2:00 to 3:00). Pick 1:30 AM or 3:30 AM." in response.text
+    )
+    assert form_values(response.text, "/host")["starts_at"] == f"{SPRING}T02:30"
+    assert 'name="starts_at_fold"' not in response.text, "nothing to choose: only to change"
+    assert await Meeting.all().count() == 0
+
+
+async def test_the_host_form_asks_which_of_a_time_the_clocks_show_twice(
+    client: httpx.AsyncClient,
+) -> None:
+    assert 'name="starts_at_fold"' not in (await client.get("/host")).text
+    token = await csrf_from(client, "/host")
+    body = meeting_body(starts_at=f"{FALL}T01:30", ends_at=f"{FALL}T03:00")
+    asked = await client.post("/host", data={**as_form(body), "csrf_token": token})
+    assert asked.status_code == 422
+    assert f"1:30 AM happens twice on {FALL:%B %-d}" in asked.text
+    assert "Choose the first 1:30 AM (EDT) or the second (EST)." in asked.text
+    assert 'type="radio" value="second"' in asked.text
+    assert 'name="ends_at_fold"' not in asked.text, "3:00 AM happens once"
+
+    values = form_values(asked.text, "/host")
+    assert "starts_at_fold" not in values, "nothing is chosen for the host"
+    manage_link(await client.post("/host", data={**values, "starts_at_fold": "second"}))
+    meeting = await Meeting.get()
+    assert meeting.starts_at == datetime.combine(FALL, time(6, 30), UTC)  # 1:30 AM EST
+
+
+async def test_the_manage_form_keeps_a_meeting_in_the_repeated_hour_at_its_time(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting(
+        starts_at=f"{FALL}T01:30", ends_at=f"{FALL}T03:00", starts_at_fold="second"
+    )
+    public_id, secret = created.meeting.public_id, created.manage_token
+    page = await client.get(f"/manage/{public_id}?token={secret}")
+    values = form_values(page.text, f"/manage/{public_id}")
+    assert (values["starts_at"], values["starts_at_fold"]) == (f"{FALL}T01:30", "second")
+
+    saved = await client.post(f"/manage/{public_id}", data={**values, "title": "Renamed"})
+    assert "Your changes are saved" in saved.text
+    meeting = await Meeting.get(id=created.meeting.id)
+    assert (meeting.title, meeting.starts_at) == ("Renamed", created.meeting.starts_at)
