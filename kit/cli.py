@@ -20,7 +20,7 @@ from tortoise import Tortoise
 from kit import __version__
 from kit.db import apply_migrations, tortoise_config
 from kit.errors import KitError, SettingsError
-from kit.settings import Settings
+from kit.settings import Settings, parse_forwarded_allow_ips
 
 log = logging.getLogger("kit")
 
@@ -56,22 +56,42 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    proxies = trusted_proxies(args, settings)
     run_async(prepare_database(settings))
     url = f"http://{args.host}:{args.port}"
     print(f"House Meeting Kit is serving at {url}  (public URL: {settings.base_url})", flush=True)
+    print(describe_proxies(proxies), flush=True)
     uvicorn.run(
         "kit.app:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        # Off unless the operator names a proxy: a header believed from anyone lets any
+        # client pick its own address, and with it escape every per-client rate limit.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=",".join(proxies) or None,
         log_level=args.log_level,
         access_log=args.access_log,
         log_config=serve_log_config(),
     )
     return 0
+
+
+def trusted_proxies(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
+    """``--forwarded-allow-ips`` if given (even empty), else KIT_FORWARDED_ALLOW_IPS."""
+    if args.forwarded_allow_ips is None:
+        return settings.forwarded_allow_ips
+    return parse_forwarded_allow_ips("--forwarded-allow-ips", args.forwarded_allow_ips)
+
+
+def describe_proxies(proxies: tuple[str, ...]) -> str:
+    if not proxies:
+        return (
+            "Trusting no proxy's X-Forwarded-* headers: each client is the address that "
+            "connects (behind a reverse proxy, set KIT_FORWARDED_ALLOW_IPS to its address)."
+        )
+    return f"Trusting X-Forwarded-For and X-Forwarded-Proto from: {', '.join(proxies)}"
 
 
 def serve_log_config() -> dict[str, Any]:
@@ -274,8 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--forwarded-allow-ips",
-        default="127.0.0.1",
-        help="proxies whose X-Forwarded-* headers are trusted",
+        default=None,
+        metavar="IPS",
+        help="reverse proxies whose X-Forwarded-For/-Proto are believed, comma-separated "
+        "(e.g. 127.0.0.1); default KIT_FORWARDED_ALLOW_IPS, unset: none",
     )
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--no-access-log", dest="access_log", action="store_false")

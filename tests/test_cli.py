@@ -68,3 +68,15 @@ def test_serve_logs_name_the_worker_process() -> None:
     assert "%(process)d" in config["formatters"]["default"]["fmt"]
     assert "%(process)d" in config["formatters"]["access"]["fmt"]
     assert config["loggers"]["kit"]["level"] == "INFO"
+
+
+def test_serve_refuses_a_proxy_list_it_cannot_read(clean_env: dict[str, str]) -> None:
+    result = run_kit(clean_env, "serve", "--forwarded-allow-ips", "proxy.internal")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "kit: configuration error: --forwarded-allow-ips 'proxy.internal' is not an IP "
+        "address or network like 10.0.0.0/8"
+    ]
+    from_env = run_kit({**clean_env, "KIT_FORWARDED_ALLOW_IPS": "10.0.0.0/33"}, "serve")
+    assert from_env.returncode == 2
+    assert from_env.stderr.strip().startswith("kit: configuration error: KIT_FORWARDED_ALLOW_IPS")

@@ -124,10 +124,12 @@ class Deployment:
 
 
 # No KIT_SECRET_KEY: the processes share the key the first one generates in the data
-# folder (on several machines, set KIT_SECRET_KEY on all of them instead). The publishing
-# limit is the default one, the RSVP limit low enough to reach.
+# folder (on several machines, set KIT_SECRET_KEY on all of them instead). The proxy is
+# listed by address, as the docs say (nobody's X-Forwarded-For is believed otherwise).
+# The publishing limit is the default one, the RSVP limit low enough to reach.
 DEPLOYMENT_ENV = {
     "KIT_BASE_URL": PUBLIC,
+    "KIT_FORWARDED_ALLOW_IPS": "127.0.0.1",
     "KIT_SECRET_KEY": None,
     "KIT_MAIL_FROM": "meetings@example.org",
     "KIT_RATE_LIMIT_RSVP": f"{RSVP_LIMIT}/minute",
@@ -146,7 +148,6 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
             data_dir,
             url,
             workers=WEB_WORKERS,
-            args=("--forwarded-allow-ips", "127.0.0.1"),
             access_log=True,
             KIT_SMTP_URL=smtp.url,
             **DEPLOYMENT_ENV,
