@@ -95,11 +95,13 @@ def describe_proxies(proxies: tuple[str, ...]) -> str:
 
 
 def serve_log_config() -> dict[str, Any]:
-    """uvicorn's logging, with each line naming the process that wrote it.
+    """uvicorn's logging, with each line naming the process that wrote it, and no secret.
 
     With ``--workers N`` the lines of N processes interleave in one log; the pid says
     which worker answered a request or delivered a batch of mail (the kit's own
-    loggers, e.g. ``kit.delivery``, log at INFO here too).
+    loggers, e.g. ``kit.delivery``, log at INFO here too). Every handler redacts the
+    tokens of secret links (kit/log_redaction.py): logs are read by more people, and
+    kept longer, than the links are meant for.
     """
     from uvicorn.config import LOGGING_CONFIG
 
@@ -109,6 +111,9 @@ def serve_log_config() -> dict[str, Any]:
     formatters["access"]["fmt"] = (
         '%(levelprefix)s [%(process)d] %(client_addr)s - "%(request_line)s" %(status_code)s'
     )
+    config["filters"] = {"redact_secrets": {"()": "kit.log_redaction.RedactSecrets"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact_secrets"]
     config["loggers"]["kit"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 
