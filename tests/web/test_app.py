@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 from openapi_spec_validator import validate
 
+import kit
 from kit.models import Meeting, MeetingStatus
 from kit.web.routes import ROUTES
-from tests.factories import make_meeting
+from tests.factories import make_campaign, make_meeting
 
 
 async def test_home_page_leads_to_find_and_host(client: httpx.AsyncClient) -> None:
@@ -148,3 +150,33 @@ async def test_pages_behind_a_secret_link_are_never_cached_nor_referred(
         assert "no-store" not in response.headers.get("cache-control", ""), path
         assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
     assert "etag" in (await client.get("/static/css/kit.css")).headers
+
+
+async def test_a_forged_host_header_never_reaches_a_page(client: httpx.AsyncClient) -> None:
+    await make_campaign("winter")
+    created = await make_meeting(campaign="winter")
+    meeting_id = created.meeting.public_id
+    pages = [
+        "/",
+        "/find",
+        "/find?near=10027",
+        f"/meetings/{meeting_id}",
+        f"/manage/{meeting_id}?token={created.manage_token}",
+        "/campaigns/winter",
+    ]
+    for path in pages:
+        response = await client.get(path, headers={"Host": "evil.example"})
+        assert response.status_code == 200, path
+        assert "evil.example" not in response.text, path
+        # The kit's own files are linked root-relative, and each of them is there.
+        assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', response.text)
+        assert "/static/css/kit.css" in assets, path
+        for asset in assets:
+            assert (await client.get(asset)).status_code == 200, asset
+
+
+def test_templates_link_assets_without_url_for() -> None:
+    # url_for builds absolute URLs from the request's Host header: asset_url() instead.
+    templates = Path(kit.__file__).parent / "templates"
+    users = [p.name for p in templates.rglob("*.html") if "url_for(" in p.read_text()]
+    assert users == []
