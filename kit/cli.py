@@ -234,6 +234,26 @@ def cmd_coordinator_add(args: argparse.Namespace, settings: Settings) -> int:
     return run_async(with_database(settings, work))
 
 
+def cmd_host_trust(args: argparse.Namespace, settings: Settings) -> int:
+    from kit.coordinators import TRUSTED_MEANS, UNTRUSTED_MEANS, trust_person
+
+    trusted = args.action == "trust"
+
+    async def work() -> int:
+        person, changed = await trust_person(args.email, trusted=trusted)
+        who = f"{person.email} ({person.name})"
+        if not changed:
+            state = "already a trusted host" if trusted else "not a trusted host"
+            print(f"{who} is {state}; nothing changed.")
+        elif trusted:
+            print(f"{who} is now a trusted host: {TRUSTED_MEANS}.")
+        else:
+            print(f"{who} is no longer trusted: {UNTRUSTED_MEANS}.")
+        return 0
+
+    return run_async(with_database(settings, work))
+
+
 def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     from kit import outbox
 
@@ -388,6 +408,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--campaign", default="", metavar="SLUG", help="a campaign to coordinate")
     add.add_argument("--name", default="", help="shown to hosts in messages")
     add.set_defaults(func=cmd_coordinator_add)
+
+    host = sub.add_parser("host", help="trust a host, or stop trusting them")
+    host_sub = host.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, says in (
+        ("trust", "vouch for a host: a higher daily invitation cap, links kept in their notes"),
+        ("untrust", "stop trusting a host: the standard cap, links taken out of their notes"),
+    ):
+        verb = host_sub.add_parser(action, help=says, description=f"{says[0].upper()}{says[1:]}.")
+        verb.add_argument("email", help="the address the host publishes with")
+        verb.set_defaults(func=cmd_host_trust)
     return parser
 
 

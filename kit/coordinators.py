@@ -3,6 +3,8 @@ coordinators do: write campaigns, approve or hide meetings, write to a meeting's
 
 Roles: an admin sees every campaign and creates new ones; any other coordinator sees
 only the campaigns they were given (``kit coordinator add EMAIL --campaign SLUG``).
+Coordinators vouch for hosts they know (``Person.trusted``) from a meeting's page;
+operators with ``kit host trust EMAIL``.
 ``require_campaign`` and ``require_meeting`` are the gates: every page, export and API
 answer about a campaign or one of its meetings goes through one of them.
 
@@ -54,6 +56,7 @@ from kit.models import (
     Idea,
     Meeting,
     MeetingStatus,
+    Person,
     RateCounter,
     TokenKind,
 )
@@ -557,6 +560,41 @@ async def contact_host(
         },
     )
     return meeting
+
+
+# --- Vouching for hosts ---------------------------------------------------------------------
+
+# What Person.trusted changes (kit/hosttools.py reads it), said where coordinators decide.
+TRUSTED_MEANS = "a higher daily invitation cap, and links kept in their invitation notes"
+UNTRUSTED_MEANS = "the standard invitation cap, and links taken out of their invitation notes"
+
+
+async def mark_trusted(person: Person, trusted: bool) -> bool:
+    """Trust a person as a host, or stop; True if that changed anything. Trust belongs to
+    the person (their email address), so it follows them to every meeting they host."""
+    changed = await Person.filter(id=person.id, trusted=not trusted).update(trusted=trusted)
+    person.trusted = trusted
+    return bool(changed)
+
+
+async def set_host_trust(coordinator: Coordinator, public_id: str, *, trusted: bool) -> Meeting:
+    """From a meeting's page: only a coordinator who may see the meeting vouches for its
+    host (``require_meeting``)."""
+    meeting = await require_meeting(coordinator, public_id)
+    await mark_trusted(meeting.host, trusted)
+    return meeting
+
+
+async def trust_person(email: str, *, trusted: bool) -> tuple[Person, bool]:
+    """``kit host trust|untrust EMAIL``: the person and whether anything changed."""
+    problems: v.Problems = {}
+    address = v.email({"email": email}, "email", problems)
+    if problems:
+        raise ValidationError(problems, next(iter(problems.values())))
+    person = await Person.get_or_none(email=address)
+    if person is None:
+        raise NotFound(f"Nobody with the address {address} has hosted a meeting or RSVPed.")
+    return person, await mark_trusted(person, trusted)
 
 
 async def require_idea(coordinator: Coordinator, public_id: str) -> Idea:

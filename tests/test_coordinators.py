@@ -21,7 +21,15 @@ from kit.errors import (
     ValidationError,
 )
 from kit.meetings import get_meeting
-from kit.models import AccessToken, Campaign, Coordinator, MeetingStatus, OutboxEmail, TokenKind
+from kit.models import (
+    AccessToken,
+    Campaign,
+    Coordinator,
+    MeetingStatus,
+    OutboxEmail,
+    Person,
+    TokenKind,
+)
 from kit.toolkit.markdown import MAX_GUIDE_CHARS
 from tests.factories import SITE, make_campaign, make_meeting
 from tests.servers import run_kit
@@ -296,6 +304,27 @@ async def test_hidden_meetings_vanish_from_public_pages(db: str) -> None:
         await c.approve(boss, created.meeting.public_id, site=SITE)  # not pending
     meeting = await c.require_meeting(boss, created.meeting.public_id)
     assert meeting.status is MeetingStatus.HIDDEN
+
+
+async def test_coordinators_vouch_for_the_hosts_of_their_own_meetings(db: str) -> None:
+    await make_campaign("winter")
+    await make_campaign("spring", name="Spring")
+    mine = await make_meeting(campaign="winter")
+    theirs = await make_meeting(campaign="spring", host={"email": "zed@example.org"})
+    cara, _ = await c.add_coordinator("cara@example.org", campaign_slug="winter")
+    meeting = await c.set_host_trust(cara, mine.meeting.public_id, trusted=True)
+    assert meeting.host.trusted and (await Person.get(email="quinn@example.org")).trusted
+    with pytest.raises(PermissionDenied):
+        await c.set_host_trust(cara, theirs.meeting.public_id, trusted=True)
+    assert not (await Person.get(email="zed@example.org")).trusted
+    await c.set_host_trust(cara, mine.meeting.public_id, trusted=False)
+    assert not (await Person.get(email="quinn@example.org")).trusted
+    # The operator's way, by address.
+    person, changed = await c.trust_person(" Zed@Example.org", trusted=True)
+    assert (person.email, person.trusted, changed) == ("zed@example.org", True, True)
+    assert (await c.trust_person("zed@example.org", trusted=True))[1] is False
+    with pytest.raises(NotFound):
+        await c.trust_person("nobody@example.org", trusted=True)
 
 
 # --- The command line ---------------------------------------------------------------------

@@ -298,6 +298,7 @@ async def _meeting_page(
         "campaign": meeting.campaign,
         "values": values or {},
         "errors": errors or {},
+        "trusted_means": coordinators.TRUSTED_MEANS,
     }
     return render(request, "coordinators/meeting.html", context, status_code)
 
@@ -339,6 +340,23 @@ async def meeting_action(request: Request, coordinator: Coordinator) -> Response
             request, coordinator, meeting, values=form, errors=exc.fields, status_code=422
         )
     return redirect(f"/coordinators/meetings/{public_id}", notice, request)
+
+
+@coordinator_page
+async def meeting_trust(request: Request, coordinator: Coordinator) -> Response:
+    """Trust the meeting's host (…/trust) or stop (…/untrust)."""
+    await read_form(request)
+    trusted = request.url.path.endswith("/trust")
+    meeting = await coordinators.set_host_trust(
+        coordinator, request.path_params["id"], trusted=trusted
+    )
+    name = meeting.host.name
+    notice = (
+        f"{name} is now a trusted host: {coordinators.TRUSTED_MEANS}."
+        if trusted
+        else f"{name} is no longer trusted: {coordinators.UNTRUSTED_MEANS}."
+    )
+    return redirect(f"/coordinators/meetings/{meeting.public_id}", notice, request)
 
 
 def idea_statuses() -> list[tuple[str, str]]:

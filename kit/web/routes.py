@@ -162,6 +162,18 @@ ROUTES: list[BaseRoute] = [
         name="coordinators_meeting_contact",
     ),
     Route(
+        "/coordinators/meetings/{id}/trust",
+        coordinators.meeting_trust,
+        methods=["POST"],
+        name="coordinators_meeting_trust",
+    ),
+    Route(
+        "/coordinators/meetings/{id}/untrust",
+        coordinators.meeting_trust,
+        methods=["POST"],
+        name="coordinators_meeting_untrust",
+    ),
+    Route(
         "/coordinators/ideas/{id}/status",
         coordinators.idea_status,
         methods=["POST"],

@@ -17,7 +17,15 @@ from starlette.applications import Starlette
 from kit import coordinators
 from kit.app import create_app
 from kit.coordinators import add_coordinator
-from kit.models import AccessToken, Campaign, Meeting, MeetingStatus, OutboxEmail, TokenKind
+from kit.models import (
+    AccessToken,
+    Campaign,
+    Meeting,
+    MeetingStatus,
+    OutboxEmail,
+    Person,
+    TokenKind,
+)
 from kit.settings import Settings
 from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
@@ -480,6 +488,31 @@ async def test_a_held_meeting_shown_again_is_still_held(client: httpx.AsyncClien
     assert (await Meeting.get(id=created.meeting.id)).status is MeetingStatus.COMPLETED
 
 
+async def test_a_coordinator_marks_a_host_as_trusted_and_back(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_campaign("winter")
+    created = await make_meeting(campaign="winter")
+    await add_coordinator("cara@example.org", campaign_slug="winter")
+    await sign_in(client, "cara@example.org")
+    page = f"/coordinators/meetings/{created.meeting.public_id}"
+    before = await client.get(page)
+    assert "Not yet trusted" in before.text and "Trust this host" in before.text
+    forged = await client.post(f"{page}/trust", data={"csrf_token": "nope"})
+    assert forged.status_code == 403
+    assert not (await Person.get(email="quinn@example.org")).trusted
+    trusted = await post_form(client, page, f"{page}/trust")
+    assert trusted.status_code == 303 and trusted.headers["location"] == page
+    after = await client.get(page)
+    assert "Quinn Doe is now a trusted host" in after.text
+    assert "Trusted host" in after.text and "Stop trusting this host" in after.text
+    assert (await Person.get(email="quinn@example.org")).trusted
+    untrusted = await post_form(client, page, f"{page}/untrust")
+    assert untrusted.status_code == 303
+    assert "Not yet trusted" in (await client.get(page)).text
+    assert not (await Person.get(email="quinn@example.org")).trusted
+
+
 async def test_contacting_a_host_goes_through_the_outbox(client: httpx.AsyncClient) -> None:
     await make_campaign("winter")
     created = await make_meeting(campaign="winter")
@@ -561,6 +594,7 @@ async def test_coordinator_sessions_expire(
         ("GET", "/coordinators/meetings/{long}", {}),
         ("POST", "/coordinators/meetings/{long}/approve", {}),
         ("POST", "/coordinators/meetings/{long}/hide", {"reason": "x"}),
+        ("POST", "/coordinators/meetings/{long}/trust", {}),
         ("GET", "/coordinators/campaigns/{long}", {}),
         ("GET", "/coordinators/campaigns/{long}/export/meetings.csv", {}),
         ("POST", "/coordinators/ideas/{long}/status", {"status": "planned"}),
