@@ -9,6 +9,7 @@ table, and SMTP is only greeted (EHLO, STARTTLS, login), never sent a message.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import sqlite3
 import warnings
@@ -82,6 +83,7 @@ def effective_settings(settings: Settings, environ: dict[str, str] | None = None
         "KIT_RATE_LIMIT_HOST": _rate(settings.rate_limit_host),
         "KIT_RATE_LIMIT_MESSAGE": _rate(settings.rate_limit_message),
         "KIT_REMINDER_HOURS": str(settings.reminder_hours),
+        "KIT_FORWARDED_ALLOW_IPS": ", ".join(settings.forwarded_allow_ips) or "(unset: none)",
         "KIT_DEBUG": "1" if settings.debug else "0",
     }
 
@@ -115,6 +117,37 @@ def check_base_url(settings: Settings) -> CheckResult:
             "so manage links and sessions are not sent in clear text",
         )
     return CheckResult("base URL", "ok", settings.base_url)
+
+
+def check_forwarded(settings: Settings) -> CheckResult:
+    """Whose X-Forwarded-For ``kit serve`` believes: too many, and any client picks its own
+    address past every rate limit; none behind a proxy, and every visitor shares one."""
+    trusted = settings.forwarded_allow_ips
+    everyone = [t for t in trusted if t == "*" or ipaddress.ip_network(t).prefixlen == 0]
+    if everyone:
+        return CheckResult(
+            "forwarded headers",
+            "warn",
+            f"KIT_FORWARDED_ALLOW_IPS={everyone[0]} believes X-Forwarded-For from anyone: a "
+            "client can choose its own address and escape the rate limits; list only your "
+            "reverse proxy's address",
+        )
+    if trusted:
+        return CheckResult(
+            "forwarded headers", "ok", f"believed only from {', '.join(trusted)} (your proxy)"
+        )
+    if settings.base_url.startswith("https://"):
+        # kit serve speaks plain HTTP, so an https:// site has a proxy in front of it.
+        return CheckResult(
+            "forwarded headers",
+            "warn",
+            "no proxy is trusted, yet KIT_BASE_URL is https://: behind a reverse proxy every "
+            "visitor would be the proxy's address and share its rate limits; set "
+            "KIT_FORWARDED_ALLOW_IPS to the proxy's address (127.0.0.1 on the same machine)",
+        )
+    return CheckResult(
+        "forwarded headers", "ok", "none believed: each client is the address that connects"
+    )
 
 
 def check_geocoder(settings: Settings) -> CheckResult:
@@ -457,4 +490,5 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
     results.append(check_weasyprint())
     results.append(check_geocoder(settings))
     results.append(check_base_url(settings))
+    results.append(check_forwarded(settings))
     return results

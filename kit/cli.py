@@ -20,7 +20,7 @@ from tortoise import Tortoise
 from kit import __version__
 from kit.db import apply_migrations, tortoise_config
 from kit.errors import KitError, SettingsError
-from kit.settings import Settings
+from kit.settings import Settings, parse_forwarded_allow_ips
 
 log = logging.getLogger("kit")
 
@@ -56,17 +56,21 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    proxies = trusted_proxies(args, settings)
     run_async(prepare_database(settings))
     url = f"http://{args.host}:{args.port}"
     print(f"House Meeting Kit is serving at {url}  (public URL: {settings.base_url})", flush=True)
+    print(describe_proxies(proxies), flush=True)
     uvicorn.run(
         "kit.app:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        # Off unless the operator names a proxy: a header believed from anyone lets any
+        # client pick its own address, and with it escape every per-client rate limit.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=",".join(proxies) or None,
         log_level=args.log_level,
         access_log=args.access_log,
         log_config=serve_log_config(),
@@ -74,12 +78,30 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def trusted_proxies(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
+    """``--forwarded-allow-ips`` if given (even empty), else KIT_FORWARDED_ALLOW_IPS."""
+    if args.forwarded_allow_ips is None:
+        return settings.forwarded_allow_ips
+    return parse_forwarded_allow_ips("--forwarded-allow-ips", args.forwarded_allow_ips)
+
+
+def describe_proxies(proxies: tuple[str, ...]) -> str:
+    if not proxies:
+        return (
+            "Trusting no proxy's X-Forwarded-* headers: each client is the address that "
+            "connects (behind a reverse proxy, set KIT_FORWARDED_ALLOW_IPS to its address)."
+        )
+    return f"Trusting X-Forwarded-For and X-Forwarded-Proto from: {', '.join(proxies)}"
+
+
 def serve_log_config() -> dict[str, Any]:
-    """uvicorn's logging, with each line naming the process that wrote it.
+    """uvicorn's logging, with each line naming the process that wrote it, and no secret.
 
     With ``--workers N`` the lines of N processes interleave in one log; the pid says
     which worker answered a request or delivered a batch of mail (the kit's own
-    loggers, e.g. ``kit.delivery``, log at INFO here too).
+    loggers, e.g. ``kit.delivery``, log at INFO here too). Every handler redacts the
+    tokens of secret links (kit/log_redaction.py): logs are read by more people, and
+    kept longer, than the links are meant for.
     """
     from uvicorn.config import LOGGING_CONFIG
 
@@ -89,6 +111,9 @@ def serve_log_config() -> dict[str, Any]:
     formatters["access"]["fmt"] = (
         '%(levelprefix)s [%(process)d] %(client_addr)s - "%(request_line)s" %(status_code)s'
     )
+    config["filters"] = {"redact_secrets": {"()": "kit.log_redaction.RedactSecrets"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact_secrets"]
     config["loggers"]["kit"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 
@@ -209,6 +234,26 @@ def cmd_coordinator_add(args: argparse.Namespace, settings: Settings) -> int:
     return run_async(with_database(settings, work))
 
 
+def cmd_host_trust(args: argparse.Namespace, settings: Settings) -> int:
+    from kit.coordinators import TRUSTED_MEANS, UNTRUSTED_MEANS, trust_person
+
+    trusted = args.action == "trust"
+
+    async def work() -> int:
+        person, changed = await trust_person(args.email, trusted=trusted)
+        who = f"{person.email} ({person.name})"
+        if not changed:
+            state = "already a trusted host" if trusted else "not a trusted host"
+            print(f"{who} is {state}; nothing changed.")
+        elif trusted:
+            print(f"{who} is now a trusted host: {TRUSTED_MEANS}.")
+        else:
+            print(f"{who} is no longer trusted: {UNTRUSTED_MEANS}.")
+        return 0
+
+    return run_async(with_database(settings, work))
+
+
 def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     from kit import outbox
 
@@ -274,8 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--forwarded-allow-ips",
-        default="127.0.0.1",
-        help="proxies whose X-Forwarded-* headers are trusted",
+        default=None,
+        metavar="IPS",
+        help="reverse proxies whose X-Forwarded-For/-Proto are believed, comma-separated "
+        "(e.g. 127.0.0.1); default KIT_FORWARDED_ALLOW_IPS, unset: none",
     )
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--no-access-log", dest="access_log", action="store_false")
@@ -361,6 +408,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--campaign", default="", metavar="SLUG", help="a campaign to coordinate")
     add.add_argument("--name", default="", help="shown to hosts in messages")
     add.set_defaults(func=cmd_coordinator_add)
+
+    host = sub.add_parser("host", help="trust a host, or stop trusting them")
+    host_sub = host.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, says in (
+        ("trust", "vouch for a host: a higher daily invitation cap, links kept in their notes"),
+        ("untrust", "stop trusting a host: the standard cap, links taken out of their notes"),
+    ):
+        verb = host_sub.add_parser(action, help=says, description=f"{says[0].upper()}{says[1:]}.")
+        verb.add_argument("email", help="the address the host publishes with")
+        verb.set_defaults(func=cmd_host_trust)
     return parser
 
 

@@ -3,12 +3,19 @@ coordinators do: write campaigns, approve or hide meetings, write to a meeting's
 
 Roles: an admin sees every campaign and creates new ones; any other coordinator sees
 only the campaigns they were given (``kit coordinator add EMAIL --campaign SLUG``).
+Coordinators vouch for hosts they know (``Person.trusted``) from a meeting's page;
+operators with ``kit host trust EMAIL``.
 ``require_campaign`` and ``require_meeting`` are the gates: every page, export and API
 answer about a campaign or one of its meetings goes through one of them.
 
 Signing in: a magic link (15 minutes, single use, stored hashed like every token), or
 a password hashed with argon2 once the coordinator sets one. Failed password attempts
-are limited per IP and email.
+are limited per IP and email, and per account from anywhere (a guesser with many
+addresses); the email link keeps working while a password is locked.
+
+Sessions: the session cookie carries the account's ``session_epoch``, compared with the
+database on every request. Signing out, and setting or removing the password, move the
+epoch on, which ends every copy of every session of the account at once.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from urllib.parse import quote
 import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from kit import validation as v
@@ -48,6 +56,7 @@ from kit.models import (
     Idea,
     Meeting,
     MeetingStatus,
+    Person,
     RateCounter,
     TokenKind,
 )
@@ -61,6 +70,9 @@ LOGIN_TTL = timedelta(minutes=15)
 SIGNIN_PER_EMAIL = Limit(5, 3600)
 SIGNIN_PER_IP = Limit(20, 3600)
 PASSWORD_FAILURES = Limit(5, 900)  # per IP and email
+# Per account, from every IP together: 20 an hour lets a person mistype for a while, and
+# holds a guesser with thousands of addresses to 480 guesses a day.
+ACCOUNT_PASSWORD_FAILURES = Limit(20, 3600)
 MESSAGES_PER_COORDINATOR = Limit(30, 86400)
 MESSAGES_PER_MEETING = Limit(5, 86400)
 MAX_API_TOKENS = 10
@@ -125,11 +137,35 @@ async def describe_coordinator(coordinator: Coordinator) -> str:
     return f"{coordinator.email}: {role}{where}"
 
 
-async def find_coordinator(coordinator_id: object) -> Coordinator | None:
-    """The account a session names, or None (signed out, or the account is gone)."""
-    if not isinstance(coordinator_id, int) or isinstance(coordinator_id, bool):
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+async def find_coordinator(coordinator_id: object, session_epoch: object) -> Coordinator | None:
+    """The account a session names, if the session is still live: None when signed out,
+    when the account is gone, or when its sessions were ended since this one began."""
+    if not _is_int(coordinator_id) or not _is_int(session_epoch):
         return None
-    return await Coordinator.get_or_none(id=coordinator_id)
+    coordinator = await Coordinator.get_or_none(id=coordinator_id)
+    if coordinator is None or coordinator.session_epoch != session_epoch:
+        return None
+    return coordinator
+
+
+async def _end_sessions(coordinator: Coordinator, **changes: Any) -> None:
+    """Make ``changes`` and move the session epoch on in one UPDATE; ``coordinator`` gets
+    the new epoch, for the caller to put in the session it keeps."""
+    await Coordinator.filter(id=coordinator.id).update(
+        session_epoch=F("session_epoch") + 1, **changes
+    )
+    epoch = await Coordinator.filter(id=coordinator.id).values_list("session_epoch", flat=True)
+    coordinator.session_epoch = int(epoch[0]) if epoch else coordinator.session_epoch + 1
+    coordinator.update_from_dict(changes)
+
+
+async def end_sessions(coordinator: Coordinator) -> None:
+    """Sign the account out everywhere: every copy of every session cookie stops working."""
+    await _end_sessions(coordinator)
 
 
 async def campaign_ids(coordinator: Coordinator) -> set[int] | None:
@@ -273,14 +309,12 @@ async def set_password(coordinator: Coordinator, raw: Mapping[str, Any]) -> None
         )
     if password != confirm:
         raise ValidationError({"password_confirm": "The two passwords are not the same."})
-    hashed = await _hash(password)
-    await Coordinator.filter(id=coordinator.id).update(password_hash=hashed)
-    coordinator.password_hash = hashed
+    # A new password ends every session: whoever knew the old one is out.
+    await _end_sessions(coordinator, password_hash=await _hash(password))
 
 
 async def remove_password(coordinator: Coordinator) -> None:
-    await Coordinator.filter(id=coordinator.id).update(password_hash=None)
-    coordinator.password_hash = None
+    await _end_sessions(coordinator, password_hash=None)
 
 
 async def _refuse_while_locked(key: str, limit: Limit, message: str, now: datetime) -> None:
@@ -300,8 +334,16 @@ async def sign_in_with_password(email: str, password: str, *, ip: str) -> Coordi
     if problems:  # no such account can exist: nothing to check or count
         raise ValidationError(problems)
     key = f"coordinator-password:{ip}:{address}"
+    account_key = f"coordinator-password:account:{address}"
     locked = "Too many wrong passwords. Wait a few minutes, or sign in with an email link."
-    await _refuse_while_locked(key, PASSWORD_FAILURES, locked, datetime.now(UTC))
+    account_locked = (
+        "Too many wrong passwords were tried for this account in the last hour, so password "
+        "sign-in is paused for it. Sign in with an email link instead: that still works."
+    )
+    now = datetime.now(UTC)
+    # Before checking anything: while locked, even the right password is refused.
+    await _refuse_while_locked(key, PASSWORD_FAILURES, locked, now)
+    await _refuse_while_locked(account_key, ACCOUNT_PASSWORD_FAILURES, account_locked, now)
     coordinator = await Coordinator.get_or_none(email=address)
     stored = coordinator.password_hash if coordinator else None
     if stored is None:  # same work as a real check, so timing doesn't tell who has a password
@@ -310,6 +352,8 @@ async def sign_in_with_password(email: str, password: str, *, ip: str) -> Coordi
         _verify, stored or _dummy_hash, password[:MAX_PASSWORD], limiter=_hash_limiter
     )
     if coordinator is None or stored is None or not checked:
+        # Unknown addresses count too, so a lock doesn't tell who coordinates.
+        await hit(account_key, ACCOUNT_PASSWORD_FAILURES, message=account_locked)
         await hit(key, PASSWORD_FAILURES, message=locked)
         raise ValidationError({"password": "That email and password don't match."})
     if _hasher.check_needs_rehash(stored):
@@ -516,6 +560,41 @@ async def contact_host(
         },
     )
     return meeting
+
+
+# --- Vouching for hosts ---------------------------------------------------------------------
+
+# What Person.trusted changes (kit/hosttools.py reads it), said where coordinators decide.
+TRUSTED_MEANS = "a higher daily invitation cap, and links kept in their invitation notes"
+UNTRUSTED_MEANS = "the standard invitation cap, and links taken out of their invitation notes"
+
+
+async def mark_trusted(person: Person, trusted: bool) -> bool:
+    """Trust a person as a host, or stop; True if that changed anything. Trust belongs to
+    the person (their email address), so it follows them to every meeting they host."""
+    changed = await Person.filter(id=person.id, trusted=not trusted).update(trusted=trusted)
+    person.trusted = trusted
+    return bool(changed)
+
+
+async def set_host_trust(coordinator: Coordinator, public_id: str, *, trusted: bool) -> Meeting:
+    """From a meeting's page: only a coordinator who may see the meeting vouches for its
+    host (``require_meeting``)."""
+    meeting = await require_meeting(coordinator, public_id)
+    await mark_trusted(meeting.host, trusted)
+    return meeting
+
+
+async def trust_person(email: str, *, trusted: bool) -> tuple[Person, bool]:
+    """``kit host trust|untrust EMAIL``: the person and whether anything changed."""
+    problems: v.Problems = {}
+    address = v.email({"email": email}, "email", problems)
+    if problems:
+        raise ValidationError(problems, next(iter(problems.values())))
+    person = await Person.get_or_none(email=address)
+    if person is None:
+        raise NotFound(f"Nobody with the address {address} has hosted a meeting or RSVPed.")
+    return person, await mark_trusted(person, trusted)
 
 
 async def require_idea(coordinator: Coordinator, public_id: str) -> Idea:

@@ -6,6 +6,7 @@ configuration table is checked against that list by ``tests/test_docs.py``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -79,6 +80,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KIT_RATE_LIMIT_HOST", "Meetings one client may publish.", "10/hour"),
     Setting("KIT_RATE_LIMIT_MESSAGE", "Messages a host may send to their guests.", "5/day"),
     Setting("KIT_REMINDER_HOURS", "How many hours before a meeting guests get a reminder.", "24"),
+    Setting(
+        "KIT_FORWARDED_ALLOW_IPS",
+        "Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto kit serve believes: "
+        "comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8); unset, nobody's, "
+        "and each client is the address that connects.",
+        None,
+    ),
     Setting("KIT_DEBUG", "1 shows tracebacks in the browser; never in production.", "0"),
 )
 
@@ -105,6 +113,8 @@ class Settings:
     rate_limit_host: Limit = Limit(10, 3600)
     rate_limit_message: Limit = Limit(5, 86400)
     reminder_hours: int = 24
+    # Proxies trusted to say who the client is (X-Forwarded-For); empty: none.
+    forwarded_allow_ips: tuple[str, ...] = ()
     debug: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -141,6 +151,9 @@ class Settings:
             rate_limit_host=Limit.parse("KIT_RATE_LIMIT_HOST", get("KIT_RATE_LIMIT_HOST")),
             rate_limit_message=Limit.parse("KIT_RATE_LIMIT_MESSAGE", get("KIT_RATE_LIMIT_MESSAGE")),
             reminder_hours=parse_int("KIT_REMINDER_HOURS", get("KIT_REMINDER_HOURS"), 1, 24 * 14),
+            forwarded_allow_ips=parse_forwarded_allow_ips(
+                "KIT_FORWARDED_ALLOW_IPS", get("KIT_FORWARDED_ALLOW_IPS")
+            ),
             debug=parse_bool("KIT_DEBUG", get("KIT_DEBUG")),
         )
 
@@ -215,6 +228,30 @@ def parse_bool(name: str, value: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise SettingsError(name, f"{value!r} is not 0 or 1")
+
+
+def parse_forwarded_allow_ips(name: str, value: str) -> tuple[str, ...]:
+    """Addresses and networks, normalized (``10.0.0.7/8`` becomes ``10.0.0.0/8``), or ``*``.
+
+    Checked here because uvicorn takes a word it can't read as an address for a name
+    that no client ever has: a typo would silently trust nobody.
+    """
+    entries = [part.strip() for part in value.split(",") if part.strip()]
+    if "*" in entries:
+        if len(entries) > 1:
+            raise SettingsError(name, "lists * (every client) with other entries; use * alone")
+        return ("*",)
+    trusted = []
+    for entry in entries:
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                name, f"{entry!r} is not an IP address or network like 10.0.0.0/8"
+            ) from None
+        single = network.num_addresses == 1 and "/" not in entry
+        trusted.append(str(network.network_address) if single else str(network))
+    return tuple(dict.fromkeys(trusted))
 
 
 def _stored_secret_key(data_dir: Path) -> str:

@@ -52,7 +52,8 @@ def kit_env(
 ) -> dict[str, str]:
     """This process's environment without its KIT_* variables, plus a kit's own.
 
-    Every request comes from 127.0.0.1, so the per-client rate limits are lifted.
+    Every request comes from 127.0.0.1, so the per-client rate limits are lifted. No
+    proxy is trusted (KIT_FORWARDED_ALLOW_IPS unset) unless a test lists one.
     ``extra`` adds or replaces KIT_* variables; ``None`` leaves one out (its default).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIT_")}

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 
 from kit.app import create_app
 from kit.coordinators import add_coordinator, create_api_token
-from kit.models import Campaign, Idea, IdeaStatus, Meeting, MeetingStatus, OutboxEmail
+from kit.models import Campaign, Idea, IdeaStatus, Meeting, MeetingStatus, OutboxEmail, Person
 from kit.settings import Settings
 from tests.factories import make_campaign, make_meeting
 from tests.test_dashboard import World, build_world
@@ -87,11 +87,14 @@ async def test_coordinator_of_a_cannot_act_on_b(cara: httpx.AsyncClient, world: 
     token = csrf_of((await cara.get("/coordinators")).text)
     held, pending = world.meetings["b_held"], world.meetings["b_pending"]
     idea = await Idea.get(campaign_id=world.b.id)
+    await Person.filter(id=pending.host_id).update(trusted=True)  # type: ignore[attr-defined]
     posts = {
         f"/coordinators/meetings/{pending.public_id}/approve": {},
         f"/coordinators/meetings/{held.public_id}/hide": {"reason": "Because."},
         f"/coordinators/meetings/{held.public_id}/unhide": {},
         f"/coordinators/meetings/{held.public_id}/contact": {"subject": "Hi", "message": "Yo"},
+        f"/coordinators/meetings/{held.public_id}/trust": {},
+        f"/coordinators/meetings/{pending.public_id}/untrust": {},
         f"/coordinators/ideas/{idea.public_id}/status": {"status": "declined", "note": "No."},
         "/coordinators/campaigns/spring/edit": {"name": "Taken over", "slug": "spring"},
     }
@@ -103,6 +106,9 @@ async def test_coordinator_of_a_cannot_act_on_b(cara: httpx.AsyncClient, world: 
     assert (await Meeting.get(id=held.id)).status is MeetingStatus.COMPLETED
     assert (await Idea.get(id=idea.id)).status is IdeaStatus.NEW
     assert (await Campaign.get(id=world.b.id)).name == "Spring Listening"
+    # Neither vouched for nor dropped by a coordinator of another campaign.
+    assert not (await Person.get(id=held.host_id)).trusted  # type: ignore[attr-defined]
+    assert (await Person.get(id=pending.host_id)).trusted  # type: ignore[attr-defined]
     coordinator_mail = [
         "meeting_approved", "meeting_hidden", "meeting_unhidden", "coordinator_message"
     ]  # fmt: skip

@@ -68,3 +68,54 @@ def test_serve_logs_name_the_worker_process() -> None:
     assert "%(process)d" in config["formatters"]["default"]["fmt"]
     assert "%(process)d" in config["formatters"]["access"]["fmt"]
     assert config["loggers"]["kit"]["level"] == "INFO"
+
+
+def test_serve_refuses_a_proxy_list_it_cannot_read(clean_env: dict[str, str]) -> None:
+    result = run_kit(clean_env, "serve", "--forwarded-allow-ips", "proxy.internal")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "kit: configuration error: --forwarded-allow-ips 'proxy.internal' is not an IP "
+        "address or network like 10.0.0.0/8"
+    ]
+    from_env = run_kit({**clean_env, "KIT_FORWARDED_ALLOW_IPS": "10.0.0.0/33"}, "serve")
+    assert from_env.returncode == 2
+    assert from_env.stderr.strip().startswith("kit: configuration error: KIT_FORWARDED_ALLOW_IPS")
+
+
+def test_kit_host_trust_and_untrust(clean_env: dict[str, str]) -> None:
+    assert run_kit(clean_env, "migrate").returncode == 0
+    database = Path(clean_env["KIT_DATA_DIR"]) / "kit.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "INSERT INTO person (name, email, created_at)"
+            " VALUES ('Quinn Doe', 'quinn@example.org', '2026-11-23 00:00:00+00:00')"
+        )
+
+    def trusted() -> int:
+        with sqlite3.connect(database) as conn:
+            row = conn.execute("SELECT trusted FROM person WHERE email = 'quinn@example.org'")
+            return int(row.fetchone()[0])
+
+    trust = run_kit(clean_env, "host", "trust", "Quinn@Example.org")
+    assert trust.returncode == 0, trust.stderr
+    assert trust.stdout.splitlines() == [
+        "quinn@example.org (Quinn Doe) is now a trusted host: a higher daily invitation cap, "
+        "and links kept in their invitation notes."
+    ]
+    assert trusted() == 1
+    again = run_kit(clean_env, "host", "trust", "quinn@example.org")
+    assert again.stdout.strip() == (
+        "quinn@example.org (Quinn Doe) is already a trusted host; nothing changed."
+    )
+    untrust = run_kit(clean_env, "host", "untrust", "quinn@example.org")
+    assert untrust.returncode == 0
+    assert "is no longer trusted: the standard invitation cap" in untrust.stdout
+    assert trusted() == 0
+    for email, says in (
+        ("nobody@example.org", "kit: Nobody with the address nobody@example.org has hosted"),
+        ("not-an-email", "kit: "),
+    ):
+        refused = run_kit(clean_env, "host", "trust", email)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        [line] = refused.stderr.strip().splitlines()
+        assert line.startswith(says), line

@@ -21,7 +21,16 @@ from kit.errors import (
     ValidationError,
 )
 from kit.meetings import get_meeting
-from kit.models import AccessToken, Campaign, Coordinator, MeetingStatus, OutboxEmail, TokenKind
+from kit.models import (
+    AccessToken,
+    Campaign,
+    Coordinator,
+    MeetingStatus,
+    OutboxEmail,
+    Person,
+    TokenKind,
+)
+from kit.ratelimit import Limit
 from kit.toolkit.markdown import MAX_GUIDE_CHARS
 from tests.factories import SITE, make_campaign, make_meeting
 from tests.servers import run_kit
@@ -72,11 +81,31 @@ async def test_roles_decide_which_campaigns_are_seen(db: str) -> None:
         await c.require_meeting(cara, "nope")
 
 
-async def test_find_coordinator_accepts_only_an_id(db: str) -> None:
+async def test_find_coordinator_accepts_only_an_id_and_the_current_epoch(db: str) -> None:
     cara, _ = await c.add_coordinator("cara@example.org")
-    assert (await c.find_coordinator(cara.id)).id == cara.id  # type: ignore[union-attr]
+    assert (await c.find_coordinator(cara.id, 0)).id == cara.id  # type: ignore[union-attr]
     for junk in (None, str(cara.id), True, 10**9):
-        assert await c.find_coordinator(junk) is None
+        assert await c.find_coordinator(junk, 0) is None
+    for epoch in (None, "0", False, 1, -1):
+        assert await c.find_coordinator(cara.id, epoch) is None
+
+
+async def test_signing_out_and_passwords_end_every_session(db: str) -> None:
+    cara, _ = await c.add_coordinator("cara@example.org")
+    await c.end_sessions(cara)
+    assert cara.session_epoch == 1
+    assert await c.find_coordinator(cara.id, 0) is None
+    assert await c.find_coordinator(cara.id, 1) is not None
+    phrase = {"password": "a long passphrase", "password_confirm": "a long passphrase"}
+    await c.set_password(cara, phrase)
+    await c.set_password(cara, phrase)  # the same password again still ends sessions
+    await c.remove_password(cara)
+    stored = await Coordinator.get(id=cara.id)
+    assert (stored.session_epoch, stored.password_hash) == (4, None)
+    assert (cara.session_epoch, cara.password_hash) == (4, None)
+    with pytest.raises(ValidationError):  # refused before anything changes
+        await c.set_password(cara, {"password": "short", "password_confirm": "short"})
+    assert (await Coordinator.get(id=cara.id)).session_epoch == 4
 
 
 async def test_signin_link_is_single_use_and_expires(db: str) -> None:
@@ -144,6 +173,34 @@ async def test_passwords_are_argon2_and_failures_are_limited(db: str) -> None:
     await c.remove_password(cara)
     with pytest.raises(ValidationError):
         await c.sign_in_with_password("cara@example.org", "a long passphrase", ip="3.3.3.3")
+
+
+async def test_password_guesses_are_limited_per_account_from_any_address(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A smaller account limit than the real 20 (tests/web has that one), to spare argon2 time.
+    monkeypatch.setattr(c, "ACCOUNT_PASSWORD_FAILURES", Limit(6, 3600))
+    cara, _ = await c.add_coordinator("cara@example.org")
+    phrase = "a long passphrase"
+    await c.set_password(cara, {"password": phrase, "password_confirm": phrase})
+    guesses = c.ACCOUNT_PASSWORD_FAILURES.hits
+    for n in range(guesses):  # each address stays under its own limit of 5
+        with pytest.raises(ValidationError):
+            await c.sign_in_with_password("cara@example.org", "guess", ip=f"10.0.{n // 4}.{n}")
+    with pytest.raises(RateLimited, match="email link"):
+        await c.sign_in_with_password("cara@example.org", phrase, ip="192.0.2.1")
+    # Unknown addresses are counted alike, so the lock tells nobody who coordinates.
+    for n in range(guesses):
+        with pytest.raises(ValidationError):
+            await c.sign_in_with_password("nobody@example.org", "guess", ip=f"10.1.{n // 4}.{n}")
+    with pytest.raises(RateLimited, match="email link"):
+        await c.sign_in_with_password("nobody@example.org", phrase, ip="192.0.2.1")
+    # Other accounts are not locked.
+    other, _ = await c.add_coordinator("other@example.org")
+    await c.set_password(other, {"password": phrase, "password_confirm": phrase})
+    assert (
+        await c.sign_in_with_password("other@example.org", phrase, ip="192.0.2.1")
+    ).id == other.id
 
 
 async def test_api_tokens(db: str) -> None:
@@ -252,6 +309,27 @@ async def test_hidden_meetings_vanish_from_public_pages(db: str) -> None:
         await c.approve(boss, created.meeting.public_id, site=SITE)  # not pending
     meeting = await c.require_meeting(boss, created.meeting.public_id)
     assert meeting.status is MeetingStatus.HIDDEN
+
+
+async def test_coordinators_vouch_for_the_hosts_of_their_own_meetings(db: str) -> None:
+    await make_campaign("winter")
+    await make_campaign("spring", name="Spring")
+    mine = await make_meeting(campaign="winter")
+    theirs = await make_meeting(campaign="spring", host={"email": "zed@example.org"})
+    cara, _ = await c.add_coordinator("cara@example.org", campaign_slug="winter")
+    meeting = await c.set_host_trust(cara, mine.meeting.public_id, trusted=True)
+    assert meeting.host.trusted and (await Person.get(email="quinn@example.org")).trusted
+    with pytest.raises(PermissionDenied):
+        await c.set_host_trust(cara, theirs.meeting.public_id, trusted=True)
+    assert not (await Person.get(email="zed@example.org")).trusted
+    await c.set_host_trust(cara, mine.meeting.public_id, trusted=False)
+    assert not (await Person.get(email="quinn@example.org")).trusted
+    # The operator's way, by address.
+    person, changed = await c.trust_person(" Zed@Example.org", trusted=True)
+    assert (person.email, person.trusted, changed) == ("zed@example.org", True, True)
+    assert (await c.trust_person("zed@example.org", trusted=True))[1] is False
+    with pytest.raises(NotFound):
+        await c.trust_person("nobody@example.org", trusted=True)
 
 
 # --- The command line ---------------------------------------------------------------------

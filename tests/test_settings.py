@@ -48,6 +48,9 @@ def test_explicit_secret_key_wins(tmp_path: Path) -> None:
         ("KIT_SMTP_URL", "mail.example.org:587"),
         ("KIT_MAIL_FROM", "nobody"),
         ("KIT_DEBUG", "maybe"),
+        ("KIT_FORWARDED_ALLOW_IPS", "proxy.internal"),
+        ("KIT_FORWARDED_ALLOW_IPS", "10.0.0.1, 10.0.0.300"),
+        ("KIT_FORWARDED_ALLOW_IPS", "*, 127.0.0.1"),
         ("KIT_DATABSE_URL", "sqlite://x.db"),
     ],
 )
@@ -70,3 +73,13 @@ def test_postgres_and_smtp_urls_are_accepted(tmp_path: Path) -> None:
     )
     assert settings.database_url.startswith("postgres://")
     assert settings.smtp_url == "smtp://user:pass@mail.example.org:587"
+
+
+def test_no_proxy_is_trusted_unless_listed(tmp_path: Path) -> None:
+    assert Settings.from_env(env(tmp_path)).forwarded_allow_ips == ()
+    listed = Settings.from_env(
+        env(tmp_path, KIT_FORWARDED_ALLOW_IPS=" 127.0.0.1, ::1,10.1.2.3/8 ,127.0.0.1")
+    )
+    assert listed.forwarded_allow_ips == ("127.0.0.1", "::1", "10.0.0.0/8")
+    anyone = Settings.from_env(env(tmp_path, KIT_FORWARDED_ALLOW_IPS="*"))
+    assert anyone.forwarded_allow_ips == ("*",)

@@ -1,9 +1,12 @@
 """Coordinators' pages: sign in, campaigns, the dashboard, approvals, meetings, exports,
 the account, and the dashboard as JSON for an API token.
 
-Every page but sign-in needs ``request.session["coordinator"]`` (a signed cookie); a
-visitor without it is sent to sign in (303) and comes back afterwards. Every form post
-goes through ``read_form`` (CSRF). Authorization is decided in ``kit.coordinators``.
+Every page but sign-in needs ``request.session["coordinator"]`` (a signed cookie) and
+the account's current session epoch beside it; a visitor without them is sent to sign
+in (303) and comes back afterwards. Signing out ends every session of the account, on
+every device; changing the password ends every other one (this one is issued again).
+Every form post goes through ``read_form`` (CSRF). Authorization is decided in
+``kit.coordinators``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from kit.web.limits import client_ip
 from kit.web.templating import render as page
 
 SESSION_KEY = "coordinator"
+SESSION_EPOCH = "coordinator_epoch"  # the account's session_epoch when this session began
 SESSION_SINCE = "coordinator_since"
 SESSION_MAX_AGE = 7 * 24 * 3600  # then sign in again (the cookie itself lives 30 days)
 PRIVATE = {"Cache-Control": "private, no-store"}
@@ -56,7 +60,9 @@ async def current_coordinator(request: Request) -> Coordinator | None:
     since = request.session.get(SESSION_SINCE)
     if not isinstance(since, int) or time.time() - since > SESSION_MAX_AGE:
         return None
-    return await coordinators.find_coordinator(request.session.get(SESSION_KEY))
+    return await coordinators.find_coordinator(
+        request.session.get(SESSION_KEY), request.session.get(SESSION_EPOCH)
+    )
 
 
 def coordinator_page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
@@ -74,10 +80,16 @@ def coordinator_page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
     return page
 
 
-def sign_in(request: Request, coordinator: Coordinator, next_path: str | None) -> Response:
-    request.session.clear()  # a fresh session (and a fresh CSRF token) for the account
+def start_session(request: Request, coordinator: Coordinator) -> None:
+    """A fresh session (and a fresh CSRF token) for the account, at its current epoch."""
+    request.session.clear()
     request.session[SESSION_KEY] = coordinator.id
+    request.session[SESSION_EPOCH] = coordinator.session_epoch
     request.session[SESSION_SINCE] = int(time.time())
+
+
+def sign_in(request: Request, coordinator: Coordinator, next_path: str | None) -> Response:
+    start_session(request, coordinator)
     return RedirectResponse(coordinators.safe_next(next_path), status_code=303)
 
 
@@ -132,9 +144,15 @@ async def signin_link(request: Request) -> Response:
 
 
 async def signout(request: Request) -> Response:
+    """Ends every session of the account, not only this browser's: a copied cookie, or a
+    device left signed in somewhere, stops working too."""
     await read_form(request)
+    coordinator = await current_coordinator(request)
+    if coordinator is not None:  # a session already ended has nothing left to end
+        await coordinators.end_sessions(coordinator)
     request.session.clear()
-    return redirect("/coordinators/signin", "You are signed out.", request)
+    notice = "You are signed out everywhere: on this device and on every other one."
+    return redirect("/coordinators/signin", notice, request)
 
 
 # --- Campaigns ----------------------------------------------------------------------------
@@ -280,6 +298,7 @@ async def _meeting_page(
         "campaign": meeting.campaign,
         "values": values or {},
         "errors": errors or {},
+        "trusted_means": coordinators.TRUSTED_MEANS,
     }
     return render(request, "coordinators/meeting.html", context, status_code)
 
@@ -321,6 +340,23 @@ async def meeting_action(request: Request, coordinator: Coordinator) -> Response
             request, coordinator, meeting, values=form, errors=exc.fields, status_code=422
         )
     return redirect(f"/coordinators/meetings/{public_id}", notice, request)
+
+
+@coordinator_page
+async def meeting_trust(request: Request, coordinator: Coordinator) -> Response:
+    """Trust the meeting's host (…/trust) or stop (…/untrust)."""
+    await read_form(request)
+    trusted = request.url.path.endswith("/trust")
+    meeting = await coordinators.set_host_trust(
+        coordinator, request.path_params["id"], trusted=trusted
+    )
+    name = meeting.host.name
+    notice = (
+        f"{name} is now a trusted host: {coordinators.TRUSTED_MEANS}."
+        if trusted
+        else f"{name} is no longer trusted: {coordinators.UNTRUSTED_MEANS}."
+    )
+    return redirect(f"/coordinators/meetings/{meeting.public_id}", notice, request)
 
 
 def idea_statuses() -> list[tuple[str, str]]:
@@ -394,6 +430,9 @@ async def export_csv(request: Request, coordinator: Coordinator) -> Response:
 
 # --- The account ------------------------------------------------------------------------------
 
+PASSWORD_SET = "Your password is set. Every other device signed in to your account is signed out."
+PASSWORD_REMOVED = "Password removed: use email links. Every other device is signed out."
+
 
 async def _account_page(
     request: Request,
@@ -423,10 +462,12 @@ async def account(request: Request, coordinator: Coordinator) -> Response:
     try:
         if action == "set_password":
             await coordinators.set_password(coordinator, form)
-            return redirect("/coordinators/account", "Your password is set.", request)
+            start_session(request, coordinator)  # this device stays signed in; others don't
+            return redirect("/coordinators/account", PASSWORD_SET, request)
         if action == "remove_password":
             await coordinators.remove_password(coordinator)
-            return redirect("/coordinators/account", "Password removed: use email links.", request)
+            start_session(request, coordinator)
+            return redirect("/coordinators/account", PASSWORD_REMOVED, request)
         if action == "create_token":
             token = await coordinators.create_api_token(coordinator)
             return await _account_page(request, coordinator, new_token=token)

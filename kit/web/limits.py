@@ -1,8 +1,10 @@
 """Rate limits applied at the door, per client address (and per meeting for RSVPs).
 
 The counters live in the database (kit.ratelimit), so every worker process shares them.
-The client address is the one uvicorn reports: behind a reverse proxy that is the
-forwarded address when the proxy is listed in ``--forwarded-allow-ips``.
+The client address is the one uvicorn reports: the address that connected, unless it is
+a proxy the operator listed (KIT_FORWARDED_ALLOW_IPS or ``--forwarded-allow-ips``), whose
+X-Forwarded-For then names the client. By default no proxy is listed, so a client can't
+choose its own address by sending the header.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from kit.web import (
     printables,
     reports,
 )
+from kit.web.templating import STATIC_MOUNTS
 
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
@@ -194,6 +195,18 @@ ROUTES: list[BaseRoute] = [
         name="coordinators_meeting_contact",
     ),
     Route(
+        "/coordinators/meetings/{id}/trust",
+        coordinators.meeting_trust,
+        methods=["POST"],
+        name="coordinators_meeting_trust",
+    ),
+    Route(
+        "/coordinators/meetings/{id}/untrust",
+        coordinators.meeting_trust,
+        methods=["POST"],
+        name="coordinators_meeting_untrust",
+    ),
+    Route(
         "/coordinators/ideas/{id}/status",
         coordinators.idea_status,
         methods=["POST"],
@@ -204,9 +217,12 @@ ROUTES: list[BaseRoute] = [
         coordinators.api_dashboard,
         name="api_coordinator_dashboard",
     ),
-    Mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet"),
+    # Pages link here with asset_url() (kit/web/templating.py), never from the Host header.
+    Mount(STATIC_MOUNTS["leaflet"], StaticFiles(directory=leaflet.BASE_DIR), name="leaflet"),
     Mount(
-        "/static/markercluster", StaticFiles(directory=markercluster.BASE_DIR), name="markercluster"
+        STATIC_MOUNTS["markercluster"],
+        StaticFiles(directory=markercluster.BASE_DIR),
+        name="markercluster",
     ),
-    Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    Mount(STATIC_MOUNTS["static"], StaticFiles(directory=STATIC_DIR), name="static"),
 ]

@@ -11,13 +11,30 @@ from starlette.templating import Jinja2Templates
 from kit.rendering import make_environment
 from kit.web.csrf import csrf_token
 
+# Where the kit's own files are served (kit/web/routes.py mounts them here). Pages link
+# to them by root-relative path: Starlette's url_for builds absolute URLs from the
+# request's Host header, which the client chooses (a forged Host ended up in the page,
+# and in any cache that kept it), and walks the route table for every link.
+STATIC_MOUNTS = {
+    "static": "/static",
+    "leaflet": "/static/leaflet",
+    "markercluster": "/static/markercluster",
+}
+
+
+def asset_url(mount: str, path: str) -> str:
+    """``asset_url('static', 'css/kit.css')`` → ``/static/css/kit.css``."""
+    return f"{STATIC_MOUNTS[mount]}/{path}"
+
 
 def _page_context(request: Request) -> dict[str, Any]:
     return {"csrf_token": csrf_token(request), "settings": request.app.state.settings}
 
 
 def make_templates() -> Jinja2Templates:
-    return Jinja2Templates(env=make_environment(), context_processors=[_page_context])
+    env = make_environment()
+    env.globals["asset_url"] = asset_url
+    return Jinja2Templates(env=env, context_processors=[_page_context])
 
 
 def render(

@@ -104,6 +104,18 @@ def test_a_form_on_a_read_only_disk_gets_an_html_page_that_says_so(
     server.assert_running()
 
 
+def test_healthz_takes_the_node_out_while_the_disk_refuses_writes(
+    server: KitServer, meeting_id: str, read_only_disk: None
+) -> None:
+    health = httpx.get(f"{server.base}/healthz", timeout=10)
+    assert health.status_code == 503, health.text
+    database = health.json()["database"]
+    assert (database["readable"], database["writable"]) == (True, False)
+    assert database["problem"] == "read_only"
+    assert health.json()["ok"] is False
+    server.assert_running()
+
+
 def test_once_the_disk_is_writable_again_the_same_process_saves(
     server: KitServer, meeting_id: str, data_dir: Path
 ) -> None:

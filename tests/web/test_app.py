@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 from openapi_spec_validator import validate
 
+import kit
 from kit.models import Meeting, MeetingStatus
 from kit.web.routes import ROUTES
-from tests.factories import make_meeting
+from tests.factories import make_campaign, make_meeting
 
 
 async def test_home_page_leads_to_find_and_host(client: httpx.AsyncClient) -> None:
@@ -110,3 +112,71 @@ async def test_home_page_counts_upcoming_public_meetings_towns_and_countries(
     html = (await client.get("/")).text
     text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
     assert "3 upcoming meetings in 2 towns across 2 countries." in text
+
+
+async def test_pages_behind_a_secret_link_are_never_cached_nor_referred(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    meeting_id, token = created.meeting.public_id, created.manage_token
+    rsvp = await client.post(
+        f"/api/meetings/{meeting_id}/rsvps", json={"name": "Ada", "email": "ada@example.org"}
+    )
+    rsvp_path = "/rsvp/" + rsvp.json()["manage_url"].rsplit("/rsvp/", 1)[1]
+    private = {
+        f"/manage/{meeting_id}?token={token}": 200,
+        f"/manage/{meeting_id}/guests.csv?token={token}": 200,
+        f"/meetings/{meeting_id}/packet.pdf?token={token}": 200,
+        rsvp_path: 200,
+        f"/manage/{meeting_id}?token=wrong": 404,
+        "/manage/recover": 200,
+        "/rsvp/not-a-token": 404,
+        "/feeds/not-a-token.ics": 404,
+        "/unsubscribe/not-a-token": 404,
+        "/coordinators/signin/not-a-token": 404,
+        "/ideas/confirm/not-a-token": 404,
+        "/hosts/confirm/not-a-token": 404,
+    }
+    for path, status in private.items():
+        response = await client.get(path)
+        assert response.status_code == status, path
+        assert response.headers["cache-control"] == "private, no-store", path
+        assert response.headers["referrer-policy"] == "no-referrer", path
+    # Public pages keep their own caching and the site-wide referrer policy.
+    public = ["/", "/find", f"/meetings/{meeting_id}", f"/meetings/{meeting_id}.ics"]
+    for path in [*public, "/static/css/kit.css", f"/meetings/{meeting_id}/flyer.pdf"]:
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert "no-store" not in response.headers.get("cache-control", ""), path
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
+    assert "etag" in (await client.get("/static/css/kit.css")).headers
+
+
+async def test_a_forged_host_header_never_reaches_a_page(client: httpx.AsyncClient) -> None:
+    await make_campaign("winter")
+    created = await make_meeting(campaign="winter")
+    meeting_id = created.meeting.public_id
+    pages = [
+        "/",
+        "/find",
+        "/find?near=10027",
+        f"/meetings/{meeting_id}",
+        f"/manage/{meeting_id}?token={created.manage_token}",
+        "/campaigns/winter",
+    ]
+    for path in pages:
+        response = await client.get(path, headers={"Host": "evil.example"})
+        assert response.status_code == 200, path
+        assert "evil.example" not in response.text, path
+        # The kit's own files are linked root-relative, and each of them is there.
+        assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', response.text)
+        assert "/static/css/kit.css" in assets, path
+        for asset in assets:
+            assert (await client.get(asset)).status_code == 200, asset
+
+
+def test_templates_link_assets_without_url_for() -> None:
+    # url_for builds absolute URLs from the request's Host header: asset_url() instead.
+    templates = Path(kit.__file__).parent / "templates"
+    users = [p.name for p in templates.rglob("*.html") if "url_for(" in p.read_text()]
+    assert users == []

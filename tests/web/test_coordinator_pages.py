@@ -14,9 +14,18 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from kit import coordinators
 from kit.app import create_app
 from kit.coordinators import add_coordinator
-from kit.models import AccessToken, Campaign, Meeting, MeetingStatus, OutboxEmail, TokenKind
+from kit.models import (
+    AccessToken,
+    Campaign,
+    Meeting,
+    MeetingStatus,
+    OutboxEmail,
+    Person,
+    TokenKind,
+)
 from kit.settings import Settings
 from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
@@ -31,9 +40,23 @@ def app(settings: Settings, db: str) -> Starlette:
     return create_app(settings, manage_db=False)
 
 
-def new_client(app: Starlette) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+def new_client(app: Starlette, ip: str = "127.0.0.1") -> httpx.AsyncClient:
+    """A browser of its own, connecting from ``ip``."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(ip, 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def open_with_cookie(app: Starlette, cookie: str, path: str = "/coordinators") -> int:
+    """Open ``path`` in another browser that was given a copy of a session cookie."""
+    async with new_client(app, "198.51.100.99") as thief:
+        response = await thief.get(path, headers={"Cookie": f"kit_session={cookie}"})
+    return response.status_code
+
+
+def session_of(client: httpx.AsyncClient) -> str:
+    cookie = client.cookies.get("kit_session")
+    assert cookie, "not signed in"
+    return cookie
 
 
 @pytest.fixture
@@ -163,6 +186,83 @@ async def test_sign_out_needs_csrf_and_clears_the_session(client: httpx.AsyncCli
     out = await post_form(client, "/coordinators", "/coordinators/signout")
     assert out.status_code == 303
     assert (await client.get("/coordinators")).status_code == 303
+
+
+async def test_signing_out_ends_every_copy_of_the_session(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    await add_coordinator("cara@example.org")
+    await sign_in(client, "cara@example.org")
+    page = await client.get("/coordinators")
+    assert "Sign out everywhere" in page.text
+    copied = session_of(client)
+    assert await open_with_cookie(app, copied) == 200
+    async with new_client(app) as laptop:  # the same person, signed in on another device
+        await sign_in(laptop, "cara@example.org")
+        out = await post_form(client, "/coordinators", "/coordinators/signout")
+        assert out.status_code == 303
+        notice = await client.get(out.headers["location"])
+        assert "signed out everywhere" in notice.text
+        assert await open_with_cookie(app, copied) == 303
+        assert (await laptop.get("/coordinators")).status_code == 303
+    # Signing in again starts a new session; the old copy stays dead.
+    await sign_in(client, "cara@example.org")
+    assert (await client.get("/coordinators")).status_code == 200
+    assert await open_with_cookie(app, copied) == 303
+
+
+async def test_changing_the_password_signs_out_every_other_session(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    await add_coordinator("cara@example.org")
+    await sign_in(client, "cara@example.org")
+    phrase = "correct horse battery staple"
+    before = session_of(client)
+    saved = await post_form(
+        client, "/coordinators/account", "/coordinators/account",
+        action="set_password", password=phrase, password_confirm=phrase,
+    )  # fmt: skip
+    assert saved.status_code == 303
+    account = await client.get("/coordinators/account")  # the one who changed it stays in
+    assert account.status_code == 200 and "Every other device" in account.text
+    assert await open_with_cookie(app, before) == 303
+    before = session_of(client)
+    removed = await post_form(
+        client, "/coordinators/account", "/coordinators/account", action="remove_password"
+    )
+    assert removed.status_code == 303
+    assert (await client.get("/coordinators/account")).status_code == 200
+    assert await open_with_cookie(app, before) == 303
+
+
+async def test_password_guessing_is_limited_per_account_across_many_addresses(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    await add_coordinator("cara@example.org")
+    await sign_in(client, "cara@example.org")
+    phrase = "correct horse battery staple"
+    await post_form(
+        client, "/coordinators/account", "/coordinators/account",
+        action="set_password", password=phrase, password_confirm=phrase,
+    )  # fmt: skip
+
+    async def attempt(password: str, ip: str) -> httpx.Response:
+        async with new_client(app, ip) as browser:
+            return await post_form(
+                browser, "/coordinators/signin", "/coordinators/signin",
+                method="password", email="cara@example.org", password=password,
+            )  # fmt: skip
+
+    # Four guesses from each of many addresses: each stays under its own limit (5).
+    for n in range(coordinators.ACCOUNT_PASSWORD_FAILURES.hits):
+        assert (await attempt(f"guess {n}", f"203.0.113.{n // 4}")).status_code == 422
+    locked = await attempt(phrase, "192.0.2.77")  # the right password, from a new address
+    assert locked.status_code == 429
+    assert "email link" in locked.text and int(locked.headers["retry-after"]) > 0
+    # The email link still signs in, from anywhere.
+    async with new_client(app, "192.0.2.78") as browser:
+        assert (await sign_in(browser, "cara@example.org")).status_code == 303
+        assert (await browser.get("/coordinators")).status_code == 200
 
 
 async def test_password_sign_in_and_its_limit(client: httpx.AsyncClient, app: Starlette) -> None:
@@ -388,6 +488,31 @@ async def test_a_held_meeting_shown_again_is_still_held(client: httpx.AsyncClien
     assert (await Meeting.get(id=created.meeting.id)).status is MeetingStatus.COMPLETED
 
 
+async def test_a_coordinator_marks_a_host_as_trusted_and_back(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_campaign("winter")
+    created = await make_meeting(campaign="winter")
+    await add_coordinator("cara@example.org", campaign_slug="winter")
+    await sign_in(client, "cara@example.org")
+    page = f"/coordinators/meetings/{created.meeting.public_id}"
+    before = await client.get(page)
+    assert "Not yet trusted" in before.text and "Trust this host" in before.text
+    forged = await client.post(f"{page}/trust", data={"csrf_token": "nope"})
+    assert forged.status_code == 403
+    assert not (await Person.get(email="quinn@example.org")).trusted
+    trusted = await post_form(client, page, f"{page}/trust")
+    assert trusted.status_code == 303 and trusted.headers["location"] == page
+    after = await client.get(page)
+    assert "Quinn Doe is now a trusted host" in after.text
+    assert "Trusted host" in after.text and "Stop trusting this host" in after.text
+    assert (await Person.get(email="quinn@example.org")).trusted
+    untrusted = await post_form(client, page, f"{page}/untrust")
+    assert untrusted.status_code == 303
+    assert "Not yet trusted" in (await client.get(page)).text
+    assert not (await Person.get(email="quinn@example.org")).trusted
+
+
 async def test_contacting_a_host_goes_through_the_outbox(client: httpx.AsyncClient) -> None:
     await make_campaign("winter")
     created = await make_meeting(campaign="winter")
@@ -469,6 +594,7 @@ async def test_coordinator_sessions_expire(
         ("GET", "/coordinators/meetings/{long}", {}),
         ("POST", "/coordinators/meetings/{long}/approve", {}),
         ("POST", "/coordinators/meetings/{long}/hide", {"reason": "x"}),
+        ("POST", "/coordinators/meetings/{long}/trust", {}),
         ("GET", "/coordinators/campaigns/{long}", {}),
         ("GET", "/coordinators/campaigns/{long}/export/meetings.csv", {}),
         ("POST", "/coordinators/ideas/{long}/status", {"status": "planned"}),
