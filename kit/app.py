@@ -61,6 +61,8 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
+    # A trailing-slash redirect would build its Location from the request's Host header.
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.feed_cache = FeedCache()

@@ -100,6 +100,9 @@ class DatabaseUnavailable(ServiceUnavailable):
 # a crash, starting up, out of connection slots, or the connection itself failing. Not
 # QueryCanceledError (57014, same class 57): a statement timeout is not an outage.
 _PG_OUTAGE_CODES = {"57P01", "57P02", "57P03", "53300", "08000", "08001", "08003", "08004", "08006"}
+# PostgreSQL refusing writes: a read-only transaction (a standby, or
+# default_transaction_read_only), or a full disk.
+_PG_READ_ONLY_CODES = {"25006", "53100"}
 # SQLite result codes (``sqlite_errorname``); extended codes (SQLITE_IOERR_WRITE) share
 # the prefix. An I/O error on write is what a read-only or failing disk gives.
 _SQLITE_READ_ONLY = ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL")
@@ -140,6 +143,8 @@ def _problem(exc: BaseException) -> str | None:
         return "read_only" if sqlite_name.startswith(_SQLITE_READ_ONLY) else None
     if getattr(exc, "sqlstate", None) in _PG_OUTAGE_CODES:
         return "down"
+    if getattr(exc, "sqlstate", None) in _PG_READ_ONLY_CODES:
+        return "read_only"
     if type(exc).__name__ == "InternalClientError" and _raised_by_driver(exc):
         # asyncpg, on a pooled connection whose server just sent "terminating connection"
         # but whose socket isn't closed yet: "cannot switch to state 12; another operation

@@ -17,7 +17,7 @@ import pytest
 
 from kit import checks
 from kit.settings import Settings
-from tests.factories import meeting_body
+from tests.factories import meeting_body, publish_on_server
 from tests.servers import KitServer, kit_serve, server_database, until
 
 RSVP_LIMIT = 3
@@ -25,9 +25,8 @@ RSVP_LIMIT = 3
 
 async def publish(server: KitServer) -> str:
     async with httpx.AsyncClient(base_url=server.base, timeout=30) as http:
-        response = await http.post("/api/meetings", json=meeting_body())
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+        created = await publish_on_server(http, server.database_url, meeting_body())
+    return str(created["id"])
 
 
 async def rsvp_as(server: KitServer, meeting_id: str, forwarded_for: str) -> httpx.Response:
@@ -59,7 +58,7 @@ async def test_by_default_a_forged_forwarded_for_does_not_escape_the_rsvp_limit(
             (await rsvp_as(server, meeting_id, f"198.51.100.{n}")).status_code
             for n in range(RSVP_LIMIT + 2)
         ]
-        assert statuses == [201] * RSVP_LIMIT + [429, 429]
+        assert statuses == [202] * RSVP_LIMIT + [429, 429]
         await until(lambda: len(logged_clients(server, meeting_id)) == RSVP_LIMIT + 2)
         assert {c.split(":")[0] for c in logged_clients(server, meeting_id)} == {"127.0.0.1"}
 
@@ -80,13 +79,13 @@ async def test_a_listed_proxy_is_believed(tmp_path: Path) -> None:
         meeting_id = await publish(server)
         # Each forwarded address is a client of its own...
         for n in range(RSVP_LIMIT + 2):
-            assert (await rsvp_as(server, meeting_id, f"198.51.100.{n}")).status_code == 201
+            assert (await rsvp_as(server, meeting_id, f"198.51.100.{n}")).status_code == 202
         # ...and one of them is limited as itself.
         repeated = [
             (await rsvp_as(server, meeting_id, "1.2.3.4")).status_code
             for _ in range(RSVP_LIMIT + 1)
         ]
-        assert repeated == [201] * RSVP_LIMIT + [429]
+        assert repeated == [202] * RSVP_LIMIT + [429]
         await until(lambda: len(logged_clients(server, meeting_id)) == 2 * RSVP_LIMIT + 3)
         seen = {c.split(":")[0] for c in logged_clients(server, meeting_id)}
         assert seen == {"1.2.3.4", *(f"198.51.100.{n}" for n in range(RSVP_LIMIT + 2))}

@@ -14,6 +14,7 @@ from kit.health import PROBE_KEY
 from kit.models import RateCounter
 from kit.settings import Settings
 from tests.conftest import is_postgres
+from tests.factories import make_meeting
 
 
 async def test_healthz_reads_and_writes_without_growing_the_database(
@@ -43,6 +44,7 @@ if is_postgres():
         name = parts.path.strip("/")  # the suite's own database, never another
         admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres", query="")))
         pool = Tortoise.get_connection("default")
+        meeting = (await make_meeting()).meeting
         assert (await client.get("/healthz")).status_code == 200
         try:
             await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
@@ -62,6 +64,13 @@ if is_postgres():
             }
             # Still readable: the public pages keep working on such a node.
             assert (await client.get("/")).status_code == 200
+            # A write says what is wrong (503, read-only), not a 500.
+            refused = await client.post(
+                f"/api/meetings/{meeting.public_id}/rsvps",
+                json={"name": "Ada", "email": "ada@example.org"},
+            )
+            assert refused.status_code == 503, refused.text
+            assert "read-only" in refused.json()["error"]
         finally:
             await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
             await admin.close()

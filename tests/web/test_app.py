@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 import kit
 from kit.models import Meeting, MeetingStatus
 from kit.web.routes import ROUTES
-from tests.factories import make_campaign, make_meeting
+from tests.factories import make_campaign, make_meeting, rsvp_link
 
 
 async def test_home_page_leads_to_find_and_host(client: httpx.AsyncClient) -> None:
@@ -119,10 +119,10 @@ async def test_pages_behind_a_secret_link_are_never_cached_nor_referred(
 ) -> None:
     created = await make_meeting()
     meeting_id, token = created.meeting.public_id, created.manage_token
-    rsvp = await client.post(
+    await client.post(
         f"/api/meetings/{meeting_id}/rsvps", json={"name": "Ada", "email": "ada@example.org"}
     )
-    rsvp_path = "/rsvp/" + rsvp.json()["manage_url"].rsplit("/rsvp/", 1)[1]
+    rsvp_path = await rsvp_link("ada@example.org")
     private = {
         f"/manage/{meeting_id}?token={token}": 200,
         f"/manage/{meeting_id}/guests.csv?token={token}": 200,
@@ -173,6 +173,14 @@ async def test_a_forged_host_header_never_reaches_a_page(client: httpx.AsyncClie
         assert "/static/css/kit.css" in assets, path
         for asset in assets:
             assert (await client.get(asset)).status_code == 200, asset
+
+
+async def test_no_redirect_points_at_a_forged_host(client: httpx.AsyncClient) -> None:
+    # Starlette's trailing-slash redirect builds its Location from the Host header.
+    for path in ("/find/", "/host/", "/coordinators/"):
+        response = await client.get(path, headers={"Host": "evil.example"})
+        assert "evil.example" not in response.headers.get("location", ""), path
+        assert response.status_code == 404, path
 
 
 def test_templates_link_assets_without_url_for() -> None:

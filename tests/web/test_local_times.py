@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from kit.models import Meeting
-from tests.factories import make_meeting, meeting_body
+from tests.factories import confirm_emailed_meeting, make_meeting, meeting_body
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -75,7 +75,9 @@ async def test_a_start_the_clocks_show_twice_is_asked_about_then_taken_as_answer
     assert fields["starts_at_fold"] == "Choose the first 1:30 AM (EDT) or the second (EST)."
 
     second = await publish(client, **times, starts_at_fold="second", title="After")
+    await confirm_emailed_meeting(client, "quinn@example.org")
     first = await publish(client, **times, starts_at_fold="first", title="Before")
+    await confirm_emailed_meeting(client, "quinn@example.org")
     assert (second.status_code, first.status_code) == (201, 201)
     for created, offset, hours in ((second, "-05:00", 1.5), (first, "-04:00", 2.5)):
         shown = (await client.get(f"/api/meetings/{created.json()['id']}")).json()
