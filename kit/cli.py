@@ -44,7 +44,7 @@ async def with_database(settings: Settings, work: Callable[[], Awaitable[int]]) 
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    applied = run_async(apply_migrations(settings.database_url))
+    applied = run_async(apply_migrations(settings.database_url, secret_key=settings.secret_key))
     print(
         f"Applied {len(applied)} migration(s): {', '.join(applied)}"
         if applied
@@ -133,7 +133,7 @@ async def prepare_database(settings: Settings) -> None:
         if writable.status == "FAIL":
             raise CommandError(f"cannot start: {writable.message}")
     try:
-        await apply_migrations(settings.database_url)
+        await apply_migrations(settings.database_url, secret_key=settings.secret_key)
     except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
         if isinstance(exc, OSError | ConnectionError) or "connect" in type(exc).__name__.lower():
             raise CommandError(f"cannot start: cannot reach the database: {exc}") from exc

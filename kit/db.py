@@ -16,6 +16,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 from kit.errors import KitError
+from kit.maps.repin import ensure_public_points
 
 MODELS_MODULE = "kit.models"
 MIGRATIONS_MODULE = "kit.migrations"
@@ -69,9 +70,12 @@ class MigrationError(KitError):
     """A migration left the database inconsistent."""
 
 
-async def apply_migrations(database_url: str, target: str | None = None) -> list[str]:
+async def apply_migrations(
+    database_url: str, target: str | None = None, *, secret_key: str | None = None
+) -> list[str]:
     """Apply pending migrations (or move to ``target``, "models.0003_..."); return the
-    names applied (empty when up to date)."""
+    names applied (empty when up to date). With the site's ``secret_key``, also re-pin
+    meetings whose public point predates the current scheme (kit.maps.repin)."""
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:
@@ -88,6 +92,8 @@ async def apply_migrations(database_url: str, target: str | None = None) -> list
         if target is None:  # the models declare the latest schema's indexes
             await ensure_indexes(conn)
             await ensure_seat_guards(conn)
+            if secret_key is not None:
+                await ensure_public_points(conn, secret_key)
     finally:
         await Tortoise.close_connections()
     return applied

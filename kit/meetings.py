@@ -21,7 +21,7 @@ from kit import host_access, notifications, rsvps
 from kit import validation as v
 from kit.errors import Conflict, MeetingNotFound, ValidationError
 from kit.maps.places import AddressQuery, Geocoder, Place
-from kit.maps.privacy import approximate_point
+from kit.maps.privacy import public_point
 from kit.maps.sql import public_upcoming_sql
 from kit.meeting_input import (  # noqa: F401 - re-exported for callers
     MeetingInput,
@@ -151,8 +151,8 @@ async def create_meeting(
                 approx_lat=0.0,
                 approx_lon=0.0,
             )
-            meeting.approx_lat, meeting.approx_lon = approximate_point(
-                place.lat, place.lon, key=site.secret_key, salt=meeting.public_id
+            meeting.approx_lat, meeting.approx_lon = public_point(
+                data.kind, place.lat, place.lon, key=site.secret_key
             )
             await meeting.save()
             token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
@@ -337,9 +337,11 @@ async def update_meeting(
             region=place.region,
             locality=data.address.locality or place.locality,
         )
-        values["approx_lat"], values["approx_lon"] = approximate_point(
-            place.lat, place.lon, key=site.secret_key, salt=meeting.public_id
-        )
+    # A change of kind (café <-> home) moves the public point even at the same address.
+    exact = (place.lat, place.lon) if place else (meeting.lat, meeting.lon)
+    values["approx_lat"], values["approx_lon"] = public_point(
+        data.kind, *exact, key=site.secret_key
+    )
     meeting.update_from_dict(values)
     changes_for_guests = describe_changes(before, meeting)
     async with in_transaction():

@@ -14,10 +14,12 @@ from kit.rendering import wall_clock
 
 
 def public_location(meeting: Meeting) -> dict[str, Any]:
+    # Always the stored public point, the one search distances are measured to: a
+    # public venue's is its exact point, a home's its pin (kit.maps.privacy.public_point).
     if meeting.kind is VenueKind.PUBLIC:
         return {
-            "lat": meeting.lat,
-            "lon": meeting.lon,
+            "lat": meeting.approx_lat,
+            "lon": meeting.approx_lon,
             "approximate": False,
             "street": meeting.street,
             "locality": meeting.locality,

@@ -1,8 +1,9 @@
 """The map's points: meetings in a visible box, as a GeoJSON FeatureCollection.
 
-Every feature is built from ``public_meeting()``, so a home sits at its
-approximate point and nothing private can slip into a property. Coordinates
-are [lon, lat] (RFC 7946).
+Every feature is built from ``public_meeting()``, so a home sits at its pin, a
+public venue at its door, and nothing private can slip into a property. The box is
+matched against the same public point the feature shows. Coordinates are
+[lon, lat] (RFC 7946).
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Meetings near a point, nearest first, one page at a time.
 
 Distances are measured to each meeting's PUBLIC point (``approx_lat``/``approx_lon``),
-never to the exact one: distances to a home's exact spot, asked from three places,
-would give the house away by triangulation.
+the point the map shows: a public venue's exact point, a home's pin
+(``kit.maps.privacy.public_point``). Never to a home's exact spot: distances to it,
+asked from three places, would give the house away by trilateration. And never to a
+hidden point other than the one shown: a café measured to a secret offset point would
+teach that offset, to be subtracted from the next pin.
 
 How it stays fast at a million meetings, on SQLite and PostgreSQL alike, with the
 plain btree index on (approx_lat, approx_lon):

@@ -14,8 +14,9 @@ from typing import Any
 from kit.models import Campaign, Meeting, MeetingStatus, Visibility
 from kit.sql import SqlParams
 
-# What public_meeting() reads, and nothing else. The exact lat/lon are read
-# because a public venue (a library, a café) shows its real address; homes never do.
+# What public_meeting() reads, and nothing else. Not the exact lat/lon: every meeting
+# is shown at its public point (a public venue's is its exact one), so a home's exact
+# point never leaves the database on these paths.
 PUBLIC_COLUMNS = (
     "id",
     "public_id",
@@ -26,8 +27,6 @@ PUBLIC_COLUMNS = (
     "timezone",
     "kind",
     "street",
-    "lat",
-    "lon",
     "locality",
     "region",
     "postal_code",

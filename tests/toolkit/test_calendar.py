@@ -114,8 +114,9 @@ def library_meeting(**fields: Any) -> Meeting:
         "directions": "Room B, ask at the front desk",
         "lat": 45.7590,
         "lon": 4.8580,
-        "approx_lat": 45.7601,
-        "approx_lon": 4.8611,
+        # A public venue's public point is its exact one (kit.maps.privacy.public_point).
+        "approx_lat": 45.7590,
+        "approx_lon": 4.8580,
         "postal_code": "69003",
         "kind": VenueKind.PUBLIC,
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import httpx
+import pytest
 from pypdf import PdfReader
 from starlette.routing import Route
 
@@ -111,3 +112,50 @@ async def test_public_place_shows_its_address(client: httpx.AsyncClient) -> None
     assert body["location"]["approximate"] is False
     assert body["location"]["street"] == "455 Main St Library"
     assert "quinn@example.org" not in str(body)
+
+
+HOME = (40.813217, -73.949381)
+SEARCH = (40.80, -73.95)
+
+
+async def test_every_public_route_shows_a_home_at_one_and_the_same_pin(
+    client: httpx.AsyncClient,
+) -> None:
+    """A second displaced point anywhere (search, map, page, calendar) would be a
+    second sample to average; distances are measured to this same pin."""
+    from icalendar import Calendar
+
+    from kit.maps.privacy import MIN_OFFSET_KM, haversine_km
+
+    created = await make_meeting(HouseGeocoder(*HOME))
+    meeting_id = created.meeting.public_id
+    location = (await client.get(f"/api/meetings/{meeting_id}")).json()["location"]
+    pin = (location["lat"], location["lon"])
+    assert location["approximate"] is True
+    assert haversine_km(*pin, *HOME) >= MIN_OFFSET_KM
+
+    near = {"near": f"{SEARCH[0]},{SEARCH[1]}"}
+    [found] = (await client.get("/api/meetings", params=near)).json()["meetings"]
+    assert (found["location"]["lat"], found["location"]["lon"]) == pin
+    assert found["distance_km"] == round(haversine_km(*SEARCH, *pin), 1)
+    box = {"bbox": "-74.1,40.7,-73.8,40.9"}
+    [feature] = (await client.get("/api/meetings.geojson", params=box)).json()["features"]
+    assert feature["geometry"]["coordinates"] == [pin[1], pin[0]]
+    page = (await client.get(f"/meetings/{meeting_id}")).text
+    assert f'data-lat="{pin[0]}" data-lon="{pin[1]}"' in page
+    ics = (await client.get(f"/meetings/{meeting_id}.ics")).content
+    [event] = Calendar.from_ical(ics).walk("VEVENT")
+    assert (event["GEO"].latitude, event["GEO"].longitude) == pytest.approx(pin, abs=1e-6)
+
+
+async def test_a_public_venue_is_shown_and_measured_at_its_door(client: httpx.AsyncClient) -> None:
+    """Its address is public; a distance to any other point would leak that point."""
+    from kit.maps.privacy import haversine_km
+
+    created = await make_meeting(HouseGeocoder(*HOME), kind="public")
+    location = (await client.get(f"/api/meetings/{created.meeting.public_id}")).json()["location"]
+    assert (location["lat"], location["lon"]) == HOME
+    assert location["approximate"] is False
+    near = {"near": f"{SEARCH[0]},{SEARCH[1]}"}
+    [found] = (await client.get("/api/meetings", params=near)).json()["meetings"]
+    assert found["distance_km"] == round(haversine_km(*SEARCH, *HOME), 1)
