@@ -3,10 +3,8 @@ the share link and where RSVPs came from."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from kit.models import HostNotify, Meeting, Rsvp, RsvpSource, RsvpStatus
 from kit.notifications import send_from_host
 from kit.ratelimit import hit
 from kit.settings import Settings
+from kit.toolkit.spreadsheet import csv_text
 
 MAX_INVITES = 50
 SPLIT_EMAILS = re.compile(r"[\s,;]+")
@@ -73,32 +72,22 @@ async def guest_list(meeting: Meeting) -> GuestList:
 
 def guests_csv(guests: GuestList) -> str:
     """The guest list for the host's own use (the host is entitled to their contacts)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["name", "email", "phone", "party_size", "status", "source", "note", "consent", "rsvp_at"]
+    header = "name email phone party_size status source note consent rsvp_at".split()
+    rows = (
+        [
+            r.person.name,
+            r.person.email,
+            r.person.phone or "",
+            r.party_size,
+            r.status.value,
+            r.source.value,
+            r.note,
+            "yes" if r.consent else "no",
+            r.created_at.isoformat(),
+        ]
+        for r in guests.rsvps
     )
-    # Phones are validated to digits, spaces and a leading +: they can't carry a formula.
-    for r in guests.rsvps:
-        writer.writerow(
-            [
-                _cell(r.person.name),
-                r.person.email,
-                r.person.phone or "",
-                r.party_size,
-                r.status.value,
-                r.source.value,
-                _cell(r.note),
-                "yes" if r.consent else "no",
-                r.created_at.isoformat(),
-            ]
-        )
-    return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    """Keep spreadsheet apps from running a guest's text as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return csv_text(header, rows)
 
 
 async def message_guests(meeting: Meeting, raw: dict[str, str], *, site: Settings) -> int:

@@ -11,6 +11,7 @@ import httpx
 
 from kit.hosttools import ref_code
 from kit.models import OutboxEmail, Rsvp, RsvpSource
+from kit.toolkit.spreadsheet import FORMULA_TRIGGERS
 from tests.factories import SITE, csrf_from, make_meeting
 from tests.toolkit.test_printables import qr_codes
 
@@ -48,7 +49,8 @@ async def test_guest_list_counts_and_csv(client: httpx.AsyncClient) -> None:
     assert response.headers["cache-control"] == "private, no-store"
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["email"] for r in rows] == ["ada@example.org", "bo@example.org"]
-    assert rows[0]["phone"] == "+1 555 0101" and rows[0]["consent"] == "yes"
+    # Every column is guarded, phones too: "'" is how a spreadsheet is told "this is text".
+    assert rows[0]["phone"] == "'+1 555 0101" and rows[0]["consent"] == "yes"
     assert rows[1]["status"] == "waitlisted" and rows[1]["party_size"] == "2"
     assert rows[1]["name"].startswith("'=")  # no formula injection into spreadsheets
 
@@ -57,6 +59,27 @@ async def test_guest_list_counts_and_csv(client: httpx.AsyncClient) -> None:
     )
     assert bearer.status_code == 200
     assert (await client.get(f"/manage/{mid}/guests.csv?token=wrong")).status_code == 404
+
+
+async def test_guests_csv_runs_no_formula_from_any_column(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    mid = created.meeting.public_id
+    name, email, phone = '=HYPERLINK("http://x","y")', "+1@x.org", "-1 212 555 0100"
+    await rsvp(client, mid, name, email, phone=phone, note="@SUM(A1:A9)")
+    await rsvp(client, mid, "Bo Lind", "-bo@x.org", note="-5 degrees, bring a coat")
+    response = await client.get(f"/manage/{mid}/guests.csv?token={created.manage_token}")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    header, hostile, other = rows
+    hostile_row = dict(zip(header, hostile, strict=True))
+    assert (hostile_row["name"], hostile_row["email"], hostile_row["phone"]) == (
+        "'" + name,
+        "'" + email,
+        "'" + phone,
+    )
+    assert hostile_row["note"] == "'@SUM(A1:A9)"
+    assert dict(zip(header, other, strict=True))["email"] == "'-bo@x.org"
+    for cell in hostile + other:
+        assert not cell.startswith(FORMULA_TRIGGERS), cell
 
 
 async def test_message_goes_to_confirmed_guests_as_the_host(client: httpx.AsyncClient) -> None:
