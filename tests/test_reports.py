@@ -666,3 +666,17 @@ async def test_report_filings_are_rate_limited_per_meeting_and_per_client(
     )
     assert (await api(client, other, other_token, REPORT)).status_code == 201
     assert (await api(client, other, other_token, REPORT)).status_code == 429
+
+
+async def test_the_form_says_when_a_cap_held_emails_back(client: httpx.AsyncClient) -> None:
+    meeting, token = await held_meeting([])
+    path = report_path(meeting, token)
+    form = {"csrf_token": await csrf_from(client, path), "token": token}
+    for n in range(reports.MAX_THANKED_WALK_INS + 2):
+        form |= {f"walkin.{n}.name": f"Walk In {n}", f"walkin.{n}.email": f"w{n}@example.net"}
+    response = await client.post(path.split("?")[0], data=form)
+    assert response.status_code == 303
+    saved = await client.get(response.headers["location"])
+    assert "Your report is saved" in saved.text
+    assert "2 email(s) to people on it were not sent" in saved.text
+    assert await OutboxEmail.filter(kind="thank_you").count() == 40
