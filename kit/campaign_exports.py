@@ -1,5 +1,6 @@
-"""The rows of a campaign's CSV exports for its coordinators: meetings, attendees,
-commitments and ideas.
+"""A campaign's CSV exports for its coordinators: meetings, attendees, commitments and
+ideas. The rows come from here; the CSV, with its guard against formulas in every
+column, from ``kit.toolkit.spreadsheet``.
 
 Contact details appear only for people who agreed that the campaign may contact them.
 Rows come a batch at a time in id order (keyset pagination), so a 100,000-row export
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kit.sql import as_datetime, default_params, read_rows
+from kit.toolkit.spreadsheet import csv_chunks
 
 EXPORT_BATCH = 1000
 
@@ -66,7 +68,11 @@ EXPORTS: dict[str, tuple[list[str], str]] = {
     ),
 }  # fmt: skip
 
-PHONE_COLUMNS = frozenset({"phone", "host_phone"})
+
+def export_csv(kind: str, campaign_id: int) -> AsyncIterator[str]:
+    """The export as CSV text, a chunk at a time (``kind`` is a key of ``EXPORTS``)."""
+    header, _ = EXPORTS[kind]
+    return csv_chunks(header, export_rows(kind, campaign_id))
 
 
 async def export_rows(kind: str, campaign_id: int) -> AsyncIterator[list[Any]]:

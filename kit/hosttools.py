@@ -3,23 +3,33 @@ the share link and where RSVPs came from."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from kit import validation as v
-from kit.errors import ValidationError
+from kit.errors import Conflict, ValidationError
 from kit.meetings import meeting_url
-from kit.models import HostNotify, Meeting, Rsvp, RsvpSource, RsvpStatus
-from kit.notifications import send_from_host
+from kit.models import (
+    HostNotify,
+    Meeting,
+    MeetingStatus,
+    OutboxEmail,
+    Person,
+    Rsvp,
+    RsvpSource,
+    RsvpStatus,
+)
+from kit.notifications import opted_out, send_from_host
 from kit.ratelimit import hit
 from kit.settings import Settings
+from kit.toolkit.spreadsheet import csv_text
 
 MAX_INVITES = 50
 SPLIT_EMAILS = re.compile(r"[\s,;]+")
@@ -73,32 +83,22 @@ async def guest_list(meeting: Meeting) -> GuestList:
 
 def guests_csv(guests: GuestList) -> str:
     """The guest list for the host's own use (the host is entitled to their contacts)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["name", "email", "phone", "party_size", "status", "source", "note", "consent", "rsvp_at"]
+    header = "name email phone party_size status source note consent rsvp_at".split()
+    rows = (
+        [
+            r.person.name,
+            r.person.email,
+            r.person.phone or "",
+            r.party_size,
+            r.status.value,
+            r.source.value,
+            r.note,
+            "yes" if r.consent else "no",
+            r.created_at.isoformat(),
+        ]
+        for r in guests.rsvps
     )
-    # Phones are validated to digits, spaces and a leading +: they can't carry a formula.
-    for r in guests.rsvps:
-        writer.writerow(
-            [
-                _cell(r.person.name),
-                r.person.email,
-                r.person.phone or "",
-                r.party_size,
-                r.status.value,
-                r.source.value,
-                _cell(r.note),
-                "yes" if r.consent else "no",
-                r.created_at.isoformat(),
-            ]
-        )
-    return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    """Keep spreadsheet apps from running a guest's text as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return csv_text(header, rows)
 
 
 async def message_guests(meeting: Meeting, raw: dict[str, str], *, site: Settings) -> int:
@@ -137,43 +137,152 @@ async def message_guests(meeting: Meeting, raw: dict[str, str], *, site: Setting
 
 
 def parse_invitees(text: str) -> list[str]:
+    """The pasted addresses, lower-cased, each once (a repeat is no second invitation)."""
     problems: v.Problems = {}
     addresses = [a for a in SPLIT_EMAILS.split(text.strip()) if a]
     if not addresses:
         raise ValidationError({"emails": "Paste at least one email address."})
-    if len(addresses) > MAX_INVITES:
-        raise ValidationError({"emails": f"At most {MAX_INVITES} invitations at a time."})
     bad = [a for a in addresses if not v.EMAIL_RE.match(a)]
     if bad:
         problems["emails"] = "These don't look like email addresses: " + ", ".join(bad[:5])
         raise ValidationError(problems)
-    return sorted({a.lower() for a in addresses})
+    unique = sorted({a.lower() for a in addresses})
+    if len(unique) > MAX_INVITES:
+        raise ValidationError({"emails": f"At most {MAX_INVITES} invitations at a time."})
+    return unique
 
 
-async def invite_friends(meeting: Meeting, raw: dict[str, str], *, site: Settings) -> int:
-    """Each friend gets a personal invitation from the host with the host's referral link."""
+# Invitations one host (the person, across all their meetings) may send in 24 hours. A
+# house meeting invites 10 to 40 neighbors: 60 a day covers a whole street list, or two
+# meetings. Before the host has proven their mailbox (a link the kit emailed them), 20:
+# the closest friends. Organizers a coordinator vouches for invite whole lists: 250.
+INVITES_PER_DAY_UNVERIFIED = 20
+INVITES_PER_DAY = 60
+INVITES_PER_DAY_TRUSTED = 250
+INVITE_WINDOW = timedelta(days=1)
+
+
+def daily_invitation_cap(host: Person) -> int:
+    if host.trusted:
+        return INVITES_PER_DAY_TRUSTED
+    return INVITES_PER_DAY if host.email_verified_at is not None else INVITES_PER_DAY_UNVERIFIED
+
+
+LINK_REMOVED = "[link removed]"
+_DOT = "[.\uff0e\u3002\uff61]"  # and the dots that browsers read as one (IDNA)
+# The rest of a link up to a space, but not the punctuation of the sentence around it.
+_REST = r"(?:\S*[^\s.,;:!?'\")\]>])?"
+_LINKS = [
+    # [text](url) and <a href="url">text</a>: the text stays, and is checked itself.
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL), r"\1"),
+    (re.compile(r"<a\b[^>]*>?", re.IGNORECASE), LINK_REMOVED),
+    # Anything with a scheme (https://, mailto:, ...), www. and email addresses. Each
+    # starts where a word starts, so a long word is read once, not once per letter.
+    (re.compile(rf"\b[a-z][a-z0-9+.-]{{1,20}}://{_REST}", re.IGNORECASE), LINK_REMOVED),
+    (re.compile(rf"\b(?:mailto|tel|sms|javascript|data):{_REST}", re.IGNORECASE), LINK_REMOVED),
+    (re.compile(rf"\bwww{_DOT}{_REST}", re.IGNORECASE), LINK_REMOVED),
+    (re.compile(rf"(?<![^\s<>()\[\]])[^\s@<>()\[\]]+@[^\s@]{_REST}"), LINK_REMOVED),
+]
+# Words joined by dots, and what follows a domain (a path, a port): a domain when a part
+# after the first is a top-level name (evil.example, Evil.Com/login, пример.рф), and
+# an IP address; "6.30pm", "e.g." and "$3.50" are not.
+_DOTTED = re.compile(rf"(?<![\w-])[\w-]+(?:{_DOT}[\w-]+)+(?:[/:?#]{_REST})?")
+_TOP_LEVEL = re.compile(r"[^\W\d_]{2,63}|xn--[\w-]+", re.IGNORECASE)
+_IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def _domain_removed(match: re.Match[str]) -> str:
+    text = match.group(0)
+    parts = re.split(_DOT, re.split(r"[/:?#]", text, maxsplit=1)[0])
+    if _IP.fullmatch(".".join(parts)) or any(_TOP_LEVEL.fullmatch(p) for p in parts[1:]):
+        return LINK_REMOVED
+    return text
+
+
+def strip_links(text: str) -> str:
+    """The host's words without anything a mail client would make clickable. The kit's
+    own button and link to the meeting are the only links an invitation needs, and a
+    stranger's note is where a phishing link would go."""
+    for pattern, replacement in _LINKS:
+        text = pattern.sub(replacement, text)
+    return _DOTTED.sub(_domain_removed, text)
+
+
+def check_can_invite(meeting: Meeting, now: datetime) -> None:
+    if meeting.status is MeetingStatus.AWAITING:
+        raise Conflict(
+            "Your meeting isn't published yet: confirm your email address with the link we "
+            "sent you, and then invite your friends."
+        )
+    if meeting.status is MeetingStatus.PENDING:
+        raise Conflict(
+            "Your meeting is waiting for a coordinator's approval. You can invite friends "
+            "once it's published."
+        )
+    if meeting.status is not MeetingStatus.PUBLISHED:
+        raise Conflict(f"This meeting is {meeting.status}, so there is nothing to invite to.")
+    if meeting.ends_at <= now:
+        raise Conflict("This meeting has already taken place.")
+
+
+def _over_cap(cap: int, sent: int, wanted: int, verified: bool) -> ValidationError:
+    more = "" if verified else f" Hosts who have confirmed their email can send {INVITES_PER_DAY}."
+    if sent >= cap:
+        text = f"You've sent {sent} invitations in the last 24 hours, the most for a day."
+        return ValidationError({"emails": f"{text} You can invite more tomorrow.{more}"})
+    text = f"You can send {cap - sent} more invitation(s) today (at most {cap} a day)"
+    return ValidationError({"emails": f"{text}; this list has {wanted}.{more}"})
+
+
+async def invite_friends(
+    meeting: Meeting, raw: dict[str, str], *, site: Settings, now: datetime | None = None
+) -> int:
+    """Each friend gets a personal invitation from the host with the host's referral link,
+    up to the host's daily cap. Returns how many were queued (people who unsubscribed
+    from the kit's mail get none)."""
+    now = now or datetime.now(UTC)
+    check_can_invite(meeting, now)
     p: v.Problems = {}
     note = v.text(raw, "note", p, label="Your note", max_length=2000, multiline=True)
     if p:
         raise ValidationError(p)
-    friends = parse_invitees(raw.get("emails", ""))
-    await hit(
-        f"invite:meeting:{meeting.id}",
-        site.rate_limit_message,
-        message="You've sent several batches of invitations today. Please wait a while.",
-    )
+    friends = [f for f in parse_invitees(raw.get("emails", "")) if f != meeting.host.email]
     url = tracked_url(meeting, site, RsvpSource.INVITATION)
     async with in_transaction():
+        # One batch per host at a time (PostgreSQL; SQLite's transactions take the write
+        # lock up front), so two batches can't both fit under the cap.
+        host = await Person.filter(id=meeting.host.id).select_for_update().get()
+        sent = await OutboxEmail.filter(
+            kind="invitation", meeting__host_id=host.id, created_at__gt=now - INVITE_WINDOW
+        ).count()
+        cap = daily_invitation_cap(host)
+        if sent + len(friends) > cap:
+            raise _over_cap(cap, sent, len(friends), host.email_verified_at is not None)
+        context = invitation_context(meeting, note, url, trusted=host.trusted)
+        queued = 0
         for friend in friends:
-            await send_from_host(
-                "invitation",
-                meeting,
-                friend,
-                {"note": note, "invite_url": url},
-                site,
-                essential=False,
-            )
-    return len(friends)
+            if await opted_out(friend):
+                continue
+            await send_from_host("invitation", meeting, friend, context, site, essential=False)
+            queued += 1
+    return queued
+
+
+def invitation_context(meeting: Meeting, note: str, url: str, *, trusted: bool) -> dict[str, Any]:
+    """What the invitation shows of the host's own words: the note, the title and the
+    start of the description, without links unless a coordinator trusts the host (the
+    description would otherwise carry the link a note may not)."""
+    clean = (lambda text: text) if trusted else strip_links
+    description = meeting.description.strip()
+    if len(description) > 300:
+        description = description[:300].rsplit(" ", 1)[0] + " ..."
+    return {
+        "note": clean(note.replace("\r\n", "\n").strip()),
+        "title": clean(meeting.title),
+        "description": clean(description),
+        "invite_url": url,
+    }
 
 
 async def set_host_notify(meeting: Meeting, value: str) -> None:

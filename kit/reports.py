@@ -7,6 +7,13 @@ prints them), the rows for the people they bring, then blank rows for walk-ins.
 The form and the JSON body both arrive as dotted names and are checked into one
 ``ReportInput``; ``file_report`` writes it, and the emails it causes, in ONE
 transaction.
+
+The emails a report causes go to addresses the host typed, which nobody has proven, so
+they are bounded: thank-yous go once (on the first filing), to at most
+``MAX_THANKED_WALK_INS`` walk-ins; an invitation to host goes to a walk-in only when
+the host says they agreed to one, once per address, and to at most
+``MAX_HOST_INVITATIONS`` people per meeting. Both are non-essential mail: addresses
+that unsubscribed get neither. (Filings are rate-limited too: ``kit.web.limits``.)
 """
 
 from __future__ import annotations
@@ -52,8 +59,14 @@ MIN_WALK_IN_ROWS = 5
 MAX_WALK_IN_ROWS = 40
 NO_CAMPAIGN_EDIT_DAYS = 60
 # The biggest sheet the form can print: a full meeting (every seat a row) and the most
-# walk-in rows, each with came, name, email, phone, consent and a box per ask.
-MAX_FORM_FIELDS = (MAX_CAPACITY + MAX_WALK_IN_ROWS) * (5 + MAX_ASKS) + 50
+# walk-in rows, each with came, name, email, phone, two consents and a box per ask.
+MAX_FORM_FIELDS = (MAX_CAPACITY + MAX_WALK_IN_ROWS) * (6 + MAX_ASKS) + 50
+# Walk-ins thanked by email: as many as the printed sheet has blank rows. Confirmed
+# guests are all thanked; the seats (and the RSVP rate limits) bound them already.
+MAX_THANKED_WALK_INS = MAX_WALK_IN_ROWS
+# Invitations to host, per meeting and for good: in a meeting of 10 to 40 neighbors a
+# handful say they'd host; 20 is half of a full living room.
+MAX_HOST_INVITATIONS = 20
 _ROW_INDEX = re.compile(r"^walkin\.(\d{1,3})\.")
 
 
@@ -85,6 +98,11 @@ class ReportSheet:
     @property
     def walk_in_rows(self) -> int:
         return sum(1 for row in self.rows if row.kind == "walkin")
+
+    @property
+    def asks_to_host(self) -> bool:
+        """Whether the sheet has the "host a meeting" box (and so the invitation tick)."""
+        return any(a["key"] == HOST_ASK for a in self.asks)
 
 
 async def report_sheet(meeting: Meeting, *, walk_ins: int = 0) -> ReportSheet:
@@ -128,7 +146,15 @@ class AttendeeInput:
     phone: str | None = None
     commitments: tuple[str, ...] = ()
     consent: bool = False
+    # The host says this walk-in agreed to be emailed an invitation to host.
+    invite_consent: bool = False
     rsvp: Rsvp | None = None
+
+    def gets_host_invitation(self) -> bool:
+        """Someone who said they'd host, with an email, who gave that address to the kit
+        themselves (an RSVP) or agreed, the host says, to be sent an invitation."""
+        wants = HOST_ASK in self.commitments and bool(self.email)
+        return wants and (self.rsvp is not None or self.invite_consent)
 
 
 @dataclass(frozen=True)
@@ -164,7 +190,9 @@ def _walk_in(
         p[f"{prefix}.name"] = "Please enter this person's name (or clear the row)."
     if not name:
         return None
-    return AttendeeInput(name, email, phone, asks, v.boolean(data, f"{prefix}.consent"))
+    consent = v.boolean(data, f"{prefix}.consent")
+    invite = v.boolean(data, f"{prefix}.invite_consent")
+    return AttendeeInput(name, email, phone, asks, consent, invite_consent=invite)
 
 
 def _ticked(
@@ -315,6 +343,7 @@ async def load_report_form(meeting: Meeting) -> tuple[ReportSheet, dict[str, str
             values.update({f"{prefix}.name": a.name, f"{prefix}.email": a.email or ""})
             values[f"{prefix}.phone"] = a.phone or ""
             values[f"{prefix}.consent"] = "1" if a.consent else ""
+            values[f"{prefix}.invite_consent"] = "1" if a.invite_consent else ""
         values.update({f"{prefix}.ask.{key}": "1" for key in asks.get(a.id, [])})
     values.update(
         headcount=str(report.headcount),
@@ -333,9 +362,19 @@ async def load_report_form(meeting: Meeting) -> tuple[ReportSheet, dict[str, str
 
 
 @dataclass(frozen=True)
+class ReportEmails:
+    """What one filing queued, and what the caps held back."""
+
+    thank_yous: int = 0
+    host_invitations: int = 0
+    held_back: int = 0
+
+
+@dataclass(frozen=True)
 class FiledReport:
     report: Report
     created: bool  # False when the host edited an earlier report
+    emails: ReportEmails = ReportEmails()
 
 
 def editable_until(meeting: Meeting, campaign: Campaign | None) -> datetime:
@@ -370,6 +409,9 @@ async def file_report(
     campaign = await campaign_of(meeting)
     check_can_report(meeting, campaign, now)
     async with in_transaction():
+        # One filing of a meeting at a time (PostgreSQL; SQLite's transactions take the
+        # write lock up front), so two can't both find an address not yet invited.
+        await Meeting.filter(id=meeting.id).select_for_update().values_list("id")
         # Exactly one filing claims "first", even when two arrive at once.
         first = bool(
             await Meeting.filter(
@@ -380,12 +422,16 @@ async def file_report(
         attendees = await _replace_attendees(meeting, data)
         await _sync_ideas(meeting, data.ideas)
         await tallies.refresh(meeting.id)
+        thanked = ReportEmails()
         if first:
-            await _thank_attendees(meeting, campaign, data, attendees, site)
-        await _invite_new_hosts(meeting, campaign, attendees, site)
+            thanked = await _thank_attendees(meeting, campaign, data, attendees, site)
+        invited = await _invite_new_hosts(meeting, campaign, attendees, site)
     if first:
         meeting.status, meeting.completed_at = MeetingStatus.COMPLETED, now
-    return FiledReport(report, first)
+    emails = ReportEmails(
+        thanked.thank_yous, invited.host_invitations, thanked.held_back + invited.held_back
+    )
+    return FiledReport(report, first, emails)
 
 
 async def _save_report(meeting: Meeting, data: ReportInput) -> Report:
@@ -418,6 +464,7 @@ async def _replace_attendees(
             phone=person.phone,
             walk_in=person.rsvp is None,
             consent=person.consent,
+            invite_consent=person.invite_consent,
         )
         saved.append((row, person))
     await Commitment.bulk_create(
@@ -460,7 +507,9 @@ async def _thank_attendees(
     data: ReportInput,
     attendees: list[tuple[Attendee, AttendeeInput]],
     site: Settings,
-) -> None:
+) -> ReportEmails:
+    """Everyone who left an email, except the host and those who unsubscribed; walk-ins
+    up to MAX_THANKED_WALK_INS."""
     label, url = next_step(meeting, campaign, site)
     context = {
         "headcount": data.headcount,
@@ -469,16 +518,27 @@ async def _thank_attendees(
         "next_label": label,
         "next_url": url,
     }
-    for row, _ in attendees:
-        if row.email and row.email != meeting.host.email:
-            await notifications.send_from_host(
-                "thank_you",
-                meeting,
-                row.email,
-                {**context, "first_name": first_name(row.name)},
-                site,
-                essential=False,
-            )
+    sent = walk_ins = held = 0
+    for row, person in attendees:
+        if not row.email or row.email == meeting.host.email:
+            continue
+        if await notifications.opted_out(row.email):
+            continue
+        if person.rsvp is None:
+            if walk_ins >= MAX_THANKED_WALK_INS:
+                held += 1
+                continue
+            walk_ins += 1
+        await notifications.send_from_host(
+            "thank_you",
+            meeting,
+            row.email,
+            {**context, "first_name": first_name(row.name)},
+            site,
+            essential=False,
+        )
+        sent += 1
+    return ReportEmails(thank_yous=sent, held_back=held)
 
 
 def host_invitation_url(
@@ -502,14 +562,24 @@ async def _invite_new_hosts(
     campaign: Campaign | None,
     attendees: list[tuple[Attendee, AttendeeInput]],
     site: Settings,
-) -> None:
-    """Each new "I'll host" gets one invitation, on a first filing or on a later edit."""
+) -> ReportEmails:
+    """Each new "I'll host" gets one invitation, on a first filing or on a later edit;
+    never a second one to the same address for this meeting, however often it is filed."""
+    invited = set(
+        await OutboxEmail.filter(meeting_id=meeting.id, kind="host_invitation").values_list(
+            "to_addr", flat=True
+        )
+    )
+    sent = held = 0
     for row, person in attendees:
-        if HOST_ASK not in person.commitments or not row.email:
+        if not person.gets_host_invitation() or not row.email:
             continue
-        if await OutboxEmail.filter(
-            meeting_id=meeting.id, kind="host_invitation", to_addr=row.email
-        ).exists():
+        if row.email in invited or row.email == meeting.host.email:
+            continue
+        if await notifications.opted_out(row.email):
+            continue
+        if len(invited) >= MAX_HOST_INVITATIONS:
+            held += 1
             continue
         await notifications.send_from_host(
             "host_invitation",
@@ -521,7 +591,11 @@ async def _invite_new_hosts(
                 "invite_url": host_invitation_url(site, meeting, campaign, row.name, row.email),
             },
             site,
+            essential=False,
         )
+        invited.add(row.email)
+        sent += 1
+    return ReportEmails(host_invitations=sent, held_back=held)
 
 
 # The manage page's link -------------------------------------------------------------------

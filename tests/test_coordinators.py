@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from kit import campaign_input
+from kit import campaign_exports, campaign_input, reports
 from kit import coordinators as c
 from kit.errors import (
     CampaignNotFound,
@@ -32,8 +34,10 @@ from kit.models import (
 )
 from kit.ratelimit import Limit
 from kit.toolkit.markdown import MAX_GUIDE_CHARS
+from kit.toolkit.spreadsheet import FORMULA_TRIGGERS
 from tests.factories import SITE, make_campaign, make_meeting
 from tests.servers import run_kit
+from tests.test_reports import held_meeting
 
 
 async def test_add_coordinator_is_idempotent_and_only_adds(db: str) -> None:
@@ -362,3 +366,37 @@ def test_kit_coordinator_add(clean_env: dict[str, str]) -> None:
     bad = run_kit(clean_env, "coordinator", "add", "not-an-email")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+# --- Exports --------------------------------------------------------------------------------
+
+
+async def test_every_campaign_export_runs_no_formula_from_any_column(db: str) -> None:
+    name, email, phone = '=HYPERLINK("http://x","y")', "+1@x.org", "-1 212 555 0100"
+    campaign = await make_campaign("winter")
+    host = {"name": name, "email": "+host@x.org", "phone": phone}
+    meeting, _ = await held_meeting([], campaign=campaign.slug, host=host)
+    walk_in = {"name": name, "email": email, "phone": phone, "consent": True}
+    body = {"attendees": [{**walk_in, "commitments": ["volunteer"]}], "ideas": ["-rent caps"]}
+    sheet = await reports.report_sheet(meeting)
+    await reports.file_report(meeting, reports.parse_report_json(body, sheet), site=SITE)
+
+    async def export(kind: str) -> list[dict[str, str]]:
+        text = "".join([c async for c in campaign_exports.export_csv(kind, campaign.id)])
+        rows = list(csv.DictReader(io.StringIO(text)))
+        for row in rows:
+            for column, cell in row.items():
+                assert not cell.startswith(FORMULA_TRIGGERS), (kind, column, cell)
+        return rows
+
+    [held] = await export("meetings")
+    assert (held["host_name"], held["host_email"], held["host_phone"]) == (
+        "'" + name,
+        "'+host@x.org",
+        "'" + phone,
+    )
+    for kind in ("attendees", "commitments"):
+        [row] = await export(kind)
+        assert (row["name"], row["email"], row["phone"]) == ("'" + name, "'" + email, "'" + phone)
+    [idea] = await export("ideas")
+    assert idea["text"] == "'-rent caps"

@@ -6,11 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from kit import hosttools, meetings
 from kit.hosttools import ref_code
-from kit.models import OutboxEmail, Rsvp, RsvpSource
+from kit.models import Meeting, MeetingStatus, OutboxEmail, Person, Rsvp, RsvpSource
+from kit.toolkit.spreadsheet import FORMULA_TRIGGERS
 from tests.factories import SITE, csrf_from, make_meeting
 from tests.toolkit.test_printables import qr_codes
 
@@ -48,7 +51,8 @@ async def test_guest_list_counts_and_csv(client: httpx.AsyncClient) -> None:
     assert response.headers["cache-control"] == "private, no-store"
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["email"] for r in rows] == ["ada@example.org", "bo@example.org"]
-    assert rows[0]["phone"] == "+1 555 0101" and rows[0]["consent"] == "yes"
+    # Every column is guarded, phones too: "'" is how a spreadsheet is told "this is text".
+    assert rows[0]["phone"] == "'+1 555 0101" and rows[0]["consent"] == "yes"
     assert rows[1]["status"] == "waitlisted" and rows[1]["party_size"] == "2"
     assert rows[1]["name"].startswith("'=")  # no formula injection into spreadsheets
 
@@ -57,6 +61,27 @@ async def test_guest_list_counts_and_csv(client: httpx.AsyncClient) -> None:
     )
     assert bearer.status_code == 200
     assert (await client.get(f"/manage/{mid}/guests.csv?token=wrong")).status_code == 404
+
+
+async def test_guests_csv_runs_no_formula_from_any_column(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    mid = created.meeting.public_id
+    name, email, phone = '=HYPERLINK("http://x","y")', "+1@x.org", "-1 212 555 0100"
+    await rsvp(client, mid, name, email, phone=phone, note="@SUM(A1:A9)")
+    await rsvp(client, mid, "Bo Lind", "-bo@x.org", note="-5 degrees, bring a coat")
+    response = await client.get(f"/manage/{mid}/guests.csv?token={created.manage_token}")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    header, hostile, other = rows
+    hostile_row = dict(zip(header, hostile, strict=True))
+    assert (hostile_row["name"], hostile_row["email"], hostile_row["phone"]) == (
+        "'" + name,
+        "'" + email,
+        "'" + phone,
+    )
+    assert hostile_row["note"] == "'@SUM(A1:A9)"
+    assert dict(zip(header, other, strict=True))["email"] == "'-bo@x.org"
+    for cell in hostile + other:
+        assert not cell.startswith(FORMULA_TRIGGERS), cell
 
 
 async def test_message_goes_to_confirmed_guests_as_the_host(client: httpx.AsyncClient) -> None:
@@ -140,6 +165,117 @@ async def test_invitations_carry_the_hosts_referral_code(client: httpx.AsyncClie
 
     manage = (await client.get(f"/manage/{mid}?token={created.manage_token}")).text
     assert "invitation 1" in manage
+
+
+HOSTILE_NOTE = (
+    "Subject: Your account is suspended\r\n"
+    '</blockquote><a href="https://evil.example/login">Verify your account</a>\r\n'
+    "-- \r\n"
+    "From the House Meeting Kit team: [claim your refund](https://evil.example/refund)\r\n"
+    "www.evil.example, mailto:help@evil.example, Evil.Example/login, help@evil.example"
+)
+
+
+async def invite(
+    client: httpx.AsyncClient,
+    created,
+    emails: str,
+    note: str = "",  # noqa: ANN001
+) -> httpx.Response:
+    _, csrf = await manage_page(client, created)
+    return await client.post(
+        f"/manage/{created.meeting.public_id}/invite",
+        data={"csrf_token": csrf, "token": created.manage_token, "emails": emails, "note": note},
+    )
+
+
+def hrefs(html: str) -> set[str]:
+    return set(re.findall(r'href="([^"]*)"', html))
+
+
+async def test_an_invitation_quotes_a_hostile_note_as_the_hosts_words(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting(description="Details at www.evil.example/more, see you!")
+    assert (await invite(client, created, "kim@example.org", HOSTILE_NOTE)).status_code == 200
+    [mail] = await OutboxEmail.filter(kind="invitation")
+    assert mail.subject == "Quinn invites you to Neighbors talk schools"
+    text, html = mail.body_text, mail.body_html
+    assert "evil" not in text.lower() and "evil" not in html.lower()
+    # In the text: the kit's words, then "Quinn wrote:" and every line of the note quoted.
+    assert text.index("Quinn is hosting a house meeting") < text.index("Quinn wrote:")
+    assert "> Subject: Your account is suspended\n" in text
+    assert "> From the House Meeting Kit team: claim your refund\n" in text
+    assert text.count("\n-- \n") == 1  # the note's "-- " is quoted: no second signature
+    assert "> Details at [link removed], see you!" in text
+    assert text.index("RSVP here") < text.index("\n-- \n")
+    # In the HTML: the note escaped inside a quote, and no link but the kit's own.
+    assert "&lt;/blockquote&gt;" in html and '<a href="https://evil' not in html
+    [invite_url] = re.findall(r"http://testserver/meetings/\S+source=invitation", text)
+    assert hrefs(html) == {invite_url.replace("&", "&amp;"), mail.headers["List-Unsubscribe"][1:-1]}
+    assert "The words quoted above are Quinn's, not House Meeting Kit's." in text
+
+
+async def test_a_trusted_hosts_note_keeps_its_links_but_never_its_html(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    await Person.filter(email="quinn@example.org").update(trusted=True)
+    note = 'Sign-up sheet: https://campaign.example/sheet <a href="https://x.example">x</a>'
+    assert (await invite(client, created, "kim@example.org", note)).status_code == 200
+    [mail] = await OutboxEmail.filter(kind="invitation")
+    assert "> Sign-up sheet: https://campaign.example/sheet" in mail.body_text
+    assert "https://campaign.example/sheet" in mail.body_html
+    assert not any("example/sheet" in h or "x.example" in h for h in hrefs(mail.body_html))
+
+
+async def test_invitations_are_capped_per_host_per_day(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+
+    def addresses(count: int, start: int = 0) -> str:
+        return "\n".join(f"friend{n}@example.net" for n in range(start, start + count))
+
+    # A host who hasn't proven their mailbox: 20 a day.
+    assert (await invite(client, created, addresses(15))).status_code == 200
+    over = await invite(client, created, addresses(10, 15), note="Kept note")
+    assert over.status_code == 422
+    assert "You can send 5 more invitation(s) today (at most 20 a day); this list has 10." in (
+        over.text.replace("&#39;", "'")
+    )
+    assert "Kept note" in over.text and "friend24@example.net" in over.text
+    # Proven (they followed a link the kit emailed): 60 a day, across all their meetings.
+    await Person.filter(email="quinn@example.org").update(email_verified_at=datetime.now(UTC))
+    second = await make_meeting(title="Second living room")
+    assert (await invite(client, second, addresses(45, 15))).status_code == 200
+    full = await invite(client, second, addresses(1, 60))
+    assert full.status_code == 422
+    assert "sent 60 invitations in the last 24 hours" in full.text
+    # A host a coordinator vouches for: 250 a day.
+    await Person.filter(email="quinn@example.org").update(trusted=True)
+    assert (await invite(client, second, addresses(50, 60))).status_code == 200
+    assert await OutboxEmail.filter(kind="invitation").count() == 110
+
+    # The window moves: a day later the host can invite again.
+    meeting = await meetings.get_managed_meeting(second.meeting.public_id, second.manage_token)
+    await Person.filter(email="quinn@example.org").update(trusted=False)
+    meeting = await meetings.get_managed_meeting(second.meeting.public_id, second.manage_token)
+    tomorrow = datetime.now(UTC) + timedelta(days=1, minutes=1)
+    raw = {"emails": addresses(50, 200)}
+    assert await hosttools.invite_friends(meeting, raw, site=SITE, now=tomorrow) == 50
+
+
+async def test_no_invitations_until_the_meeting_is_published(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    for status, says in (
+        (MeetingStatus.AWAITING, "confirm your email address"),
+        (MeetingStatus.PENDING, "waiting for a coordinator's approval"),
+        (MeetingStatus.CANCELLED, "This meeting is cancelled"),
+    ):
+        await Meeting.filter(id=created.meeting.id).update(status=status)
+        refused = await invite(client, created, "kim@example.org", "Come!")
+        assert refused.status_code == 409, status
+        assert says in refused.text.replace("&#39;", "'")
+    assert not await OutboxEmail.filter(kind="invitation").exists()
 
 
 async def test_bad_invitation_list_is_refused_and_kept(client: httpx.AsyncClient) -> None:

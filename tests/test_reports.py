@@ -18,10 +18,12 @@ from kit.models import (
     Attendee,
     Campaign,
     Commitment,
+    EmailOptOut,
     Idea,
     Meeting,
     MeetingStatus,
     OutboxEmail,
+    RateCounter,
     Report,
     Rsvp,
 )
@@ -30,7 +32,7 @@ from kit.rsvps import RsvpInput, cancel_rsvp, record_rsvp
 from kit.schedule import queue_report_requests, run_due_jobs
 from kit.settings import Settings
 from kit.toolkit.printables import signin_rows
-from kit.web import hosting
+from kit.web import hosting, limits
 from tests.factories import SITE, as_form, csrf_from, make_campaign, make_meeting, meeting_body
 from tests.smtp import SmtpServer
 from tests.test_rsvps import deliver
@@ -80,7 +82,12 @@ def api(client: httpx.AsyncClient, meeting: Meeting, token: str, body: dict[str,
 REPORT = {
     "attendees": [
         {"email": "ada@example.org", "commitments": ["volunteer", "donate"]},
-        {"name": "Wally Walkin", "email": "wally@example.org", "commitments": ["host"]},
+        {
+            "name": "Wally Walkin",
+            "email": "wally@example.org",
+            "commitments": ["host"],
+            "invite_consent": True,
+        },
         {"name": "Pat Paper", "phone": "+1 212 555 0199", "commitments": ["volunteer"]},
     ],
     "headcount": 5,
@@ -131,6 +138,7 @@ async def test_host_files_the_report_from_the_form(
         "walkin.1.email": "Wally@Example.org",
         "walkin.1.ask.host": "1",
         "walkin.1.consent": "1",
+        "walkin.1.invite_consent": "1",
         "walkin.2.name": "",
         "headcount": "",
         "ideas": "A crossing guard on Elm St\n\n  Monthly street clean-up  \n",
@@ -278,7 +286,12 @@ async def test_report_through_the_api_then_an_edit(client: httpx.AsyncClient) ->
         **REPORT,
         "attendees": [
             *REPORT["attendees"],
-            {"name": "Nia New", "email": "nia@example.org", "commitments": ["host"]},
+            {
+                "name": "Nia New",
+                "email": "nia@example.org",
+                "commitments": ["host"],
+                "invite_consent": True,
+            },
         ],
     }
     assert (await api(client, meeting, token, more)).status_code == 200
@@ -536,3 +549,134 @@ async def test_a_big_meetings_report_form_posts_in_one_go(client: httpx.AsyncCli
     response = await client.post(f"/manage/{meeting.public_id}/report", data=form)
     assert response.status_code == 303, response.text[:500]
     assert await Attendee.filter(meeting_id=meeting.id).count() == 40 + 80
+
+
+# --- What a report may email, and how often it may be filed ---------------------------------
+
+
+def walk_ins(count: int, *, batch: int, **fields: Any) -> list[dict[str, Any]]:
+    return [
+        {"name": f"Neighbor {batch}-{n}", "email": f"n{batch}-{n}@example.net", **fields}
+        for n in range(count)
+    ]
+
+
+async def test_three_api_calls_can_no_longer_send_hundreds_of_emails(
+    client: httpx.AsyncClient,
+) -> None:
+    """Issue #12: publish a meeting, then file its report twice with 299 walk-ins who all
+    "will host" (and, the host claims, agreed to be invited): 898 emails in 2.7 s. Now a
+    report thanks at most 40 walk-ins, and a meeting sends at most 20 invitations, ever."""
+    created = await client.post("/api/meetings", json=meeting_body())
+    assert created.status_code == 201, created.text
+    public_id, token = created.json()["id"], created.json()["manage_url"].rsplit("token=")[1]
+    # The meeting took place (and was published, whatever confirming the host took).
+    ends = datetime.now(UTC) - timedelta(hours=1)
+    await Meeting.filter(public_id=public_id).update(
+        status=MeetingStatus.PUBLISHED, starts_at=ends - timedelta(hours=2), ends_at=ends
+    )
+    meeting = await meetings.get_managed_meeting(public_id, token)
+    await EmailOptOut.create(email="n0-3@example.net")
+
+    answers = []
+    for batch in range(2):
+        people = walk_ins(299, batch=batch, commitments=["host"], invite_consent=True)
+        response = await api(client, meeting, token, {"attendees": people})
+        assert response.status_code == (200 if batch else 201), response.text
+        answers.append(response.json().get("emails"))
+    caused = await OutboxEmail.filter(kind__in=["thank_you", "host_invitation"])
+    assert len(caused) == 40 + 20, "thank-yous and invitations from two filings"
+    assert (reports.MAX_THANKED_WALK_INS, reports.MAX_HOST_INVITATIONS) == (40, 20)
+    assert answers == [
+        {"thank_yous": 40, "host_invitations": 20, "held_back": (298 - 40) + (298 - 20)},
+        {"thank_yous": 0, "host_invitations": 0, "held_back": 299},
+    ]
+    assert "n0-3@example.net" not in {e.to_addr for e in caused}  # unsubscribed
+    invitations = [e for e in caused if e.kind == "host_invitation"]
+    assert len({e.to_addr for e in invitations}) == 20
+    for invitation in invitations:  # non-essential mail, with its one-click unsubscribe
+        assert invitation.headers["List-Unsubscribe"].startswith("<http://testserver/unsubscribe/")
+
+
+async def test_a_walk_in_is_invited_to_host_only_when_the_host_ticks_that_they_agreed(
+    client: httpx.AsyncClient,
+) -> None:
+    meeting, token = await held_meeting()
+    path = report_path(meeting, token)
+    blank = (await client.get(path)).text
+    box = re.search(r'<input type="checkbox" [^>]*name="walkin\.0\.invite_consent"[^>]*>', blank)
+    assert box and "checked" not in box.group(0)  # unticked until the host ticks it
+    assert "Row 2 (guest of Ada): agreed to be emailed an invitation to host" in blank
+    await EmailOptOut.create(email="max@example.org")
+    form = {
+        "csrf_token": await csrf_from(client, path),
+        "token": token,
+        "walkin.0.name": "Kim Asked",
+        "walkin.0.email": "kim@example.org",
+        "walkin.0.ask.host": "1",  # said they'd host, but nobody asked about an email
+        "walkin.1.name": "Lee Agreed",
+        "walkin.1.email": "lee@example.org",
+        "walkin.1.ask.host": "1",
+        "walkin.1.invite_consent": "1",
+        "walkin.2.name": "Max Unsubscribed",
+        "walkin.2.email": "max@example.org",
+        "walkin.2.ask.host": "1",
+        "walkin.2.invite_consent": "1",
+    }
+    assert (await client.post(path.split("?")[0], data=form)).status_code == 303
+    invited = await OutboxEmail.filter(kind="host_invitation").values_list("to_addr", flat=True)
+    assert invited == ["lee@example.org"]
+    stored = await Attendee.filter(meeting_id=meeting.id).order_by("id")
+    assert [a.invite_consent for a in stored] == [False, True, True]
+    edit = (await client.get(path)).text
+    assert re.search(r'name="walkin\.1\.invite_consent" value="1" checked', edit)
+
+    # Kim agrees after all; filing again invites her, and nobody a second time.
+    form |= {"walkin.0.invite_consent": "1", "csrf_token": await csrf_from(client, path)}
+    assert (await client.post(path.split("?")[0], data=form)).status_code == 303
+    invited = await OutboxEmail.filter(kind="host_invitation").values_list("to_addr", flat=True)
+    assert sorted(invited) == ["kim@example.org", "lee@example.org"]
+
+
+async def test_report_filings_are_rate_limited_per_meeting_and_per_client(
+    client: httpx.AsyncClient,
+) -> None:
+    meeting, token = await held_meeting()
+    for n in range(limits.REPORT_PER_MEETING.hits):
+        assert (await api(client, meeting, token, REPORT)).status_code == (200 if n else 201)
+    # A report with a problem to fix isn't a filing: it doesn't count, and says what's wrong.
+    assert (await api(client, meeting, token, {"headcount": -1})).status_code == 422
+    limited = await api(client, meeting, token, REPORT)
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert limited.json() == {"error": limits.REPORT_MESSAGE, "fields": {}}
+    # The form says so too, and keeps what was typed.
+    path = report_path(meeting, token)
+    form = {"csrf_token": await csrf_from(client, path), "token": token}
+    form |= {"story": "Typed before the wait.", "headcount": "7"}
+    page = await client.post(path.split("?")[0], data=form)
+    assert page.status_code == 429 and int(page.headers["retry-after"]) > 0
+    assert "saved many times" in page.text and "Typed before the wait." in page.text
+
+    # One client, many meetings: 60 filings an hour, whichever meetings they are for.
+    other, other_token = await held_meeting(title="Another living room")
+    client_ip = "127.0.0.1"  # what httpx's ASGI transport reports
+    await RateCounter.filter(key=f"report:ip:{client_ip}").update(
+        hits=limits.REPORT_PER_CLIENT.hits - 1
+    )
+    assert (await api(client, other, other_token, REPORT)).status_code == 201
+    assert (await api(client, other, other_token, REPORT)).status_code == 429
+
+
+async def test_the_form_says_when_a_cap_held_emails_back(client: httpx.AsyncClient) -> None:
+    meeting, token = await held_meeting([])
+    path = report_path(meeting, token)
+    form = {"csrf_token": await csrf_from(client, path), "token": token}
+    for n in range(reports.MAX_THANKED_WALK_INS + 2):
+        form |= {f"walkin.{n}.name": f"Walk In {n}", f"walkin.{n}.email": f"w{n}@example.net"}
+    response = await client.post(path.split("?")[0], data=form)
+    assert response.status_code == 303
+    saved = await client.get(response.headers["location"])
+    assert "Your report is saved" in saved.text
+    assert "2 email(s) to people on it were not sent" in saved.text
+    assert await OutboxEmail.filter(kind="thank_you").count() == 40

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
+from email.header import Header
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import EmailPolicy, Policy
+from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -95,6 +99,57 @@ async def queue_email(
     return email
 
 
+# RFC 5322's hard limit for a line, CRLF excluded.
+MAX_LINE = 998
+
+
+class OneLineHeader(UnstructuredHeader):
+    """A header written as it is, on one line: List-Unsubscribe and List-Unsubscribe-Post.
+
+    The default policy folds lines past 78 characters; a URL has no space to fold at,
+    so it RFC 2047-encodes the whole value instead (``=?utf-8?q?=3Chttps=3A//...?=``),
+    and mail providers, which look for ``<https://...>`` (RFC 2369, 8058), offer no
+    one-click unsubscribe. The object folds itself, so the generator aiosmtplib uses
+    (its own SMTP policy) writes it the same way as ``as_bytes()`` for an .eml file.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        line = f"{self.name}: {self}"
+        if not str(self).isascii() or len(line) > MAX_LINE:
+            return str(super().fold(policy=policy))  # not our unsubscribe URLs: ASCII, short
+        return line + policy.linesep
+
+
+class EncodedTextHeader(UnstructuredHeader):
+    """Subject: non-ASCII text in encoded words that keep every space.
+
+    Python 3.11's folder drops the space between two encoded words that meet at a fold
+    (CPython gh-144156, fixed in later versions), so a title such as "Zoë's café night
+    …" could arrive with two words run together. The older ``email.header.Header``
+    puts the spaces inside its encoded words, where decoding keeps them.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        if str(self).isascii():
+            return str(super().fold(policy=policy))
+        width = min(policy.max_line_length or 78, 78)
+        text = Header(str(self), "utf-8", header_name=self.name).encode(
+            linesep=policy.linesep, maxlinelen=width
+        )
+        return f"{self.name}: {text}{policy.linesep}"
+
+
+def _policy() -> EmailPolicy:
+    registry = HeaderRegistry()
+    registry.map_to_type("list-unsubscribe", OneLineHeader)
+    registry.map_to_type("list-unsubscribe-post", OneLineHeader)
+    registry.map_to_type("subject", EncodedTextHeader)
+    return default_policy.clone(header_factory=registry)
+
+
+POLICY = _policy()
+
+
 def to_mime(email: OutboxEmail, mail_from: str) -> EmailMessage:
     """The message for one outbox row; the same bytes every time it is built.
 
@@ -102,7 +157,7 @@ def to_mime(email: OutboxEmail, mail_from: str) -> EmailMessage:
     the server's 250 and marking the row sent) carries the same Message-ID and
     receivers can recognise the duplicate.
     """
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     sender = Address(addr_spec=mail_from.rpartition("<")[2].rstrip(">").strip())
     created = email.created_at or datetime.now(UTC)
     msg["From"] = Address(email.sender_name or "House Meeting Kit", addr_spec=sender.addr_spec)
@@ -123,10 +178,19 @@ def to_mime(email: OutboxEmail, mail_from: str) -> EmailMessage:
 
 
 def message_id(email: OutboxEmail, domain: str) -> str:
-    """``<20261123124500.123456.outbox-42@example.org>``: stable per row, unique across
-    database resets (the creation time is part of it), and sortable by time."""
+    """``<20261123124500.k3J9x_2LqPz8@example.org>``: the row's random ``message_key``
+    after its creation time, so stable per row and sortable, and unlike the row id it
+    tells a recipient nothing about how much mail the kit sends."""
     created = (email.created_at or datetime.now(UTC)).astimezone(UTC)
-    return f"<{created:%Y%m%d%H%M%S.%f}.outbox-{email.id}@{domain}>"
+    if email.message_key:
+        return f"<{created:%Y%m%d%H%M%S}.{email.message_key}@{domain}>"
+    # Rows queued before message keys existed (migration 0008). A hash of the id would
+    # not hide it (ids are small numbers: try them all), and toolkit has no secret to
+    # key one with, so the id is left out altogether: the exact creation time and a
+    # hash of what the recipient can read anyway are just as stable and unique.
+    content = "\0".join((email.to_addr, email.subject, email.body_text))
+    digest = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"<{created:%Y%m%d%H%M%S.%f}.{digest}@{domain}>"
 
 
 def _attach(msg: EmailMessage, item: dict[str, str]) -> None:

@@ -11,11 +11,9 @@ Every form post goes through ``read_form`` (CSRF). Authorization is decided in
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -28,7 +26,6 @@ from kit.dashboard_svg import render_bar_chart, render_column_chart
 from kit.errors import NotFound, PermissionDenied, ValidationError
 from kit.models import Coordinator, Idea, IdeaStatus, Meeting, MeetingStatus
 from kit.toolkit.markdown import markdown_to_html
-from kit.validation import PHONE_RE
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict
 from kit.web.limits import client_ip
@@ -388,32 +385,6 @@ async def idea_status(request: Request, coordinator: Coordinator) -> Response:
 # --- Exports ---------------------------------------------------------------------------------
 
 
-def csv_cell(column: str, value: Any) -> Any:
-    """Keep spreadsheets from running text as a formula (CSV injection); a validated phone
-    number (``+1 212 555 0100``) is left as it is."""
-    if not isinstance(value, str) or value[:1] not in ("=", "+", "-", "@", "\t", "\r"):
-        return value
-    if column in campaign_exports.PHONE_COLUMNS and PHONE_RE.match(value):
-        return value
-    return "'" + value
-
-
-async def csv_lines(kind: str, campaign_id: int) -> AsyncIterator[str]:
-    header, _ = campaign_exports.EXPORTS[kind]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    count = 0
-    async for row in campaign_exports.export_rows(kind, campaign_id):
-        writer.writerow([csv_cell(col, val) for col, val in zip(header, row, strict=True)])
-        count += 1
-        if count % 500 == 0:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
-
-
 @coordinator_page
 async def export_csv(request: Request, coordinator: Coordinator) -> Response:
     campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
@@ -422,7 +393,7 @@ async def export_csv(request: Request, coordinator: Coordinator) -> Response:
         raise NotFound("There is no such export.")
     filename = f"{campaign.slug}-{kind}.csv"
     return StreamingResponse(
-        csv_lines(kind, campaign.id),
+        campaign_exports.export_csv(kind, campaign.id),
         media_type="text/csv; charset=utf-8",
         headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -38,3 +38,22 @@ async def limit_publishing(request: Request) -> None:
     """Meetings one client may publish (KIT_RATE_LIMIT_HOST), form and API together."""
     limit: Limit = request.app.state.settings.rate_limit_host
     await hit(f"host:ip:{client_ip(request)}", limit, message=PUBLISH_MESSAGE)
+
+
+REPORT_MESSAGE = (
+    "This report has been saved many times in a short while. Please wait a few minutes "
+    "and save it again."
+)
+# A host files once and fixes a few typos: 10 saves of one meeting's report an hour. A
+# campaign office typing in a stack of paper sign-in sheets from one connection saves
+# about one a minute: 60 an hour per client. What a filing may email is capped on its
+# own (kit.reports), so these bound the writes, and the meetings one client reports.
+REPORT_PER_MEETING = Limit(10, 3600)
+REPORT_PER_CLIENT = Limit(60, 3600)
+
+
+async def limit_reports(request: Request, meeting: Meeting) -> None:
+    """Report filings, form and API together, per meeting and per client. Called once
+    the report is valid: fixing typos is free."""
+    await hit(f"report:ip:{client_ip(request)}", REPORT_PER_CLIENT, message=REPORT_MESSAGE)
+    await hit(f"report:meeting:{meeting.id}", REPORT_PER_MEETING, message=REPORT_MESSAGE)

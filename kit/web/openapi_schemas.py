@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kit.reports import MAX_HOST_INVITATIONS, MAX_THANKED_WALK_INS
+
 _str = {"type": "string"}
 _nullable_str = {"type": ["string", "null"]}
 # Which of a local time the clocks show twice (the hour a fall-back repeats): the first
@@ -132,6 +134,73 @@ MEETING_INPUT: dict[str, Any] = {
     },
 }
 
+# The host's report after a meeting (POST /api/meetings/{id}/report).
+REPORT_INPUT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "attendees": {
+            "type": "array",
+            "maxItems": 300,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "maxLength": 120, "description": "for walk-ins"},
+                    "email": {
+                        **_str,
+                        "description": "a confirmed guest's email checks them off",
+                    },
+                    "phone": _str,
+                    "commitments": {"type": "array", "items": _str},
+                    "consent": {"type": "boolean", "description": "may the campaign contact them"},
+                    "invite_consent": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "a walk-in who committed to host agreed to be emailed "
+                        "an invitation to host; without it they get none",
+                    },
+                },
+            },
+        },
+        "headcount": {"type": "integer", "minimum": 0, "maximum": 1000},
+        "ideas": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 300}},
+        "story": {"type": "string", "maxLength": 5000},
+        "story_consent": {"type": "boolean", "description": "the teller agreed to share it"},
+        "guide_rating": {"type": ["integer", "null"], "minimum": 1, "maximum": 5},
+        "feedback": {"type": "string", "maxLength": 5000},
+    },
+}
+
+FILED_REPORT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "status", "url", "editable_until", "headcount", "commitments", "ideas"],
+    "properties": {
+        "id": _str,
+        "status": {"enum": ["completed"]},
+        "url": {"type": "string", "format": "uri"},
+        "editable_until": {"type": "string", "format": "date-time"},
+        "attendees": {"type": "integer"},
+        "headcount": {"type": "integer"},
+        "commitments": {
+            "type": "object",
+            "description": "count per ask key",
+            "additionalProperties": {"type": "integer"},
+        },
+        "ideas": {"type": "array", "items": _str},
+        "emails": {
+            "type": "object",
+            "description": "what this filing queued; held_back counts emails over the caps "
+            f"({MAX_THANKED_WALK_INS} walk-ins thanked, {MAX_HOST_INVITATIONS} invitations "
+            "to host per meeting)",
+            "required": ["thank_yous", "host_invitations", "held_back"],
+            "properties": {
+                "thank_yous": {"type": "integer"},
+                "host_invitations": {"type": "integer"},
+                "held_back": {"type": "integer"},
+            },
+        },
+    },
+}
+
 COMPONENTS: dict[str, Any] = {
     "schemas": {
         "Error": {
@@ -158,6 +227,8 @@ COMPONENTS: dict[str, Any] = {
         "PublicMeeting": PUBLIC_MEETING,
         "MeetingInput": MEETING_INPUT,
         "MeetingChanges": MEETING_CHANGES,
+        "ReportInput": REPORT_INPUT,
+        "FiledReport": FILED_REPORT,
         "RsvpInput": {
             "type": "object",
             "required": ["name", "email"],

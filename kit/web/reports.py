@@ -3,6 +3,7 @@ JSON twin for the API."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,11 +11,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from kit import campaigns, meetings, outcomes, reports
-from kit.errors import Conflict, ValidationError
+from kit.errors import Conflict, RateLimited, ValidationError
 from kit.models import Meeting
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict, read_json
+from kit.web.limits import limit_reports
 from kit.web.templating import render
+
+SAVED = "Thank you! Your report is saved, and your meeting's page shows what happened."
+HELD_BACK = (
+    " {n} email(s) to people on it were not sent: a report thanks at most "
+    f"{reports.MAX_THANKED_WALK_INS} walk-ins and sends at most "
+    f"{reports.MAX_HOST_INVITATIONS} invitations to host per meeting."
+)
 
 
 async def render_report_form(
@@ -27,6 +36,7 @@ async def render_report_form(
     errors: dict[str, str] | None = None,
     notice: str | None = None,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     site = request.app.state.settings
     context = {
@@ -40,7 +50,7 @@ async def render_report_form(
         "manage_url": meetings.manage_url(site.base_url, meeting, token),
         "public_url": meetings.meeting_url(site.base_url, meeting),
     }
-    return render(request, "reports/form.html", context, status_code=status_code)
+    return render(request, "reports/form.html", context, status_code=status_code, headers=headers)
 
 
 async def report_form(request: Request) -> Response:
@@ -52,7 +62,8 @@ async def report_form(request: Request) -> Response:
         sheet, values = await reports.load_report_form(meeting)
         notice = None
         if request.query_params.get("saved"):
-            notice = "Thank you! Your report is saved, and your meeting's page shows what happened."
+            held = request.query_params.get("held", "")
+            notice = SAVED + (HELD_BACK.format(n=int(held)) if held.isdigit() else "")
         return await render_report_form(
             request, meeting, token, sheet, values=values, notice=notice
         )
@@ -62,7 +73,8 @@ async def report_form(request: Request) -> Response:
     sheet = await reports.report_sheet(meeting, walk_ins=reports.walk_ins_posted(form))
     try:
         data = reports.parse_report_form(form, sheet)
-        await reports.file_report(meeting, data, site=request.app.state.settings)
+        await limit_reports(request, meeting)
+        filed = await reports.file_report(meeting, data, site=request.app.state.settings)
     except ValidationError as exc:
         return await render_report_form(
             request, meeting, token, sheet, values=form, errors=exc.fields, status_code=422
@@ -77,8 +89,20 @@ async def report_form(request: Request) -> Response:
             errors={"_form": exc.message},
             status_code=409,
         )
+    except RateLimited as exc:
+        return await render_report_form(
+            request,
+            meeting,
+            token,
+            sheet,
+            values=form,
+            errors={"_form": exc.message},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    held = f"&held={filed.emails.held_back}" if filed.emails.held_back else ""
     return RedirectResponse(
-        f"/manage/{meeting.public_id}/report?token={token}&saved=1", status_code=303
+        f"/manage/{meeting.public_id}/report?token={token}&saved=1{held}", status_code=303
     )
 
 
@@ -93,8 +117,12 @@ async def report_create(request: Request) -> Response:
       keys of the campaign's asks (without a campaign: host, volunteer, next_action,
       donate). `headcount` defaults to the number of attendees and can't be lower.
       Filing again replaces the report (ideas keep their supporters when their text
-      is unchanged). The first filing completes the meeting, thanks each attendee
-      with an email, and invites everyone who committed to `host` to host their own.
+      is unchanged). The first filing completes the meeting and thanks each attendee
+      with an email (walk-ins: the first 40). Everyone who committed to `host` is
+      invited by email to host their own: confirmed guests, and walk-ins with
+      `invite_consent` (the host says they agreed to it); once per address, and at
+      most 20 people per meeting. Nobody who unsubscribed is emailed. Valid filings
+      are rate-limited per meeting (10 an hour) and per client (60 an hour).
     operationId: fileReport
     security: [{manageToken: []}]
     parameters:
@@ -103,51 +131,18 @@ async def report_create(request: Request) -> Response:
       required: true
       content:
         application/json:
-          schema:
-            type: object
-            properties:
-              attendees:
-                type: array
-                maxItems: 300
-                items:
-                  type: object
-                  properties:
-                    name: {type: string, maxLength: 120, description: "required for walk-ins"}
-                    email: {type: string, description: "a confirmed guest's email checks them off"}
-                    phone: {type: string}
-                    commitments: {type: array, items: {type: string}}
-                    consent: {type: boolean, description: "may the campaign contact them"}
-              headcount: {type: integer, minimum: 0, maximum: 1000}
-              ideas: {type: array, maxItems: 20, items: {type: string, maxLength: 300}}
-              story: {type: string, maxLength: 5000}
-              story_consent: {type: boolean, description: "the teller agreed to share it"}
-              guide_rating: {type: [integer, "null"], minimum: 1, maximum: 5}
-              feedback: {type: string, maxLength: 5000}
+          schema: {$ref: "#/components/schemas/ReportInput"}
     responses:
       "201":
         description: Filed for the first time; the meeting is now completed.
         content:
           application/json:
-            schema: &filed_report
-              type: object
-              required: [id, status, url, editable_until, headcount, commitments, ideas]
-              properties:
-                id: {type: string}
-                status: {enum: [completed]}
-                url: {type: string, format: uri}
-                editable_until: {type: string, format: date-time}
-                attendees: {type: integer}
-                headcount: {type: integer}
-                commitments:
-                  type: object
-                  description: count per ask key
-                  additionalProperties: {type: integer}
-                ideas: {type: array, items: {type: string}}
+            schema: {$ref: "#/components/schemas/FiledReport"}
       "200":
         description: An earlier report was replaced (same body as 201).
         content:
           application/json:
-            schema: *filed_report
+            schema: {$ref: "#/components/schemas/FiledReport"}
       "400": {$ref: "#/components/responses/Error"}
       "404": {$ref: "#/components/responses/Error"}
       "409":
@@ -158,6 +153,7 @@ async def report_create(request: Request) -> Response:
       "413": {$ref: "#/components/responses/Error"}
       "415": {$ref: "#/components/responses/Error"}
       "422": {$ref: "#/components/responses/Error"}
+      "429": {$ref: "#/components/responses/Error"}
     """
     meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
     body = await read_json(request)
@@ -165,6 +161,7 @@ async def report_create(request: Request) -> Response:
     now = datetime.now(UTC)
     reports.check_can_report(meeting, campaign, now)  # a 409 before any 422
     data = reports.parse_report_json(body, await reports.report_sheet(meeting))
+    await limit_reports(request, meeting)
     site = request.app.state.settings
     filed = await reports.file_report(meeting, data, site=site, now=now)
     achieved = await outcomes.meeting_outcomes(meeting)
@@ -179,6 +176,7 @@ async def report_create(request: Request) -> Response:
             "headcount": achieved.headcount,
             "commitments": {c.key: c.count for c in achieved.commitments},
             "ideas": achieved.ideas,
+            "emails": asdict(filed.emails),
         },
         status_code=201 if filed.created else 200,
     )

@@ -141,7 +141,7 @@ async def test_a_queued_email_is_delivered_once_as_built(
     row = await OutboxEmail.get()
     assert (row.status, row.attempts, row.last_error) == (EmailStatus.SENT, 1, "")
     assert row.sent_at is not None
-    assert msg["Message-ID"].endswith(f".outbox-{row.id}@example.org>")
+    assert row.message_key and msg["Message-ID"].endswith(f".{row.message_key}@example.org>")
 
 
 async def test_while_the_server_is_down_emails_wait_and_then_go_out_once(
@@ -227,7 +227,7 @@ async def test_without_an_smtp_url_emails_land_as_eml_files(db: str, settings: S
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         found[msg["Message-ID"]] = msg
     for row in rows:
-        [msg] = [m for mid, m in found.items() if mid.endswith(f".outbox-{row.id}@example.org>")]
+        [msg] = [m for mid, m in found.items() if mid.endswith(f".{row.message_key}@example.org>")]
         assert msg["To"] == row.to_addr
         assert "Hi Quinn" in msg.get_body(("plain",)).get_content()
 

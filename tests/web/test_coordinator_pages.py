@@ -542,7 +542,7 @@ async def test_csv_exports_guard_formulas_and_show_consent(client: httpx.AsyncCl
     assert 'filename="winter-attendees.csv"' in response.headers["content-disposition"]
     rows = {r["name"]: r for r in csv.DictReader(io.StringIO(response.text))}
     assert '\'=HYPERLINK("http://evil.example")' in rows
-    assert rows["Ada Okafor"]["phone"] == "+1 212 555 0199"  # a checked phone stays as it is
+    assert rows["Ada Okafor"]["phone"] == "'+1 212 555 0199"  # every column is guarded
     assert rows["Ada Okafor"]["consent"] == "yes" and rows["Ada Okafor"]["email"]
     assert rows["Bo Lind"]["consent"] == "no" and not rows["Bo Lind"]["email"]
     for kind, count in (("meetings", 8), ("commitments", 4), ("ideas", 2)):
