@@ -235,7 +235,8 @@ async def test_invitations_are_capped_per_host_per_day(client: httpx.AsyncClient
     def addresses(count: int, start: int = 0) -> str:
         return "\n".join(f"friend{n}@example.net" for n in range(start, start + count))
 
-    # A host who hasn't proven their mailbox: 20 a day.
+    # A host who hasn't proven their mailbox (one from before the kit asked): 20 a day.
+    await Person.filter(email="quinn@example.org").update(email_verified_at=None)
     assert (await invite(client, created, addresses(15))).status_code == 200
     over = await invite(client, created, addresses(10, 15), note="Kept note")
     assert over.status_code == 422

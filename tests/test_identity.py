@@ -440,3 +440,21 @@ async def test_only_referral_codes_the_kit_issued_are_kept(client: httpx.AsyncCl
     await rsvp(client, created.meeting.public_id, ref="made-up", email="b@example.org")
     refs = dict(await Rsvp.all().select_related("person").values_list("person__email", "ref"))
     assert refs == {"a@example.org": real, "b@example.org": ""}
+
+
+async def test_inviting_friends_before_confirming_says_why(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting(proven=False)
+    manage = f"/manage/{created.meeting.public_id}?token={created.manage_token}"
+    refused = await post_form(
+        client,
+        manage,
+        f"/manage/{created.meeting.public_id}/invite",
+        token=created.manage_token,
+        emails="kim@example.org",
+        note="Come over!",
+    )
+    assert refused.status_code == 409
+    assert "confirm" in refused.text and "Confirm your email to publish" in refused.text
+    assert not await OutboxEmail.filter(kind="invitation").exists()

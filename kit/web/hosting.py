@@ -210,6 +210,15 @@ async def manage_tool(request: Request) -> Response:
         return await render_manage(
             request, meeting, token, values={**form}, errors=exc.fields, status_code=422
         )
+    except (Conflict, RateLimited) as exc:  # not published yet, or too many: keep what was typed
+        return await render_manage(
+            request,
+            meeting,
+            token,
+            values={**form},
+            notice=exc.message,
+            status_code=exc.status_code,
+        )
     return await render_manage(request, meeting, token, notice=notice.format(n=count))
 
 

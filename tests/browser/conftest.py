@@ -131,6 +131,7 @@ def mail_link(read_mail: MailReader) -> LinkReader:
 async def publish_meeting(
     browser: Browser,
     base: str,
+    read_mail: MailReader,
     *,
     title: str,
     email_address: str,
@@ -140,7 +141,8 @@ async def publish_meeting(
 ) -> str:
     """Publish a meeting in New York through the /host form, as a host would (by
     default nine days ahead at 6:30 PM, for two hours), from the campaign's "Host a
-    meeting" link when ``campaign`` is given; its manage URL."""
+    meeting" link when ``campaign`` is given, then confirm the address from the link in
+    the email, in a fresh browser context each time; its manage URL."""
     context = await browser.new_context()
     page = await context.new_page()
     if starts is None:
@@ -158,18 +160,22 @@ async def publish_meeting(
     await page.get_by_label("Your email").fill(email_address)
     await page.get_by_role("button", name="Publish my meeting").click()
     await page.wait_for_url(re.compile(r"/manage/[\w-]+\?token="))
-    url = page.url
+    confirmation = await read_mail(email_address, f"to publish {title}")
+    await page.goto(link_in(confirmation, "/hosts/confirm/"))
+    await page.get_by_role("button", name="Publish my meeting").click()
+    await page.wait_for_url(re.compile(r"/manage/[\w-]+\?token=[\w-]+&confirmed=1$"))
+    url = page.url.removesuffix("&confirmed=1")
     await context.close()
     return url
 
 
 @pytest.fixture(scope="session")
-def publish(live_server: str, browser: Browser) -> Publisher:
+def publish(live_server: str, browser: Browser, read_mail: MailReader) -> Publisher:
     """``await publish(title=..., email_address=...)``: publish a meeting through the
-    /host form in a fresh browser context; its manage URL."""
+    /host form in a fresh browser context, confirmed from the email; its manage URL."""
 
     async def run(**kwargs: Any) -> str:
-        return await publish_meeting(browser, live_server, **kwargs)
+        return await publish_meeting(browser, live_server, read_mail, **kwargs)
 
     return run
 

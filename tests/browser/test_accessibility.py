@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import StartingMeeting
+from tests.browser.conftest import LinkReader, StartingMeeting
 
 pytestmark = pytest.mark.browser
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -100,7 +100,9 @@ async def test_public_pages_pass_axe(
     await context.close()
 
 
-async def test_rsvp_pages_pass_axe(live_server: str, browser: Browser, hosted_meeting: str) -> None:
+async def test_rsvp_pages_pass_axe(
+    live_server: str, browser: Browser, hosted_meeting: str, mail_link: LinkReader
+) -> None:
     context = await new_context(browser)
     page = await context.new_page()
     await page.goto(hosted_meeting)
@@ -114,8 +116,11 @@ async def test_rsvp_pages_pass_axe(live_server: str, browser: Browser, hosted_me
     await page.get_by_label("Your name").fill("Ada Axe")
     await page.get_by_label("Your email").fill("ada.axe@example.org")
     await page.get_by_role("button", name="RSVP").click()
-    await expect(page).to_have_url(re.compile(r"/rsvp/[\w-]+\?new=1"))
-    await axe_both_schemes(page, "RSVP confirmation")
+    await expect(page).to_have_url(re.compile(r"/meetings/[\w-]+/thanks$"))
+    await axe_both_schemes(page, "RSVP thank-you page")
+    await page.goto(await mail_link("ada.axe@example.org", "You're in", "/rsvp/"))
+    await expect(page.get_by_text("Confirmed for 1 person")).to_be_visible()
+    await axe_both_schemes(page, "the guest's page, from the email")
     await context.close()
 
 
@@ -228,6 +233,7 @@ async def test_rsvp_host_and_report_work_without_javascript(
     live_server: str,
     browser: Browser,
     meeting_starting_soon: StartingMeeting,
+    mail_link: LinkReader,
 ) -> None:
     context = await browser.new_context(
         java_script_enabled=False, viewport={"width": 375, "height": 800}
@@ -250,6 +256,10 @@ async def test_rsvp_host_and_report_work_without_javascript(
     await page.get_by_role("button", name="Publish my meeting").click()
     await expect(page).to_have_url(re.compile(r"/manage/[\w-]+\?token="))
     await expect(page.get_by_role("heading", level=1)).to_have_text("No-script supper")
+    # The address is confirmed from the email, with a plain form too.
+    await page.goto(await mail_link("noor.noscript@example.org", "to publish", "/hosts/confirm/"))
+    await page.get_by_role("button", name="Publish my meeting").click()
+    await expect(page.get_by_role("status")).to_contain_text("your email is confirmed")
 
     # RSVP: the guest finds it by ZIP and signs up.
     await page.goto(f"{live_server}/find?near=94612")
@@ -257,7 +267,7 @@ async def test_rsvp_host_and_report_work_without_javascript(
     await page.get_by_label("Your name").fill("Sam Plain")
     await page.get_by_label("Your email").fill("sam.plain@example.org")
     await page.get_by_role("button", name="RSVP").click()
-    await expect(page.get_by_text("Confirmed for 1 person")).to_be_visible()
+    await expect(page.get_by_role("heading", name="You're in!")).to_be_visible()
 
     # Report: the host of a meeting that has started files who came.
     await meeting_starting_soon.wait_until_started()

@@ -42,7 +42,14 @@ async def test_publish_edit_and_message_guests(
     await page.get_by_role("button", name="Publish my meeting").click()
 
     await expect(page).to_have_url(re.compile(r"/manage/[\w-]+\?token="))
-    await expect(page.get_by_role("status")).to_have_text(re.compile("Your meeting is ready"))
+    await expect(page.get_by_role("status")).to_have_text(re.compile("Almost done!"))
+    await expect(page.get_by_role("heading", name="Confirm your email to publish")).to_be_visible()
+    await page.screenshot(path=str(SCREENSHOTS / "manage-awaiting.png"), full_page=True)
+    # The link in the email proves the address is Lee's; "Publish" makes it public.
+    await page.goto(await mail_link(HOST, "Confirm your email", "/hosts/confirm/"))
+    await expect(page.get_by_label("Your name")).to_have_value("Lee Host")
+    await page.get_by_role("button", name="Publish my meeting").click()
+    await expect(page.get_by_role("status")).to_contain_text("Your meeting is live")
     await expect(page.locator("dt:has-text('Seats') + dd")).to_have_text("0 of 8 taken")
     manage_url = page.url.split("&")[0]
     public_url = await page.locator(".copy-row a").first.get_attribute("href")
@@ -60,7 +67,7 @@ async def test_publish_edit_and_message_guests(
     await guest_page.get_by_label("Your name").fill("Gus Guest")
     await guest_page.get_by_label("Your email").fill(GUEST)
     await guest_page.get_by_role("button", name="RSVP").click()
-    await expect(guest_page.get_by_text("Confirmed for 1 person")).to_be_visible()
+    await expect(guest_page.get_by_role("heading", name="You're in!")).to_be_visible()
     await neighbor.close()
 
     # The host, back on the manage page from the email, sees the guest.

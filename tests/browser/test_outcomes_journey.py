@@ -57,7 +57,7 @@ async def rsvp(browser: Browser, meeting_url: str, name: str, email: str) -> Non
     await page.get_by_label("Your name").fill(name)
     await page.get_by_label("Your email").fill(email)
     await page.get_by_role("button", name="RSVP").click()
-    await expect(page.get_by_text("You're confirmed!")).to_be_visible()
+    await expect(page.get_by_role("heading", name="You're in!")).to_be_visible()
     await context.close()
 
 

@@ -45,14 +45,14 @@ async def test_find_rsvp_change_and_cancel_from_the_email(
     await page.get_by_label(re.compile(r"A note to \w+")).fill("I'll bring lemonade.")
     await page.get_by_role("button", name="RSVP").click()
 
-    await expect(page).to_have_url(re.compile(r"/rsvp/[\w-]+\?new=1$"))
-    await expect(page.get_by_role("heading", level=1)).to_have_text(title)
-    await expect(page.get_by_text("Confirmed for 2 people")).to_be_visible()
-    # Confirmed guests see the street; the public page never shows it.
+    # The answer to the form says what anyone could know: the link to the RSVP, and the
+    # address, go to the mailbox.
+    await expect(page).to_have_url(re.compile(r"/meetings/[\w-]+/thanks$"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("You're in!")
+    await expect(page.get_by_role("status")).to_contain_text("dana.rivera@example.org")
     where = await page.locator("dt:has-text('Where') + dd").inner_text()
-    assert not where.startswith("Near ")
-    await page.screenshot(path=str(SCREENSHOTS / "rsvp-confirmed.png"), full_page=True)
-    await page.get_by_role("link", name="Meeting page").click()
+    assert where.startswith("Near ")
+    await page.get_by_role("link", name="Back to the meeting page").click()
     assert await seats_left(page) == before - 2
     await context.close()
 
@@ -65,8 +65,12 @@ async def test_find_rsvp_change_and_cancel_from_the_email(
     page = await phone.new_page()
     await page.goto(guest_link)
     await expect(page.get_by_text("Confirmed for 2 people")).to_be_visible()
+    # Confirmed guests see the street on the page their email leads to.
+    where = await page.locator("dt:has-text('Where') + dd").inner_text()
+    assert not where.startswith("Near ")
+    await page.screenshot(path=str(SCREENSHOTS / "rsvp-confirmed.png"), full_page=True)
     await page.get_by_label("Bringing anyone?").select_option(label="Just me")
-    await page.get_by_role("button", name="Update").click()
+    await page.get_by_role("button", name="Save").click()
     await expect(page.get_by_text("Confirmed for 1 person")).to_be_visible()
     await page.screenshot(path=str(SCREENSHOTS / "rsvp-manage.png"), full_page=True)
 

@@ -217,7 +217,10 @@ async def test_hosting_again_at_the_same_home_keeps_the_pin(client: httpx.AsyncC
     meeting = await get_managed_meeting(first.meeting.public_id, first.manage_token)
     form = {**repeat_input(meeting), "starts_at": local(20, 18), "ends_at": local(20, 20)}
     again = await create_meeting(
-        parse_meeting_input(form), geocoder=HouseGeocoder(*HOME), site=SITE
+        parse_meeting_input(form),
+        geocoder=HouseGeocoder(*HOME),
+        site=SITE,
+        proven_emails={meeting.host.email},
     )
     pin = await shown_point(client, first.meeting.public_id)
     assert await shown_point(client, again.meeting.public_id) == pin
