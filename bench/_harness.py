@@ -113,6 +113,34 @@ async def fetch_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
         await conn.close()
 
 
+async def publish_confirmed(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> str:
+    """Publish a meeting through the API and confirm the host's address from the link the
+    server queued (read from its database), as a new host would; the meeting's id.
+
+    Each call confirms in a session of its own, so the host's browser proof doesn't leak
+    into the caller's client."""
+    response = await client.post("/api/meetings", json=body)
+    if response.status_code != 201:
+        raise RuntimeError(f"POST /api/meetings answered {response.status_code}: {response.text}")
+    public_id = str(response.json()["id"])
+    quoted = public_id.replace("'", "''")
+    [(text,)] = await fetch_rows(
+        url,
+        "SELECT e.body_text FROM outbox_email e JOIN meeting m ON m.id = e.meeting_id "
+        f"WHERE m.public_id = '{quoted}' AND e.kind = 'host_confirm'",
+    )
+    found = re.search(r"https?://[^/\s]+(/hosts/confirm/[\w-]+)", text)
+    assert found, text
+    async with httpx.AsyncClient(base_url=client.base_url, timeout=60) as browser:
+        page = await browser.get(found.group(1))
+        csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        form = {"csrf_token": csrf, "name": body["host"]["name"]}
+        published = await browser.post(found.group(1), data=form)
+    if published.status_code != 303:
+        raise RuntimeError(f"confirming {public_id} answered {published.status_code}")
+    return public_id
+
+
 SEAT_COUNTERS_WRONG_SQL = """
 SELECT count(*) FROM meeting m
 WHERE m.seats_taken > m.capacity OR m.seats_taken <> (

@@ -44,6 +44,7 @@ from _harness import (
     percentile,
     postgres_backends,
     postgres_version,
+    publish_confirmed,
     reset_postgres,
     seat_counters_wrong,
 )
@@ -75,7 +76,7 @@ class Result:
 
     @property
     def errors(self) -> int:
-        return sum(n for code, n in self.codes.items() if code != 201)
+        return sum(n for code, n in self.codes.items() if code != 202)
 
     @property
     def rate(self) -> float:
@@ -105,18 +106,15 @@ def meeting_body(i: int, capacity: int, run: str) -> dict[str, Any]:
     }
 
 
-async def create_meetings(client: httpx.AsyncClient, count: int, capacity: int) -> list[str]:
+async def create_meetings(
+    client: httpx.AsyncClient, url: str, count: int, capacity: int
+) -> list[str]:
     run = uuid.uuid4().hex[:6]
     slots = asyncio.Semaphore(8)
 
     async def one(i: int) -> str:
         async with slots:
-            response = await client.post("/api/meetings", json=meeting_body(i, capacity, run))
-        if response.status_code != 201:
-            raise RuntimeError(
-                f"POST /api/meetings answered {response.status_code}: {response.text}"
-            )
-        return str(response.json()["id"])
+            return await publish_confirmed(client, url, meeting_body(i, capacity, run))
 
     return list(await asyncio.gather(*(one(i) for i in range(count))))
 
@@ -157,7 +155,7 @@ async def send_all(
             return
         latencies.append(time.perf_counter() - started)
         codes[response.status_code] += 1
-        if response.status_code == 201:
+        if response.status_code == 202:
             outcomes[response.json()["status"]] += 1
         elif codes[response.status_code] <= 3:
             print(f"  {response.status_code}: {response.text[:200]}", file=sys.stderr)
@@ -192,11 +190,11 @@ async def bench_one(db: str, workers: int, args: argparse.Namespace, workdir: Pa
         kit_serve(url, data_dir, workers, env=RATE_LIMIT) as server,
         httpx.AsyncClient(base_url=server.base, limits=limits, timeout=120) as client,
     ):
-        warm = await create_meetings(client, max(1, WARMUP // args.capacity), args.capacity)
+        warm = await create_meetings(client, url, max(1, WARMUP // args.capacity), args.capacity)
         _, result.warmup_codes, _, _ = await send_all(
             client, rsvp_requests(warm, WARMUP, seed=0), args.concurrency
         )
-        meetings = await create_meetings(client, args.meetings, args.capacity)
+        meetings = await create_meetings(client, url, args.meetings, args.capacity)
         requests = rsvp_requests(meetings, args.rsvps, seed=1)
         print(f"{db}, {workers} worker(s): {args.rsvps} RSVPs", file=sys.stderr)
         server_pids = server.processes()
@@ -240,7 +238,7 @@ def table(results: list[Result], args: argparse.Namespace, pg_version: str) -> s
         )
     lines.append("")
     lines.append(
-        "errors: non-201 answers in the timed phase. CPU: user+system time of the uvicorn "
+        "errors: non-202 answers in the timed phase. CPU: user+system time of the uvicorn "
         "processes and of the PostgreSQL backends holding the kit's connections, divided by "
         "the RSVPs. .eml written: files the delivery loop had written when the last RSVP "
         "was answered. Seat counters wrong: meetings whose seats_taken is over capacity or "
@@ -249,7 +247,7 @@ def table(results: list[Result], args: argparse.Namespace, pg_version: str) -> s
     client = max(r.client_cpu / r.rsvps * 1000 for r in results)
     lines.append(f"The load generator used up to {client:.1f} ms CPU per RSVP on the same cores.")
     for r in results:
-        if r.warmup_codes.keys() - {201}:
+        if r.warmup_codes.keys() - {202}:
             lines.append(
                 f"Warm-up, {r.db} {r.workers} worker(s): answers {dict(r.warmup_codes)} "
                 f"for {WARMUP} RSVPs."

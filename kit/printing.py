@@ -187,12 +187,24 @@ async def packet_document(meeting: Meeting, token: str, *, site: Settings) -> Do
     )
 
 
+def check_shareable(meeting: Meeting) -> None:
+    """A printout with the meeting's QR codes only once the meeting can be seen: a new
+    host's meeting waits for their confirmed email, and its page answers 404 until then."""
+    if meeting.status is MeetingStatus.AWAITING:
+        raise Conflict(
+            "Your meeting isn't published yet: confirm your email address with the link we "
+            "sent you, then print. Until then its QR codes would lead nowhere."
+        )
+
+
 async def get_packet(meeting: Meeting, token: str, *, site: Settings) -> Rendered:
     """The host packet. ``meeting`` comes from ``get_managed_meeting(public_id, token)``."""
+    check_shareable(meeting)
     return await render_cached(await packet_document(meeting, token, site=site))
 
 
 async def get_flyer(meeting: Meeting, *, site: Settings) -> Rendered:
+    check_shareable(meeting)
     document = printables.flyer_document(
         meeting,
         rsvp_url=flyer_rsvp_url(site, meeting),

@@ -275,6 +275,10 @@ async def test_a_new_hosts_meeting_waits_for_the_emailed_link(client: httpx.Asyn
     mid = meeting.public_id
     assert (await client.get(f"/meetings/{mid}")).status_code == 404
     assert (await client.get(f"/meetings/{mid}/flyer.pdf")).status_code == 404
+    token = manage.split("token=")[1].split("&")[0]
+    for pdf in ("flyer", "packet"):  # not even for the host: its QR codes would lead nowhere
+        printed = await client.get(f"/meetings/{mid}/{pdf}.pdf", params={"token": token})
+        assert printed.status_code == 409 and "confirm your email" in printed.text
     assert (await rsvp(client, mid)).status_code == 404
     search = await client.get("/api/meetings", params={"near": "10027"})
     assert mid not in search.text

@@ -73,7 +73,7 @@ async def test_publish_edit_and_message_guests(
     # The host, back on the manage page from the email, sees the guest.
     await page.goto(emailed)
     guests = page.locator("table", has=page.get_by_text("Your guests"))
-    await expect(guests.get_by_role("cell", name="Gus Guest")).to_be_visible()
+    await expect(guests.get_by_role("cell", name="Gus Guest", exact=True)).to_be_visible()
 
     # Half an hour later and a clearer title: the guest gets the new time.
     await page.get_by_label("Title").fill("Fixing the Delancey crosswalk")

@@ -11,12 +11,14 @@ import pytest
 from playwright.async_api import Browser, expect
 from pypdf import PdfReader
 
+from tests.browser.conftest import LinkReader
+
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 async def test_host_publishes_adjusts_the_agenda_and_downloads_the_packet(
-    live_server: str, browser: Browser
+    live_server: str, browser: Browser, mail_link: LinkReader
 ) -> None:
     context = await browser.new_context(
         accept_downloads=True, viewport={"width": 1280, "height": 900}
@@ -34,6 +36,11 @@ async def test_host_publishes_adjusts_the_agenda_and_downloads_the_packet(
     await page.get_by_role("button", name="Publish my meeting").click()
 
     await expect(page).to_have_url(re.compile(r"/manage/[\w-]+\?token="))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Porch talk about the bus")
+    # Nothing to print before the address is confirmed: its QR codes would lead nowhere.
+    await expect(page.get_by_role("heading", name="Print for your meeting")).to_have_count(0)
+    await page.goto(await mail_link("robin.packet@example.org", "to publish", "/hosts/confirm/"))
+    await page.get_by_role("button", name="Publish my meeting").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Porch talk about the bus")
     heading = page.get_by_role("heading", name="Print for your meeting")
     printables = page.locator("section", has=heading)
