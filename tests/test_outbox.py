@@ -111,8 +111,9 @@ async def test_a_retry_says_what_it_needs(db: str) -> None:
         await outbox.retry()
     with pytest.raises(outbox.OutboxError, match="or pass --all"):
         await outbox.retry([1], every=True)
-    with pytest.raises(outbox.OutboxError, match=f"No failed email with id {sent.id}, 999"):
-        await outbox.retry([sent.id, 999])
+    missing = sent.id + 10**6  # an id no row has, whatever ids the database hands out
+    with pytest.raises(outbox.OutboxError, match=f"No failed email with id {sent.id}, {missing}"):
+        await outbox.retry([sent.id, missing])
     await sent.refresh_from_db()
     assert sent.status == EmailStatus.SENT, "a sent email is never sent again"
 
