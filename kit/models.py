@@ -29,6 +29,7 @@ class MeetingStatus(StrEnum):
     CANCELLED = "cancelled"
     COMPLETED = "completed"
     HIDDEN = "hidden"  # taken down by a coordinator, with a reason the host is told
+    DECLINED = "declined"  # a coordinator said no in the approval queue, with a reason
 
 
 class VenueKind(StrEnum):
@@ -81,6 +82,21 @@ class IdeaStatus(StrEnum):
     DECLINED = "declined"
 
 
+class CoordinatorRole(StrEnum):
+    """What a (non-admin) coordinator may do in their campaigns."""
+
+    COORDINATOR = "coordinator"  # everything: campaigns, approvals, contacts, exports
+    MODERATOR = "moderator"  # approve, hide, read flags; no contact exports
+    VIEWER = "viewer"  # read the dashboard and its aggregates only
+
+
+class FlagReason(StrEnum):
+    SPAM = "spam"
+    UNSAFE = "unsafe"  # harassment, hate, danger
+    WRONG = "wrong"  # not a real meeting, wrong details
+    OTHER = "other"
+
+
 class HostNotify(StrEnum):
     EACH = "each"  # an email for each new RSVP
     DIGEST = "digest"  # one email a day listing new RSVPs
@@ -123,6 +139,12 @@ class Campaign(Model):
     goals: fields.Field[dict[str, int]] = fields.JSONField(default=dict)
     requires_approval = fields.BooleanField(default=False)
     is_public = fields.BooleanField(default=True)
+    # Where the campaign's meetings usually are: the host form's defaults, and what a bare
+    # postal code or an ambiguous town is read against.
+    country = fields.CharField(max_length=2, default="", db_default="")
+    region = fields.CharField(max_length=120, default="", db_default="")
+    # Hide a meeting once this many distinct people flagged it, until a coordinator looks.
+    auto_hide_flags = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -160,6 +182,7 @@ class Meeting(Model):
     approx_lat = fields.FloatField()
     approx_lon = fields.FloatField()
     kind = fields.CharEnumField(VenueKind, max_length=10, default=VenueKind.HOME)
+    venue_name = fields.CharField(max_length=120, default="", db_default="")  # "Harlem Library"
     capacity = fields.IntField(default=15)
     # Seats held by confirmed RSVPs (guests included); kept in step by a
     # conditional UPDATE so that concurrent RSVPs can never overbook.
@@ -350,6 +373,12 @@ class Coordinator(Model):
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=120, default="")
     is_admin = fields.BooleanField(default=False)
+    role = fields.CharEnumField(
+        CoordinatorRole,
+        max_length=12,
+        default=CoordinatorRole.COORDINATOR,
+        db_default="coordinator",
+    )
     password_hash = fields.CharField(max_length=255, null=True)  # argon2, optional
     # Part of every session cookie; bumped by signing out or changing the password, which
     # ends every copy of every session of this account at once.
@@ -458,3 +487,47 @@ class EmailOptOut(Model):
 
     class Meta:
         table = "email_opt_out"
+
+
+class AuditEntry(Model):
+    """Something a coordinator (or an operator at the CLI) did, for coordinators to read."""
+
+    id = fields.IntField(primary_key=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    actor: fields.ForeignKeyNullableRelation[Coordinator] = fields.ForeignKeyField(
+        "models.Coordinator", related_name="audit_entries", null=True, on_delete=fields.SET_NULL
+    )
+    actor_label = fields.CharField(max_length=254, default="")  # the email then, or "cli"
+    action = fields.CharField(max_length=40)  # "coordinator.invite", "meeting.hide", ...
+    campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="audit_entries", null=True, on_delete=fields.SET_NULL
+    )
+    meeting: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="audit_entries", null=True, on_delete=fields.SET_NULL
+    )
+    detail = fields.TextField(default="")
+
+    class Meta:
+        table = "audit_entry"
+        indexes = (("campaign_id", "created_at"),)
+
+
+class MeetingFlag(Model):
+    """Someone reported a meeting ("report this meeting"), once per person."""
+
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="flags", on_delete=fields.CASCADE
+    )
+    reason = fields.CharEnumField(FlagReason, max_length=10)
+    note = fields.TextField(default="")
+    email = fields.CharField(max_length=254, null=True)  # optional, for a reply
+    # A keyed hash of who flagged (browser id or client): distinct people are counted.
+    reporter_key = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    resolved_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "meeting_flag"
+        unique_together = (("meeting", "reporter_key"),)
+        indexes = (("resolved_at", "created_at"),)
