@@ -25,6 +25,10 @@ from kit.web.templating import STATIC_MOUNTS
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
     Route("/healthz", pages.healthz, name="healthz"),
+    Route("/about", pages.site_page, name="about"),
+    Route("/privacy", pages.site_page, name="privacy"),
+    Route("/contact", pages.site_page, name="contact"),
+    Route("/favicon.ico", pages.favicon, name="favicon"),
     Route("/host", hosting.host_form, methods=["GET", "POST"], name="host_form"),
     Route("/manage/recover", hosting.recover, methods=["GET", "POST"], name="manage_recover"),
     Route("/manage/{id}", hosting.manage, methods=["GET", "POST"], name="manage"),
