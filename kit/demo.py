@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from kit import tallies
 from kit.guides import DEFAULT_AGENDA, DEFAULT_ASKS, DEFAULT_GUIDE
+from kit.host_access import manage_url
 from kit.maps.geocoding import make_geocoder
 from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.meetings import MeetingInput, create_meeting
@@ -29,11 +30,13 @@ from kit.models import (
     Report,
     Rsvp,
     RsvpSource,
+    TokenKind,
     VenueKind,
     Visibility,
 )
 from kit.rsvps import RsvpInput, record_rsvp
 from kit.settings import Settings
+from kit.tokens import issue_token
 
 CAMPAIGN_SLUG = "winter-house-meetings"
 DEMO_EMAIL_DOMAIN = "demo.example.org"
@@ -367,3 +370,60 @@ async def complete_with_report(meeting: Meeting, rng: random.Random) -> None:
             status=MeetingStatus.COMPLETED, completed_at=meeting.ends_at
         )
         await tallies.refresh(meeting.id)
+
+
+# What to try once the demo is loaded (printed by ``kit demo`` and ./scripts/quickstart) --
+
+TRY_NEAR = CITIES[0][1]  # New York's ZIP: the most demo meetings are near it
+
+
+@dataclass(frozen=True)
+class DemoTour:
+    """Where to start: a neighbor's search, a demo host's manage link, the coordinators."""
+
+    base_url: str
+    manage_url: str | None
+    debug: bool
+
+    def describe(self) -> str:
+        base = self.base_url
+        outbox = (
+            f"{base}/dev/outbox"
+            if self.debug
+            else "the .eml files in KIT_DATA_DIR/outbox (or set KIT_DEBUG=1 for /dev/outbox)"
+        )
+        lines = [
+            "",
+            "What to try:",
+            f"  As a neighbor:  {base}/find?near={TRY_NEAR}",
+            f"  As a host:      {self.manage_url or '(no upcoming demo meeting to manage)'}",
+            "  As a coordinator:",
+            "      .venv/bin/kit coordinator add you@example.org --admin",
+            f"      then sign in at {base}/coordinators/signin with that address",
+            "      and open the link in the email it sends (see below)",
+            f"  Emails the kit sends: {outbox}",
+        ]
+        return "\n".join(lines)
+
+
+async def demo_manage_link(settings: Settings) -> str | None:
+    """A fresh manage link to the next upcoming demo meeting. Its host is made up, so
+    the link is printed for the operator instead of emailed; earlier links keep working."""
+    meeting = (
+        await Meeting.filter(
+            campaign__slug=CAMPAIGN_SLUG,
+            status=MeetingStatus.PUBLISHED,
+            starts_at__gt=datetime.now(UTC),
+            host__email__endswith=f"@{DEMO_EMAIL_DOMAIN}",
+        )
+        .order_by("starts_at", "id")
+        .first()
+    )
+    if meeting is None:
+        return None
+    token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
+    return manage_url(settings.base_url, meeting, token)
+
+
+async def demo_tour(settings: Settings) -> DemoTour:
+    return DemoTour(settings.base_url, await demo_manage_link(settings), settings.debug)
