@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from urllib.parse import urlsplit
 
 import httpx
 
-from kit import demo
+from kit import dashboard, demo
+from kit.models import Campaign, Meeting
 from kit.settings import Settings
 
 
@@ -33,3 +35,22 @@ async def test_the_printed_links_open_a_search_and_a_manage_page(
 async def test_no_upcoming_demo_meeting_means_no_link(settings: Settings, db: str) -> None:
     tour = await demo.demo_tour(settings)
     assert tour.manage_url is None and "no upcoming demo meeting" in tour.describe()
+
+
+async def test_the_demo_looks_real_streets_titles_and_meetings_that_grew(
+    settings: Settings, db: str
+) -> None:
+    await demo.load_demo(settings, meetings=30, past=8)
+    rows = await Meeting.filter(campaign__slug=demo.CAMPAIGN_SLUG).order_by("id")
+    by_country = {m.country: m.street for m in rows}
+    assert by_country["FR"].split(" ", 1)[1].startswith(("Rue", "Avenue"))
+    assert re.fullmatch(r"\w+(straße|weg) \d+", by_country["DE"])
+    assert re.fullmatch(r"\d+ \w+ (St|Ave|Rd|Lane|Ct|Way)", by_country["US"])
+    assert len({m.title for m in rows}) > len(demo.TOPICS)  # not one title per topic
+    assert any(" — " in m.title for m in rows) and any("'s" in m.title for m in rows)
+    grown = [m for m in rows if m.grew_from_id is not None]  # type: ignore[attr-defined]
+    assert grown
+    campaign = await Campaign.get(slug=demo.CAMPAIGN_SLUG)
+    figures = await dashboard.campaign_dashboard(campaign)
+    assert figures.funnel.new_hosts >= 1
+    assert any(g >= 1 for g, _ in figures.growth.by_generation)
