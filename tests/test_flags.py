@@ -169,6 +169,19 @@ async def test_coordinators_see_open_reports_of_their_campaigns_and_resolve_them
     assert await MeetingFlag.filter(meeting_id=theirs.meeting.id, resolved_at=None).count() == 1
 
 
+async def test_a_coordinator_without_campaigns_sees_no_reports(app: Starlette) -> None:
+    created = await make_meeting()  # outside any campaign: the admins'
+    async with new_client(app, "198.51.100.1") as neighbor:
+        await report(neighbor, created.meeting.public_id, reason="spam", note="Admins only")
+    await add_coordinator("nobody@example.org")
+    await add_coordinator("boss@example.org", is_admin=True)
+    async with new_client(app) as nobody, new_client(app) as boss:
+        await sign_in(nobody, "nobody@example.org")
+        assert "Nobody has reported a meeting" in (await nobody.get("/coordinators/flags")).text
+        await sign_in(boss, "boss@example.org")
+        assert "Admins only" in (await boss.get("/coordinators/flags")).text
+
+
 async def test_signed_out_visitors_cannot_see_the_reports(client: httpx.AsyncClient) -> None:
     queue = await client.get("/coordinators/flags")
     assert queue.status_code == 303 and "/coordinators/signin" in queue.headers["location"]
