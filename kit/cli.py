@@ -204,6 +204,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> int:
         summary = await demo.load_demo(settings, meetings=args.meetings, seed=args.seed)
         print(summary.describe())
+        print((await demo.demo_tour(settings)).describe())
         return 0
 
     return run_async(with_database(settings, work))

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from kit import tallies
 from kit.guides import DEFAULT_AGENDA, DEFAULT_ASKS, DEFAULT_GUIDE
+from kit.host_access import manage_url
 from kit.maps.geocoding import make_geocoder
 from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.meetings import MeetingInput, create_meeting
@@ -29,11 +30,13 @@ from kit.models import (
     Report,
     Rsvp,
     RsvpSource,
+    TokenKind,
     VenueKind,
     Visibility,
 )
 from kit.rsvps import RsvpInput, record_rsvp
 from kit.settings import Settings
+from kit.tokens import issue_token
 
 CAMPAIGN_SLUG = "winter-house-meetings"
 DEMO_EMAIL_DOMAIN = "demo.example.org"
@@ -142,18 +145,39 @@ LAST_NAMES = (
     "Andersen",
     "Moreau",
 )
-STREETS = (
+STREETS = (  # the US and anywhere STREETS_BY_COUNTRY doesn't name
     "Elm St",
     "Maple Ave",
     "Oak Rd",
     "Cedar Lane",
     "Linden Ct",
-    "Rue des Lilas",
     "Birch Way",
     "Church St",
-    "High St",
     "Park Rd",
 )
+# Street names that fit each country, so a demo address reads like a real one there.
+STREETS_BY_COUNTRY: dict[str, tuple[str, ...]] = {
+    "FR": ("Rue des Lilas", "Rue de la République", "Avenue Jean Jaurès", "Rue Victor Hugo"),
+    "DE": ("Lindenstraße", "Schillerstraße", "Bahnhofstraße", "Gartenweg"),
+    "CH": ("Bahnhofstrasse", "Seestrasse", "Dorfstrasse", "Kirchgasse"),
+    "GB": ("High Street", "Church Lane", "Victoria Road", "Mill Lane"),
+    "IE": ("Main Street", "Church Road", "Parnell Street", "Castle Avenue"),
+    "CA": ("Maple Street", "King Street", "Rue Saint-Denis", "Queen Street"),
+    "MX": ("Calle Morelos", "Avenida Juárez", "Calle Hidalgo", "Calle Allende"),
+    "ES": ("Calle Mayor", "Calle del Sol", "Avenida de la Constitución", "Calle Real"),
+    "PT": ("Rua das Flores", "Rua Augusta", "Avenida da Liberdade", "Rua do Carmo"),
+    "NL": ("Kerkstraat", "Molenweg", "Dorpsstraat", "Prinsengracht"),
+    "DK": ("Nørregade", "Skolevej", "Kirkevej", "Vestergade"),
+    "KE": ("Ngong Road", "Moi Avenue", "Kenyatta Avenue", "Lenana Road"),
+    "ZA": ("Long Street", "Kloof Street", "Main Road", "Church Street"),
+    "AU": ("George Street", "Smith Street", "Beach Road", "Queen Street"),
+    "NZ": ("Queen Street", "Ponsonby Road", "Karangahape Road", "Victoria Street"),
+    "BR": ("Rua Augusta", "Rua das Palmeiras", "Avenida Paulista", "Rua da Consolação"),
+    "AR": ("Calle Florida", "Avenida Corrientes", "Calle Defensa", "Calle Perú"),
+    "CO": ("Carrera Séptima", "Calle 85", "Avenida Jiménez", "Carrera 15"),
+}
+# Where the house number follows the street name ("Lindenstraße 12", "Calle Mayor, 12").
+NUMBER_AFTER = {"DE", "CH", "NL", "DK", "ES", "PT", "MX", "BR", "AR", "CO"}
 TOPICS = (
     ("Neighbors talk schools", "What do our kids need from the school board this year?"),
     ("Kitchen-table talk on rent", "Share how rising rents hit your block, and what to do."),
@@ -161,6 +185,19 @@ TOPICS = (
     ("Living-room meeting: safe bike routes", "Map the crossings that scare you."),
     ("Coffee and the library budget", "Why our branch matters, and how to keep it open."),
     ("Porch talk: a park for everyone", "Ideas for the empty lot on the corner."),
+    ("Childcare we can afford", "Parents compare notes on waiting lists, costs and hours."),
+    ("Getting the bus back", "Route 9 was cut. Who misses it, and who decides?"),
+    ("Heat, repairs and our landlord", "Tenants of one building meet to make a common list."),
+    ("Food on every table", "A pantry, a community garden, or both? Let's plan."),
+    ("Our streets after dark", "Lights, crossings and walking home safely."),
+    ("New neighbors welcome", "A first meeting for people who moved here this year."),
+)
+# Ways hosts name their meeting: the topic, the place, the host, or the street.
+TITLE_FORMS = (
+    "{topic}",
+    "{topic} — {locality}",
+    "{topic} at {first}'s",
+    "{street}: {topic_lower}",
 )
 IDEAS = (
     "A walking school bus on Tuesdays",
@@ -236,18 +273,41 @@ def demo_person(rng: random.Random, n: int) -> tuple[str, str]:
     return f"{first} {last}", f"{slug}.{n}@{DEMO_EMAIL_DOMAIN}"
 
 
+def street_address(rng: random.Random, country: str) -> tuple[str, str]:
+    """A house number and a street that fit the country; (the address, the street)."""
+    street = rng.choice(STREETS_BY_COUNTRY.get(country, STREETS))
+    number = rng.randint(2, 240) if country in NUMBER_AFTER else rng.randint(10, 999)
+    if country in NUMBER_AFTER:
+        return (
+            f"{street}, {number}" if country in {"ES", "MX", "AR", "CO"} else f"{street} {number}"
+        ), street
+    return f"{number} {street}", street
+
+
+def demo_title(rng: random.Random, topic: str, locality: str, host: str, street: str) -> str:
+    form = rng.choice(TITLE_FORMS)
+    return form.format(
+        topic=topic,
+        topic_lower=topic[0].lower() + topic[1:],
+        locality=locality,
+        first=host.split()[0],
+        street=street,
+    )
+
+
 def demo_meeting_input(rng: random.Random, n: int, start: datetime) -> MeetingInput:
     locality, postal_code, country = CITIES[n % len(CITIES)]
-    title, description = TOPICS[n % len(TOPICS)]
+    topic, description = TOPICS[rng.randrange(len(TOPICS))]
     host_name, host_email = demo_person(rng, n)
     public = rng.random() < 0.25
+    address, street = street_address(rng, country)
     return MeetingInput(
-        title=f"{title} — {locality}",
+        title=demo_title(rng, topic, locality, host_name, street),
         description=description,
         starts_at=start,
         ends_at=start + timedelta(hours=2),
         address=AddressQuery(
-            street=f"{rng.randint(10, 999)} {rng.choice(STREETS)}",
+            street=address,
             locality=locality,
             postal_code=postal_code,
             country=country,
@@ -266,6 +326,13 @@ def demo_meeting_input(rng: random.Random, n: int, start: datetime) -> MeetingIn
     )
 
 
+def grown_from(rng: random.Random, held: list[tuple[int, str]], offset: int) -> str:
+    """Now and then, a meeting whose host came to an earlier one (at least three days
+    before): the growth tree and the dashboard's "new hosts" have something to show."""
+    earlier = [public_id for day, public_id in held if day < offset - 2]
+    return rng.choice(earlier) if earlier and rng.random() < 0.2 else ""
+
+
 def local_evening(rng: random.Random, day: date) -> datetime:
     """A naive local wall-clock time: create_meeting reads it in the place's zone."""
     return datetime(day.year, day.month, day.day, rng.choice((10, 14, 18, 19)), rng.choice((0, 30)))
@@ -279,13 +346,17 @@ async def load_demo(
     offline = make_geocoder("offline", settings.geocoder_user_agent)
     created = 0
     already = await Meeting.filter(host__email__endswith=f"@{DEMO_EMAIL_DOMAIN}").count()
-    for n in range(meetings + past if already < meetings + past else 0):
+    held: list[tuple[int, str]] = []  # (days from today, public id) of past meetings
+    # The past ones first, so that later meetings can grow from them.
+    order = [*range(meetings, meetings + past), *range(meetings)]
+    for n in order if already < meetings + past else []:
         # One generator per meeting: a rerun draws the same meeting (and so the same
         # submission key) whatever earlier meetings consumed.
         rng = random.Random(seed * 100_003 + n)
         is_past = n >= meetings
         offset = -rng.randint(3, 25) if is_past else rng.randint(1, 42)
         data = demo_meeting_input(rng, n, local_evening(rng, today + timedelta(days=offset)))
+        data = replace(data, grew_from=grown_from(rng, held, offset))
         pretend_now = datetime.now(UTC) - timedelta(days=40) if is_past else None
         result = await create_meeting(
             data,
@@ -296,6 +367,8 @@ async def load_demo(
             submission=f"demo-{seed}-{n}",
             proven_emails={data.host_email},  # the operator loads the demo: nobody to ask
         )
+        if is_past:
+            held.append((offset, result.meeting.public_id))
         if result.repeated:
             continue  # made by an earlier run
         created += 1
@@ -367,3 +440,60 @@ async def complete_with_report(meeting: Meeting, rng: random.Random) -> None:
             status=MeetingStatus.COMPLETED, completed_at=meeting.ends_at
         )
         await tallies.refresh(meeting.id)
+
+
+# What to try once the demo is loaded (printed by ``kit demo`` and ./scripts/quickstart) --
+
+TRY_NEAR = CITIES[0][1]  # New York's ZIP: the most demo meetings are near it
+
+
+@dataclass(frozen=True)
+class DemoTour:
+    """Where to start: a neighbor's search, a demo host's manage link, the coordinators."""
+
+    base_url: str
+    manage_url: str | None
+    debug: bool
+
+    def describe(self) -> str:
+        base = self.base_url
+        outbox = (
+            f"{base}/dev/outbox"
+            if self.debug
+            else "the .eml files in KIT_DATA_DIR/outbox (or set KIT_DEBUG=1 for /dev/outbox)"
+        )
+        lines = [
+            "",
+            "What to try:",
+            f"  As a neighbor:  {base}/find?near={TRY_NEAR}",
+            f"  As a host:      {self.manage_url or '(no upcoming demo meeting to manage)'}",
+            "  As a coordinator:",
+            "      .venv/bin/kit coordinator add you@example.org --admin",
+            f"      then sign in at {base}/coordinators/signin with that address",
+            "      and open the link in the email it sends (see below)",
+            f"  Emails the kit sends: {outbox}",
+        ]
+        return "\n".join(lines)
+
+
+async def demo_manage_link(settings: Settings) -> str | None:
+    """A fresh manage link to the next upcoming demo meeting. Its host is made up, so
+    the link is printed for the operator instead of emailed; earlier links keep working."""
+    meeting = (
+        await Meeting.filter(
+            campaign__slug=CAMPAIGN_SLUG,
+            status=MeetingStatus.PUBLISHED,
+            starts_at__gt=datetime.now(UTC),
+            host__email__endswith=f"@{DEMO_EMAIL_DOMAIN}",
+        )
+        .order_by("starts_at", "id")
+        .first()
+    )
+    if meeting is None:
+        return None
+    token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
+    return manage_url(settings.base_url, meeting, token)
+
+
+async def demo_tour(settings: Settings) -> DemoTour:
+    return DemoTour(settings.base_url, await demo_manage_link(settings), settings.debug)

@@ -53,6 +53,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KIT_MAIL_FROM", "Sender address of every email the kit sends.", "kit@localhost"),
     Setting(
+        "KIT_CONTACT_EMAIL",
+        "Where people write to the operator (the Contact and Privacy pages: questions, "
+        "data deletion); unset, KIT_MAIL_FROM.",
+        None,
+    ),
+    Setting(
         "KIT_GEOCODER",
         "offline (bundled gazetteers), or a geopy geocoder name such as nominatim.",
         "offline",
@@ -116,7 +122,13 @@ class Settings:
     # Proxies trusted to say who the client is (X-Forwarded-For); empty: none.
     forwarded_allow_ips: tuple[str, ...] = ()
     debug: bool = False
+    contact_email: str = ""  # unset: mail_from (see ``contact``)
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def contact(self) -> str:
+        """The address people write to: KIT_CONTACT_EMAIL, else the sender address."""
+        return self.contact_email or self.mail_from
 
     @property
     def outbox_dir(self) -> Path:
@@ -155,6 +167,9 @@ class Settings:
                 "KIT_FORWARDED_ALLOW_IPS", get("KIT_FORWARDED_ALLOW_IPS")
             ),
             debug=parse_bool("KIT_DEBUG", get("KIT_DEBUG")),
+            contact_email=parse_email_setting("KIT_CONTACT_EMAIL", env["KIT_CONTACT_EMAIL"])
+            if env.get("KIT_CONTACT_EMAIL")
+            else "",
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -55,6 +56,11 @@ def test_demo_is_idempotent(clean_env: dict[str, str]) -> None:
     assert first.returncode == 0, first.stderr
     meetings = count_meetings(clean_env)
     assert meetings >= 300
+    assert "What to try:" in first.stdout
+    assert "http://127.0.0.1:8000/find?near=10027" in first.stdout
+    assert re.search(r"http://127\.0\.0\.1:8000/manage/[\w-]+\?token=[\w-]+", first.stdout)
+    assert "kit coordinator add you@example.org --admin" in first.stdout
+    assert "/coordinators/signin" in first.stdout and "KIT_DEBUG=1" in first.stdout
     second = run_kit(clean_env, "demo")
     assert second.returncode == 0, second.stderr
     assert count_meetings(clean_env) == meetings

@@ -83,3 +83,12 @@ def test_no_proxy_is_trusted_unless_listed(tmp_path: Path) -> None:
     assert listed.forwarded_allow_ips == ("127.0.0.1", "::1", "10.0.0.0/8")
     anyone = Settings.from_env(env(tmp_path, KIT_FORWARDED_ALLOW_IPS="*"))
     assert anyone.forwarded_allow_ips == ("*",)
+
+
+def test_contact_email_defaults_to_the_sender_address(tmp_path: Path) -> None:
+    base = {"KIT_DATA_DIR": str(tmp_path), "KIT_MAIL_FROM": "kit@example.org"}
+    assert Settings.from_env(base).contact == "kit@example.org"
+    chosen = Settings.from_env({**base, "KIT_CONTACT_EMAIL": "help@example.org"})
+    assert chosen.contact == "help@example.org"
+    with pytest.raises(SettingsError, match="KIT_CONTACT_EMAIL"):
+        Settings.from_env({**base, "KIT_CONTACT_EMAIL": "nobody"})

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from kit import campaign_exports, campaign_input, coordinators, dashboard
+from kit import flags as flag_use_cases
 from kit.dashboard_svg import render_bar_chart, render_column_chart
 from kit.errors import NotFound, PermissionDenied, ValidationError
 from kit.models import Coordinator, Idea, IdeaStatus, Meeting, MeetingStatus
@@ -504,3 +505,30 @@ async def api_dashboard(request: Request) -> Response:
     campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
     body = dashboard.dashboard_to_json(await dashboard.campaign_dashboard(campaign))
     return JSONResponse(body, headers=PRIVATE)
+
+
+# --- Reported meetings (flags) -------------------------------------------------------------
+
+
+@coordinator_page
+async def flags_queue(request: Request, coordinator: Coordinator) -> Response:
+    """Meetings people reported, of the campaigns this coordinator sees, newest first."""
+    flagged = await flag_use_cases.list_flagged_meetings(
+        await coordinators.campaign_ids(coordinator)
+    )
+    context = {
+        "coordinator": coordinator,
+        "flagged": flagged,
+        "reasons": flag_use_cases.REASON_LABELS,
+    }
+    return render(request, "coordinators/flags.html", context)
+
+
+@coordinator_page
+async def flags_resolve(request: Request, coordinator: Coordinator) -> Response:
+    """Mark a meeting's reports as looked at; hiding or showing it stays its own action."""
+    await read_form(request)
+    meeting = await coordinators.require_meeting(coordinator, request.path_params["id"])
+    resolved = await flag_use_cases.resolve_flags(meeting)
+    notice = f"{resolved} report(s) on “{meeting.title}” marked as resolved."
+    return redirect("/coordinators/flags", notice, request)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from kit import discovery, health, meetings
 from kit.discovery import InvalidQuery
+from kit.rendering import STATIC_DIR
+from kit.toolkit.markdown import markdown_to_html
 from kit.web.templating import render
 
 
@@ -40,3 +44,34 @@ async def find(request: Request) -> Response:
             context["errors"] = exc.fields
             status = 400
     return render(request, "meetings/find.html", context, status_code=status)
+
+
+# --- About, Privacy, Contact: text the operator may set ----------------------------------
+
+SITE_PAGES = {"/about": "about", "/privacy": "privacy", "/contact": "contact"}
+
+
+def operator_text(data_dir: Path, name: str) -> Markup | None:
+    """The operator's own text for a page (KIT_DATA_DIR/pages/NAME.md), as sanitized HTML;
+    None when there is none, so the page shows the kit's defaults."""
+    path = data_dir / "pages" / f"{name}.md"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    return Markup(markdown_to_html(text)) if text.strip() else None
+
+
+async def site_page(request: Request) -> Response:
+    """/about, /privacy and /contact: the operator's Markdown, or the kit's defaults."""
+    name = SITE_PAGES[request.url.path]
+    context = {"name": name, "custom": operator_text(request.app.state.settings.data_dir, name)}
+    return render(request, f"pages/{name}.html", context)
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico whatever the page links; a PNG answers as well."""
+    return FileResponse(STATIC_DIR / "favicon.png", media_type="image/png", headers=ICON_CACHE)
+
+
+ICON_CACHE = {"Cache-Control": "public, max-age=86400"}

@@ -13,6 +13,8 @@ from kit.web import (
     calendars,
     campaigns,
     coordinators,
+    dev,
+    flags,
     guests,
     hosting,
     pages,
@@ -24,6 +26,11 @@ from kit.web.templating import STATIC_MOUNTS
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
     Route("/healthz", pages.healthz, name="healthz"),
+    Route("/about", pages.site_page, name="about"),
+    Route("/privacy", pages.site_page, name="privacy"),
+    Route("/contact", pages.site_page, name="contact"),
+    Route("/favicon.ico", pages.favicon, name="favicon"),
+    Route("/dev/outbox", dev.outbox, name="dev_outbox"),
     Route("/host", hosting.host_form, methods=["GET", "POST"], name="host_form"),
     Route("/manage/recover", hosting.recover, methods=["GET", "POST"], name="manage_recover"),
     Route("/manage/{id}", hosting.manage, methods=["GET", "POST"], name="manage"),
@@ -87,6 +94,7 @@ ROUTES: list[BaseRoute] = [
     Route("/meetings/{id}", guests.meeting_detail, name="meeting_detail"),
     Route("/meetings/{id}/rsvp", guests.rsvp_form, methods=["POST"], name="rsvp_form"),
     Route("/meetings/{id}/thanks", guests.rsvp_thanks, name="rsvp_thanks"),
+    Route("/meetings/{id}/flag", flags.flag_form, methods=["POST"], name="meeting_flag"),
     Route("/rsvp/{token}", guests.rsvp_manage, methods=["GET", "POST"], name="rsvp_manage"),
     Route("/rsvp/{token}/feed", guests.rsvp_feed_link, methods=["POST"], name="rsvp_feed_link"),
     Route(
@@ -116,6 +124,7 @@ ROUTES: list[BaseRoute] = [
     Route(
         "/api/meetings/{id}/rsvps", guests.rsvp_create, methods=["POST"], name="api_rsvps_create"
     ),
+    Route("/api/meetings/{id}/flags", flags.flag_create, methods=["POST"], name="api_flags"),
     Route(
         "/api/meetings/{id}/cancel", api.meeting_cancel, methods=["POST"], name="api_meeting_cancel"
     ),
@@ -205,6 +214,13 @@ ROUTES: list[BaseRoute] = [
         coordinators.meeting_trust,
         methods=["POST"],
         name="coordinators_meeting_untrust",
+    ),
+    Route("/coordinators/flags", coordinators.flags_queue, name="coordinators_flags"),
+    Route(
+        "/coordinators/meetings/{id}/flags/resolve",
+        coordinators.flags_resolve,
+        methods=["POST"],
+        name="coordinators_flags_resolve",
     ),
     Route(
         "/coordinators/ideas/{id}/status",
