@@ -39,6 +39,11 @@ from icalendar.parser import Contentline
 
 from kit.models import Meeting, MeetingStatus, Person, RsvpStatus
 from kit.public import public_location
+from kit.toolkit.calendar_links import (
+    CalendarLinkEvent,
+    google_calendar_url,
+    outlook_calendar_url,
+)
 
 PRODID = "-//House Meeting Kit//kit//EN"
 KIT_NAME = "House Meeting Kit"
@@ -218,6 +223,29 @@ def attendee_address(person: Person, status: RsvpStatus | None) -> vCalAddress:
 
 def reminder(meeting: Meeting) -> Alarm:
     return Alarm.new_display(description=f"Reminder: {meeting.title}", trigger=-ALARM_BEFORE)
+
+
+# ---------------------------------------------------------------------------
+# Web calendars (Google, Outlook.com)
+
+
+def calendar_link_event(meeting: Meeting, *, base_url: str, exact: bool) -> CalendarLinkEvent:
+    """The meeting as a web calendar link may carry it: the same words and place as
+    the .ics for this reader (``exact`` only for a confirmed guest who was sent the
+    address), and never a private link: the URL is handed to Google or Microsoft."""
+    return CalendarLinkEvent(
+        title=meeting.title,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        details=event_description(meeting, meeting_page_url(base_url, meeting)),
+        location=event_location(meeting, exact=exact),
+    )
+
+
+def calendar_links(meeting: Meeting, *, base_url: str, exact: bool) -> dict[str, str]:
+    """``{"google": url, "outlook": url}`` for a page's "Add to calendar" links."""
+    event = calendar_link_event(meeting, base_url=base_url, exact=exact)
+    return {"google": google_calendar_url(event), "outlook": outlook_calendar_url(event)}
 
 
 # ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from kit import feeds, meetings, notifications, outcomes, rsvps
 from kit.errors import Conflict, NotFound, ValidationError
 from kit.models import EmailOptOut, Meeting, Rsvp, RsvpStatus
 from kit.public import public_event_ld, public_meeting
-from kit.toolkit.calendar import render_public_ics
+from kit.toolkit.calendar import calendar_links, render_public_ics
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict, read_json
 from kit.web.limits import limit_rsvps
@@ -41,10 +41,12 @@ def render_meeting_page(
     status_code: int = 200,
     outcomes: Any = None,
 ) -> Response:
-    data = public_meeting(meeting, request.app.state.settings.base_url, detail=True)
+    base_url = request.app.state.settings.base_url
+    data = public_meeting(meeting, base_url, detail=True)
     context = {
         "meeting": meeting,
         "public": data,
+        "calendar": calendar_links(meeting, base_url=base_url, exact=False),
         "json_ld": public_event_ld(data),
         "values": values
         or {
@@ -163,11 +165,15 @@ async def render_rsvp_page(
     feed_url: str | None = None,
 ) -> Response:
     """The guest's private page, reached only from a link emailed to them."""
+    exact = await rsvps.reveal_address(rsvp.meeting, rsvp, datetime.now(UTC))
+    base_url = request.app.state.settings.base_url
     context = {
         "rsvp": rsvp,
         "meeting": rsvp.meeting,
         "token": token,
-        "exact": await rsvps.reveal_address(rsvp.meeting, rsvp, datetime.now(UTC)),
+        "exact": exact,
+        # The exact address only once it was sent to this (confirmed) guest.
+        "calendar": calendar_links(rsvp.meeting, base_url=base_url, exact=exact),
         "values": values
         or {
             "name": rsvp.person.name,
