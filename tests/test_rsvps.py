@@ -343,3 +343,28 @@ async def test_full_meeting_without_a_waitlist_closes_rsvps(client: httpx.AsyncC
     assert full.status_code == 409
     assert "full" in full.json()["error"]
     assert await Rsvp.filter(meeting_id=created.meeting.id).count() == 1
+
+
+async def test_a_confirmed_guest_can_open_the_exact_address_in_maps(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting(capacity=1)
+    await rsvp(client, created.meeting.public_id)
+    await rsvp(client, created.meeting.public_id, email="bo@example.org", name="Bo")
+    maps = "https://www.openstreetmap.org/search?query="
+    await deliver(settings, smtp_server, tmp_path)
+    [confirmation] = to(smtp_server, "ada@example.org")
+    text = confirmation.get_body(("plain",)).get_content()
+    [link] = re.findall(r"Open in maps: (\S+)", text)
+    assert link.startswith(maps) and unquote(link.removeprefix(maps)).startswith(
+        "417 Elm St, New York"
+    )
+    assert "ring the blue door" not in unquote(link)  # directions are for people, not maps
+    html = confirmation.get_body(("html",)).get_content()
+    assert f'<a href="{link}"' in html and "Open in maps</a>" in html
+    page = (await client.get(await rsvp_link("ada@example.org"))).text
+    assert f'<a href="{link}">Open in maps</a>' in page
+
+    [waiting] = to(smtp_server, "bo@example.org")
+    assert maps not in waiting.as_string()
+    assert "Open in maps" not in (await client.get(await rsvp_link("bo@example.org"))).text
