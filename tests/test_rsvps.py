@@ -70,6 +70,10 @@ async def test_rsvp_confirms_and_sends_a_personal_invite(
     assert "417 Elm St" in str(event["LOCATION"])
     assert event["UID"] == f"meeting-{created.meeting.public_id}@testserver"
     assert invite.walk("VTIMEZONE")
+    # The invite's description carries the same private link as the email, so the
+    # guest can change or cancel from their calendar on the day.
+    [link] = re.findall(r"http://testserver/rsvp/\S+", text)
+    assert str(event["DESCRIPTION"]).endswith(f"Change or cancel your RSVP: {link}")
     [host_note] = to(smtp_server, "quinn@example.org")[-1:]
     assert "Ada" in host_note["Subject"]
     assert "ada@example.org" not in host_note.get_body(("plain",)).get_content()
