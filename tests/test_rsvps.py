@@ -372,3 +372,32 @@ async def test_a_confirmed_guest_can_open_the_exact_address_in_maps(
     [waiting] = to(smtp_server, "bo@example.org")
     assert maps not in waiting.as_string()
     assert "Open in maps" not in (await client.get(await rsvp_link("bo@example.org"))).text
+
+
+async def test_cancelling_asks_once_before_it_cancels(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    await rsvp(client, created.meeting.public_id, guests=1)
+    manage = await rsvp_link("ada@example.org")
+    page = (await client.get(manage)).text
+    # The first "Cancel my RSVP" is a link that only asks: no form on the page cancels.
+    assert f'<a class="button secondary" href="{manage}?cancel=ask#cancel">Cancel my RSVP</a>' in (
+        page
+    )
+    assert f'action="{manage}/cancel"' not in page
+
+    asked = await client.get(f"{manage}?cancel=ask")
+    assert asked.status_code == 200
+    assert "Cancel your RSVP for all 2 of you?" in asked.text
+    assert f'action="{manage}/cancel"' in asked.text and "Yes, cancel my RSVP" in asked.text
+    assert f'<a class="button secondary" href="{manage}">No, keep my RSVP</a>' in asked.text
+    [still] = await Rsvp.filter(meeting_id=created.meeting.id)
+    assert still.status is RsvpStatus.CONFIRMED  # asking changed nothing
+
+    done = await client.post(
+        f"{manage}/cancel", data={"csrf_token": await csrf_from(client, manage)}
+    )
+    assert done.status_code == 200 and "Your RSVP is cancelled" in done.text
+    assert "<dd>Cancelled</dd>" in done.text and "Cancel my RSVP" not in done.text
+    [gone] = await Rsvp.filter(meeting_id=created.meeting.id)
+    assert gone.status is RsvpStatus.CANCELLED
+    assert (await Meeting.get(id=created.meeting.id)).seats_taken == 0

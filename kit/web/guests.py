@@ -163,8 +163,11 @@ async def render_rsvp_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     feed_url: str | None = None,
+    confirm_cancel: bool = False,
 ) -> Response:
-    """The guest's private page, reached only from a link emailed to them."""
+    """The guest's private page, reached only from a link emailed to them.
+
+    ``confirm_cancel`` shows "Cancel your RSVP?" with the button that does it."""
     exact = await rsvps.reveal_address(rsvp.meeting, rsvp, datetime.now(UTC))
     base_url = request.app.state.settings.base_url
     context = {
@@ -185,6 +188,7 @@ async def render_rsvp_page(
         "errors": errors or {},
         "notice": notice,
         "feed_url": feed_url,
+        "confirm_cancel": confirm_cancel,
     }
     response = render(request, "rsvps/manage.html", context, status_code=status_code)
     response.headers["Cache-Control"] = "private, no-store"
@@ -196,7 +200,8 @@ async def rsvp_manage(request: Request) -> Response:
     form = form_to_dict(await read_form(request)) if request.method == "POST" else {}
     rsvp = await rsvps.get_rsvp_by_token(token)
     if request.method == "GET":
-        return await render_rsvp_page(request, rsvp, token)
+        asking = request.query_params.get("cancel") == "ask"
+        return await render_rsvp_page(request, rsvp, token, confirm_cancel=asking)
     if "consent" not in form and "name" in form:
         form["consent"] = ""  # an unticked box sends nothing: a full form means "no"
     try:
