@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import feeds, meetings, notifications, outcomes, rsvps
+from kit import cards, feeds, meetings, notifications, outcomes, rsvps
 from kit.errors import Conflict, NotFound, ValidationError
 from kit.models import EmailOptOut, Meeting, Rsvp, RsvpStatus
 from kit.public import public_event_ld, public_meeting
@@ -266,6 +266,13 @@ async def meeting_ics(request: Request) -> Response:
         media_type=ICS,
         headers={"Content-Disposition": f'attachment; filename="meeting-{meeting.public_id}.ics"'},
     )
+
+
+async def meeting_card(request: Request) -> Response:
+    """The og:image a shared link previews with: title, day and town, nothing private."""
+    meeting = await meetings.get_meeting(request.path_params["id"])
+    body = await cards.render_meeting_card(meeting)
+    return Response(body, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
 
 
 async def unsubscribe(request: Request) -> Response:
