@@ -127,6 +127,12 @@ async def test_the_filters_are_form_controls_kept_across_radius_links_and_paging
     page = (await client.get("/find", params={"near": "10027", "campaign": "spring"})).text
     assert titles(page) == ["Soon"]
     assert '<option value="spring" selected>Spring Talks</option>' in page
+    # A calendar subscription keeps the campaign (dates and seats would go stale in it).
+    [feed] = re.findall(r'href="(webcal://[^"]+)"', page)
+    feed = feed.replace("&amp;", "&")
+    assert feed.endswith("&campaign=spring") and "has_space" not in feed
+    ics = (await client.get(feed.removeprefix("webcal://testserver"))).text
+    assert "SUMMARY:Soon" in ics and "SUMMARY:Later" not in ics
 
     # "More meetings" keeps the filters too: here one meeting a page, soonest dates only.
     first = await client.get("/find", params={"near": "10027", "has_space": "1", "limit": "1"})
