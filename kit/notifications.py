@@ -114,7 +114,9 @@ def invite_for(
     *,
     method: Literal["REQUEST", "CANCEL"] = "REQUEST",
     exact: bool = True,
+    manage_url: str | None = None,
 ) -> bytes:
+    """``manage_url``: the person's own RSVP link, where a fresh token is at hand."""
     return render_invite(
         meeting,
         base_url=site.base_url,
@@ -123,6 +125,7 @@ def invite_for(
         sequence=meeting.sequence,
         method=method,
         exact=exact,
+        manage_url=manage_url,
     )
 
 
@@ -143,7 +146,7 @@ async def rsvp_recorded(
     """
     context = {"rsvp": rsvp, "guest": person, "rsvp_url": rsvp_url(token, site), "exact": exact}
     if rsvp.status is RsvpStatus.CONFIRMED:
-        invite = invite_for(meeting, person, site, exact=exact)
+        invite = invite_for(meeting, person, site, exact=exact, manage_url=rsvp_url(token, site))
         await send_from_host("rsvp_confirmed", meeting, person.email, context, site, invite=invite)
     elif rsvp.status is RsvpStatus.REQUESTED:
         await send_from_host("rsvp_requested", meeting, person.email, context, site)

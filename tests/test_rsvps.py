@@ -70,6 +70,10 @@ async def test_rsvp_confirms_and_sends_a_personal_invite(
     assert "417 Elm St" in str(event["LOCATION"])
     assert event["UID"] == f"meeting-{created.meeting.public_id}@testserver"
     assert invite.walk("VTIMEZONE")
+    # The invite's description carries the same private link as the email, so the
+    # guest can change or cancel from their calendar on the day.
+    [link] = re.findall(r"http://testserver/rsvp/\S+", text)
+    assert str(event["DESCRIPTION"]).endswith(f"Change or cancel your RSVP: {link}")
     [host_note] = to(smtp_server, "quinn@example.org")[-1:]
     assert "Ada" in host_note["Subject"]
     assert "ada@example.org" not in host_note.get_body(("plain",)).get_content()
@@ -343,3 +347,57 @@ async def test_full_meeting_without_a_waitlist_closes_rsvps(client: httpx.AsyncC
     assert full.status_code == 409
     assert "full" in full.json()["error"]
     assert await Rsvp.filter(meeting_id=created.meeting.id).count() == 1
+
+
+async def test_a_confirmed_guest_can_open_the_exact_address_in_maps(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting(capacity=1)
+    await rsvp(client, created.meeting.public_id)
+    await rsvp(client, created.meeting.public_id, email="bo@example.org", name="Bo")
+    maps = "https://www.openstreetmap.org/search?query="
+    await deliver(settings, smtp_server, tmp_path)
+    [confirmation] = to(smtp_server, "ada@example.org")
+    text = confirmation.get_body(("plain",)).get_content()
+    [link] = re.findall(r"Open in maps: (\S+)", text)
+    assert link.startswith(maps) and unquote(link.removeprefix(maps)).startswith(
+        "417 Elm St, New York"
+    )
+    assert "ring the blue door" not in unquote(link)  # directions are for people, not maps
+    html = confirmation.get_body(("html",)).get_content()
+    assert f'<a href="{link}"' in html and "Open in maps</a>" in html
+    page = (await client.get(await rsvp_link("ada@example.org"))).text
+    assert f'<a href="{link}">Open in maps</a>' in page
+
+    [waiting] = to(smtp_server, "bo@example.org")
+    assert maps not in waiting.as_string()
+    assert "Open in maps" not in (await client.get(await rsvp_link("bo@example.org"))).text
+
+
+async def test_cancelling_asks_once_before_it_cancels(client: httpx.AsyncClient) -> None:
+    created = await make_meeting()
+    await rsvp(client, created.meeting.public_id, guests=1)
+    manage = await rsvp_link("ada@example.org")
+    page = (await client.get(manage)).text
+    # The first "Cancel my RSVP" is a link that only asks: no form on the page cancels.
+    assert f'<a class="button secondary" href="{manage}?cancel=ask#cancel">Cancel my RSVP</a>' in (
+        page
+    )
+    assert f'action="{manage}/cancel"' not in page
+
+    asked = await client.get(f"{manage}?cancel=ask")
+    assert asked.status_code == 200
+    assert "Cancel your RSVP for all 2 of you?" in asked.text
+    assert f'action="{manage}/cancel"' in asked.text and "Yes, cancel my RSVP" in asked.text
+    assert f'<a class="button secondary" href="{manage}">No, keep my RSVP</a>' in asked.text
+    [still] = await Rsvp.filter(meeting_id=created.meeting.id)
+    assert still.status is RsvpStatus.CONFIRMED  # asking changed nothing
+
+    done = await client.post(
+        f"{manage}/cancel", data={"csrf_token": await csrf_from(client, manage)}
+    )
+    assert done.status_code == 200 and "Your RSVP is cancelled" in done.text
+    assert "<dd>Cancelled</dd>" in done.text and "Cancel my RSVP" not in done.text
+    [gone] = await Rsvp.filter(meeting_id=created.meeting.id)
+    assert gone.status is RsvpStatus.CANCELLED
+    assert (await Meeting.get(id=created.meeting.id)).seats_taken == 0

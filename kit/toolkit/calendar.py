@@ -39,6 +39,11 @@ from icalendar.parser import Contentline
 
 from kit.models import Meeting, MeetingStatus, Person, RsvpStatus
 from kit.public import public_location
+from kit.toolkit.calendar_links import (
+    CalendarLinkEvent,
+    google_calendar_url,
+    outlook_calendar_url,
+)
 
 PRODID = "-//House Meeting Kit//kit//EN"
 KIT_NAME = "House Meeting Kit"
@@ -88,13 +93,15 @@ def meeting_to_event(
     cancelled: bool = False,
     alarm: bool = False,
     stamp: datetime | None = None,
+    manage_url: str | None = None,
 ) -> Event:
     """The VEVENT for one meeting, as one reader may see it.
 
     ``exact`` reveals the street, directions and exact point: pass True only
     for the host and confirmed guests. ``organizer_email`` must be an address
     the kit controls (iTIP sends replies and cancellations to the organizer);
-    the host appears only by first name, in its CN.
+    the host appears only by first name, in its CN. ``manage_url`` is the attendee's
+    own private link (change or cancel): only for that one person's invite.
     """
     start, end = event_times(meeting)
     url = meeting_page_url(base_url, meeting)
@@ -107,7 +114,7 @@ def meeting_to_event(
     event.add("DTSTART", start)
     event.add("DTEND", end)
     event.add("SUMMARY", meeting.title)
-    event.add("DESCRIPTION", event_description(meeting, url))
+    event.add("DESCRIPTION", event_description(meeting, url, manage_url=manage_url))
     event.add("LOCATION", event_location(meeting, exact=exact))
     event.add("GEO", event_geo(meeting, exact=exact))
     event.add("URL", url)
@@ -153,11 +160,14 @@ def event_status(meeting: Meeting, *, cancelled: bool = False) -> STATUS:
     return STATUS.CONFIRMED
 
 
-def event_description(meeting: Meeting, url: str) -> str:
+def event_description(meeting: Meeting, url: str, *, manage_url: str | None = None) -> str:
     parts = [meeting.description.strip()]
     if meeting.host_note.strip():
         parts.append(f"From the host: {meeting.host_note.strip()}")
     parts.append(url)
+    if manage_url:
+        # In the guest's calendar, where they look on the day: change or cancel from there.
+        parts.append(f"Change or cancel your RSVP: {manage_url}")
     return "\n\n".join(part for part in parts if part)
 
 
@@ -218,6 +228,29 @@ def attendee_address(person: Person, status: RsvpStatus | None) -> vCalAddress:
 
 def reminder(meeting: Meeting) -> Alarm:
     return Alarm.new_display(description=f"Reminder: {meeting.title}", trigger=-ALARM_BEFORE)
+
+
+# ---------------------------------------------------------------------------
+# Web calendars (Google, Outlook.com)
+
+
+def calendar_link_event(meeting: Meeting, *, base_url: str, exact: bool) -> CalendarLinkEvent:
+    """The meeting as a web calendar link may carry it: the same words and place as
+    the .ics for this reader (``exact`` only for a confirmed guest who was sent the
+    address), and never a private link: the URL is handed to Google or Microsoft."""
+    return CalendarLinkEvent(
+        title=meeting.title,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        details=event_description(meeting, meeting_page_url(base_url, meeting)),
+        location=event_location(meeting, exact=exact),
+    )
+
+
+def calendar_links(meeting: Meeting, *, base_url: str, exact: bool) -> dict[str, str]:
+    """``{"google": url, "outlook": url}`` for a page's "Add to calendar" links."""
+    event = calendar_link_event(meeting, base_url=base_url, exact=exact)
+    return {"google": google_calendar_url(event), "outlook": outlook_calendar_url(event)}
 
 
 # ---------------------------------------------------------------------------
@@ -349,13 +382,15 @@ def render_invite(
     attendee_status: RsvpStatus = RsvpStatus.CONFIRMED,
     now: datetime | None = None,
     exact: bool = True,
+    manage_url: str | None = None,
 ) -> bytes:
     """An iTIP invite for one person, to attach as ``text/calendar; method=<method>``.
 
     REQUEST to a confirmed guest (or the host) carries the exact place (unless the
     caller says ``exact=False``) and a reminder. CANCEL keeps the UID, takes the next
     ``sequence`` and only the public location: a cancellation has no reason to repeat a
-    home address.
+    home address. ``manage_url`` (the attendee's private RSVP link) goes into a REQUEST's
+    description; a CANCEL has nothing left to change.
     """
     requesting = method == "REQUEST"
     event = meeting_to_event(
@@ -369,6 +404,7 @@ def render_invite(
         cancelled=not requesting,
         alarm=requesting,
         stamp=now,
+        manage_url=manage_url if requesting else None,
     )
     return single_event_file(new_calendar(method), meeting, event)
 

@@ -8,11 +8,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import feeds, meetings, notifications, outcomes, rsvps
+from kit import cards, feeds, meetings, notifications, outcomes, rsvps
 from kit.errors import Conflict, NotFound, ValidationError
 from kit.models import EmailOptOut, Meeting, Rsvp, RsvpStatus
 from kit.public import public_event_ld, public_meeting
-from kit.toolkit.calendar import render_public_ics
+from kit.toolkit.calendar import calendar_links, render_public_ics
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict, read_json
 from kit.web.limits import limit_rsvps
@@ -41,10 +41,12 @@ def render_meeting_page(
     status_code: int = 200,
     outcomes: Any = None,
 ) -> Response:
-    data = public_meeting(meeting, request.app.state.settings.base_url, detail=True)
+    base_url = request.app.state.settings.base_url
+    data = public_meeting(meeting, base_url, detail=True)
     context = {
         "meeting": meeting,
         "public": data,
+        "calendar": calendar_links(meeting, base_url=base_url, exact=False),
         "json_ld": public_event_ld(data),
         "values": values
         or {
@@ -161,13 +163,20 @@ async def render_rsvp_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     feed_url: str | None = None,
+    confirm_cancel: bool = False,
 ) -> Response:
-    """The guest's private page, reached only from a link emailed to them."""
+    """The guest's private page, reached only from a link emailed to them.
+
+    ``confirm_cancel`` shows "Cancel your RSVP?" with the button that does it."""
+    exact = await rsvps.reveal_address(rsvp.meeting, rsvp, datetime.now(UTC))
+    base_url = request.app.state.settings.base_url
     context = {
         "rsvp": rsvp,
         "meeting": rsvp.meeting,
         "token": token,
-        "exact": await rsvps.reveal_address(rsvp.meeting, rsvp, datetime.now(UTC)),
+        "exact": exact,
+        # The exact address only once it was sent to this (confirmed) guest.
+        "calendar": calendar_links(rsvp.meeting, base_url=base_url, exact=exact),
         "values": values
         or {
             "name": rsvp.person.name,
@@ -179,6 +188,7 @@ async def render_rsvp_page(
         "errors": errors or {},
         "notice": notice,
         "feed_url": feed_url,
+        "confirm_cancel": confirm_cancel,
     }
     response = render(request, "rsvps/manage.html", context, status_code=status_code)
     response.headers["Cache-Control"] = "private, no-store"
@@ -190,7 +200,8 @@ async def rsvp_manage(request: Request) -> Response:
     form = form_to_dict(await read_form(request)) if request.method == "POST" else {}
     rsvp = await rsvps.get_rsvp_by_token(token)
     if request.method == "GET":
-        return await render_rsvp_page(request, rsvp, token)
+        asking = request.query_params.get("cancel") == "ask"
+        return await render_rsvp_page(request, rsvp, token, confirm_cancel=asking)
     if "consent" not in form and "name" in form:
         form["consent"] = ""  # an unticked box sends nothing: a full form means "no"
     try:
@@ -255,6 +266,13 @@ async def meeting_ics(request: Request) -> Response:
         media_type=ICS,
         headers={"Content-Disposition": f'attachment; filename="meeting-{meeting.public_id}.ics"'},
     )
+
+
+async def meeting_card(request: Request) -> Response:
+    """The og:image a shared link previews with: title, day and town, nothing private."""
+    meeting = await meetings.get_meeting(request.path_params["id"])
+    body = await cards.render_meeting_card(meeting)
+    return Response(body, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
 
 
 async def unsubscribe(request: Request) -> Response:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from kit import discovery, health, meetings
+from kit.campaigns import list_campaigns
 from kit.discovery import InvalidQuery
+from kit.public import public_location
 from kit.rendering import STATIC_DIR
 from kit.toolkit.markdown import markdown_to_html
 from kit.web.templating import render
@@ -30,16 +34,54 @@ async def healthz(request: Request) -> Response:
     )
 
 
+# The find page's filters, as the form sends them; kept on every link the page makes
+# (radius choices, "More meetings", the calendar feed) so a click never drops them.
+FIND_FILTERS = ("from", "to", "has_space", "campaign")
+
+
+def find_filters(params: Mapping[str, str]) -> dict[str, str]:
+    return {name: params[name] for name in FIND_FILTERS if params.get(name, "").strip()}
+
+
+def find_url(near: str, filters: Mapping[str, str], **extra: str) -> str:
+    """A /find link for ``near`` with the page's filters and ``extra`` (radius, cursor)."""
+    return "/find?" + urlencode({"near": near, **filters, **extra})
+
+
+def result_bounds(result: discovery.SearchResult) -> list[float] | None:
+    """South, west, north, east around the searched place and the results' public
+    points (never a home's own point), for the map to fit; None with no results."""
+    if not result.items:
+        return None
+    points = [(result.place.lat, result.place.lon)]
+    for meeting, _distance in result.items:
+        place = public_location(meeting)
+        points.append((place["lat"], place["lon"]))
+    lats, lons = [lat for lat, _ in points], [lon for _, lon in points]
+    return [min(lats), min(lons), max(lats), max(lons)]
+
+
 async def find(request: Request) -> Response:
     """Search by ZIP, town or location: a plain list (no JavaScript needed) and a map."""
     near = request.query_params.get("near", "")
-    context: dict[str, Any] = {"near": near, "result": None, "errors": {}}
+    filters = find_filters(request.query_params)
+    context: dict[str, Any] = {
+        "near": near,
+        "result": None,
+        "bounds": None,
+        "errors": {},
+        "filters": filters,
+        "find_url": find_url,
+        "campaign_options": [("", "Any campaign")]
+        + [(c.slug, c.name) for c in await list_campaigns()],
+    }
     status = 200
     if near:
         try:
-            context["result"] = await discovery.search_meetings(
+            result = await discovery.search_meetings(
                 request.query_params, request.app.state.geocoder, local_radius=True
             )
+            context["result"], context["bounds"] = result, result_bounds(result)
         except InvalidQuery as exc:
             context["errors"] = exc.fields
             status = 400

@@ -46,3 +46,26 @@ async def test_find_works_at_320px_without_javascript(live_server: str, browser:
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 320
     await context.close()
+
+
+async def test_find_on_a_phone_lists_first_marks_the_place_and_explains_a_refused_location(
+    live_server: str, browser: Browser
+) -> None:
+    # No geolocation permission granted: the browser refuses, as a person tapping "Block".
+    context = await browser.new_context(viewport={"width": 375, "height": 800})
+    page = await context.new_page()
+    await page.goto(f"{live_server}/find?near=10027")
+    results = page.locator(".meeting-list")
+    await expect(results).to_be_visible()
+    list_box, map_box = await results.bounding_box(), await page.locator("#map").bounding_box()
+    assert list_box and map_box and list_box["y"] < map_box["y"]  # the list comes first
+    assert map_box["height"] <= 0.35 * 800  # and the map is shorter than on a desktop
+    # The searched place has its own pin beside the meeting markers.
+    await expect(page.locator("#map path.leaflet-interactive")).to_have_count(1)
+
+    await page.get_by_role("button", name="Use my location").click()
+    await expect(page.locator("#location-message")).to_have_text(
+        re.compile("didn't share your location|couldn't find your location")
+    )
+    await expect(page.get_by_label("ZIP code or town")).to_be_focused()
+    await context.close()

@@ -74,12 +74,17 @@ async def test_find_rsvp_change_and_cancel_from_the_email(
     await expect(page.get_by_text("Confirmed for 1 person")).to_be_visible()
     await page.screenshot(path=str(SCREENSHOTS / "rsvp-manage.png"), full_page=True)
 
-    await page.get_by_role("button", name="Cancel my RSVP").click()
+    # Cancelling asks once: the first click only shows the question.
+    await page.get_by_role("link", name="Cancel my RSVP").click()
+    await expect(page.get_by_text("Cancel your RSVP?")).to_be_visible()
+    await expect(page.locator("dt:has-text('Status') + dd")).to_have_text("Confirmed for 1 person")
+    await page.get_by_role("button", name="Yes, cancel my RSVP").click()
     await expect(page.get_by_role("status")).to_have_text(re.compile("Your RSVP is cancelled"))
     await expect(page.locator("dt:has-text('Status') + dd")).to_have_text("Cancelled")
-    await expect(page.get_by_role("button", name="Cancel my RSVP")).to_have_count(0)
+    await expect(page.get_by_role("link", name="Cancel my RSVP")).to_have_count(0)
+    await expect(page.get_by_role("link", name="Add to Google Calendar")).to_have_count(0)
     cancelled = await read_mail("dana.rivera@example.org", "RSVP cancelled")
     assert title in str(cancelled["Subject"])
-    await page.get_by_role("link", name="Meeting page").click()
+    await page.get_by_role("link", name="RSVP again").click()
     assert await seats_left(page) == before
     await phone.close()

@@ -493,6 +493,24 @@ def test_description_has_the_note_and_the_page(node: str) -> None:
     )
 
 
+def test_a_guests_invite_carries_their_change_or_cancel_link(node: str) -> None:
+    meeting = lyon_meeting()
+    link = f"{BASE_URL}/rsvp/s3cr3t-token"
+    _, seen = read_both(node, invite(meeting, manage_url=link))
+    assert seen["events"][0]["description"].endswith(
+        f"{BASE_URL}/meetings/{meeting.public_id}\n\nChange or cancel your RSVP: {link}"
+    )
+    # A cancellation has nothing to change, and no other file ever holds the link.
+    for ics in (
+        invite(meeting, "CANCEL", sequence=1, manage_url=link),
+        render_public_ics(meeting, base_url=BASE_URL),
+        render_feed([meeting], base_url=BASE_URL, name="x"),
+    ):
+        _, seen = read_both(node, ics)
+        assert "s3cr3t" not in seen["events"][0]["description"]
+        assert b"s3cr3t" not in ics
+
+
 def test_page_url_agrees_with_kit_meetings() -> None:
     from kit.meetings import meeting_url
 

@@ -8,12 +8,13 @@ end; the links work without JavaScript.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from kit.maps.distance import MILES
 from kit.maps.nearby import haversine_km
-from tests.factories import GEOCODER, make_meeting
+from tests.factories import GEOCODER, HouseGeocoder, local, make_campaign, make_meeting
 
 LYON = {"street": "3 rue de la République", "locality": "Lyon", "postal_code": "69001"}
 
@@ -91,3 +92,80 @@ async def test_the_widest_search_offers_hosting_instead(client: httpx.AsyncClien
     assert results_heading(page) == "0 meetings within 150 mi of 10027 New York, NY"
     assert "Look within" not in page
     assert "Why not be the first?" in page and "Host a meeting in New York" in page
+
+
+def titles(html: str) -> list[str]:
+    return re.findall(r'<h3><a href="/meetings/[^"]+">([^<]+)</a></h3>', html)
+
+
+async def test_the_filters_are_form_controls_kept_across_radius_links_and_paging(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_campaign("spring", name="Spring Talks", is_public=True)
+    await make_campaign("secret", name="Staff only", is_public=False)
+    await make_meeting(title="Soon", starts_at=local(3), ends_at=local(3, 20), campaign="spring")
+    await make_meeting(title="Later", starts_at=local(20), ends_at=local(20, 20))
+    full = await make_meeting(title="Full", capacity=1, starts_at=local(4), ends_at=local(4, 20))
+    body = {"name": "Ada", "email": "ada@example.org"}
+    await client.post(f"/api/meetings/{full.meeting.public_id}/rsvps", json=body)
+
+    last_day = (datetime.now(UTC) + timedelta(days=10)).strftime("%Y-%m-%d")
+    params = {"near": "10027", "to": last_day, "has_space": "1"}
+    page = (await client.get("/find", params=params)).text
+    assert titles(page) == ["Soon"]
+    # The controls show what is applied, so the next search keeps it.
+    assert f'name="to" type="date" value="{last_day}"' in page
+    assert re.search(
+        r'id="field-has_space" name="has_space" type="checkbox" value="1"\s*checked', page
+    )
+    # Only public campaigns are offered.
+    assert '<option value="spring">Spring Talks</option>' in page and "Staff only" not in page
+    for label, href in radius_links(page).items():
+        assert f"to={last_day}" in href and "has_space=1" in href, label
+        assert titles((await client.get(href)).text) == ["Soon"]
+
+    page = (await client.get("/find", params={"near": "10027", "campaign": "spring"})).text
+    assert titles(page) == ["Soon"]
+    assert '<option value="spring" selected>Spring Talks</option>' in page
+    # A calendar subscription keeps the campaign (dates and seats would go stale in it).
+    [feed] = re.findall(r'href="(webcal://[^"]+)"', page)
+    feed = feed.replace("&amp;", "&")
+    assert feed.endswith("&campaign=spring") and "has_space" not in feed
+    ics = (await client.get(feed.removeprefix("webcal://testserver"))).text
+    assert "SUMMARY:Soon" in ics and "SUMMARY:Later" not in ics
+
+    # "More meetings" keeps the filters too: here one meeting a page, soonest dates only.
+    first = await client.get("/find", params={"near": "10027", "has_space": "1", "limit": "1"})
+    [more] = re.findall(r'href="([^"]+)">More meetings</a>', first.text)
+    more = more.replace("&amp;", "&")
+    assert "has_space=1" in more and "cursor=" in more
+    assert "Full" not in titles((await client.get(more)).text)
+
+    # A radius picked from the links stays when the filters change.
+    wide = (await client.get("/find", params={"near": "10027", "radius_km": "48.2803"})).text
+    assert '<input type="hidden" name="radius_km" value="48.2803">' in wide
+
+
+async def test_a_bad_filter_date_is_a_field_error_that_keeps_what_was_typed(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/find", params={"near": "10027", "from": "next tuesday"})
+    assert page.status_code == 400
+    assert "is not a date like" in page.text
+    assert 'name="from" type="date" value="next tuesday"' in page.text
+
+
+async def test_the_map_fits_the_results_public_points_and_pins_the_searched_place(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting(HouseGeocoder(40.81234, -73.95678))
+    page = (await client.get("/find", params={"near": "10027"})).text
+    [bounds] = re.findall(r'data-bounds="([^"]+)"', page)
+    south, west, north, east = (float(n) for n in bounds.split(","))
+    meeting = created.meeting
+    assert south <= meeting.approx_lat <= north and west <= meeting.approx_lon <= east
+    # The box is drawn around the home's public pin, never its own point.
+    assert str(meeting.lat) not in bounds and str(meeting.lon) not in bounds
+    assert 'data-place="' in page
+    empty = (await client.get("/find", params={"near": "Lyon, France"})).text
+    assert "data-bounds" not in empty

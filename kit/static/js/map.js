@@ -12,6 +12,18 @@
     .setView([parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)], parseInt(el.dataset.zoom, 10));
   L.tileLayer(el.dataset.tiles, { maxZoom: 18, attribution: el.dataset.attribution }).addTo(map);
 
+  // The searched place gets its own pin (a ring, not a meeting marker), and the map
+  // fits the results the page lists (the server sends their public points' bounds).
+  if (el.dataset.place) {
+    L.circleMarker([parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)], {
+      radius: 9, weight: 3, color: "#a8461c", fillOpacity: 0.15
+    }).bindTooltip("You searched: " + el.dataset.place).addTo(map);
+  }
+  if (el.dataset.bounds) {
+    var b = el.dataset.bounds.split(",").map(parseFloat);
+    map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: [30, 30], maxZoom: 14 });
+  }
+
   var layer = typeof L.markerClusterGroup === "function" ? L.markerClusterGroup() : L.layerGroup();
   map.addLayer(layer);
   el.dataset.markers = "0";
@@ -20,6 +32,11 @@
     var span = document.createElement("span");
     span.textContent = value;
     return span.innerHTML;
+  }
+
+  // English plural rules, as the list beside the map writes them.
+  function seatsLeft(n) {
+    return n + (n === 1 ? " seat left" : " seats left");
   }
 
   function popup(props) {
@@ -31,7 +48,7 @@
     return '<a href="' + text(props.url) + '">' + text(props.title) + "</a><br>" +
       text(local) + " · " + text(props.locality) + "<br>" +
       (props.status === "completed" ? "Held"
-        : props.seats_left > 0 ? text(props.seats_left + " seats left") : "Full: waitlist");
+        : props.seats_left > 0 ? text(seatsLeft(props.seats_left)) : "Full: waitlist");
   }
 
   var pending = null;
@@ -42,7 +59,9 @@
     bbox[1] = Math.max(-90, bbox[1]); bbox[3] = Math.min(90, bbox[3]);
     if (pending) { pending.abort(); }
     pending = new AbortController();
-    fetch(el.dataset.geojson + "?bbox=" + bbox.join(","), { signal: pending.signal })
+    var url = el.dataset.geojson + "?bbox=" + bbox.join(",");
+    if (el.dataset.campaign) { url += "&campaign=" + encodeURIComponent(el.dataset.campaign); }
+    fetch(url, { signal: pending.signal })
       .then(function (r) { return r.ok ? r.json() : { features: [] }; })
       .then(function (data) {
         layer.clearLayers();
@@ -60,14 +79,27 @@
   load();
 
   var locate = document.getElementById("use-location");
+  var message = document.getElementById("location-message");
+  function tell(words) {
+    if (!message) { return; }
+    message.textContent = words;
+    message.hidden = false;
+  }
   if (locate && "geolocation" in navigator) {
     locate.hidden = false;
     locate.addEventListener("click", function () {
+      tell("Finding your location…");
       navigator.geolocation.getCurrentPosition(function (pos) {
         var input = document.getElementById("field-near");
         input.value = pos.coords.latitude.toFixed(4) + "," + pos.coords.longitude.toFixed(4);
         input.form.submit();
-      });
+      }, function (error) {
+        // Refused (code 1) or not found: say so, and point to the box that always works.
+        tell(error.code === 1
+          ? "Your browser didn't share your location. Type your ZIP code or town instead."
+          : "We couldn't find your location. Type your ZIP code or town instead.");
+        document.getElementById("field-near").focus();
+      }, { timeout: 15000 });
     });
   }
 })();
