@@ -30,6 +30,7 @@ PRIVATE_PREFIXES = (
     "/feeds/",
     "/ideas/confirm/",
     "/hosts/confirm/",
+    "/dev/",  # the development outbox: only with KIT_DEBUG=1 (tests/web/test_dev.py)
     "/coordinators",
     "/api/coordinators",
 )
