@@ -519,3 +519,16 @@ async def test_the_private_link_shows_its_underscores_and_has_a_copy_button(
     css = (await client.get("/static/css/kit.css")).text
     assert ".secret-link a { text-decoration: none; }" in css
     assert ".secret-link a:focus-visible { outline: 3px solid" in css
+
+
+async def test_the_summary_says_the_street_stays_private_only_for_a_home(
+    client: httpx.AsyncClient,
+) -> None:
+    home = await make_meeting()
+    library = await make_meeting(kind="public", title="At the library")
+    # The venue's name comes from the host form (another part of issue #13); set it here.
+    await Meeting.filter(id=library.meeting.id).update(venue_name="Harlem Library")
+    home_where = outline((await client.get(path_of(home))).text).facts["Where"]
+    library_where = outline((await client.get(path_of(library))).text).facts["Where"]
+    assert home_where.endswith("(guests see the street only once they're confirmed)")
+    assert library_where == "Harlem Library, 417 Elm St, New York 10027"
