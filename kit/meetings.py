@@ -310,6 +310,8 @@ async def update_meeting(
         meeting.locality,
         meeting.postal_code,
         meeting.country,
+        meeting.title,
+        meeting.description,
     )
     values: dict[str, Any] = {
         "title": data.title,
@@ -360,11 +362,14 @@ async def update_meeting(
 
 
 def describe_changes(before: tuple[Any, ...], meeting: Meeting) -> list[str]:
-    """What guests must hear about: a new time or a new place."""
+    """What guests must hear about: a new time or place, a new title, or a description
+    that says something new. Fixing spacing, punctuation or capitals isn't news: guests
+    would get an email (and a calendar update) for nothing."""
+    starts_at, ends_at, *place, title, description = before
     changed = []
-    if before[:2] != (meeting.starts_at, meeting.ends_at):
+    if (starts_at, ends_at) != (meeting.starts_at, meeting.ends_at):
         changed.append("time")
-    if before[2:] != (
+    if tuple(place) != (
         meeting.street,
         meeting.directions,
         meeting.locality,
@@ -372,7 +377,16 @@ def describe_changes(before: tuple[Any, ...], meeting: Meeting) -> list[str]:
         meeting.country,
     ):
         changed.append("place")
+    if _words(title) != _words(meeting.title):
+        changed.append("title")
+    if _words(description) != _words(meeting.description):
+        changed.append("description")
     return changed
+
+
+def _words(text: str) -> list[str]:
+    """The words of a text, whatever its spacing, punctuation and capitals."""
+    return "".join(c if c.isalnum() else " " for c in text.casefold()).split()
 
 
 async def set_capacity(meeting: Meeting, capacity: int, *, site: Settings) -> None:

@@ -88,7 +88,8 @@ async def send_from_host(
         kind,
         to=to,
         meeting=meeting,
-        sender_name=sender_name(meeting),
+        # Mail to the host themselves (new RSVPs, their own copy) is from the kit, not "Ada".
+        sender_name=APP_NAME if to.lower() == meeting.host.email else sender_name(meeting),
         reply_to=meeting.host.email if meeting.reply_to_host else "",
         headers={
             "List-Unsubscribe": f"<{link}>",

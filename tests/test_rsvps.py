@@ -401,3 +401,64 @@ async def test_cancelling_asks_once_before_it_cancels(client: httpx.AsyncClient)
     [gone] = await Rsvp.filter(meeting_id=created.meeting.id)
     assert gone.status is RsvpStatus.CANCELLED
     assert (await Meeting.get(id=created.meeting.id)).seats_taken == 0
+
+
+# Guests hear about a new title or a description that says something new --------------
+
+
+async def edit(client: httpx.AsyncClient, created, **fields: str) -> None:  # noqa: ANN001
+    auth = {"Authorization": f"Bearer {created.manage_token}"}
+    response = await client.patch(
+        f"/api/meetings/{created.meeting.public_id}", json=fields, headers=auth
+    )
+    assert response.status_code == 200, response.text
+
+
+async def change_emails(to_addr: str = "ada@example.org") -> list[OutboxEmail]:
+    return await OutboxEmail.filter(kind="meeting_changed", to_addr=to_addr).order_by("id")
+
+
+async def test_a_new_title_or_description_is_emailed_to_guests_with_the_new_words(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    await rsvp(client, created.meeting.public_id)
+    await edit(client, created, title="Parents and teachers talk schools")
+    await edit(
+        client, created, description="We'll talk about the school budget vote.\nBring a friend."
+    )
+    renamed, described = await change_emails()
+    assert renamed.subject == "New title: Parents and teachers talk schools"
+    assert "I've changed the title for Parents and teachers talk schools" in renamed.body_text
+    assert "It's now called “Parents and teachers talk schools”." in renamed.body_text
+    assert "What it's about now" not in renamed.body_text
+    assert described.subject == "New description: Parents and teachers talk schools"
+    assert (
+        "What it's about now:\n  We'll talk about the school budget vote.\n  Bring a friend."
+        in described.body_text
+    )
+    assert "We&#39;ll talk about the school budget vote.<br>Bring a friend." in (
+        described.body_html
+    )
+    meeting = await Meeting.get(id=created.meeting.id)
+    assert meeting.sequence == created.meeting.sequence + 2  # calendars get the new words
+
+
+async def test_tidying_the_title_or_description_emails_nobody(client: httpx.AsyncClient) -> None:
+    created = await make_meeting(description="A living-room conversation about schools.")
+    await rsvp(client, created.meeting.public_id)
+    await edit(
+        client,
+        created,
+        title="Neighbors Talk Schools!",
+        description="A living room conversation   about schools",
+    )
+    assert await change_emails() == []
+    meeting = await Meeting.get(id=created.meeting.id)
+    assert (meeting.title, meeting.sequence) == (
+        "Neighbors Talk Schools!",
+        created.meeting.sequence,
+    )
+    await edit(client, created, title="Neighbors talk schools and parks")
+    [email] = await change_emails()
+    assert email.subject == "New title: Neighbors talk schools and parks"

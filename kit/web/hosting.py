@@ -10,7 +10,8 @@ from starlette.responses import RedirectResponse, Response
 
 from kit import host_access, hosttools, meetings, printing, reports, rsvps
 from kit.errors import Conflict, KitError, RateLimited, ValidationError
-from kit.models import Meeting
+from kit.models import Meeting, RsvpStatus
+from kit.rendering import plural
 from kit.validation import email as email_field
 from kit.validation import flatten, phone, text
 from kit.web.csrf import read_form
@@ -115,9 +116,15 @@ async def render_manage(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
+    section: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    """The host's page: details form, guest list, messages, invitations, share link."""
+    """The host's page: details form, guest list, messages, invitations, share link.
+
+    ``section`` is the id of the part of the page the form came from: its action URL ends
+    in that #fragment, so the browser lands back there, and the notice and error summary
+    show there instead of at the top of a long page.
+    """
     site = request.app.state.settings
     guests = await hosttools.guest_list(meeting)
     context = {
@@ -133,7 +140,10 @@ async def render_manage(
         "report_link": reports.report_link(meeting, token, site),
         "values": values or flatten(meetings.meeting_as_input(meeting)),
         "errors": errors or {},
-        "notice": notice,
+        "notice": None if section else notice,
+        "section_notice": notice if section else None,
+        "notice_in": section,
+        "requested": sum(r.status is RsvpStatus.REQUESTED for r in guests.rsvps),
     }
     return render(request, "meetings/manage.html", context, status_code=status_code)
 
@@ -169,9 +179,11 @@ async def manage(request: Request) -> Response:
         )
     except ValidationError as exc:
         return await render_manage(
-            request, meeting, token, values=form, errors=exc.fields, status_code=422
+            request, meeting, token, values=form, errors=exc.fields, section="edit", status_code=422
         )
-    return await render_manage(request, meeting, token, notice="Your changes are saved.")
+    return await render_manage(
+        request, meeting, token, notice="Your changes are saved.", section="edit"
+    )
 
 
 async def host_again(request: Request) -> Response:
@@ -187,15 +199,15 @@ async def manage_cancel(request: Request) -> Response:
     token = form.get("token", "")
     meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
     meeting = await meetings.cancel_meeting(meeting, site=request.app.state.settings)
-    return await render_manage(
-        request, meeting, token, notice="Your meeting is cancelled. Your guests are being told."
-    )
+    notice = "Your meeting is cancelled. Your guests are being told."
+    return await render_manage(request, meeting, token, notice=notice, section="summary")
 
 
 HOST_TOOLS = {
-    "message": (hosttools.message_guests, "Your message is on its way to {n} guest(s)."),
-    "invite": (hosttools.invite_friends, "{n} invitation(s) sent. Thank you for reaching out!"),
+    "message": (hosttools.message_guests, "Your message is on its way to {n}."),
+    "invite": (hosttools.invite_friends, "{n} sent. Thank you for reaching out!"),
 }
+NOUNS = {"message": ("guest", "guests"), "invite": ("invitation", "invitations")}
 
 
 async def manage_tool(request: Request) -> Response:
@@ -203,12 +215,19 @@ async def manage_tool(request: Request) -> Response:
     form = form_to_dict(await read_form(request))
     token = form.get("token", "")
     meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
-    action, notice = HOST_TOOLS[request.url.path.rsplit("/", 1)[1]]
+    tool = request.url.path.rsplit("/", 1)[1]
+    action, notice = HOST_TOOLS[tool]
     try:
         count = await action(meeting, form, site=request.app.state.settings)
     except ValidationError as exc:
         return await render_manage(
-            request, meeting, token, values={**form}, errors=exc.fields, status_code=422
+            request,
+            meeting,
+            token,
+            values={**form},
+            errors=exc.fields,
+            section=tool,
+            status_code=422,
         )
     except (Conflict, RateLimited) as exc:  # not published yet, or too many: keep what was typed
         return await render_manage(
@@ -217,9 +236,13 @@ async def manage_tool(request: Request) -> Response:
             token,
             values={**form},
             notice=exc.message,
+            section=tool,
             status_code=exc.status_code,
         )
-    return await render_manage(request, meeting, token, notice=notice.format(n=count))
+    counted = plural(count, *NOUNS[tool])
+    return await render_manage(
+        request, meeting, token, notice=notice.format(n=counted), section=tool
+    )
 
 
 async def manage_notify(request: Request) -> Response:
@@ -228,7 +251,8 @@ async def manage_notify(request: Request) -> Response:
     meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
     await hosttools.set_host_notify(meeting, form.get("host_notify", ""))
     meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
-    return await render_manage(request, meeting, token, notice="Your email preference is saved.")
+    notice = "Your email preference is saved."
+    return await render_manage(request, meeting, token, notice=notice, section="notify")
 
 
 async def guests_csv(request: Request) -> Response:
@@ -281,9 +305,9 @@ async def manage_resend(request: Request) -> Response:
     try:
         await host_access.resend_confirmation(meeting, request.app.state.settings)
     except (Conflict, RateLimited) as exc:
-        return await render_manage(request, meeting, token, notice=exc.message)
+        return await render_manage(request, meeting, token, notice=exc.message, section="confirm")
     notice = f"We've sent the confirmation link to {meeting.host.email} again."
-    return await render_manage(request, meeting, token, notice=notice)
+    return await render_manage(request, meeting, token, notice=notice, section="confirm")
 
 
 async def manage_relink(request: Request) -> Response:
@@ -291,7 +315,7 @@ async def manage_relink(request: Request) -> Response:
     meeting, _, _ = await _managed(request)
     token = await host_access.replace_manage_links(meeting, request.app.state.settings)
     notice = "Done: every older link to this page is switched off. Your new link is in your email."
-    return await render_manage(request, meeting, token, notice=notice)
+    return await render_manage(request, meeting, token, notice=notice, section="links")
 
 
 GUEST_ACTIONS = {
@@ -325,11 +349,16 @@ async def _guest_action(request: Request, action: str) -> Response:
             await rsvps.cancel_rsvp(rsvp, site=site, by_host=True)
     except KitError as exc:
         return await render_manage(
-            request, meeting, token, notice=exc.message, status_code=exc.status_code
+            request,
+            meeting,
+            token,
+            notice=exc.message,
+            section="guests",
+            status_code=exc.status_code,
         )
     meeting = await meetings.get_managed_meeting(meeting.public_id, token)
     notice = GUEST_ACTIONS[action].format(name=rsvp.person.first_name)
-    return await render_manage(request, meeting, token, notice=notice)
+    return await render_manage(request, meeting, token, notice=notice, section="guests")
 
 
 async def confirm_host(request: Request) -> Response:

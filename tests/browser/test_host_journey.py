@@ -81,6 +81,9 @@ async def test_publish_edit_and_message_guests(
     await page.get_by_label("Ends (required)").fill(f"{day:%Y-%m-%d}T21:30")
     await page.get_by_role("button", name="Save changes").click()
     await expect(page.get_by_role("status")).to_have_text("Your changes are saved.")
+    # The host lands back at the form they used, not at the top of a long page.
+    assert page.url.endswith("#edit")
+    await expect(page.get_by_role("heading", name="Change your meeting")).to_be_in_viewport()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Fixing the Delancey crosswalk")
     await expect(page.locator("dt:has-text('When') + dd")).to_contain_text("7:30 PM")
     changed = await read_mail(GUEST, "Fixing the Delancey crosswalk")
@@ -91,9 +94,11 @@ async def test_publish_edit_and_message_guests(
         "Park on 32nd Street; the lot closes at 7. Bring a neighbor if you like!"
     )
     await page.get_by_role("button", name="Send", exact=True).click()
-    await expect(page.get_by_role("status")).to_have_text(
-        "Your message is on its way to 1 guest(s)."
-    )
+    await expect(page.get_by_role("status")).to_have_text("Your message is on its way to 1 guest.")
+    assert page.url.endswith("#message")
+    await expect(page.get_by_role("heading", name="Message your guests")).to_be_in_viewport()
+    await expect(page.get_by_role("status")).to_be_in_viewport()
+    assert await page.evaluate("window.scrollY") > 0
     await page.screenshot(path=str(SCREENSHOTS / "manage.png"), full_page=True)
     message = await read_mail(GUEST, "Parking and cake")
     body = message.get_body(preferencelist=("plain",))

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from kit.app import create_app
 from kit.coordinators import add_coordinator
+from kit.meetings import CreatedMeeting
 from kit.models import Meeting, MeetingStatus, OutboxEmail
 from kit.ratelimit import Limit
 from kit.settings import Settings
@@ -319,10 +320,215 @@ async def test_the_manage_form_keeps_a_meeting_in_the_repeated_hour_at_its_time(
     )
     public_id, secret = created.meeting.public_id, created.manage_token
     page = await client.get(f"/manage/{public_id}?token={secret}")
-    values = form_values(page.text, f"/manage/{public_id}")
+    values = form_values(page.text, f"/manage/{public_id}#edit")
     assert (values["starts_at"], values["starts_at_fold"]) == (f"{FALL}T01:30", "second")
 
     saved = await client.post(f"/manage/{public_id}", data={**values, "title": "Renamed"})
     assert "Your changes are saved" in saved.text
     meeting = await Meeting.get(id=created.meeting.id)
     assert (meeting.title, meeting.starts_at) == ("Renamed", created.meeting.starts_at)
+
+
+# The manage page: a summary on top, jump links, and every form lands back at its section.
+
+
+VOID = {"input", "meta", "link", "br", "img", "hr", "source"}
+
+
+class PageOutline(HTMLParser):
+    """What a reader of the manage page meets: its sections in order (id → heading), the
+    jump links, the summary's facts, each form's action and each notice, with the ids of
+    the elements around them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, dict[str, str | None]]] = []
+        self.order: list[str] = []
+        self.sections: dict[str, str] = {}
+        self.jumps: list[str] = []
+        self.forms: list[tuple[str, list[str]]] = []
+        self.notices: list[tuple[str, list[str]]] = []
+        self.facts: dict[str, str] = {}
+        self.text: list[str] = []
+        self.open: tuple[str, list[str]] | None = None  # what the text being read belongs to
+        self.fact = ""
+
+    def around(self) -> list[str]:
+        return [a["id"] for _, a in self.stack if a.get("id")]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "section" or (tag == "div" and a.get("id") == "print"):
+            self.order.append(a.get("id") or "")
+        if tag == "a" and any("jump-links" in (b.get("class") or "") for _, b in self.stack):
+            self.jumps.append(a.get("href") or "")
+        if tag == "form":
+            self.forms.append((a.get("action") or "", self.around()))
+        kind = {"h2": "h2", "dt": "dt", "dd": "dd"}.get(tag)
+        if tag == "div" and a.get("class") == "notice":
+            kind = "notice"
+        if kind:
+            self.open, self.text = (kind, self.around()), []
+        if tag not in VOID:
+            self.stack.append((tag, a))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+        if not self.open or tag not in {"h2", "dt", "dd", "div"}:
+            return
+        kind, around = self.open
+        if {"h2": "h2", "dt": "dt", "dd": "dd", "div": "notice"}[tag] != kind:
+            return
+        words = " ".join("".join(self.text).split())
+        if kind == "h2" and around:
+            self.sections.setdefault(around[-1], words)
+        elif kind == "notice":
+            self.notices.append((words, around))
+        elif kind == "dt":
+            self.fact = words
+        elif kind == "dd":
+            self.facts.setdefault(self.fact, words)
+        self.open = None
+
+
+def path_of(created: CreatedMeeting) -> str:
+    return f"/manage/{created.meeting.public_id}?token={created.manage_token}"
+
+
+def outline(html: str) -> PageOutline:
+    reader = PageOutline()
+    reader.feed(html)
+    return reader
+
+
+async def rsvp_to(client: httpx.AsyncClient, public_id: str, name: str, email: str) -> None:
+    response = await client.post(
+        f"/api/meetings/{public_id}/rsvps", json={"name": name, "email": email}
+    )
+    assert response.status_code == 202, response.text
+
+
+async def test_manage_page_opens_with_a_summary_and_jump_links(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    await rsvp_to(client, created.meeting.public_id, "Ada Okafor", "ada@example.org")
+    page = outline((await client.get(path_of(created))).text)
+    assert page.order[0] == "summary"
+    assert page.facts["Status"] == "Published"
+    assert "Eastern Time" in page.facts["When"] and "America/New_York" not in page.facts["When"]
+    assert page.facts["Where"].startswith("417 Elm St, New York 10027")
+    assert page.facts["Seats"] == "1 of 12 taken"
+    assert page.facts["RSVPs"] == "1 person coming"
+    assert page.jumps == ["#guests", "#print", "#invite", "#message", "#edit", "#report"]
+    for jump in page.jumps:  # each lands on a section with a heading
+        assert page.sections.get(jump[1:]), jump
+    assert page.order.index("summary") < page.order.index("guests") < page.order.index("edit")
+
+
+async def test_an_awaiting_meetings_page_starts_with_the_confirm_panel(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting(proven=False)
+    page = outline((await client.get(path_of(created))).text)
+    assert page.order[:2] == ["confirm", "summary"]
+    assert page.facts["Status"] == "Waiting for you to confirm your email"
+    assert page.facts["RSVPs"] == "0 people coming"
+    assert page.jumps == ["#guests", "#message", "#edit"]  # nothing to print or invite to yet
+
+
+async def test_every_manage_form_posts_back_to_the_section_it_sits_in(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting(approve_guests="1")
+    await rsvp_to(client, created.meeting.public_id, "Ada Okafor", "ada@example.org")
+    awaiting = await make_meeting(proven=False, host={"email": "new@example.org"})
+    forms = [
+        *outline((await client.get(path_of(created))).text).forms,
+        *outline((await client.get(path_of(awaiting))).text).forms,
+    ]
+    base = f"/manage/{created.meeting.public_id}"
+    actions = {action for action, _ in forms}
+    for expected in ("#edit", "/message#message", "/invite#invite", "/notify#notify"):
+        assert base + expected in actions
+    for expected in ("/relink#links", "/cancel#cancel", "/guests/approve#guests"):
+        assert base + expected in actions
+    assert f"/manage/{awaiting.meeting.public_id}/resend#confirm" in actions
+    for action, around in forms:
+        if action.endswith(("/again", "/agenda")):  # another page; the agenda is printables'
+            continue
+        path, _, fragment = action.partition("#")
+        assert fragment in around, action  # the section it lands on holds the form
+
+
+async def test_after_an_action_the_notice_shows_in_that_section(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    await rsvp_to(client, created.meeting.public_id, "Ada Okafor", "ada@example.org")
+    csrf = await csrf_from(client, path_of(created))
+    base = f"/manage/{created.meeting.public_id}"
+    sent = await client.post(
+        f"{base}/message",
+        data={
+            "csrf_token": csrf,
+            "token": created.manage_token,
+            "subject": "Parking",
+            "message": "Park on Oak St, please.",
+        },
+    )
+    assert sent.status_code == 200
+    notices = outline(sent.text).notices
+    assert [(n, "message" in around) for n, around in notices] == [
+        ("Your message is on its way to 1 guest.", True)
+    ]
+    invited = await client.post(
+        f"{base}/invite",
+        data={
+            "csrf_token": csrf,
+            "token": created.manage_token,
+            "emails": "kim@example.org, lee@example.org",
+            "note": "Come!",
+        },
+    )
+    notices = outline(invited.text).notices
+    assert [(n, "invite" in around) for n, around in notices] == [
+        ("2 invitations sent. Thank you for reaching out!", True)
+    ]
+    bad = await client.post(
+        f"{base}/invite", data={"csrf_token": csrf, "token": created.manage_token, "emails": "x"}
+    )
+    assert bad.status_code == 422
+    assert 'value="x"' in bad.text or ">x</textarea>" in bad.text  # what was typed is kept
+
+
+async def test_the_private_link_shows_its_underscores_and_has_a_copy_button(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    html = (await client.get(path_of(created))).text
+    manage_url = f"http://testserver{path_of(created)}"
+    row = re.search(r'<p class="copy-row secret-link">(.*?)</p>', html, re.S)
+    assert row, "no private link row"
+    assert f'<a href="{manage_url}">{manage_url}</a>' in row.group(1)
+    assert f'data-copy="{manage_url}" hidden>Copy</button>' in row.group(1)
+    css = (await client.get("/static/css/kit.css")).text
+    assert ".secret-link a { text-decoration: none; }" in css
+    assert ".secret-link a:focus-visible { outline: 3px solid" in css
+
+
+async def test_the_summary_says_the_street_stays_private_only_for_a_home(
+    client: httpx.AsyncClient,
+) -> None:
+    home = await make_meeting()
+    library = await make_meeting(kind="public", title="At the library")
+    # The venue's name comes from the host form (another part of issue #13); set it here.
+    await Meeting.filter(id=library.meeting.id).update(venue_name="Harlem Library")
+    home_where = outline((await client.get(path_of(home))).text).facts["Where"]
+    library_where = outline((await client.get(path_of(library))).text).facts["Where"]
+    assert home_where.endswith("(guests see the street only once they're confirmed)")
+    assert library_where == "Harlem Library, 417 Elm St, New York 10027"
