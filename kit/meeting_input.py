@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from kit import validation as v
 from kit.errors import ValidationError
 from kit.maps.places import AddressQuery
-from kit.models import Meeting, VenueKind, Visibility
+from kit.models import Campaign, Meeting, VenueKind, Visibility
 from kit.rendering import wall_clock
 
 MAX_CAPACITY = 500  # seats, guests included
@@ -135,6 +135,32 @@ def check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> v.Prob
     elif ends_at - starts_at > MAX_DURATION:
         problems["ends_at"] = "A house meeting can last at most 12 hours."
     return problems
+
+
+def check_campaign_window(campaign: Campaign | None, starts_at: datetime, tz: str) -> v.Problems:
+    """A campaign's meetings happen between its first and last day, read on the place's
+    clock (a meeting at 23:30 on the last day in Honolulu is still in the campaign)."""
+    if campaign is None or (campaign.starts_on is None and campaign.ends_on is None):
+        return {}
+    day = wall_clock(starts_at, tz).date()
+    first, last = campaign.starts_on, campaign.ends_on
+    if (first is None or first <= day) and (last is None or day <= last):
+        return {}
+    return {"starts_at": _window_message(campaign.name, first, last)}
+
+
+def _window_message(name: str, first: date | None, last: date | None) -> str:
+    if first and last:
+        span = f"runs from {_day(first)} to {_day(last)}"
+    elif first:
+        span = f"starts on {_day(first)}"
+    else:
+        span = f"ends on {_day(last)}"  # type: ignore[arg-type]
+    return f"{name} {span}. Pick a date within the campaign."
+
+
+def _day(value: date) -> str:
+    return value.strftime("%B %-d, %Y")
 
 
 def meeting_as_input(meeting: Meeting) -> dict[str, Any]:

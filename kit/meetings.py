@@ -25,6 +25,7 @@ from kit.maps.privacy import public_point
 from kit.maps.sql import public_upcoming_sql
 from kit.meeting_input import (  # noqa: F401 - re-exported for callers
     MeetingInput,
+    check_campaign_window,
     check_times,
     meeting_as_input,
     merge_changes,
@@ -89,8 +90,12 @@ async def create_meeting(
     notify_host: bool = True,
     submission: str = "",
     proven_emails: frozenset[str] | set[str] | tuple[str, ...] = (),
+    in_window_only: bool = True,
 ) -> CreatedMeeting:
     """Make a meeting and return it with the host's manage token.
+
+    A date outside the campaign's window is refused; ``in_window_only=False`` lets a
+    coordinator, who was shown the warning, place one there anyway.
 
     When the host's mailbox is proven (``proven_emails``: this browser confirmed it
     before) the meeting is published, or queued for approval; otherwise it waits for the
@@ -102,7 +107,8 @@ async def create_meeting(
     place = await locate_meeting(data.address, geocoder)
     starts_at = v.in_zone(data.starts_at, place.timezone, "starts_at", data.starts_at_fold)
     ends_at = v.in_zone(data.ends_at, place.timezone, "ends_at", data.ends_at_fold)
-    problems = check_times(starts_at, ends_at, now)
+    window = check_campaign_window(campaign, starts_at, place.timezone)
+    problems = {**(window if in_window_only else {}), **check_times(starts_at, ends_at, now)}
     if problems:
         raise ValidationError(problems)
     key = submission_key(data, submission)
@@ -275,6 +281,7 @@ async def update_meeting(
     geocoder: Geocoder,
     site: Settings,
     now: datetime | None = None,
+    in_window_only: bool = True,
 ) -> Meeting:
     """Apply the host's changes (any subset of the create fields) after checking them all."""
     if meeting.status in {MeetingStatus.CANCELLED, MeetingStatus.COMPLETED}:
@@ -293,9 +300,15 @@ async def update_meeting(
     tz = place.timezone if place else meeting.timezone
     starts_at = v.in_zone(data.starts_at, tz, "starts_at", data.starts_at_fold)
     ends_at = v.in_zone(data.ends_at, tz, "ends_at", data.ends_at_fold)
-    problems = check_times(starts_at, ends_at, now or datetime.now(UTC))
+    window = check_campaign_window(meeting.campaign, starts_at, tz)
+    problems = {
+        **(window if in_window_only else {}),
+        **check_times(starts_at, ends_at, now or datetime.now(UTC)),
+    }
     if starts_at == meeting.starts_at:
-        problems.pop("starts_at", None)  # an unchanged start may be in the past: fine
+        # An unchanged start may be in the past, or outside a campaign whose dates
+        # were changed since: fine.
+        problems.pop("starts_at", None)
     if data.capacity < meeting.seats_taken:
         problems["capacity"] = (
             f"{meeting.seats_taken} seats are already taken; the capacity can't be lower than that."

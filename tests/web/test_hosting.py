@@ -326,3 +326,17 @@ async def test_the_manage_form_keeps_a_meeting_in_the_repeated_hour_at_its_time(
     assert "Your changes are saved" in saved.text
     meeting = await Meeting.get(id=created.meeting.id)
     assert (meeting.title, meeting.starts_at) == ("Renamed", created.meeting.starts_at)
+
+
+async def test_a_date_after_the_campaign_ends_is_an_inline_error(
+    client: httpx.AsyncClient,
+) -> None:
+    today = datetime.now(UTC).date()
+    await make_campaign("short", name="Short Campaign", ends_on=today + timedelta(days=3))
+    token = await csrf_from(client, "/host?campaign=short")
+    body = as_form(meeting_body(campaign="short"))  # a week ahead: after the end
+    response = await client.post("/host", data={**body, "csrf_token": token})
+    assert response.status_code == 422
+    assert f"Short Campaign ends on {today + timedelta(days=3):%B %-d, %Y}." in response.text
+    assert f'value="{body["starts_at"]}"' in response.text
+    assert await Meeting.all().count() == 0
