@@ -51,6 +51,7 @@ class MeetingInput:
     # repeats) the host means; asked for only then (kit.validation.in_zone).
     starts_at_fold: str = ""
     ends_at_fold: str = ""
+    venue_name: str = ""  # "Harlem Library": public places only, shown with the address
 
 
 def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
@@ -79,6 +80,7 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
     )
     if kind is VenueKind.PUBLIC and not address.street:
         p["address.street"] = "Please enter the address of the public place."
+    venue_name = v.text(data, "address.venue", p, label="The name of the place", max_length=120)
     result = MeetingInput(
         title=title,
         description=description,
@@ -116,6 +118,8 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
         grew_from=v.text(data, "grew_from", p, label="The meeting this grew from", max_length=16),
         starts_at_fold=v.fold(data, "starts_at_fold", p),
         ends_at_fold=v.fold(data, "ends_at_fold", p),
+        # A home has no public name: whatever was typed ("the Smiths'") is not kept.
+        venue_name=venue_name if kind is VenueKind.PUBLIC else "",
     )
     if p:
         raise ValidationError(p)
@@ -181,6 +185,7 @@ def meeting_as_input(meeting: Meeting) -> dict[str, Any]:
             "postal_code": meeting.postal_code,
             "country": meeting.country,
             "directions": meeting.directions,
+            "venue": meeting.venue_name,
         },
         "kind": str(meeting.kind),
         "capacity": meeting.capacity,

@@ -26,6 +26,7 @@ LOCATION: dict[str, Any] = {
             "type": "boolean",
             "description": "true for homes: a point 0.5–1.5 km from the house",
         },
+        "venue": {**_str, "description": "name of the public place; only for public places"},
         "street": {**_str, "description": "only for public places"},
         "locality": _str,
         "region": _str,
@@ -91,6 +92,12 @@ MEETING_CHANGES: dict[str, Any] = {
                 "postal_code": _str,
                 "country": {**_str, "description": "ISO 3166-1 alpha-2, default US"},
                 "directions": _str,
+                "venue": {
+                    **_str,
+                    "maxLength": 120,
+                    "description": "name of a public place (“Harlem Library”), shown with "
+                    "its address; ignored for homes",
+                },
             },
         },
         "kind": {"enum": ["home", "public"]},

@@ -265,3 +265,33 @@ async def test_a_meeting_outside_the_campaign_window_is_refused(
         headers=bearer(created["manage_url"]),
     )
     assert renamed.status_code == 200, renamed.text
+
+
+async def test_a_public_place_is_shown_by_its_name(client: httpx.AsyncClient) -> None:
+    address = {
+        "venue": "Harlem Library",
+        "street": "9 W 124th St",
+        "locality": "New York",
+        "postal_code": "10027",
+    }
+    created = (await create_confirmed(client, kind="public", address=address)).json()
+    public = (await client.get(f"/api/meetings/{created['id']}")).json()
+    assert public["location"]["venue"] == "Harlem Library"
+    page = (await client.get(f"/meetings/{created['id']}")).text
+    assert "Harlem Library, 9 W 124th St, New York" in page
+    email = await OutboxEmail.get(kind="meeting_created")
+    assert "Harlem Library" in email.body_text
+    assert "never shown publicly" not in email.body_text
+    assert "its name and address are shown to everyone" in email.body_text
+    assert "never shown publicly" not in (email.body_html or "")
+
+
+async def test_a_home_keeps_no_public_name(client: httpx.AsyncClient) -> None:
+    address = {"venue": "The Smiths' house", "locality": "New York", "postal_code": "10027"}
+    created = (await create_confirmed(client, address=address)).json()
+    public = (await client.get(f"/api/meetings/{created['id']}")).json()
+    assert "venue" not in public["location"]
+    assert (await Meeting.get(public_id=created["id"])).venue_name == ""
+    email = await OutboxEmail.get(kind="meeting_created")
+    assert "Smiths" not in email.body_text
+    assert "Your street address is never shown publicly" in email.body_text
