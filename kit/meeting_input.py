@@ -6,7 +6,7 @@ Both arrive as dotted names ("address.street"), so error keys match form inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ MAX_DURATION = timedelta(hours=12)
 # would overflow (year 9999 in UTC is year 10000 in Paris).
 MAX_AHEAD = timedelta(days=731)
 TITLE_MAX = 140
+_PLACE_KEYS = {"locality", "postal_code", "country"}
 DESCRIPTION_MAX = 5000
 
 
@@ -70,9 +71,11 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
         postal_code=v.text(
             data, "address.postal_code", p, label="The postal code", max_length=20
         ).upper(),
-        country=v.text(data, "address.country", p, label="The country", max_length=2).upper()
-        or "US",
+        # Empty means "the campaign's country, else the US" (kit.meetings fills it in).
+        country=v.text(data, "address.country", p, label="The country", max_length=2).upper(),
+        region=v.text(data, "address.region", p, label="The state or region", max_length=120),
     )
+    address = _with_chosen_town(address, v.text(data, "address.choice", p, label="", max_length=20))
     if not address.locality and not address.postal_code:
         p["address.locality"] = "Please enter the town or city, or a ZIP/postal code."
     kind = VenueKind(
@@ -124,6 +127,14 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
     if p:
         raise ValidationError(p)
     return result
+
+
+def _with_chosen_town(address: AddressQuery, choice: str) -> AddressQuery:
+    """The "Did you mean…?" radio the host picked ("OR|US") fills region and country."""
+    region, _, country = choice.partition("|")
+    if not (region and len(country) == 2) or address.region:
+        return address
+    return replace(address, region=region, country=country.upper())
 
 
 def check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> v.Problems:
@@ -184,6 +195,7 @@ def meeting_as_input(meeting: Meeting) -> dict[str, Any]:
             "locality": meeting.locality,
             "postal_code": meeting.postal_code,
             "country": meeting.country,
+            "region": meeting.region,
             "directions": meeting.directions,
             "venue": meeting.venue_name,
         },
@@ -218,6 +230,10 @@ def merge_changes(current: dict[str, Any], changes: Mapping[str, Any]) -> dict[s
             merged[key] = merge_changes(merged[key], value)
         else:
             merged[key] = value
+    address = changes.get("address")
+    if isinstance(address, Mapping) and "region" not in address and address.keys() & _PLACE_KEYS:
+        # A new town, ZIP or country is read afresh, not inside the old one's state.
+        merged["address"] = {**merged["address"], "region": ""}
     for name in ("starts_at", "ends_at"):
         if name in changes and f"{name}_fold" not in changes:
             # A new time doesn't inherit the old one's "first"/"second": if it is

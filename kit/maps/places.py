@@ -32,6 +32,7 @@ class AddressQuery:
     locality: str
     postal_code: str
     country: str  # ISO alpha-2
+    region: str = ""  # state or province as typed ("OR", "Oregon"), may be empty
 
 
 class Geocoder(Protocol):

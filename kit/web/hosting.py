@@ -69,6 +69,7 @@ def _host_page(request: Request, values: dict[str, Any], **extra: Any) -> dict[s
 async def host_form(request: Request) -> Response:
     if request.method == "GET":
         values = {k: request.query_params[k] for k in PREFILL if k in request.query_params}
+        values = {**await meetings.campaign_place(values.get("campaign", "")), **values}
         return render(request, "meetings/host.html", _host_page(request, values))
     form = form_to_dict(await read_form(request))
     if form.get(HONEYPOT):
@@ -90,9 +91,12 @@ async def host_form(request: Request) -> Response:
             proven_emails=proven_emails(request),
         )
     except ValidationError as exc:
-        return render(
-            request, "meetings/host.html", {"values": form, "errors": exc.fields}, status_code=422
-        )
+        context = {
+            "values": form,
+            "errors": exc.fields,
+            "place_choices": meetings.town_choices(exc),
+        }
+        return render(request, "meetings/host.html", context, status_code=422)
     except RateLimited as exc:
         # Keep what was typed: the host can publish it once the limit has passed.
         response = render(

@@ -90,7 +90,16 @@ MEETING_CHANGES: dict[str, Any] = {
                 "street": _str,
                 "locality": _str,
                 "postal_code": _str,
-                "country": {**_str, "description": "ISO 3166-1 alpha-2, default US"},
+                "region": {
+                    **_str,
+                    "maxLength": 120,
+                    "description": "state or province (“OR”, “Oregon”); needed when a town "
+                    "name alone matches several towns (a 422 lists them)",
+                },
+                "country": {
+                    **_str,
+                    "description": "ISO 3166-1 alpha-2; default the campaign's country, else US",
+                },
                 "directions": _str,
                 "venue": {
                     **_str,
