@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 from kit import host_access, notifications, rsvps
 from kit import validation as v
 from kit.errors import AmbiguousPlace, Conflict, MeetingNotFound, ValidationError
-from kit.maps.places import AddressQuery, Geocoder, Place
+from kit.maps.places import AddressQuery, Geocoder, Place, Placement
 from kit.maps.privacy import public_point
 from kit.maps.sql import public_upcoming_sql
 from kit.meeting_input import (  # noqa: F401 - re-exported for callers
@@ -32,7 +32,7 @@ from kit.meeting_input import (  # noqa: F401 - re-exported for callers
     parse_meeting_input,
     repeat_input,
 )
-from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, Visibility
+from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, VenueKind, Visibility
 from kit.people import find_or_add_person, mark_verified, update_person
 from kit.settings import Settings
 from kit.sql import SqlParams
@@ -256,6 +256,21 @@ async def _grew_from(public_id: str) -> Meeting | None:
     if not public_id:
         return None
     return await Meeting.get_or_none(public_id=public_id).only("id")
+
+
+def describe_placement(meeting: Meeting) -> Placement:
+    """Where the meeting was placed, for its host to check (the manage page, the
+    emails): built from the public point only, so nothing shown can lead to the house."""
+    return Placement(
+        locality=meeting.locality,
+        region=meeting.region,
+        postal_code=meeting.postal_code,
+        country=meeting.country,
+        timezone=meeting.timezone,
+        lat=meeting.approx_lat,
+        lon=meeting.approx_lon,
+        approximate=meeting.kind is not VenueKind.PUBLIC,
+    )
 
 
 def meeting_url(base_url: str, meeting: Meeting) -> str:
