@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from kit.errors import ValidationError
 from kit.maps import geojson, nearby
 from kit.maps.distance import DistanceUnit, unit_for
+from kit.maps.gazetteer import US_ZIP_COUNTRIES, parse_zip
 from kit.maps.places import Geocoder, Place
 from kit.models import Campaign, Meeting
 
@@ -36,12 +37,16 @@ class SearchResult:
     unit: DistanceUnit  # what people at the place count distances in
 
 
-async def resolve_place(near: str, geocoder: Geocoder) -> Place:
+async def resolve_place(near: str, geocoder: Geocoder, country: str = "") -> Place:
+    """The place searched near. ``country`` (an explicit ``country=``, or the campaign's)
+    says where a bare postal code is: "75011" is a Paris code in France, not Texas."""
     near = " ".join(near.split())
     if not near:
         raise InvalidQuery({"near": "Enter a ZIP code, a town (e.g. “Oakland, CA”) or lat,lon."})
     if len(near) > 120:
         raise InvalidQuery({"near": "That place name is too long."})
+    if country and country not in US_ZIP_COUNTRIES and parse_zip(near):
+        return await _foreign_postcode(near, country, geocoder)
     place = await geocoder.search(near)
     if place is None:
         raise InvalidQuery(
@@ -51,6 +56,35 @@ async def resolve_place(near: str, geocoder: Geocoder) -> Place:
             }
         )
     return place
+
+
+async def _foreign_postcode(code: str, country: str, geocoder: Geocoder) -> Place:
+    place = await geocoder.search(f"{code}, {country}")
+    if place is None or place.country != country:
+        raise InvalidQuery(
+            {
+                "near": f"We don't know the postal code {code} in {country}. Try the town's "
+                f"name instead, like “Paris, {country}”."
+            }
+        )
+    return place
+
+
+def search_country(params: Mapping[str, str], campaign: Campaign | None) -> str:
+    """Where a bare postal code is read: ``country=`` if given, else the campaign's."""
+    country = params.get("country", "").strip().upper()
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        raise InvalidQuery({"country": "The country is a two-letter code, like US or FR."})
+    return country or (campaign.country if campaign else "")
+
+
+async def campaign_for(slug: str | None) -> Campaign | None:
+    if not slug:
+        return None
+    campaign = await Campaign.get_or_none(slug=slug[:64]).only("id", "country")
+    if campaign is None:
+        raise InvalidQuery({"campaign": f"There is no campaign called “{slug[:64]}”."})
+    return campaign
 
 
 async def campaign_id_for(slug: str | None) -> int | None:
@@ -94,7 +128,9 @@ async def search_meetings(
     Without ``radius_km`` the radius is 25 km, or with ``local_radius`` (the find
     page) the place's own round figure: 15 miles in the US, 25 km in France.
     """
-    place = await resolve_place(params.get("near", ""), geocoder)
+    campaign = await campaign_for(params.get("campaign"))
+    country = search_country(params, campaign)
+    place = await resolve_place(params.get("near", ""), geocoder, country)
     unit = unit_for(place.country)
     radius_text = params.get("radius_km")
     if local_radius and not (radius_text or "").strip():
@@ -113,7 +149,7 @@ async def search_meetings(
         lat=place.lat,
         lon=place.lon,
         radius_km=radius,
-        campaign_id=await campaign_id_for(params.get("campaign")),
+        campaign_id=campaign.id if campaign else None,
         starts_from=starts_from,
         # "to" names the last day included: stop at the start of the next one.
         starts_before=to_day + timedelta(days=1) if to_day else None,

@@ -6,7 +6,8 @@ prints the message. Nothing here knows about HTTP beyond a suggested status.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class KitError(Exception):
@@ -25,6 +26,15 @@ class ValidationError(KitError):
 
     def __init__(self, fields: Mapping[str, str], message: str | None = None) -> None:
         super().__init__(message or "Please correct the highlighted fields.", fields)
+
+
+class AmbiguousPlace(ValidationError):
+    """A town name several places share: ``choices`` (kit.maps.places.Place) go back to
+    the host form as "Did you mean…?" options."""
+
+    def __init__(self, field: str, message: str, choices: Sequence[Any]) -> None:
+        super().__init__({field: message})
+        self.choices = list(choices)
 
 
 class NotFound(KitError):

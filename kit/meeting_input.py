@@ -6,14 +6,14 @@ Both arrive as dotted names ("address.street"), so error keys match form inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from kit import validation as v
 from kit.errors import ValidationError
 from kit.maps.places import AddressQuery
-from kit.models import Meeting, VenueKind, Visibility
+from kit.models import Campaign, Meeting, VenueKind, Visibility
 from kit.rendering import wall_clock
 
 MAX_CAPACITY = 500  # seats, guests included
@@ -23,6 +23,7 @@ MAX_DURATION = timedelta(hours=12)
 # would overflow (year 9999 in UTC is year 10000 in Paris).
 MAX_AHEAD = timedelta(days=731)
 TITLE_MAX = 140
+_PLACE_KEYS = {"locality", "postal_code", "country"}
 DESCRIPTION_MAX = 5000
 
 
@@ -51,6 +52,7 @@ class MeetingInput:
     # repeats) the host means; asked for only then (kit.validation.in_zone).
     starts_at_fold: str = ""
     ends_at_fold: str = ""
+    venue_name: str = ""  # "Harlem Library": public places only, shown with the address
 
 
 def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
@@ -69,9 +71,11 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
         postal_code=v.text(
             data, "address.postal_code", p, label="The postal code", max_length=20
         ).upper(),
-        country=v.text(data, "address.country", p, label="The country", max_length=2).upper()
-        or "US",
+        # Empty means "the campaign's country, else the US" (kit.meetings fills it in).
+        country=v.text(data, "address.country", p, label="The country", max_length=2).upper(),
+        region=v.text(data, "address.region", p, label="The state or region", max_length=120),
     )
+    address = _with_chosen_town(address, v.text(data, "address.choice", p, label="", max_length=20))
     if not address.locality and not address.postal_code:
         p["address.locality"] = "Please enter the town or city, or a ZIP/postal code."
     kind = VenueKind(
@@ -79,6 +83,7 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
     )
     if kind is VenueKind.PUBLIC and not address.street:
         p["address.street"] = "Please enter the address of the public place."
+    venue_name = v.text(data, "address.venue", p, label="The name of the place", max_length=120)
     result = MeetingInput(
         title=title,
         description=description,
@@ -116,10 +121,20 @@ def parse_meeting_input(raw: Mapping[str, Any]) -> MeetingInput:
         grew_from=v.text(data, "grew_from", p, label="The meeting this grew from", max_length=16),
         starts_at_fold=v.fold(data, "starts_at_fold", p),
         ends_at_fold=v.fold(data, "ends_at_fold", p),
+        # A home has no public name: whatever was typed ("the Smiths'") is not kept.
+        venue_name=venue_name if kind is VenueKind.PUBLIC else "",
     )
     if p:
         raise ValidationError(p)
     return result
+
+
+def _with_chosen_town(address: AddressQuery, choice: str) -> AddressQuery:
+    """The "Did you mean…?" radio the host picked ("OR|US") fills region and country."""
+    region, _, country = choice.partition("|")
+    if not (region and len(country) == 2) or address.region:
+        return address
+    return replace(address, region=region, country=country.upper())
 
 
 def check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> v.Problems:
@@ -135,6 +150,32 @@ def check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> v.Prob
     elif ends_at - starts_at > MAX_DURATION:
         problems["ends_at"] = "A house meeting can last at most 12 hours."
     return problems
+
+
+def check_campaign_window(campaign: Campaign | None, starts_at: datetime, tz: str) -> v.Problems:
+    """A campaign's meetings happen between its first and last day, read on the place's
+    clock (a meeting at 23:30 on the last day in Honolulu is still in the campaign)."""
+    if campaign is None or (campaign.starts_on is None and campaign.ends_on is None):
+        return {}
+    day = wall_clock(starts_at, tz).date()
+    first, last = campaign.starts_on, campaign.ends_on
+    if (first is None or first <= day) and (last is None or day <= last):
+        return {}
+    return {"starts_at": _window_message(campaign.name, first, last)}
+
+
+def _window_message(name: str, first: date | None, last: date | None) -> str:
+    if first and last:
+        span = f"runs from {_day(first)} to {_day(last)}"
+    elif first:
+        span = f"starts on {_day(first)}"
+    else:
+        span = f"ends on {_day(last)}"  # type: ignore[arg-type]
+    return f"{name} {span}. Pick a date within the campaign."
+
+
+def _day(value: date) -> str:
+    return value.strftime("%B %-d, %Y")
 
 
 def meeting_as_input(meeting: Meeting) -> dict[str, Any]:
@@ -154,7 +195,9 @@ def meeting_as_input(meeting: Meeting) -> dict[str, Any]:
             "locality": meeting.locality,
             "postal_code": meeting.postal_code,
             "country": meeting.country,
+            "region": meeting.region,
             "directions": meeting.directions,
+            "venue": meeting.venue_name,
         },
         "kind": str(meeting.kind),
         "capacity": meeting.capacity,
@@ -187,6 +230,10 @@ def merge_changes(current: dict[str, Any], changes: Mapping[str, Any]) -> dict[s
             merged[key] = merge_changes(merged[key], value)
         else:
             merged[key] = value
+    address = changes.get("address")
+    if isinstance(address, Mapping) and "region" not in address and address.keys() & _PLACE_KEYS:
+        # A new town, ZIP or country is read afresh, not inside the old one's state.
+        merged["address"] = {**merged["address"], "region": ""}
     for name in ("starts_at", "ends_at"):
         if name in changes and f"{name}_fold" not in changes:
             # A new time doesn't inherit the old one's "first"/"second": if it is

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,19 +19,20 @@ from tortoise.transactions import in_transaction
 
 from kit import host_access, notifications, rsvps
 from kit import validation as v
-from kit.errors import Conflict, MeetingNotFound, ValidationError
-from kit.maps.places import AddressQuery, Geocoder, Place
+from kit.errors import AmbiguousPlace, Conflict, MeetingNotFound, ValidationError
+from kit.maps.places import AddressQuery, Geocoder, Place, Placement
 from kit.maps.privacy import public_point
 from kit.maps.sql import public_upcoming_sql
 from kit.meeting_input import (  # noqa: F401 - re-exported for callers
     MeetingInput,
+    check_campaign_window,
     check_times,
     meeting_as_input,
     merge_changes,
     parse_meeting_input,
     repeat_input,
 )
-from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, Visibility
+from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, VenueKind, Visibility
 from kit.people import find_or_add_person, mark_verified, update_person
 from kit.settings import Settings
 from kit.sql import SqlParams
@@ -51,18 +52,71 @@ class CreatedMeeting:
         return self.meeting.status is MeetingStatus.AWAITING
 
 
-async def locate_meeting(address: AddressQuery, geocoder: Geocoder) -> Place:
+async def locate_meeting(
+    address: AddressQuery, geocoder: Geocoder, campaign_region: str = ""
+) -> Place:
+    """Where the address is. A bare town name several towns share is the one in the
+    campaign's region when there is one there, else the host is asked which."""
     place = await geocoder.locate(address)
+    if place is not None and place.precision == "city" and not address.region:
+        towns = _towns_named(address, geocoder)
+        in_region = replace(address, region=campaign_region)
+        if len(towns) > 1 and not (campaign_region and (place := await geocoder.locate(in_region))):
+            raise _which_town(address, towns)
     if place is None:
+        where = f" in {address.region}" if address.region else ""
         raise ValidationError(
             {
                 "address.locality": (
-                    "We couldn't find that place. Check the town and ZIP/postal code, "
-                    "or try the nearest town."
+                    f"We couldn't find that place{where}. Check the town, the state and "
+                    "the ZIP/postal code, or try the nearest town."
                 )
             }
         )
     return place
+
+
+def _towns_named(address: AddressQuery, geocoder: Geocoder) -> list[Place]:
+    # Only the offline gazetteer (which every real geocoder falls back to) lists them.
+    towns_named = getattr(geocoder, "towns_named", None)
+    return towns_named(address.locality, address.country) if towns_named else []
+
+
+def _which_town(address: AddressQuery, towns: list[Place]) -> AmbiguousPlace:
+    """A bare town name that several towns of note share ("Portland", "Springfield")
+    is asked about rather than guessed: the guess sets the meeting's clock too."""
+    names = [f"{t.locality}, {t.region or t.country}" for t in towns]
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}"
+    return AmbiguousPlace(
+        "address.locality",
+        f"There are several places called {address.locality}. Did you mean {listed}? "
+        "Pick one, or add the state or the ZIP/postal code.",
+        towns,
+    )
+
+
+def with_campaign_place(address: AddressQuery, campaign: Campaign | None) -> AddressQuery:
+    """An address without a country is in the campaign's country, else the US."""
+    return replace(address, country=address.country or (campaign and campaign.country) or "US")
+
+
+async def campaign_place(slug: str) -> dict[str, str]:
+    """The host form's defaults for a campaign's meetings: its country and region."""
+    campaign = await Campaign.get_or_none(slug=slug) if slug else None
+    if campaign is None:
+        return {}
+    place = {"address.country": campaign.country, "address.region": campaign.region}
+    return {k: value for k, value in place.items() if value}
+
+
+def town_choices(error: Exception) -> list[tuple[str, str]]:
+    """The host form's "Did you mean…?" options for an AmbiguousPlace: (value, label)."""
+    if not isinstance(error, AmbiguousPlace):
+        return []
+    return [
+        (f"{t.region}|{t.country}", f"{t.locality}, {t.region or t.country} ({t.country})")
+        for t in error.choices
+    ]
 
 
 def submission_key(data: MeetingInput, submission: str) -> str | None:
@@ -89,8 +143,12 @@ async def create_meeting(
     notify_host: bool = True,
     submission: str = "",
     proven_emails: frozenset[str] | set[str] | tuple[str, ...] = (),
+    in_window_only: bool = True,
 ) -> CreatedMeeting:
     """Make a meeting and return it with the host's manage token.
+
+    A date outside the campaign's window is refused; ``in_window_only=False`` lets a
+    coordinator, who was shown the warning, place one there anyway.
 
     When the host's mailbox is proven (``proven_emails``: this browser confirmed it
     before) the meeting is published, or queued for approval; otherwise it waits for the
@@ -99,10 +157,12 @@ async def create_meeting(
     now = now or datetime.now(UTC)
     campaign = await _campaign_or_problem(data.campaign_slug)
     grew_from = await _grew_from(data.grew_from)
-    place = await locate_meeting(data.address, geocoder)
+    address = with_campaign_place(data.address, campaign)
+    place = await locate_meeting(address, geocoder, campaign.region if campaign else "")
     starts_at = v.in_zone(data.starts_at, place.timezone, "starts_at", data.starts_at_fold)
     ends_at = v.in_zone(data.ends_at, place.timezone, "ends_at", data.ends_at_fold)
-    problems = check_times(starts_at, ends_at, now)
+    window = check_campaign_window(campaign, starts_at, place.timezone)
+    problems = {**(window if in_window_only else {}), **check_times(starts_at, ends_at, now)}
     if problems:
         raise ValidationError(problems)
     key = submission_key(data, submission)
@@ -140,6 +200,7 @@ async def create_meeting(
                 postal_code=data.address.postal_code or place.postal_code,
                 country=place.country,
                 kind=data.kind,
+                venue_name=data.venue_name,
                 capacity=data.capacity,
                 rsvp_goal=data.rsvp_goal,
                 visibility=data.visibility,
@@ -195,6 +256,21 @@ async def _grew_from(public_id: str) -> Meeting | None:
     if not public_id:
         return None
     return await Meeting.get_or_none(public_id=public_id).only("id")
+
+
+def describe_placement(meeting: Meeting) -> Placement:
+    """Where the meeting was placed, for its host to check (the manage page, the
+    emails): built from the public point only, so nothing shown can lead to the house."""
+    return Placement(
+        locality=meeting.locality,
+        region=meeting.region,
+        postal_code=meeting.postal_code,
+        country=meeting.country,
+        timezone=meeting.timezone,
+        lat=meeting.approx_lat,
+        lon=meeting.approx_lon,
+        approximate=meeting.kind is not VenueKind.PUBLIC,
+    )
 
 
 def meeting_url(base_url: str, meeting: Meeting) -> str:
@@ -275,6 +351,7 @@ async def update_meeting(
     geocoder: Geocoder,
     site: Settings,
     now: datetime | None = None,
+    in_window_only: bool = True,
 ) -> Meeting:
     """Apply the host's changes (any subset of the create fields) after checking them all."""
     if meeting.status in {MeetingStatus.CANCELLED, MeetingStatus.COMPLETED}:
@@ -282,20 +359,34 @@ async def update_meeting(
     data = parse_meeting_input(merge_changes(meeting_as_input(meeting), changes))
     if data.campaign_slug != (meeting.campaign.slug if meeting.campaign else ""):
         raise ValidationError({"campaign": "A meeting can't move to another campaign."})
-    old_address = (meeting.street, meeting.locality, meeting.postal_code, meeting.country)
+    old_address = (
+        meeting.street,
+        meeting.locality,
+        meeting.region,
+        meeting.postal_code,
+        meeting.country,
+    )
     moved = old_address != (
         data.address.street,
         data.address.locality,
+        data.address.region,
         data.address.postal_code,
         data.address.country,
     )
-    place = await locate_meeting(data.address, geocoder) if moved else None
+    campaign_region = meeting.campaign.region if meeting.campaign else ""
+    place = await locate_meeting(data.address, geocoder, campaign_region) if moved else None
     tz = place.timezone if place else meeting.timezone
     starts_at = v.in_zone(data.starts_at, tz, "starts_at", data.starts_at_fold)
     ends_at = v.in_zone(data.ends_at, tz, "ends_at", data.ends_at_fold)
-    problems = check_times(starts_at, ends_at, now or datetime.now(UTC))
+    window = check_campaign_window(meeting.campaign, starts_at, tz)
+    problems = {
+        **(window if in_window_only else {}),
+        **check_times(starts_at, ends_at, now or datetime.now(UTC)),
+    }
     if starts_at == meeting.starts_at:
-        problems.pop("starts_at", None)  # an unchanged start may be in the past: fine
+        # An unchanged start may be in the past, or outside a campaign whose dates
+        # were changed since: fine.
+        problems.pop("starts_at", None)
     if data.capacity < meeting.seats_taken:
         problems["capacity"] = (
             f"{meeting.seats_taken} seats are already taken; the capacity can't be lower than that."
@@ -325,6 +416,7 @@ async def update_meeting(
         "postal_code": data.address.postal_code,
         "country": data.address.country,
         "kind": data.kind,
+        "venue_name": data.venue_name,
         "visibility": data.visibility,
         "rsvp_goal": data.rsvp_goal,
         "reply_to_host": data.reply_to_host,

@@ -21,6 +21,7 @@ def public_location(meeting: Meeting) -> dict[str, Any]:
             "lat": meeting.approx_lat,
             "lon": meeting.approx_lon,
             "approximate": False,
+            "venue": meeting.venue_name,
             "street": meeting.street,
             "locality": meeting.locality,
             "region": meeting.region,
@@ -78,7 +79,7 @@ def public_event_ld(public: dict[str, Any]) -> dict[str, Any]:
         "url": public["url"],
         "location": {
             "@type": "Place",
-            "name": location["locality"],
+            "name": location.get("venue") or location["locality"],
             "address": {
                 "@type": "PostalAddress",
                 **({"streetAddress": location["street"]} if location.get("street") else {}),

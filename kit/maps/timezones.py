@@ -9,6 +9,7 @@ the pages are cached, and lets several workers share the pages.
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
 from typing import TYPE_CHECKING
@@ -40,6 +41,23 @@ def load_timezones() -> None:
     """Create the finder now (call it from a worker thread to keep an event loop free)."""
     with _lock:
         _get_finder()
+
+
+def close_timezones() -> None:
+    """Release the finder's mapped polygon files now (the next lookup opens them again).
+
+    Registered to run at exit: left to the garbage collector at interpreter shutdown,
+    the files were sometimes closed only by their finalizers, in whatever order, which
+    printed a ResourceWarning ("unclosed file ... coordinates.bin") after the tests.
+    """
+    global _finder
+    with _lock:
+        if _finder is not None:
+            _finder.cleanup()
+            _finder = None
+
+
+atexit.register(close_timezones)
 
 
 def timezones_loaded() -> bool:

@@ -70,6 +70,7 @@ def _host_page(request: Request, values: dict[str, Any], **extra: Any) -> dict[s
 async def host_form(request: Request) -> Response:
     if request.method == "GET":
         values = {k: request.query_params[k] for k in PREFILL if k in request.query_params}
+        values = {**await meetings.campaign_place(values.get("campaign", "")), **values}
         return render(request, "meetings/host.html", _host_page(request, values))
     form = form_to_dict(await read_form(request))
     if form.get(HONEYPOT):
@@ -91,9 +92,12 @@ async def host_form(request: Request) -> Response:
             proven_emails=proven_emails(request),
         )
     except ValidationError as exc:
-        return render(
-            request, "meetings/host.html", {"values": form, "errors": exc.fields}, status_code=422
-        )
+        context = {
+            "values": form,
+            "errors": exc.fields,
+            "place_choices": meetings.town_choices(exc),
+        }
+        return render(request, "meetings/host.html", context, status_code=422)
     except RateLimited as exc:
         # Keep what was typed: the host can publish it once the limit has passed.
         response = render(
@@ -135,6 +139,7 @@ async def render_manage(
         "public_url": meetings.meeting_url(site.base_url, meeting),
         "share_url": hosttools.share_url(meeting, site),
         "guests": guests,
+        "placement": meetings.describe_placement(meeting),
         "guest_refs": {r.id: reports.rsvp_ref(r) for r in guests.rsvps},
         "agenda": printing.agenda_slots(meeting),
         "report_link": reports.report_link(meeting, token, site),

@@ -26,6 +26,7 @@ LOCATION: dict[str, Any] = {
             "type": "boolean",
             "description": "true for homes: a point 0.5–1.5 km from the house",
         },
+        "venue": {**_str, "description": "name of the public place; only for public places"},
         "street": {**_str, "description": "only for public places"},
         "locality": _str,
         "region": _str,
@@ -89,8 +90,23 @@ MEETING_CHANGES: dict[str, Any] = {
                 "street": _str,
                 "locality": _str,
                 "postal_code": _str,
-                "country": {**_str, "description": "ISO 3166-1 alpha-2, default US"},
+                "region": {
+                    **_str,
+                    "maxLength": 120,
+                    "description": "state or province (“OR”, “Oregon”); needed when a town "
+                    "name alone matches several towns (a 422 lists them)",
+                },
+                "country": {
+                    **_str,
+                    "description": "ISO 3166-1 alpha-2; default the campaign's country, else US",
+                },
                 "directions": _str,
+                "venue": {
+                    **_str,
+                    "maxLength": 120,
+                    "description": "name of a public place (“Harlem Library”), shown with "
+                    "its address; ignored for homes",
+                },
             },
         },
         "kind": {"enum": ["home", "public"]},

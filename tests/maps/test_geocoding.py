@@ -39,7 +39,7 @@ USER_AGENT = "house-meeting-kit-tests/0.1 (tests@example.org)"
 
 @pytest.fixture(scope="module")
 def index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real index per test module, built the way production builds it (~4 s)."""
+    """One real index per test module, built the way production builds it (~30 s)."""
     path = tmp_path_factory.mktemp("gazetteer") / "gazetteer.sqlite3"
     Gazetteer(path).load()
     return path
@@ -79,7 +79,7 @@ def test_gazetteer_rebuilds_an_index_of_another_version(
         db.commit()
     builds: list[Path] = []
 
-    def build(path: Path) -> None:  # stands in for the 4-second subprocess
+    def build(path: Path) -> None:  # stands in for the 30-second subprocess
         builds.append(path)
         shutil.copyfile(index_path, path)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from kit.maps.timezones import load_timezones, timezone_at, timezones_loaded
+from kit.maps.timezones import close_timezones, load_timezones, timezone_at, timezones_loaded
 
 CITIES = [
     (40.8116, -73.955, "America/New_York"),
@@ -49,3 +51,24 @@ def test_timezone_at_gives_the_same_answers_from_many_threads() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         zones = list(pool.map(lambda point: timezone_at(point[0], point[1]), points))
     assert zones == [zone for _, _, zone in points]
+
+
+def test_the_finder_closes_its_files_and_reopens_on_the_next_lookup() -> None:
+    assert timezone_at(45.52, -122.68) == "America/Los_Angeles"
+    close_timezones()
+    assert not timezones_loaded()
+    close_timezones()  # twice is fine: it also runs at exit
+    assert timezone_at(48.86, 2.35) == "Europe/Paris"
+    assert timezones_loaded()
+
+
+def test_a_process_that_looked_up_zones_exits_without_resource_warnings() -> None:
+    script = "from kit.maps.timezones import timezone_at; timezone_at(40.7, -74.0)"
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "ResourceWarning" not in done.stderr

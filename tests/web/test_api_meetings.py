@@ -233,3 +233,65 @@ async def test_host_can_close_rsvps_when_full_instead_of_a_waitlist(
         f"/api/meetings/{created['id']}/rsvps", json={**rsvp, "email": "bo@example.org"}
     )
     assert full.status_code == 409
+
+
+async def test_a_meeting_outside_the_campaign_window_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    today = datetime.now(UTC).date()
+    await make_campaign(
+        "spring", name="Spring Talks", starts_on=today, ends_on=today + timedelta(days=10)
+    )
+    late = await create(client, campaign="spring", starts_at=local(20, 18), ends_at=local(20, 20))
+    assert late.status_code == 422
+    message = late.json()["fields"]["starts_at"]
+    assert message.startswith("Spring Talks runs from ")
+    assert f"{today + timedelta(days=10):%B %-d, %Y}" in message
+    assert "Pick a date within the campaign." in message
+    assert await Meeting.all().count() == 0
+    created = (await create(client, campaign="spring")).json()  # day 7: inside
+    moved = await client.patch(
+        f"/api/meetings/{created['id']}",
+        json={"starts_at": local(12, 18), "ends_at": local(12, 20)},
+        headers=bearer(created["manage_url"]),
+    )
+    assert moved.status_code == 422
+    assert "Pick a date within the campaign." in moved.json()["fields"]["starts_at"]
+    # A change that keeps the date is fine, even after the campaign's dates moved.
+    await Campaign.filter(slug="spring").update(ends_on=today + timedelta(days=3))
+    renamed = await client.patch(
+        f"/api/meetings/{created['id']}",
+        json={"title": "Spring talk"},
+        headers=bearer(created["manage_url"]),
+    )
+    assert renamed.status_code == 200, renamed.text
+
+
+async def test_a_public_place_is_shown_by_its_name(client: httpx.AsyncClient) -> None:
+    address = {
+        "venue": "Harlem Library",
+        "street": "9 W 124th St",
+        "locality": "New York",
+        "postal_code": "10027",
+    }
+    created = (await create_confirmed(client, kind="public", address=address)).json()
+    public = (await client.get(f"/api/meetings/{created['id']}")).json()
+    assert public["location"]["venue"] == "Harlem Library"
+    page = (await client.get(f"/meetings/{created['id']}")).text
+    assert "Harlem Library, 9 W 124th St, New York" in page
+    email = await OutboxEmail.get(kind="meeting_created")
+    assert "Harlem Library" in email.body_text
+    assert "never shown publicly" not in email.body_text
+    assert "its name and address are shown to everyone" in email.body_text
+    assert "never shown publicly" not in (email.body_html or "")
+
+
+async def test_a_home_keeps_no_public_name(client: httpx.AsyncClient) -> None:
+    address = {"venue": "The Smiths' house", "locality": "New York", "postal_code": "10027"}
+    created = (await create_confirmed(client, address=address)).json()
+    public = (await client.get(f"/api/meetings/{created['id']}")).json()
+    assert "venue" not in public["location"]
+    assert (await Meeting.get(public_id=created["id"])).venue_name == ""
+    email = await OutboxEmail.get(kind="meeting_created")
+    assert "Smiths" not in email.body_text
+    assert "Your street address is never shown publicly" in email.body_text

@@ -532,3 +532,30 @@ async def test_the_summary_says_the_street_stays_private_only_for_a_home(
     library_where = outline((await client.get(path_of(library))).text).facts["Where"]
     assert home_where.endswith("(guests see the street only once they're confirmed)")
     assert library_where == "Harlem Library, 417 Elm St, New York 10027"
+
+
+async def test_a_date_after_the_campaign_ends_is_an_inline_error(
+    client: httpx.AsyncClient,
+) -> None:
+    today = datetime.now(UTC).date()
+    await make_campaign("short", name="Short Campaign", ends_on=today + timedelta(days=3))
+    token = await csrf_from(client, "/host?campaign=short")
+    body = as_form(meeting_body(campaign="short"))  # a week ahead: after the end
+    response = await client.post("/host", data={**body, "csrf_token": token})
+    assert response.status_code == 422
+    assert f"Short Campaign ends on {today + timedelta(days=3):%B %-d, %Y}." in response.text
+    assert f'value="{body["starts_at"]}"' in response.text
+    assert await Meeting.all().count() == 0
+
+
+async def test_host_names_a_public_place_and_sees_it_when_editing(
+    client: httpx.AsyncClient,
+) -> None:
+    token = await csrf_from(client, "/host")
+    assert 'for="field-address-venue"' in (await client.get("/host")).text
+    address = {"venue": "Harlem Library", "street": "9 W 124th St", "locality": "New York"}
+    body = as_form(meeting_body(kind="public", address=address))
+    link = manage_link(await client.post("/host", data={**body, "csrf_token": token}))
+    page = (await client.get(link)).text
+    assert 'name="address.venue"' in page and 'value="Harlem Library"' in page
+    assert (await Meeting.get()).venue_name == "Harlem Library"

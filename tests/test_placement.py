@@ -1,0 +1,43 @@
+"""The host is shown where their meeting was placed: town, region, clock and a map
+link, at the public point only (a home's pin, never the house)."""
+
+from __future__ import annotations
+
+from kit.meetings import describe_placement
+from kit.models import OutboxEmail
+from kit.web.templating import make_templates
+from tests.factories import HouseGeocoder, make_meeting
+
+HOUSE = (43.65912, -70.25681)  # a house in Portland, Maine
+PORTLAND_ME = {"street": "12 Oak St", "locality": "Portland", "postal_code": "04101"}
+
+
+def render_placed(placement: object) -> str:
+    env = make_templates().env
+    return env.get_template("meetings/_placed.html").render(placement=placement)
+
+
+async def test_the_placed_partial_shows_town_clock_and_the_public_pin(db: str) -> None:
+    created = await make_meeting(HouseGeocoder(*HOUSE), address=PORTLAND_ME)
+    meeting = created.meeting
+    placement = describe_placement(meeting)
+    assert (placement.label, placement.timezone) == ("Portland, ME, US", "America/New_York")
+    html = render_placed(placement)
+    assert "Portland, ME, US (04101)" in html
+    assert "America/New_York time" in html
+    assert f"mlat={meeting.approx_lat:.5f}&amp;mlon={meeting.approx_lon:.5f}" in html
+    assert "the pin neighbors see" in html
+    assert 'href="#field-address-locality">Wrong place? Fix the address below' in html
+    for exact in (f"{HOUSE[0]:.3f}", f"{HOUSE[1]:.3f}", "12 Oak St"):
+        assert exact not in html
+
+
+async def test_the_hosts_emails_say_where_the_meeting_was_placed(db: str) -> None:
+    await make_meeting(HouseGeocoder(*HOUSE), address=PORTLAND_ME)
+    await make_meeting(HouseGeocoder(*HOUSE), proven=False, address=PORTLAND_ME)
+    for kind in ("meeting_created", "host_confirm"):
+        email = await OutboxEmail.get(kind=kind)
+        assert "Placed in Portland, ME, US, on America/New_York time." in email.body_text
+        assert "https://www.openstreetmap.org/?mlat=" in email.body_text
+        assert "Placed in <strong>Portland, ME, US</strong>" in email.body_html
+        assert f"{HOUSE[0]:.4f}" not in email.body_text + email.body_html
