@@ -24,7 +24,7 @@ async def test_the_placed_partial_shows_town_clock_and_the_public_pin(db: str) -
     assert (placement.label, placement.timezone) == ("Portland, ME, US", "America/New_York")
     html = render_placed(placement)
     assert "Portland, ME, US (04101)" in html
-    assert "America/New_York time" in html
+    assert "Eastern Time: your meeting" in html  # the name people say, not the IANA id
     assert f"mlat={meeting.approx_lat:.5f}&amp;mlon={meeting.approx_lon:.5f}" in html
     assert "the pin neighbors see" in html
     assert 'href="#field-address-locality">Wrong place? Fix the address below' in html
@@ -37,7 +37,7 @@ async def test_the_hosts_emails_say_where_the_meeting_was_placed(db: str) -> Non
     await make_meeting(HouseGeocoder(*HOUSE), proven=False, address=PORTLAND_ME)
     for kind in ("meeting_created", "host_confirm"):
         email = await OutboxEmail.get(kind=kind)
-        assert "Placed in Portland, ME, US, on America/New_York time." in email.body_text
+        assert "Placed in Portland, ME, US, on Eastern Time." in email.body_text
         assert "https://www.openstreetmap.org/?mlat=" in email.body_text
         assert "Placed in <strong>Portland, ME, US</strong>" in email.body_html
         assert f"{HOUSE[0]:.4f}" not in email.body_text + email.body_html
