@@ -32,7 +32,7 @@ from kit.guides import (
     plan_agenda,
 )
 from kit.hosttools import tracked_url
-from kit.meetings import meeting_url
+from kit.meetings import get_meeting, meeting_url
 from kit.models import Campaign, Meeting, MeetingStatus, Rsvp, RsvpSource, RsvpStatus
 from kit.rendering import wall_clock
 from kit.settings import Settings
@@ -172,6 +172,18 @@ def flyer_rsvp_url(site: Settings, meeting: Meeting) -> str:
     return tracked_url(meeting, site, RsvpSource.FLYER)
 
 
+def flyer_short_url(site: Settings, meeting: Meeting) -> str:
+    """The link printed on the flyer and its tear-off tabs: short enough to copy by hand
+    and to fit a tab; it leads where the QR code does (``flyer_link_target``)."""
+    return f"{site.base_url}/m/{meeting.public_id}"
+
+
+async def flyer_link_target(public_id: str, *, site: Settings) -> str:
+    """Where a flyer's short link leads: the meeting page, counted as the flyer.
+    MeetingNotFound for a meeting nobody may see (yet)."""
+    return flyer_rsvp_url(site, await get_meeting(public_id))
+
+
 # Documents ------------------------------------------------------------------------------
 
 
@@ -208,7 +220,7 @@ async def get_flyer(meeting: Meeting, *, site: Settings) -> Rendered:
     document = printables.flyer_document(
         meeting,
         rsvp_url=flyer_rsvp_url(site, meeting),
-        short_url=meeting_url(site.base_url, meeting),
+        short_url=flyer_short_url(site, meeting),
     )
     return await render_cached(document)
 

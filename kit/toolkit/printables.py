@@ -278,6 +278,13 @@ def packet_document(
     return Document(_dated("packet", meeting), html, repeat_last_page=pages_of_cards - 1)
 
 
+def tab_link(url: str) -> tuple[str, str]:
+    """A link as a tear-off tab prints it: the site, then the path on a line of its own
+    (no scheme: a phone's browser adds it)."""
+    site, _, path = url.split("://", 1)[-1].partition("/")
+    return site, "/" + path
+
+
 def flyer_document(meeting: Meeting, *, rsvp_url: str, short_url: str) -> Document:
     """A one-page flyer for neighbors: no street for a home, no guest ever."""
     location = public_location(meeting)
@@ -294,6 +301,7 @@ def flyer_document(meeting: Meeting, *, rsvp_url: str, short_url: str) -> Docume
         host_first_name=meeting.host.first_name,
         rsvp_url=rsvp_url,
         short_url=short_url,
+        tab_link=tab_link(short_url),
     )
     return Document(_dated("flyer", meeting), ENV.get_template("flyer.html").render(context))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from kit import meetings, printing
 from kit.errors import ValidationError
@@ -52,6 +52,14 @@ async def meeting_flyer_pdf(request: Request) -> Response:
     meeting = await public_meeting(request)
     rendered = await printing.get_flyer(meeting, site=request.app.state.settings)
     return pdf_response(request, rendered)
+
+
+async def meeting_short_link(request: Request) -> Response:
+    """``/m/{id}``, the flyer's printed link: on to the meeting page, counted as the flyer."""
+    target = await printing.flyer_link_target(
+        request.path_params["id"], site=request.app.state.settings
+    )
+    return RedirectResponse(target, status_code=303)
 
 
 async def meeting_packet_pdf(request: Request) -> Response:

@@ -338,6 +338,17 @@ async def test_flyer_qr_code_is_the_hosts_link_to_rsvp_counted_as_the_flyer(db: 
     ]
 
 
+async def test_flyer_prints_a_short_link_whole_on_every_tear_off_tab(db: str) -> None:
+    meeting, _ = await hosted()
+    data = (await printing.get_flyer(meeting, site=SITE)).data
+    text = pdf_text(data)
+    short = f"/m/{meeting.public_id}"
+    assert f"go to http://testserver{short}" in text
+    assert text.count(f"testserver {short}") == 8  # each tab: the site, then the path
+    assert f"/meetings/{meeting.public_id}" not in text  # the long link is the QR code's
+    assert len(pdf_reader(data).pages) == 1
+
+
 async def test_flyer_of_a_public_place_shows_its_street(db: str) -> None:
     meeting, _ = await hosted(kind="public", address={"street": "Central Library"})
     text = pdf_text((await printing.get_flyer(meeting, site=SITE)).data)

@@ -12,10 +12,11 @@ from starlette.routing import Route
 
 from kit import printing
 from kit.app import create_app
+from kit.hosttools import ref_code
 from kit.models import Meeting
 from kit.settings import Settings
 from kit.web import printables
-from tests.factories import csrf_from, make_campaign, make_meeting
+from tests.factories import SITE, csrf_from, make_campaign, make_meeting
 from tests.toolkit.test_printables import hosted, pdf_reader, pdf_text
 
 # The same lines as in kit/web/routes.py; added here only if the app lacks them.
@@ -95,6 +96,24 @@ async def test_flyer_and_guide_are_public_and_revalidate_with_an_etag(
         )
         assert again.status_code == 304 and again.content == b""
     assert (await client.get("/meetings/nope/flyer.pdf")).status_code == 404
+
+
+async def test_the_flyers_short_link_leads_to_the_meeting_counted_as_the_flyer(
+    client: httpx.AsyncClient,
+) -> None:
+    meeting, _ = await hosted()
+    code = ref_code(meeting, SITE.secret_key)
+    response = await client.get(f"/m/{meeting.public_id}")
+    assert response.status_code == 303
+    target = f"http://testserver/meetings/{meeting.public_id}?ref={code}&source=flyer"
+    assert response.headers["location"] == target
+    page = await client.get(target)
+    assert page.status_code == 200 and "Neighbors talk schools" in page.text
+    # A meeting nobody may see yet (a new host's, waiting for their email) and a made-up
+    # id lead nowhere, like the meeting page itself.
+    waiting = await make_meeting(proven=False, host={"email": "new@example.org"})
+    for public_id in (waiting.meeting.public_id, "nope", "x" * 500):
+        assert (await client.get(f"/m/{public_id}")).status_code == 404
 
 
 async def test_a_meeting_awaiting_approval_prints_only_for_its_host(
