@@ -21,11 +21,10 @@ import anyio
 from tortoise.functions import Count
 
 from kit import validation as v
-from kit.campaigns import SLUG_LENGTH
+from kit.campaigns import SLUG_LENGTH, asks_for
 from kit.errors import CampaignNotFound, Conflict, ValidationError
 from kit.guides import (
     DEFAULT_AGENDA,
-    DEFAULT_ASKS,
     DEFAULT_GUIDE,
     AgendaSlot,
     agenda_items,
@@ -143,16 +142,6 @@ def campaign_guide_markdown(campaign: Campaign | None) -> str:
 
 def guide_markdown_for(meeting: Meeting) -> str:
     return campaign_guide_markdown(meeting.campaign)
-
-
-def asks_for(campaign: Campaign | None) -> list[dict[str, str]]:
-    asks = campaign.asks if campaign and isinstance(campaign.asks, list) else []
-    valid = [
-        {"key": str(a.get("key", "")), "label": str(a["label"])}
-        for a in asks
-        if isinstance(a, dict) and str(a.get("label") or "").strip()
-    ]
-    return valid[:6] or DEFAULT_ASKS  # six tick columns still fit the sign-in sheet
 
 
 async def confirmed_guests(meeting: Meeting) -> list[tuple[str, int]]:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from kit import meetings, outcomes, reports
+from kit import campaigns, meetings, outcomes, printing, reports
 from kit.models import (
     Attendee,
     Campaign,
@@ -36,8 +36,13 @@ from kit.web import hosting, limits
 from tests.factories import SITE, as_form, csrf_from, make_campaign, make_meeting, meeting_body
 from tests.smtp import SmtpServer
 from tests.test_rsvps import deliver
+from tests.toolkit.test_printables import pdf_reader
 
 GUESTS = [("Zoe Quist", "zoe@example.org", 0), ("Ada Okafor", "ada@example.org", 1)]
+
+
+def pdf_pages(data: bytes) -> list[str]:
+    return [re.sub(r"\s+", " ", page.extract_text()) for page in pdf_reader(data).pages]
 
 
 async def held_meeting(
@@ -112,13 +117,37 @@ async def test_report_form_follows_the_printed_sign_in_sheet(client: httpx.Async
     )
     sheet = signin_rows([("Zoe Quist", 0), ("Ada Okafor", 1)], meeting.capacity)
     form_sheet = await reports.report_sheet(meeting)
-    assert [r.name or r.hint for r in sheet] == [r.name or r.hint for r in form_sheet.rows]
+    # The form has the sheet's rows, in order; the paper adds blank rows to its page's foot.
+    rows = [r.name or r.hint for r in form_sheet.rows]
+    assert [r.name or r.hint for r in sheet[: len(rows)]] == rows
+    assert not any(r.name or r.hint for r in sheet[len(rows) :])
     ada = (await guest_rows(meeting))["Ada"]
     for name in (f"{ada}.came", f"{ada}.ask.host", "walkin.0.name", "walkin.1.email", "ideas"):
         assert f'name="{name}"' in html
         assert f'for="field-{name.replace(".", "-")}"' in html
     for label in ("Host a meeting", "Volunteer", "Donate monthly"):
         assert label in html
+
+
+async def test_the_packets_sign_in_columns_are_the_report_forms_columns(
+    client: httpx.AsyncClient,
+) -> None:
+    labels = ["Knock", "Call", "Host", "Vote", "Donate", "Drive", "Cook", "Sing"]
+    asks = [{"key": label.lower(), "label": label} for label in labels]
+    await make_campaign("eight", asks=asks)
+    meeting, token = await held_meeting(campaign="eight")
+    packet = await printing.get_packet(meeting, token, site=SITE)
+    sheet = next(t for t in pdf_pages(packet.data) if "Sign in" in t)
+    printed = re.search(r"# Name Email Phone (.*?) 1 ", sheet)
+    assert printed, sheet[:400]
+    form = (await client.get(report_path(meeting, token))).text
+    columns = re.search(r"<th scope=\"col\">Phone</th>(.*?)<th scope=\"col\">May", form, re.S)
+    assert columns
+    on_the_form = re.findall(r"<th scope=\"col\">([^<]*)</th>", columns.group(1))
+    assert printed.group(1).split() == on_the_form == labels[: campaigns.MAX_ASKS_SHOWN]
+    # And the cards in the packet offer the same asks.
+    cards = next(t for t in pdf_pages(packet.data) if "I'm in. I will:" in t)
+    assert all(label in cards for label in on_the_form) and "Cook" not in cards
 
 
 async def test_host_files_the_report_from_the_form(

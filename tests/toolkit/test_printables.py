@@ -217,13 +217,16 @@ async def test_only_confirmed_guests_are_on_the_sign_in_sheet(db: str) -> None:
 
 async def test_sign_in_rows_go_to_capacity_plus_five_and_cards_are_one_a_seat() -> None:
     rows = printables.signin_rows([("Zed Last", 0), ("ann first", 2)], capacity=12)
-    assert len(rows) == 17
     assert [r.name for r in rows[:4]] == ["ann first", "", "", "Zed Last"]
     assert rows[1].hint == "guest of ann"
-    assert printables.signin_rows([(f"P{n}", 0) for n in range(30)], capacity=20)[-1].name == "P9"
-    assert len(printables.signin_rows([(f"P{n}", 0) for n in range(30)], capacity=20)) == 30
+    # 17 rows are wanted (capacity + 5): the second page is filled with blank rows, never
+    # printed with a single one.
     pages = printables.signin_pages(rows)
-    assert [(first, len(chunk)) for first, chunk in pages] == [(1, 16), (17, 1)]
+    assert [(first, len(chunk)) for first, chunk in pages] == [(1, 16), (17, 19)]
+    assert not any(r.name or r.hint for r in rows[4:])
+    assert len(printables.signin_rows([], capacity=11)) == 16  # one whole page
+    thirty = printables.signin_rows([(f"P{n}", 0) for n in range(30)], capacity=20)
+    assert len(thirty) == 35 and thirty[29].name == "P9" and thirty[-1].name == ""
     assert printables.card_pages(12) == 3
     assert printables.card_pages(500) == printables.MAX_CARD_PAGES
 
@@ -237,6 +240,9 @@ async def test_packet_has_every_part_and_a_page_of_cards_per_six_seats(db: str) 
     signin = next(n for n, t in enumerate(texts) if "Sign in" in t)
     assert page_size(rendered.data, signin) == (792, 612)  # landscape, to write on
     assert page_size(rendered.data, signin + 1) == (792, 612)  # 17 rows: a second page
+    # ... which is filled to its foot: 35 numbered rows on exactly two sheet pages.
+    sheets = [t for t in texts if "EmailPhone" in t.replace(" ", "").replace("\n", "")]
+    assert len(sheets) == 2 and "35" in sheets[1] and "36" not in sheets[1]
     cards = [t for t in texts if "Cut along the dashed lines" in t]
     assert len(cards) == printables.card_pages(12) == 3
     assert all(t.count("I'm in. I will:") == 6 for t in cards)
