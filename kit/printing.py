@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -110,11 +110,36 @@ async def warm_up() -> None:
 # What drives a document -----------------------------------------------------------------
 
 
+def meeting_minutes(meeting: Meeting) -> int:
+    """How long the meeting lasts, in whole minutes of elapsed time."""
+    return int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
+
+
+def scale_agenda(items: Sequence[tuple[str, int]], minutes: int) -> list[tuple[str, int]]:
+    """The items stretched or squeezed to ``minutes`` in all, each keeping its share, in
+    whole minutes that add up exactly (largest remainders get the spare minutes)."""
+    total = sum(m for _, m in items)
+    if total <= 0 or minutes <= 0:
+        return list(items)
+    exact = [m * minutes / total for _, m in items]
+    whole = [int(x) for x in exact]
+    by_remainder = sorted(range(len(items)), key=lambda n: (whole[n] - exact[n], n))
+    for n in by_remainder[: minutes - sum(whole)]:
+        whole[n] += 1
+    return [(title, m) for (title, _), m in zip(items, whole, strict=True)]
+
+
 def base_agenda(meeting: Meeting) -> list[tuple[str, int]]:
-    """The campaign's agenda (or the kit's), before the host's own timings."""
+    """The campaign's agenda, or the kit's fitted to the meeting's length (its 100
+    minutes would run past a 90-minute meeting), before the host's own timings."""
     campaign = meeting.campaign
     items = agenda_items(campaign.agenda) if campaign else []
-    return items or agenda_items(DEFAULT_AGENDA)
+    if items:
+        return items
+    length = meeting_minutes(meeting)
+    if 0 < length <= MAX_AGENDA_MINUTES:
+        return scale_agenda(agenda_items(DEFAULT_AGENDA), length)
+    return agenda_items(DEFAULT_AGENDA)
 
 
 def agenda_for(meeting: Meeting) -> list[tuple[str, int]]:
@@ -132,6 +157,24 @@ def agenda_slots(meeting: Meeting) -> list[AgendaSlot]:
         return plan_agenda(agenda_for(meeting), start)
     except OverflowError:  # a stored start at the calendar's end (year 9999): no clock times
         return []
+
+
+def agenda_overrun(meeting: Meeting) -> int:
+    """Minutes the agenda in effect runs past the meeting's end (0 when it fits)."""
+    planned = sum(m for _, m in agenda_for(meeting))
+    return max(planned - meeting_minutes(meeting), 0)
+
+
+def overrun_message(meeting: Meeting) -> str | None:
+    """What the host is told when their timings run past the meeting's end."""
+    late = agenda_overrun(meeting)
+    if not late:
+        return None
+    end = wall_clock(meeting.ends_at, meeting.timezone).strftime("%-I:%M %p")
+    return (
+        f"These timings run {late} minutes past your meeting's end ({end}). Shorten a part, "
+        "or tell your guests it may run late."
+    )
 
 
 def campaign_guide_markdown(campaign: Campaign | None) -> str:

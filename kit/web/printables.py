@@ -81,6 +81,7 @@ async def manage_agenda(request: Request) -> Response:
         return await render_manage(
             request, meeting, token, values=values, errors=exc.fields, status_code=422
         )
-    return await render_manage(
-        request, meeting, token, notice="Your agenda is saved. The packet shows the new times."
-    )
+    notice = "Your agenda is saved. The packet shows the new times."
+    if overrun := printing.overrun_message(meeting):
+        notice = f"{notice} {overrun}"
+    return await render_manage(request, meeting, token, notice=notice)

@@ -174,8 +174,9 @@ async def test_manage_page_links_to_the_pdfs_and_shows_the_agenda_form(
     for kind in ("packet", "flyer", "guide"):
         assert f'href="/meetings/{meeting.public_id}/{kind}.pdf?token={token}"' in html
     assert f'action="/manage/{meeting.public_id}/agenda"' in html
-    assert 'name="minutes.0"' in html and 'value="10"' in html
-    assert "Starts at 6:40 PM" in html  # the second item, on the meeting's clock
+    assert 'name="minutes.0"' in html and 'value="12"' in html  # fitted to two hours
+    assert "Starts at 6:42 PM" in html  # the second item, on the meeting's clock
+    assert "past your meeting's end" not in html
 
 
 async def test_host_saves_agenda_timings_and_the_packet_follows(
@@ -198,6 +199,25 @@ async def test_host_saves_agenda_timings_and_the_packet_follows(
     packet = await client.get(f"/meetings/{meeting.public_id}/packet.pdf?token={token}")
     text = pdf_text(packet.content)
     assert re.search(r"6:50 PM Why we came: one story each 15 min", text)
+    assert "past the meeting's end" not in text
+
+
+async def test_saving_timings_past_the_end_says_so_on_the_page_and_the_packet(
+    client: httpx.AsyncClient,
+) -> None:
+    meeting, token = await hosted()
+    page = f"/manage/{meeting.public_id}?token={token}"
+    csrf = await csrf_from(client, page)
+    response = await client.post(
+        f"/manage/{meeting.public_id}/agenda",
+        data={"csrf_token": csrf, "token": token, "minutes.1": "75"},  # 45 minutes more
+    )
+    assert response.status_code == 200
+    said = "These timings run 45 minutes past your meeting's end (8:30 PM)."
+    assert "Your agenda is saved" in response.text and said in response.text
+    assert said in (await client.get(page)).text  # and again whenever the form is shown
+    packet = await client.get(f"/meetings/{meeting.public_id}/packet.pdf?token={token}")
+    assert "The agenda runs 45 minutes past the meeting's end" in pdf_text(packet.content)
 
 
 async def test_bad_timings_come_back_inline_and_keep_the_rest_of_the_page(
