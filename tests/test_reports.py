@@ -127,6 +127,14 @@ async def test_report_form_follows_the_printed_sign_in_sheet(client: httpx.Async
         assert f'for="field-{name.replace(".", "-")}"' in html
     for label in ("Host a meeting", "Volunteer", "Donate monthly"):
         assert label in html
+    # Each tick carries its own label (shown on a phone's cards), naming the row for a
+    # screen reader; the headcount's label and hint both count the host.
+    assert (
+        f'<label class="sheet-label" for="field-{ada.replace(".", "-")}-ask-volunteer">'
+        '<span class="visually-hidden">Ada Okafor: </span>Volunteer</label>'
+    ) in html
+    assert "How many people came, including you?" in html
+    assert "count the people ticked and added above, and you." in html
 
 
 async def test_the_packets_sign_in_columns_are_the_report_forms_columns(
@@ -184,7 +192,8 @@ async def test_host_files_the_report_from_the_form(
     stored = await Meeting.get(id=meeting.id)
     assert stored.status is MeetingStatus.COMPLETED and stored.completed_at is not None
     report = await Report.get(meeting_id=meeting.id)
-    assert report.headcount == 4 and report.story_consent and report.guide_rating == 5
+    # Left empty, the headcount is the four people listed and the host ("including you").
+    assert report.headcount == 5 and report.story_consent and report.guide_rating == 5
     names = (
         await Attendee.filter(meeting_id=meeting.id).order_by("id").values_list("name", "walk_in")
     )
@@ -209,7 +218,7 @@ async def test_host_files_the_report_from_the_form(
     [ada] = [m for m in thanks if m["To"] == "ada@example.org"]
     assert ada["From"].addresses[0].display_name == "Quinn via House Meeting Kit"
     text = ada.get_body(("plain",)).get_content()
-    assert "4 neighbors came" in text and "3 commitments" in text
+    assert "5 neighbors came" in text and "3 commitments" in text  # four listed, and the host
     assert "A crossing guard on Elm St" in text
     assert "/find?near=10027" in text  # the one next step, without a campaign
     for other in ("Zoe", "Wally", "Sam Guest", "zoe@example.org"):
@@ -635,7 +644,8 @@ async def test_a_walk_in_is_invited_to_host_only_when_the_host_ticks_that_they_a
     blank = (await client.get(path)).text
     box = re.search(r'<input type="checkbox" [^>]*name="walkin\.0\.invite_consent"[^>]*>', blank)
     assert box and "checked" not in box.group(0)  # unticked until the host ticks it
-    assert "Row 2 (guest of Ada): agreed to be emailed an invitation to host" in blank
+    label = "Row 2 (guest of Ada): Agreed to be emailed an invitation to host"
+    assert label in re.sub(r"<[^>]+>", "", blank)
     await EmailOptOut.create(email="max@example.org")
     form = {
         "csrf_token": await csrf_from(client, path),
