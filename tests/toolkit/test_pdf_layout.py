@@ -82,6 +82,9 @@ async def test_the_flyer_lays_out_cleanly(db: str, paper: str) -> None:
     assert printables.page_size(meeting.country) == paper
     assert_lays_out(flyer.data)
     assert len(pdf_reader(flyer.data).pages) == 1
+    # And a sparse one: no description or note, a short title.
+    sparse, _ = await hosted(title="Tea", description="", address=PLACES[paper])
+    assert_lays_out((await printing.get_flyer(sparse, site=LIVE_SITE)).data)
 
 
 @pytest.mark.parametrize("paper", ["letter", "A4"])
