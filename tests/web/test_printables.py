@@ -202,6 +202,16 @@ async def test_host_saves_agenda_timings_and_the_packet_follows(
     assert "past the meeting's end" not in text
 
 
+async def test_a_campaign_agenda_longer_than_the_meeting_is_flagged_once_published(
+    client: httpx.AsyncClient,
+) -> None:
+    agenda = [{"title": "Stories", "minutes": 90}, {"title": "Plans", "minutes": 60}]
+    await make_campaign("long", agenda=agenda)
+    meeting, token = await hosted(campaign="long")  # two hours, an agenda of 150 minutes
+    html = (await client.get(f"/manage/{meeting.public_id}?token={token}")).text
+    assert "These timings run 30 minutes past your meeting's end (8:30 PM)." in html
+
+
 async def test_saving_timings_past_the_end_says_so_on_the_page_and_the_packet(
     client: httpx.AsyncClient,
 ) -> None:
