@@ -9,6 +9,9 @@ from kit.settings import Settings
 from kit.validation import can_be_key
 
 SLUG_LENGTH = 64
+# Asks a meeting shows: the sign-in sheet's tick columns, the commitment cards and the
+# report form all use the first six, so what was ticked on paper can be typed in.
+MAX_ASKS_SHOWN = 6
 
 
 async def list_campaigns() -> list[Campaign]:
@@ -47,7 +50,8 @@ def campaign_url(site: Settings, campaign: Campaign) -> str:
 
 
 def asks_for(campaign: Campaign | None) -> list[dict[str, str]]:
-    """The campaign's asks ({"key", "label"}), or the kit's when it has none."""
+    """The campaign's asks ({"key", "label"}; at most ``MAX_ASKS_SHOWN``), or the kit's
+    when it has none. The one list the packet, the report form and outcomes use."""
     raw = campaign.asks if campaign and isinstance(campaign.asks, list) else []
     asks = [
         {"key": str(a["key"]).strip(), "label": str(a["label"]).strip()}
@@ -56,7 +60,7 @@ def asks_for(campaign: Campaign | None) -> list[dict[str, str]]:
         and str(a.get("key") or "").strip()
         and str(a.get("label") or "").strip()
     ]
-    return asks or [dict(a) for a in DEFAULT_ASKS]
+    return asks[:MAX_ASKS_SHOWN] or [dict(a) for a in DEFAULT_ASKS]
 
 
 async def campaign_of(meeting: Meeting) -> Campaign | None:

@@ -14,25 +14,24 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
 from tortoise.functions import Count
 
 from kit import validation as v
-from kit.campaigns import SLUG_LENGTH
+from kit.campaigns import SLUG_LENGTH, asks_for
 from kit.errors import CampaignNotFound, Conflict, ValidationError
 from kit.guides import (
     DEFAULT_AGENDA,
-    DEFAULT_ASKS,
     DEFAULT_GUIDE,
     AgendaSlot,
     agenda_items,
     plan_agenda,
 )
 from kit.hosttools import tracked_url
-from kit.meetings import meeting_url
+from kit.meetings import get_meeting, meeting_url
 from kit.models import Campaign, Meeting, MeetingStatus, Rsvp, RsvpSource, RsvpStatus
 from kit.rendering import wall_clock
 from kit.settings import Settings
@@ -111,11 +110,36 @@ async def warm_up() -> None:
 # What drives a document -----------------------------------------------------------------
 
 
+def meeting_minutes(meeting: Meeting) -> int:
+    """How long the meeting lasts, in whole minutes of elapsed time."""
+    return int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
+
+
+def scale_agenda(items: Sequence[tuple[str, int]], minutes: int) -> list[tuple[str, int]]:
+    """The items stretched or squeezed to ``minutes`` in all, each keeping its share, in
+    whole minutes that add up exactly (largest remainders get the spare minutes)."""
+    total = sum(m for _, m in items)
+    if total <= 0 or minutes <= 0:
+        return list(items)
+    exact = [m * minutes / total for _, m in items]
+    whole = [int(x) for x in exact]
+    by_remainder = sorted(range(len(items)), key=lambda n: (whole[n] - exact[n], n))
+    for n in by_remainder[: minutes - sum(whole)]:
+        whole[n] += 1
+    return [(title, m) for (title, _), m in zip(items, whole, strict=True)]
+
+
 def base_agenda(meeting: Meeting) -> list[tuple[str, int]]:
-    """The campaign's agenda (or the kit's), before the host's own timings."""
+    """The campaign's agenda, or the kit's fitted to the meeting's length (its 100
+    minutes would run past a 90-minute meeting), before the host's own timings."""
     campaign = meeting.campaign
     items = agenda_items(campaign.agenda) if campaign else []
-    return items or agenda_items(DEFAULT_AGENDA)
+    if items:
+        return items
+    length = meeting_minutes(meeting)
+    if 0 < length <= MAX_AGENDA_MINUTES:
+        return scale_agenda(agenda_items(DEFAULT_AGENDA), length)
+    return agenda_items(DEFAULT_AGENDA)
 
 
 def agenda_for(meeting: Meeting) -> list[tuple[str, int]]:
@@ -135,6 +159,24 @@ def agenda_slots(meeting: Meeting) -> list[AgendaSlot]:
         return []
 
 
+def agenda_overrun(meeting: Meeting) -> int:
+    """Minutes the agenda in effect runs past the meeting's end (0 when it fits)."""
+    planned = sum(m for _, m in agenda_for(meeting))
+    return max(planned - meeting_minutes(meeting), 0)
+
+
+def overrun_message(meeting: Meeting) -> str | None:
+    """What the host is told when their timings run past the meeting's end."""
+    late = agenda_overrun(meeting)
+    if not late:
+        return None
+    end = wall_clock(meeting.ends_at, meeting.timezone).strftime("%-I:%M %p")
+    return (
+        f"These timings run {late} minutes past your meeting's end ({end}). Shorten a part, "
+        "or tell your guests it may run late."
+    )
+
+
 def campaign_guide_markdown(campaign: Campaign | None) -> str:
     """The campaign's guide, or the kit's when it has none."""
     guide = campaign.guide_markdown if campaign else ""
@@ -143,16 +185,6 @@ def campaign_guide_markdown(campaign: Campaign | None) -> str:
 
 def guide_markdown_for(meeting: Meeting) -> str:
     return campaign_guide_markdown(meeting.campaign)
-
-
-def asks_for(campaign: Campaign | None) -> list[dict[str, str]]:
-    asks = campaign.asks if campaign and isinstance(campaign.asks, list) else []
-    valid = [
-        {"key": str(a.get("key", "")), "label": str(a["label"])}
-        for a in asks
-        if isinstance(a, dict) and str(a.get("label") or "").strip()
-    ]
-    return valid[:6] or DEFAULT_ASKS  # six tick columns still fit the sign-in sheet
 
 
 async def confirmed_guests(meeting: Meeting) -> list[tuple[str, int]]:
@@ -170,6 +202,18 @@ def report_url(site: Settings, meeting: Meeting, token: str) -> str:
 def flyer_rsvp_url(site: Settings, meeting: Meeting) -> str:
     """The flyer's QR: the meeting page, its RSVPs counted as coming from the flyer."""
     return tracked_url(meeting, site, RsvpSource.FLYER)
+
+
+def flyer_short_url(site: Settings, meeting: Meeting) -> str:
+    """The link printed on the flyer and its tear-off tabs: short enough to copy by hand
+    and to fit a tab; it leads where the QR code does (``flyer_link_target``)."""
+    return f"{site.base_url}/m/{meeting.public_id}"
+
+
+async def flyer_link_target(public_id: str, *, site: Settings) -> str:
+    """Where a flyer's short link leads: the meeting page, counted as the flyer.
+    MeetingNotFound for a meeting nobody may see (yet)."""
+    return flyer_rsvp_url(site, await get_meeting(public_id))
 
 
 # Documents ------------------------------------------------------------------------------
@@ -208,7 +252,7 @@ async def get_flyer(meeting: Meeting, *, site: Settings) -> Rendered:
     document = printables.flyer_document(
         meeting,
         rsvp_url=flyer_rsvp_url(site, meeting),
-        short_url=meeting_url(site.base_url, meeting),
+        short_url=flyer_short_url(site, meeting),
     )
     return await render_cached(document)
 

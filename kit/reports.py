@@ -294,14 +294,22 @@ def _finish(
             p[key] = f"{person.email} is listed twice."
         seen.add(person.email or "")
     came = len(attendees)
+    # "How many people came, including you?": left empty, it is the people listed and
+    # the host, who is on no row of the sheet.
     headcount = v.integer(
-        data, "headcount", p, label="The headcount", default=came, minimum=0, maximum=MAX_HEADCOUNT
+        data,
+        "headcount",
+        p,
+        label="The headcount",
+        default=came + 1,
+        minimum=0,
+        maximum=MAX_HEADCOUNT,
     )
     if headcount is not None and headcount < came and "headcount" not in p:
         p["headcount"] = f"You listed {came} people, so the headcount is at least {came}."
     result = ReportInput(
         attendees=tuple(person for _, person in attendees),
-        headcount=came if headcount is None else headcount,
+        headcount=came + 1 if headcount is None else headcount,
         ideas=ideas,
         story=v.text(data, "story", p, label="The story", max_length=TEXT_MAX, multiline=True),
         story_consent=v.boolean(data, "story_consent"),

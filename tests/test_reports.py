@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from kit import meetings, outcomes, reports
+from kit import campaigns, meetings, outcomes, printing, reports
 from kit.models import (
     Attendee,
     Campaign,
@@ -36,8 +36,13 @@ from kit.web import hosting, limits
 from tests.factories import SITE, as_form, csrf_from, make_campaign, make_meeting, meeting_body
 from tests.smtp import SmtpServer
 from tests.test_rsvps import deliver
+from tests.toolkit.test_printables import pdf_reader
 
 GUESTS = [("Zoe Quist", "zoe@example.org", 0), ("Ada Okafor", "ada@example.org", 1)]
+
+
+def pdf_pages(data: bytes) -> list[str]:
+    return [re.sub(r"\s+", " ", page.extract_text()) for page in pdf_reader(data).pages]
 
 
 async def held_meeting(
@@ -112,13 +117,45 @@ async def test_report_form_follows_the_printed_sign_in_sheet(client: httpx.Async
     )
     sheet = signin_rows([("Zoe Quist", 0), ("Ada Okafor", 1)], meeting.capacity)
     form_sheet = await reports.report_sheet(meeting)
-    assert [r.name or r.hint for r in sheet] == [r.name or r.hint for r in form_sheet.rows]
+    # The form has the sheet's rows, in order; the paper adds blank rows to its page's foot.
+    rows = [r.name or r.hint for r in form_sheet.rows]
+    assert [r.name or r.hint for r in sheet[: len(rows)]] == rows
+    assert not any(r.name or r.hint for r in sheet[len(rows) :])
     ada = (await guest_rows(meeting))["Ada"]
     for name in (f"{ada}.came", f"{ada}.ask.host", "walkin.0.name", "walkin.1.email", "ideas"):
         assert f'name="{name}"' in html
         assert f'for="field-{name.replace(".", "-")}"' in html
     for label in ("Host a meeting", "Volunteer", "Donate monthly"):
         assert label in html
+    # Each tick carries its own label (shown on a phone's cards), naming the row for a
+    # screen reader; the headcount's label and hint both count the host.
+    assert (
+        f'<label class="sheet-label" for="field-{ada.replace(".", "-")}-ask-volunteer">'
+        '<span class="visually-hidden">Ada Okafor: </span>Volunteer</label>'
+    ) in html
+    assert "How many people came, including you?" in html
+    assert "count the people ticked and added above, and you." in html
+
+
+async def test_the_packets_sign_in_columns_are_the_report_forms_columns(
+    client: httpx.AsyncClient,
+) -> None:
+    labels = ["Knock", "Call", "Host", "Vote", "Donate", "Drive", "Cook", "Sing"]
+    asks = [{"key": label.lower(), "label": label} for label in labels]
+    await make_campaign("eight", asks=asks)
+    meeting, token = await held_meeting(campaign="eight")
+    packet = await printing.get_packet(meeting, token, site=SITE)
+    sheet = next(t for t in pdf_pages(packet.data) if "Sign in" in t)
+    printed = re.search(r"# Name Email Phone (.*?) 1 ", sheet)
+    assert printed, sheet[:400]
+    form = (await client.get(report_path(meeting, token))).text
+    columns = re.search(r"<th scope=\"col\">Phone</th>(.*?)<th scope=\"col\">May", form, re.S)
+    assert columns
+    on_the_form = re.findall(r"<th scope=\"col\">([^<]*)</th>", columns.group(1))
+    assert printed.group(1).split() == on_the_form == labels[: campaigns.MAX_ASKS_SHOWN]
+    # And the cards in the packet offer the same asks.
+    cards = next(t for t in pdf_pages(packet.data) if "I'm in. I will:" in t)
+    assert all(label in cards for label in on_the_form) and "Cook" not in cards
 
 
 async def test_host_files_the_report_from_the_form(
@@ -155,7 +192,8 @@ async def test_host_files_the_report_from_the_form(
     stored = await Meeting.get(id=meeting.id)
     assert stored.status is MeetingStatus.COMPLETED and stored.completed_at is not None
     report = await Report.get(meeting_id=meeting.id)
-    assert report.headcount == 4 and report.story_consent and report.guide_rating == 5
+    # Left empty, the headcount is the four people listed and the host ("including you").
+    assert report.headcount == 5 and report.story_consent and report.guide_rating == 5
     names = (
         await Attendee.filter(meeting_id=meeting.id).order_by("id").values_list("name", "walk_in")
     )
@@ -180,7 +218,7 @@ async def test_host_files_the_report_from_the_form(
     [ada] = [m for m in thanks if m["To"] == "ada@example.org"]
     assert ada["From"].addresses[0].display_name == "Quinn via House Meeting Kit"
     text = ada.get_body(("plain",)).get_content()
-    assert "4 neighbors came" in text and "3 commitments" in text
+    assert "5 neighbors came" in text and "3 commitments" in text  # four listed, and the host
     assert "A crossing guard on Elm St" in text
     assert "/find?near=10027" in text  # the one next step, without a campaign
     for other in ("Zoe", "Wally", "Sam Guest", "zoe@example.org"):
@@ -606,7 +644,8 @@ async def test_a_walk_in_is_invited_to_host_only_when_the_host_ticks_that_they_a
     blank = (await client.get(path)).text
     box = re.search(r'<input type="checkbox" [^>]*name="walkin\.0\.invite_consent"[^>]*>', blank)
     assert box and "checked" not in box.group(0)  # unticked until the host ticks it
-    assert "Row 2 (guest of Ada): agreed to be emailed an invitation to host" in blank
+    label = "Row 2 (guest of Ada): Agreed to be emailed an invitation to host"
+    assert label in re.sub(r"<[^>]+>", "", blank)
     await EmailOptOut.create(email="max@example.org")
     form = {
         "csrf_token": await csrf_from(client, path),

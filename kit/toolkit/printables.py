@@ -174,14 +174,26 @@ def _agenda(slots: Sequence[AgendaSlot], meeting: Meeting | None) -> dict[str, A
 
 
 def signin_rows(names: Sequence[tuple[str, int]], capacity: int) -> list[SignInRow]:
-    """Confirmed guests (name, people they bring) first, then blank rows to capacity + 5."""
+    """Confirmed guests (name, people they bring) first, then blank rows to capacity + 5
+    and on to the end of that page."""
     rows: list[SignInRow] = []
     for name, extra in sorted(names, key=lambda n: n[0].casefold()):
         rows.append(SignInRow(name=name))
         first = name.split()[0] if name.split() else name
         rows.extend(SignInRow(hint=f"guest of {first}") for _ in range(extra))
     rows.extend(SignInRow() for _ in range(max(capacity + 5 - len(rows), 0)))
+    # Blank rows to the foot of the last page: a page is printed whole anyway, and a
+    # page holding a single row looks like a mistake.
+    rows.extend(SignInRow() for _ in range(_filled(len(rows)) - len(rows)))
     return rows
+
+
+def _filled(rows: int) -> int:
+    """The rows that fill the pages ``rows`` rows need."""
+    if rows <= SIGNIN_ROWS_FIRST_PAGE:
+        return SIGNIN_ROWS_FIRST_PAGE
+    more = math.ceil((rows - SIGNIN_ROWS_FIRST_PAGE) / SIGNIN_ROWS_PER_PAGE)
+    return SIGNIN_ROWS_FIRST_PAGE + more * SIGNIN_ROWS_PER_PAGE
 
 
 @dataclass(frozen=True)
@@ -199,8 +211,9 @@ class SignInGrid:
 @lru_cache(maxsize=32)
 def signin_grid(size: str, ask_labels: tuple[str, ...]) -> SignInGrid:
     total, height = SIGNIN_WIDTH_MM[size], SIGNIN_ROW_MM
-    fixed = [("num", "#", 8.0), ("name", "Name", 64.0), ("email", "Email", 64.0)]
-    fixed.append(("phone", "Phone", 38.0))
+    # Narrow enough that six asks still get ~16 mm each on Letter (print.css: .sheet-row).
+    fixed = [("num", "#", 8.0), ("name", "Name", 60.0), ("email", "Email", 56.0)]
+    fixed.append(("phone", "Phone", 32.0))
     ask_width = (total - sum(w for _, _, w in fixed)) / max(len(ask_labels), 1)
     columns = (*fixed, *(("ask", label, ask_width) for label in ask_labels))
     parts, x = [], 0.0
@@ -278,6 +291,13 @@ def packet_document(
     return Document(_dated("packet", meeting), html, repeat_last_page=pages_of_cards - 1)
 
 
+def tab_link(url: str) -> tuple[str, str]:
+    """A link as a tear-off tab prints it: the site, then the path on a line of its own
+    (no scheme: a phone's browser adds it)."""
+    site, _, path = url.split("://", 1)[-1].partition("/")
+    return site, "/" + path
+
+
 def flyer_document(meeting: Meeting, *, rsvp_url: str, short_url: str) -> Document:
     """A one-page flyer for neighbors: no street for a home, no guest ever."""
     location = public_location(meeting)
@@ -294,6 +314,7 @@ def flyer_document(meeting: Meeting, *, rsvp_url: str, short_url: str) -> Docume
         host_first_name=meeting.host.first_name,
         rsvp_url=rsvp_url,
         short_url=short_url,
+        tab_link=tab_link(short_url),
     )
     return Document(_dated("flyer", meeting), ENV.get_template("flyer.html").render(context))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from kit import meetings, printing
 from kit.errors import ValidationError
@@ -54,6 +54,14 @@ async def meeting_flyer_pdf(request: Request) -> Response:
     return pdf_response(request, rendered)
 
 
+async def meeting_short_link(request: Request) -> Response:
+    """``/m/{id}``, the flyer's printed link: on to the meeting page, counted as the flyer."""
+    target = await printing.flyer_link_target(
+        request.path_params["id"], site=request.app.state.settings
+    )
+    return RedirectResponse(target, status_code=303)
+
+
 async def meeting_packet_pdf(request: Request) -> Response:
     token = request.query_params.get("token") or bearer_token(request) or ""
     meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
@@ -73,6 +81,7 @@ async def manage_agenda(request: Request) -> Response:
         return await render_manage(
             request, meeting, token, values=values, errors=exc.fields, status_code=422
         )
-    return await render_manage(
-        request, meeting, token, notice="Your agenda is saved. The packet shows the new times."
-    )
+    notice = "Your agenda is saved. The packet shows the new times."
+    if overrun := printing.overrun_message(meeting):
+        notice = f"{notice} {overrun}"
+    return await render_manage(request, meeting, token, notice=notice)

@@ -72,6 +72,7 @@ ROUTES: list[BaseRoute] = [
     Route("/feeds/{token}.ics", calendars.person_feed, name="person_feed"),
     Route("/meetings/{id}.ics", guests.meeting_ics, name="meeting_ics"),
     Route("/meetings/{id}/card.png", guests.meeting_card, name="meeting_card"),
+    Route("/m/{id}", printables.meeting_short_link, name="meeting_short_link"),
     Route("/meetings/{id}/packet.pdf", printables.meeting_packet_pdf, name="meeting_packet_pdf"),
     Route("/meetings/{id}/flyer.pdf", printables.meeting_flyer_pdf, name="meeting_flyer_pdf"),
     Route("/meetings/{id}/guide.pdf", printables.meeting_guide_pdf, name="meeting_guide_pdf"),

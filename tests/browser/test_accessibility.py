@@ -229,6 +229,51 @@ async def test_report_form_passes_axe(
     await context.close()
 
 
+# Each card's number and name, then its ticks; the numbers in the printed sheet's order.
+REPORT_CARDS = r"""() => [...document.querySelectorAll('.report-sheet tbody tr')].map(tr => {
+  const box = tr.getBoundingClientRect();
+  const ticks = [...tr.querySelectorAll('.tick')].map(td => {
+    const label = td.querySelector('label').getBoundingClientRect();
+    return {width: label.width, height: label.height};
+  });
+  return {top: box.top, left: box.left, right: box.right,
+          num: tr.querySelector('.num').innerText.replace('#', ''), ticks};
+})"""
+
+
+async def test_report_form_is_one_card_per_attendee_on_a_phone(
+    browser: Browser, meeting_starting_soon: StartingMeeting
+) -> None:
+    context = await new_context(browser, viewport={"width": 375, "height": 800})
+    page = await context.new_page()
+    await meeting_starting_soon.wait_until_started()
+    await page.goto(meeting_starting_soon.manage_url)
+    await page.get_by_role("link", name="File your report").click()
+    await expect(page.get_by_role("heading", name="Who came")).to_be_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 375
+    cards = await page.evaluate(REPORT_CARDS)
+    assert len(cards) >= 5
+    # One card a row, stacked down the page in the sheet's order, none wider than the phone.
+    assert [int(c["num"]) for c in cards] == list(range(1, len(cards) + 1))
+    assert all(a["top"] < b["top"] for a, b in zip(cards, cards[1:], strict=False))
+    assert all(c["left"] >= 0 and c["right"] <= 375 for c in cards)
+    # Every tick is a big target: its whole label, at least 44 px each way.
+    ticks = [t for c in cards for t in c["ticks"]]
+    assert ticks and all(t["height"] >= 44 and t["width"] >= 44 for t in ticks), ticks
+    # The labels the table keeps in its head are on each card, and tapping one ticks it.
+    first = page.locator(".report-sheet tbody tr").first
+    volunteer = first.locator(".sheet-label", has_text="Volunteer")
+    await expect(volunteer).to_be_visible()
+    await expect(first.locator(".sheet-label", has_text="Name")).to_be_visible()
+    await volunteer.click()
+    await expect(page.get_by_label("Row 1: Volunteer")).to_be_checked()
+    # The headcount says whom it counts, and so does its hint.
+    await expect(page.get_by_label("How many people came, including you?")).to_be_visible()
+    await expect(page.get_by_text("added above, and you")).to_be_visible()
+    await axe(page, "report form at 375 px")
+    await context.close()
+
+
 async def test_rsvp_host_and_report_work_without_javascript(
     live_server: str,
     browser: Browser,

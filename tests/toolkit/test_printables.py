@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -173,12 +173,12 @@ async def test_packet_reads_back_with_title_times_guide_and_confirmed_guests(db:
     assert "6:30 PM – 8:30 PM EST" in text  # 18:30 in New York, never UTC
     for clock, item in [
         ("6:30 PM", "Welcome and introductions"),
-        ("6:40 PM", "Why we came: one story each"),
-        ("7:05 PM", "Discussion"),
-        ("7:40 PM", "The ask"),
-        ("7:50 PM", "Commitments and sign-in sheet"),
-        ("8:00 PM", "Next steps and the next meeting"),
-        ("8:10 PM", "Thank everyone and close"),
+        ("6:42 PM", "Why we came: one story each"),  # the kit's 100 minutes, fitted to 120
+        ("7:12 PM", "Discussion"),
+        ("7:54 PM", "The ask"),
+        ("8:06 PM", "Commitments and sign-in sheet"),
+        ("8:18 PM", "Next steps and the next meeting"),
+        ("8:30 PM", "Thank everyone and close"),
     ]:
         assert re.search(f"{clock} {re.escape(item)}", text), (clock, item)
     for heading in ("Hosting a house meeting", "Before people arrive", "The ask", "Commitments"):
@@ -217,13 +217,16 @@ async def test_only_confirmed_guests_are_on_the_sign_in_sheet(db: str) -> None:
 
 async def test_sign_in_rows_go_to_capacity_plus_five_and_cards_are_one_a_seat() -> None:
     rows = printables.signin_rows([("Zed Last", 0), ("ann first", 2)], capacity=12)
-    assert len(rows) == 17
     assert [r.name for r in rows[:4]] == ["ann first", "", "", "Zed Last"]
     assert rows[1].hint == "guest of ann"
-    assert printables.signin_rows([(f"P{n}", 0) for n in range(30)], capacity=20)[-1].name == "P9"
-    assert len(printables.signin_rows([(f"P{n}", 0) for n in range(30)], capacity=20)) == 30
+    # 17 rows are wanted (capacity + 5): the second page is filled with blank rows, never
+    # printed with a single one.
     pages = printables.signin_pages(rows)
-    assert [(first, len(chunk)) for first, chunk in pages] == [(1, 16), (17, 1)]
+    assert [(first, len(chunk)) for first, chunk in pages] == [(1, 16), (17, 19)]
+    assert not any(r.name or r.hint for r in rows[4:])
+    assert len(printables.signin_rows([], capacity=11)) == 16  # one whole page
+    thirty = printables.signin_rows([(f"P{n}", 0) for n in range(30)], capacity=20)
+    assert len(thirty) == 35 and thirty[29].name == "P9" and thirty[-1].name == ""
     assert printables.card_pages(12) == 3
     assert printables.card_pages(500) == printables.MAX_CARD_PAGES
 
@@ -237,6 +240,9 @@ async def test_packet_has_every_part_and_a_page_of_cards_per_six_seats(db: str) 
     signin = next(n for n, t in enumerate(texts) if "Sign in" in t)
     assert page_size(rendered.data, signin) == (792, 612)  # landscape, to write on
     assert page_size(rendered.data, signin + 1) == (792, 612)  # 17 rows: a second page
+    # ... which is filled to its foot: 35 numbered rows on exactly two sheet pages.
+    sheets = [t for t in texts if "EmailPhone" in t.replace(" ", "").replace("\n", "")]
+    assert len(sheets) == 2 and "35" in sheets[1] and "36" not in sheets[1]
     cards = [t for t in texts if "Cut along the dashed lines" in t]
     assert len(cards) == printables.card_pages(12) == 3
     assert all(t.count("I'm in. I will:") == 6 for t in cards)
@@ -304,7 +310,7 @@ async def test_paper_size_and_times_follow_the_meetings_country_and_zone(
     guide = (await printing.get_meeting_guide(meeting)).data
     assert page_size(packet) == page_size(flyer) == page_size(guide) == size
     assert f"6:30 PM – 8:30 PM {zone}" in pdf_text(flyer)
-    assert re.search(r"6:40 PM Why we came", pdf_text(guide))
+    assert re.search(r"6:42 PM Why we came", pdf_text(guide))
 
 
 # The flyer ------------------------------------------------------------------------------
@@ -336,6 +342,17 @@ async def test_flyer_qr_code_is_the_hosts_link_to_rsvp_counted_as_the_flyer(db: 
     assert qr_codes(rendered.data) == [
         f"http://testserver/meetings/{meeting.public_id}?ref={code}&source=flyer"
     ]
+
+
+async def test_flyer_prints_a_short_link_whole_on_every_tear_off_tab(db: str) -> None:
+    meeting, _ = await hosted()
+    data = (await printing.get_flyer(meeting, site=SITE)).data
+    text = pdf_text(data)
+    short = f"/m/{meeting.public_id}"
+    assert f"go to http://testserver{short}" in text
+    assert text.count(f"testserver {short}") == 8  # each tab: the site, then the path
+    assert f"/meetings/{meeting.public_id}" not in text  # the long link is the QR code's
+    assert len(pdf_reader(data).pages) == 1
 
 
 async def test_flyer_of_a_public_place_shows_its_street(db: str) -> None:
@@ -531,13 +548,13 @@ async def test_host_adjusts_timings_and_the_packet_prints_the_new_clock(db: str)
     await printing.update_agenda(meeting, raw)
     saved = await Meeting.get(id=meeting.id)
     assert saved.agenda is not None
-    assert [item["minutes"] for item in saved.agenda] == [15, 25, 30, 10, 10, 10]
+    assert [item["minutes"] for item in saved.agenda] == [15, 30, 30, 12, 12, 12]
     assert saved.host_note == "Door is round the back."
     fresh = await get_managed_meeting(meeting.public_id, token)
     text = pdf_text((await printing.get_packet(fresh, token, site=SITE)).data)
     assert re.search(r"6:30 PM Welcome and introductions 15 min", text)
-    assert re.search(r"6:45 PM Why we came: one story each 25 min", text)
-    assert re.search(r"7:10 PM Discussion 30 min", text)
+    assert re.search(r"6:45 PM Why we came: one story each 30 min", text)
+    assert re.search(r"7:15 PM Discussion 30 min", text)
     assert "Door is round the back." in text
     await printing.update_agenda(fresh, {"reset": "1"})
     assert (await Meeting.get(id=meeting.id)).agenda is None
@@ -568,6 +585,53 @@ async def test_a_cancelled_meetings_agenda_cant_change(db: str) -> None:
     await cancel_meeting(meeting, site=SITE)
     with pytest.raises(Conflict):
         await printing.update_agenda(meeting, {"minutes.0": "5"})
+
+
+async def test_the_agenda_prints_its_total_on_a_line_of_its_own(db: str) -> None:
+    meeting, token = await hosted()
+    text = pdf_text((await printing.get_packet(meeting, token, site=SITE)).data)
+    assert "8:30 PM Thank everyone and close Total 120 min" in text
+    assert "close 120 min" not in text
+
+
+@pytest.mark.parametrize(
+    ("hours", "minutes"),
+    [(1.5, [9, 23, 31, 9, 9, 9]), (1, [6, 15, 21, 6, 6, 6]), (3, [18, 45, 63, 18, 18, 18])],
+)
+async def test_the_kits_agenda_fits_the_meetings_length(
+    db: str, hours: float, minutes: list[int]
+) -> None:
+    meeting, token = await hosted()
+    meeting.ends_at = meeting.starts_at + timedelta(hours=hours)
+    await meeting.save()
+    slots = printing.agenda_slots(meeting)
+    assert [s.minutes for s in slots] == minutes and sum(minutes) == hours * 60
+    assert slots[-1].ends_at == meeting.ends_at
+    text = pdf_text((await printing.get_packet(meeting, token, site=SITE)).data)
+    assert f"Total {int(hours * 60)} min" in text and "past the meeting's end" not in text
+
+
+def test_scaled_timings_keep_each_parts_share_and_add_up_exactly() -> None:
+    items = [("a", 10), ("b", 25), ("c", 35), ("d", 10), ("e", 10), ("f", 10)]
+    for length in (7, 45, 61, 89, 100, 119, 241, 720):
+        scaled = printing.scale_agenda(items, length)
+        assert sum(m for _, m in scaled) == length, length
+        for (_, old), (_, new) in zip(items, scaled, strict=True):
+            assert abs(new - old * length / 100) < 1
+    assert printing.scale_agenda([("x", 0)], 90) == [("x", 0)]
+
+
+async def test_timings_past_the_meetings_end_are_said_plainly(db: str) -> None:
+    meeting, token = await hosted()
+    assert printing.overrun_message(meeting) is None
+    await printing.update_agenda(meeting, {"minutes.2": "72"})  # 30 minutes more
+    assert printing.agenda_overrun(meeting) == 30
+    assert printing.overrun_message(meeting) == (
+        "These timings run 30 minutes past your meeting's end (8:30 PM). Shorten a part, "
+        "or tell your guests it may run late."
+    )
+    text = pdf_text((await printing.get_packet(meeting, token, site=SITE)).data)
+    assert "The agenda runs 30 minutes past the meeting's end (8:30 PM)." in text
 
 
 def test_agenda_clock_is_right_across_a_daylight_saving_change() -> None:

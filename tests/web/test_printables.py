@@ -12,10 +12,11 @@ from starlette.routing import Route
 
 from kit import printing
 from kit.app import create_app
+from kit.hosttools import ref_code
 from kit.models import Meeting
 from kit.settings import Settings
 from kit.web import printables
-from tests.factories import csrf_from, make_campaign, make_meeting
+from tests.factories import SITE, csrf_from, make_campaign, make_meeting
 from tests.toolkit.test_printables import hosted, pdf_reader, pdf_text
 
 # The same lines as in kit/web/routes.py; added here only if the app lacks them.
@@ -97,6 +98,24 @@ async def test_flyer_and_guide_are_public_and_revalidate_with_an_etag(
     assert (await client.get("/meetings/nope/flyer.pdf")).status_code == 404
 
 
+async def test_the_flyers_short_link_leads_to_the_meeting_counted_as_the_flyer(
+    client: httpx.AsyncClient,
+) -> None:
+    meeting, _ = await hosted()
+    code = ref_code(meeting, SITE.secret_key)
+    response = await client.get(f"/m/{meeting.public_id}")
+    assert response.status_code == 303
+    target = f"http://testserver/meetings/{meeting.public_id}?ref={code}&source=flyer"
+    assert response.headers["location"] == target
+    page = await client.get(target)
+    assert page.status_code == 200 and "Neighbors talk schools" in page.text
+    # A meeting nobody may see yet (a new host's, waiting for their email) and a made-up
+    # id lead nowhere, like the meeting page itself.
+    waiting = await make_meeting(proven=False, host={"email": "new@example.org"})
+    for public_id in (waiting.meeting.public_id, "nope", "x" * 500):
+        assert (await client.get(f"/m/{public_id}")).status_code == 404
+
+
 async def test_a_meeting_awaiting_approval_prints_only_for_its_host(
     client: httpx.AsyncClient,
 ) -> None:
@@ -155,8 +174,9 @@ async def test_manage_page_links_to_the_pdfs_and_shows_the_agenda_form(
     for kind in ("packet", "flyer", "guide"):
         assert f'href="/meetings/{meeting.public_id}/{kind}.pdf?token={token}"' in html
     assert f'action="/manage/{meeting.public_id}/agenda"' in html
-    assert 'name="minutes.0"' in html and 'value="10"' in html
-    assert "Starts at 6:40 PM" in html  # the second item, on the meeting's clock
+    assert 'name="minutes.0"' in html and 'value="12"' in html  # fitted to two hours
+    assert "Starts at 6:42 PM" in html  # the second item, on the meeting's clock
+    assert "past your meeting's end" not in html
 
 
 async def test_host_saves_agenda_timings_and_the_packet_follows(
@@ -179,6 +199,35 @@ async def test_host_saves_agenda_timings_and_the_packet_follows(
     packet = await client.get(f"/meetings/{meeting.public_id}/packet.pdf?token={token}")
     text = pdf_text(packet.content)
     assert re.search(r"6:50 PM Why we came: one story each 15 min", text)
+    assert "past the meeting's end" not in text
+
+
+async def test_a_campaign_agenda_longer_than_the_meeting_is_flagged_once_published(
+    client: httpx.AsyncClient,
+) -> None:
+    agenda = [{"title": "Stories", "minutes": 90}, {"title": "Plans", "minutes": 60}]
+    await make_campaign("long", agenda=agenda)
+    meeting, token = await hosted(campaign="long")  # two hours, an agenda of 150 minutes
+    html = (await client.get(f"/manage/{meeting.public_id}?token={token}")).text
+    assert "These timings run 30 minutes past your meeting's end (8:30 PM)." in html
+
+
+async def test_saving_timings_past_the_end_says_so_on_the_page_and_the_packet(
+    client: httpx.AsyncClient,
+) -> None:
+    meeting, token = await hosted()
+    page = f"/manage/{meeting.public_id}?token={token}"
+    csrf = await csrf_from(client, page)
+    response = await client.post(
+        f"/manage/{meeting.public_id}/agenda",
+        data={"csrf_token": csrf, "token": token, "minutes.1": "75"},  # 45 minutes more
+    )
+    assert response.status_code == 200
+    said = "These timings run 45 minutes past your meeting's end (8:30 PM)."
+    assert "Your agenda is saved" in response.text and said in response.text
+    assert said in (await client.get(page)).text  # and again whenever the form is shown
+    packet = await client.get(f"/meetings/{meeting.public_id}/packet.pdf?token={token}")
+    assert "The agenda runs 45 minutes past the meeting's end" in pdf_text(packet.content)
 
 
 async def test_bad_timings_come_back_inline_and_keep_the_rest_of_the_page(

@@ -85,7 +85,7 @@ async def test_no_public_route_reveals_private_details(client: httpx.AsyncClient
     paths = public_get_paths(meeting.public_id)
     assert any("/api/meetings?" in p for p in paths) and any(".geojson" in p for p in paths)
     for path in paths:
-        response = await client.get(path)
+        response = await client.get(path, follow_redirects=True)  # /m/{id}: the flyer's link
         assert response.status_code == 200, (path, response.status_code, response.text[:300])
         text = readable_text(response)
         for what, secret in SECRETS.items():
