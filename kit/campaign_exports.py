@@ -69,6 +69,10 @@ EXPORTS: dict[str, tuple[list[str], str]] = {
 }  # fmt: skip
 
 
+# Exports a viewer may download: no names, emails, phones or addresses in them.
+WITHOUT_CONTACTS = frozenset({"ideas"})
+
+
 def export_csv(kind: str, campaign_id: int) -> AsyncIterator[str]:
     """The export as CSV text, a chunk at a time (``kind`` is a key of ``EXPORTS``)."""
     header, _ = EXPORTS[kind]

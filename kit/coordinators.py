@@ -24,6 +24,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -53,6 +54,7 @@ from kit.models import (
     AccessToken,
     Campaign,
     Coordinator,
+    CoordinatorRole,
     Idea,
     Meeting,
     MeetingStatus,
@@ -99,10 +101,16 @@ class SigninLinkInvalid(NotFound):
 
 
 async def add_coordinator(
-    email: str, *, name: str = "", is_admin: bool = False, campaign_slug: str = ""
+    email: str,
+    *,
+    name: str = "",
+    is_admin: bool = False,
+    campaign_slug: str = "",
+    role: CoordinatorRole | None = None,
 ) -> tuple[Coordinator, bool]:
-    """Create the account or add to it (a campaign, admin, a name); never takes anything
-    away, so running it twice is harmless. Returns the account and whether it is new."""
+    """Create the account or add to it (a campaign, admin, a name, the role if one is
+    given); takes no campaign away, so running it twice is harmless. Returns the account
+    and whether it is new."""
     problems: v.Problems = {}
     address = v.email({"email": email}, "email", problems)
     name = v.text({"name": name}, "name", problems, label="A name", max_length=120)
@@ -115,13 +123,20 @@ async def add_coordinator(
             raise NotFound(f"There is no campaign called “{campaign_slug}”.")
     async with in_transaction():
         coordinator, created = await Coordinator.get_or_create(
-            email=address, defaults={"name": name, "is_admin": is_admin}
+            email=address,
+            defaults={
+                "name": name,
+                "is_admin": is_admin,
+                "role": role or CoordinatorRole.COORDINATOR,
+            },
         )
         changes: dict[str, Any] = {}
         if name and name != coordinator.name:
             changes["name"] = name
         if is_admin and not coordinator.is_admin:
             changes["is_admin"] = True
+        if role is not None and role != coordinator.role:
+            changes["role"] = role
         if changes:
             coordinator.update_from_dict(changes)
             await coordinator.save(update_fields=list(changes))
@@ -132,7 +147,7 @@ async def add_coordinator(
 
 async def describe_coordinator(coordinator: Coordinator) -> str:
     slugs = await coordinator.campaigns.all().order_by("slug").values_list("slug", flat=True)
-    role = "admin (every campaign)" if coordinator.is_admin else "coordinator"
+    role = "admin (every campaign)" if coordinator.is_admin else str(coordinator.role)
     where = f"; campaigns: {', '.join(map(str, slugs))}" if slugs else ""
     return f"{coordinator.email}: {role}{where}"
 
@@ -185,29 +200,73 @@ async def may_see(coordinator: Coordinator, campaign_id: int | None) -> bool:
     return allowed is None or (campaign_id is not None and campaign_id in allowed)
 
 
-async def require_campaign(coordinator: Coordinator, slug: str) -> Campaign:
-    """The campaign, if this coordinator coordinates it: CampaignNotFound (404) if there is
-    no such campaign, PermissionDenied (403) if it is someone else's."""
+class Can(StrEnum):
+    """What a page or an action needs, checked by the gates below."""
+
+    VIEW = "view"  # the dashboard and its aggregates: no names, emails or addresses
+    MODERATE = "moderate"  # the approval queue, a meeting's page, approve/decline/hide/unhide
+    COORDINATE = "coordinate"  # edit the campaign, write to hosts, trust, ideas, exports
+
+
+ROLE_CAN: dict[CoordinatorRole, frozenset[Can]] = {
+    CoordinatorRole.VIEWER: frozenset({Can.VIEW}),
+    CoordinatorRole.MODERATOR: frozenset({Can.VIEW, Can.MODERATE}),
+    CoordinatorRole.COORDINATOR: frozenset(Can),
+}
+ROLE_LABELS = {
+    CoordinatorRole.VIEWER: "viewer (the dashboard's figures only)",
+    CoordinatorRole.MODERATOR: "moderator (figures, approvals, hiding meetings)",
+    CoordinatorRole.COORDINATOR: "coordinator (everything in their campaigns)",
+}
+REFUSED = {
+    Can.VIEW: "You don't coordinate this campaign. An admin can add you to it.",
+    Can.MODERATE: "Your role is viewer: the dashboard's figures only. Ask a coordinator of "
+    "this campaign to make you a moderator.",
+    Can.COORDINATE: "Your role doesn't include this (it is for coordinators). Ask a "
+    "coordinator of this campaign or an admin.",
+}
+
+
+def abilities(coordinator: Coordinator) -> frozenset[Can]:
+    """What the account may do in the campaigns it may see (an admin: everything)."""
+    if coordinator.is_admin:
+        return frozenset(Can)
+    return ROLE_CAN[CoordinatorRole(coordinator.role)]
+
+
+async def _check(
+    coordinator: Coordinator, campaign_id: int | None, need: Can, not_theirs: str
+) -> None:
+    if not await may_see(coordinator, campaign_id):
+        raise PermissionDenied(not_theirs)
+    if need not in abilities(coordinator):
+        raise PermissionDenied(REFUSED[need])
+
+
+async def require_campaign(coordinator: Coordinator, slug: str, *, need: Can) -> Campaign:
+    """The campaign, if this coordinator coordinates it and their role allows ``need``:
+    CampaignNotFound (404) if there is no such campaign, PermissionDenied (403) if it is
+    someone else's or beyond the role."""
     # A mangled link (too long, a NUL byte) can't name a campaign: the ORM or PostgreSQL
     # would refuse it as a 500, so it is simply not found.
     campaign = await Campaign.get_or_none(slug=slug) if v.can_be_key(slug, SLUG_LENGTH) else None
     if campaign is None:
         raise CampaignNotFound()
-    if not await may_see(coordinator, campaign.id):
-        raise PermissionDenied("You don't coordinate this campaign. An admin can add you to it.")
+    await _check(coordinator, campaign.id, need, REFUSED[Can.VIEW])
     return campaign
 
 
-async def require_meeting(coordinator: Coordinator, public_id: str) -> Meeting:
+async def require_meeting(coordinator: Coordinator, public_id: str, *, need: Can) -> Meeting:
     """A meeting of one of the coordinator's campaigns (meetings outside any campaign are
-    the admins'); MeetingNotFound or PermissionDenied otherwise."""
+    the admins'), if their role allows ``need``; MeetingNotFound or PermissionDenied
+    otherwise. A meeting's page shows its host's contacts: it needs at least MODERATE."""
     if not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
         raise MeetingNotFound()
     meeting = await Meeting.get_or_none(public_id=public_id).select_related("campaign", "host")
     if meeting is None or meeting.status is MeetingStatus.DRAFT:
         raise MeetingNotFound()
-    if not await may_see(coordinator, meeting.campaign_id):  # type: ignore[attr-defined]
-        raise PermissionDenied("This meeting belongs to a campaign you don't coordinate.")
+    not_theirs = "This meeting belongs to a campaign you don't coordinate."
+    await _check(coordinator, meeting.campaign_id, need, not_theirs)  # type: ignore[attr-defined]
     return meeting
 
 
@@ -450,7 +509,7 @@ def _coordinator_context(meeting: Meeting, site: Settings) -> dict[str, Any]:
 
 async def approve(coordinator: Coordinator, public_id: str, *, site: Settings) -> Meeting:
     """Publish a meeting waiting for approval, and tell its host it is live."""
-    meeting = await require_meeting(coordinator, public_id)
+    meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
     if meeting.status is not MeetingStatus.PENDING:
         raise Conflict(f"This meeting is {meeting.status.value}, not waiting for approval.")
     async with in_transaction():
@@ -504,7 +563,7 @@ async def hide_meeting(
     )
     if problems:
         raise ValidationError(problems)
-    meeting = await require_meeting(coordinator, public_id)
+    meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
     if meeting.status is MeetingStatus.HIDDEN:
         raise Conflict("This meeting is already hidden.")
     await _switch_status(
@@ -518,7 +577,7 @@ async def unhide_meeting(
 ) -> Meeting:
     """Put a hidden meeting back: held if it was reported, published otherwise (a meeting
     hidden while waiting for approval comes back approved: showing it is the decision)."""
-    meeting = await require_meeting(coordinator, public_id)
+    meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
     if meeting.status is not MeetingStatus.HIDDEN:
         raise Conflict("This meeting isn't hidden.")
     status = MeetingStatus.COMPLETED if meeting.completed_at else MeetingStatus.PUBLISHED
@@ -537,7 +596,7 @@ async def contact_host(
     )
     if problems:
         raise ValidationError(problems)
-    meeting = await require_meeting(coordinator, public_id)
+    meeting = await require_meeting(coordinator, public_id, need=Can.COORDINATE)
     busy = "You've written to hosts often today. Please wait before sending more."
     await hit(f"coordinator-message:{coordinator.id}", MESSAGES_PER_COORDINATOR, message=busy)
     await hit(
@@ -580,7 +639,7 @@ async def mark_trusted(person: Person, trusted: bool) -> bool:
 async def set_host_trust(coordinator: Coordinator, public_id: str, *, trusted: bool) -> Meeting:
     """From a meeting's page: only a coordinator who may see the meeting vouches for its
     host (``require_meeting``)."""
-    meeting = await require_meeting(coordinator, public_id)
+    meeting = await require_meeting(coordinator, public_id, need=Can.COORDINATE)
     await mark_trusted(meeting.host, trusted)
     return meeting
 
@@ -602,8 +661,8 @@ async def require_idea(coordinator: Coordinator, public_id: str) -> Idea:
     idea = await Idea.get_or_none(public_id=public_id) if found else None
     if idea is None:
         raise NotFound("We couldn't find that idea.")
-    if not await may_see(coordinator, idea.campaign_id):  # type: ignore[attr-defined]
-        raise PermissionDenied("This idea belongs to a campaign you don't coordinate.")
+    not_theirs = "This idea belongs to a campaign you don't coordinate."
+    await _check(coordinator, idea.campaign_id, Can.COORDINATE, not_theirs)  # type: ignore[attr-defined]
     return idea
 
 

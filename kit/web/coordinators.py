@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from kit import campaign_exports, campaign_input, coordinators, dashboard
+from kit.coordinators import Can
 from kit.dashboard_svg import render_bar_chart, render_column_chart
 from kit.errors import NotFound, PermissionDenied, ValidationError
 from kit.models import Coordinator, Idea, IdeaStatus, Meeting, MeetingStatus
@@ -44,6 +45,8 @@ def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
     context.setdefault("notice", request.session.pop("notice", None))
+    if isinstance(context.get("coordinator"), Coordinator):  # pages show only what the role may do
+        context.setdefault("can", {c.value for c in coordinators.abilities(context["coordinator"])})
     return page(request, template, context, status_code, headers=PRIVATE)
 
 
@@ -203,7 +206,9 @@ async def campaign_new(request: Request, coordinator: Coordinator) -> Response:
 
 @coordinator_page
 async def campaign_edit(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    campaign = await coordinators.require_campaign(
+        coordinator, request.path_params["slug"], need=Can.COORDINATE
+    )
     if request.method == "GET":
         values = campaign_input.campaign_form_values(campaign)
         return _campaign_form(request, coordinator, values, {}, campaign)
@@ -247,7 +252,9 @@ def dashboard_charts(d: dashboard.Dashboard) -> dict[str, Any]:
 
 @coordinator_page
 async def campaign_dashboard(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    campaign = await coordinators.require_campaign(
+        coordinator, request.path_params["slug"], need=Can.VIEW
+    )
     d = await dashboard.campaign_dashboard(campaign)
     recent = (
         await Meeting.filter(campaign_id=campaign.id)
@@ -271,7 +278,9 @@ async def campaign_dashboard(request: Request, coordinator: Coordinator) -> Resp
 
 @coordinator_page
 async def approvals(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    campaign = await coordinators.require_campaign(
+        coordinator, request.path_params["slug"], need=Can.MODERATE
+    )
     pending = await coordinators.list_pending_meetings(campaign)
     context = {"coordinator": coordinator, "campaign": campaign, "pending": pending}
     return render(request, "coordinators/approvals.html", context)
@@ -302,7 +311,9 @@ async def _meeting_page(
 
 @coordinator_page
 async def meeting_detail(request: Request, coordinator: Coordinator) -> Response:
-    meeting = await coordinators.require_meeting(coordinator, request.path_params["id"])
+    meeting = await coordinators.require_meeting(
+        coordinator, request.path_params["id"], need=Can.MODERATE
+    )
     return await _meeting_page(request, coordinator, meeting)
 
 
@@ -332,7 +343,7 @@ async def meeting_action(request: Request, coordinator: Coordinator) -> Response
     try:
         await action(coordinator, public_id, form, site=request.app.state.settings)
     except ValidationError as exc:
-        meeting = await coordinators.require_meeting(coordinator, public_id)
+        meeting = await coordinators.require_meeting(coordinator, public_id, need=Can.MODERATE)
         return await _meeting_page(
             request, coordinator, meeting, values=form, errors=exc.fields, status_code=422
         )
@@ -387,10 +398,13 @@ async def idea_status(request: Request, coordinator: Coordinator) -> Response:
 
 @coordinator_page
 async def export_csv(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
     kind = request.path_params["kind"]
     if kind not in campaign_exports.EXPORTS:
         raise NotFound("There is no such export.")
+    need = Can.VIEW if kind in campaign_exports.WITHOUT_CONTACTS else Can.COORDINATE
+    campaign = await coordinators.require_campaign(
+        coordinator, request.path_params["slug"], need=need
+    )
     filename = f"{campaign.slug}-{kind}.csv"
     return StreamingResponse(
         campaign_exports.export_csv(kind, campaign.id),
@@ -501,6 +515,8 @@ async def api_dashboard(request: Request) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="coordinators"'},
         )
-    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    campaign = await coordinators.require_campaign(
+        coordinator, request.path_params["slug"], need=Can.VIEW
+    )
     body = dashboard.dashboard_to_json(await dashboard.campaign_dashboard(campaign))
     return JSONResponse(body, headers=PRIVATE)
