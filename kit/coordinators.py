@@ -34,6 +34,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from kit import audit, campaign_exports
 from kit import validation as v
 from kit.campaign_input import CampaignInput
 from kit.campaigns import SLUG_LENGTH
@@ -270,6 +271,26 @@ async def require_meeting(coordinator: Coordinator, public_id: str, *, need: Can
     return meeting
 
 
+# --- The audit log ---------------------------------------------------------------------------
+
+
+def page_number(raw: str | None) -> int:
+    """``?page=`` as a page number; anything else (missing, "x", absurd) is page 1."""
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
+
+
+async def read_audit(
+    coordinator: Coordinator, slug: str | None, page: str | None
+) -> tuple[Campaign | None, audit.AuditPage]:
+    """A campaign's audit entries (its coordinators), or everyone's (``slug=None``: admins)."""
+    if slug is None:
+        if not coordinator.is_admin:
+            raise PermissionDenied("Only admins read the whole audit log; open a campaign's.")
+        return None, await audit.list_entries(None, page_number(page))
+    campaign = await require_campaign(coordinator, slug, need=Can.COORDINATE)
+    return campaign, await audit.list_entries(campaign.id, page_number(page))
+
+
 # --- Magic links ----------------------------------------------------------------------------
 
 
@@ -474,14 +495,34 @@ async def create_campaign(coordinator: Coordinator, data: CampaignInput) -> Camp
         raise PermissionDenied("Only admins start new campaigns. Ask one to create it for you.")
     if await Campaign.filter(slug=data.slug).exists():
         raise ValidationError({"slug": f"The address “{data.slug}” is taken. Pick another."})
-    return await Campaign.create(**data.as_fields())
+    async with in_transaction():
+        campaign = await Campaign.create(**data.as_fields())
+        await audit.record("campaign.create", actor=coordinator, campaign=campaign)
+    return campaign
 
 
-async def update_campaign(campaign: Campaign, data: CampaignInput) -> Campaign:
+async def update_campaign(
+    coordinator: Coordinator, campaign: Campaign, data: CampaignInput
+) -> Campaign:
     """Change everything but the slug: links, feeds and printed flyers carry it."""
     fields = {k: val for k, val in data.as_fields().items() if k != "slug"}
+    changed = sorted(k for k, val in fields.items() if getattr(campaign, k) != val)
     campaign.update_from_dict(fields)
-    await campaign.save(update_fields=list(fields))
+    async with in_transaction():
+        await campaign.save(update_fields=list(fields))
+        detail = f"changed: {', '.join(changed)}" if changed else "saved without changes"
+        await audit.record("campaign.edit", actor=coordinator, campaign=campaign, detail=detail)
+    return campaign
+
+
+async def open_export(coordinator: Coordinator, slug: str, kind: str) -> Campaign:
+    """The campaign whose ``kind`` export this coordinator may download, with the
+    download written to the audit log. Exports with contacts need COORDINATE."""
+    if kind not in campaign_exports.EXPORTS:
+        raise NotFound("There is no such export.")
+    need = Can.VIEW if kind in campaign_exports.WITHOUT_CONTACTS else Can.COORDINATE
+    campaign = await require_campaign(coordinator, slug, need=need)
+    await audit.record("export", actor=coordinator, campaign=campaign, detail=kind)
     return campaign
 
 
@@ -521,6 +562,7 @@ async def approve(coordinator: Coordinator, public_id: str, *, site: Settings) -
             meeting=meeting,
             context=_coordinator_context(meeting, site),
         )
+        await audit.record("meeting.approve", actor=coordinator, meeting=meeting)
     return meeting
 
 
@@ -531,6 +573,7 @@ async def _switch_status(
     reason: str,
     email_kind: str,
     *,
+    action: str,
     site: Settings,
 ) -> None:
     """Hide or show a meeting, and tell its host (replies go to the coordinator), in one
@@ -551,6 +594,7 @@ async def _switch_status(
             reply_to=coordinator.email,
             context={**_coordinator_context(meeting, site), "reason": reason},
         )
+        await audit.record(action, actor=coordinator, meeting=meeting, detail=reason)
 
 
 async def hide_meeting(
@@ -567,7 +611,39 @@ async def hide_meeting(
     if meeting.status is MeetingStatus.HIDDEN:
         raise Conflict("This meeting is already hidden.")
     await _switch_status(
-        coordinator, meeting, MeetingStatus.HIDDEN, reason, "meeting_hidden", site=site
+        coordinator,
+        meeting,
+        MeetingStatus.HIDDEN,
+        reason,
+        "meeting_hidden",
+        action="meeting.hide",
+        site=site,
+    )
+    return meeting
+
+
+async def decline_meeting(
+    coordinator: Coordinator, public_id: str, raw: Mapping[str, Any], *, site: Settings
+) -> Meeting:
+    """Say no to a meeting in the approval queue: it never goes public (like a hidden
+    one), and its host is told why. Only a meeting still waiting can be declined."""
+    problems: v.Problems = {}
+    reason = v.text(
+        raw, "reason", problems, label="A reason", max_length=1000, required=True, multiline=True
+    )
+    if problems:
+        raise ValidationError(problems)
+    meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
+    if meeting.status is not MeetingStatus.PENDING:
+        raise Conflict(f"This meeting is {meeting.status.value}, not waiting for approval.")
+    await _switch_status(
+        coordinator,
+        meeting,
+        MeetingStatus.DECLINED,
+        reason,
+        "meeting_declined",
+        action="meeting.decline",
+        site=site,
     )
     return meeting
 
@@ -581,7 +657,9 @@ async def unhide_meeting(
     if meeting.status is not MeetingStatus.HIDDEN:
         raise Conflict("This meeting isn't hidden.")
     status = MeetingStatus.COMPLETED if meeting.completed_at else MeetingStatus.PUBLISHED
-    await _switch_status(coordinator, meeting, status, "", "meeting_unhidden", site=site)
+    await _switch_status(
+        coordinator, meeting, status, "", "meeting_unhidden", action="meeting.unhide", site=site
+    )
     return meeting
 
 
@@ -605,6 +683,20 @@ async def contact_host(
         message="This host has had several messages today. Please wait before writing again.",
     )
     sender = coordinator.name or "A campaign coordinator"
+    async with in_transaction():
+        await _queue_host_message(coordinator, meeting, subject, message, sender, site)
+        await audit.record("meeting.contact", actor=coordinator, meeting=meeting, detail=subject)
+    return meeting
+
+
+async def _queue_host_message(
+    coordinator: Coordinator,
+    meeting: Meeting,
+    subject: str,
+    message: str,
+    sender: str,
+    site: Settings,
+) -> None:
     await mail.queue_email(
         "coordinator_message",
         to=meeting.host.email,
@@ -618,7 +710,6 @@ async def contact_host(
             "message": message,
         },
     )
-    return meeting
 
 
 # --- Vouching for hosts ---------------------------------------------------------------------
@@ -640,7 +731,10 @@ async def set_host_trust(coordinator: Coordinator, public_id: str, *, trusted: b
     """From a meeting's page: only a coordinator who may see the meeting vouches for its
     host (``require_meeting``)."""
     meeting = await require_meeting(coordinator, public_id, need=Can.COORDINATE)
-    await mark_trusted(meeting.host, trusted)
+    async with in_transaction():
+        if await mark_trusted(meeting.host, trusted):
+            action = "host.trust" if trusted else "host.untrust"
+            await audit.record(action, actor=coordinator, meeting=meeting, detail=meeting.host.name)
     return meeting
 
 
@@ -653,7 +747,11 @@ async def trust_person(email: str, *, trusted: bool) -> tuple[Person, bool]:
     person = await Person.get_or_none(email=address)
     if person is None:
         raise NotFound(f"Nobody with the address {address} has hosted a meeting or RSVPed.")
-    return person, await mark_trusted(person, trusted)
+    async with in_transaction():
+        changed = await mark_trusted(person, trusted)
+        if changed:
+            await audit.record("host.trust" if trusted else "host.untrust", detail=address)
+    return person, changed
 
 
 async def require_idea(coordinator: Coordinator, public_id: str) -> Idea:
@@ -671,4 +769,14 @@ async def update_idea_status(
 ) -> Idea:
     """Move an idea on the board (new, under review, adopted, done, declined) with a note."""
     idea = await require_idea(coordinator, public_id)
-    return await set_idea_status(idea, str(raw.get("status") or ""), str(raw.get("note") or ""))
+    status, note = str(raw.get("status") or ""), str(raw.get("note") or "")
+    async with in_transaction():
+        idea = await set_idea_status(idea, status, note)
+        detail = f"{idea.status.value}: {note}" if note else idea.status.value
+        await audit.record(
+            "idea.status",
+            actor=coordinator,
+            campaign=idea.campaign_id,  # type: ignore[attr-defined]
+            detail=f"“{idea.text[:80]}” → {detail}",
+        )
+    return idea

@@ -290,7 +290,7 @@ async def test_only_admins_create_and_the_slug_never_changes(db: str) -> None:
     with pytest.raises(ValidationError):
         await c.create_campaign(boss, data)  # the slug is taken
     await c.update_campaign(
-        campaign, campaign_input.parse_campaign_input(campaign_form(slug="x", name="New"))
+        boss, campaign, campaign_input.parse_campaign_input(campaign_form(slug="x", name="New"))
     )
     stored = await Campaign.get(id=campaign.id)
     assert (stored.slug, stored.name) == ("winter-2026", "New")

@@ -215,7 +215,7 @@ async def campaign_edit(request: Request, coordinator: Coordinator) -> Response:
     form = {**form_to_dict(await read_form(request)), "slug": campaign.slug}
     try:
         data = campaign_input.parse_campaign_input(form)
-        await coordinators.update_campaign(campaign, data)
+        await coordinators.update_campaign(coordinator, campaign, data)
     except ValidationError as exc:
         return _campaign_form(request, coordinator, form, exc.fields, campaign, 422)
     return redirect(f"/coordinators/campaigns/{campaign.slug}", "Campaign saved.", request)
@@ -330,13 +330,15 @@ async def meeting_approve(request: Request, coordinator: Coordinator) -> Respons
 MEETING_ACTIONS = {
     "hide": (coordinators.hide_meeting, "The meeting is hidden. The host is being told why."),
     "unhide": (coordinators.unhide_meeting, "The meeting is back on the site. The host is told."),
+    "decline": (coordinators.decline_meeting, "The meeting is declined. The host is told why."),
     "contact": (coordinators.contact_host, "Your message is on its way to the host."),
 }
 
 
 @coordinator_page
 async def meeting_action(request: Request, coordinator: Coordinator) -> Response:
-    """Hide a meeting, show it again, or write to its host; a problem shows on its page."""
+    """Hide, decline or show a meeting again, or write to its host; a problem shows on
+    its page, with what was typed."""
     form = form_to_dict(await read_form(request))
     public_id = request.path_params["id"]
     action, notice = MEETING_ACTIONS[request.url.path.rsplit("/", 1)[1]]
@@ -347,7 +349,8 @@ async def meeting_action(request: Request, coordinator: Coordinator) -> Response
         return await _meeting_page(
             request, coordinator, meeting, values=form, errors=exc.fields, status_code=422
         )
-    return redirect(f"/coordinators/meetings/{public_id}", notice, request)
+    back = form.get("back") and coordinators.safe_next(form.get("back"))
+    return redirect(back or f"/coordinators/meetings/{public_id}", notice, request)
 
 
 @coordinator_page
@@ -399,18 +402,26 @@ async def idea_status(request: Request, coordinator: Coordinator) -> Response:
 @coordinator_page
 async def export_csv(request: Request, coordinator: Coordinator) -> Response:
     kind = request.path_params["kind"]
-    if kind not in campaign_exports.EXPORTS:
-        raise NotFound("There is no such export.")
-    need = Can.VIEW if kind in campaign_exports.WITHOUT_CONTACTS else Can.COORDINATE
-    campaign = await coordinators.require_campaign(
-        coordinator, request.path_params["slug"], need=need
-    )
+    campaign = await coordinators.open_export(coordinator, request.path_params["slug"], kind)
     filename = f"{campaign.slug}-{kind}.csv"
     return StreamingResponse(
         campaign_exports.export_csv(kind, campaign.id),
         media_type="text/csv; charset=utf-8",
         headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+# --- The audit log -------------------------------------------------------------------------
+
+
+@coordinator_page
+async def audit_log(request: Request, coordinator: Coordinator) -> Response:
+    """A campaign's audit log (…/campaigns/{slug}/audit), or every campaign's (admins)."""
+    campaign, entries = await coordinators.read_audit(
+        coordinator, request.path_params.get("slug"), request.query_params.get("page")
+    )
+    context = {"coordinator": coordinator, "campaign": campaign, "entries": entries}
+    return render(request, "coordinators/audit.html", context)
 
 
 # --- The account ------------------------------------------------------------------------------

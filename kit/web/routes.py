@@ -169,6 +169,10 @@ ROUTES: list[BaseRoute] = [
         coordinators.export_csv,
         name="coordinators_export",
     ),
+    Route(
+        "/coordinators/campaigns/{slug}/audit", coordinators.audit_log, name="coordinators_audit"
+    ),
+    Route("/coordinators/audit", coordinators.audit_log, name="coordinators_audit_all"),
     Route("/coordinators/meetings/{id}", coordinators.meeting_detail, name="coordinators_meeting"),
     Route(
         "/coordinators/meetings/{id}/approve",
@@ -187,6 +191,12 @@ ROUTES: list[BaseRoute] = [
         coordinators.meeting_action,
         methods=["POST"],
         name="coordinators_meeting_unhide",
+    ),
+    Route(
+        "/coordinators/meetings/{id}/decline",
+        coordinators.meeting_action,
+        methods=["POST"],
+        name="coordinators_meeting_decline",
     ),
     Route(
         "/coordinators/meetings/{id}/contact",
