@@ -411,6 +411,69 @@ async def export_csv(request: Request, coordinator: Coordinator) -> Response:
     )
 
 
+# --- The team ---------------------------------------------------------------------------------
+
+
+async def _team_page(
+    request: Request,
+    coordinator: Coordinator,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    campaigns = await coordinators.list_visible_campaigns(coordinator)
+    context = {
+        "coordinator": coordinator,
+        "members": await coordinators.list_team(coordinator),
+        "campaigns": campaigns,
+        "campaign_options": [("", "Choose a campaign")] + [(c.slug, c.name) for c in campaigns],
+        "roles": coordinators.ROLE_LABELS,
+        "role_options": [(r.value, label) for r, label in coordinators.ROLE_LABELS.items()],
+        "values": values or {"role": "coordinator"},
+        "errors": errors or {},
+    }
+    return render(request, "coordinators/team.html", context, status_code)
+
+
+@coordinator_page
+async def team(request: Request, coordinator: Coordinator) -> Response:
+    """Who coordinates with you; invite someone by email (POST)."""
+    if request.method == "GET":
+        return await _team_page(request, coordinator)
+    form = form_to_dict(await read_form(request))
+    try:
+        invited = await coordinators.invite_coordinator(
+            coordinator, form, site=request.app.state.settings
+        )
+    except ValidationError as exc:
+        return await _team_page(
+            request, coordinator, values=form, errors=exc.fields, status_code=422
+        )
+    notice = f"{invited.email} is invited: a sign-in link is on its way to them."
+    return redirect("/coordinators/team", notice, request)
+
+
+@coordinator_page
+async def team_member(request: Request, coordinator: Coordinator) -> Response:
+    """Change a member's role and campaigns (…/team/{id}), or remove them (…/remove)."""
+    form = await read_form(request)
+    member_id = request.path_params["id"]
+    try:
+        if request.url.path.endswith("/remove"):
+            gone = await coordinators.remove_from_team(
+                coordinator, member_id, str(form.get("campaign") or "")
+            )
+            notice = f"{gone.email} is removed; their sessions have ended."
+        else:
+            raw = {"role": form.get("role"), "campaigns": form.getlist("campaigns")}
+            changed = await coordinators.change_access(coordinator, member_id, raw)
+            notice = f"Saved: {changed.email} is now a {changed.role}."
+    except ValidationError as exc:
+        return await _team_page(request, coordinator, errors=exc.fields, status_code=422)
+    return redirect("/coordinators/team", notice, request)
+
+
 # --- The audit log -------------------------------------------------------------------------
 
 

@@ -173,6 +173,21 @@ ROUTES: list[BaseRoute] = [
         "/coordinators/campaigns/{slug}/audit", coordinators.audit_log, name="coordinators_audit"
     ),
     Route("/coordinators/audit", coordinators.audit_log, name="coordinators_audit_all"),
+    Route(
+        "/coordinators/team", coordinators.team, methods=["GET", "POST"], name="coordinators_team"
+    ),
+    Route(
+        "/coordinators/team/{id}",
+        coordinators.team_member,
+        methods=["POST"],
+        name="coordinators_team_member",
+    ),
+    Route(
+        "/coordinators/team/{id}/remove",
+        coordinators.team_member,
+        methods=["POST"],
+        name="coordinators_team_remove",
+    ),
     Route("/coordinators/meetings/{id}", coordinators.meeting_detail, name="coordinators_meeting"),
     Route(
         "/coordinators/meetings/{id}/approve",
