@@ -272,6 +272,7 @@ async def campaign_dashboard(request: Request, coordinator: Coordinator) -> Resp
         "ideas": ideas,
         "idea_statuses": idea_statuses(),
         "exports": list(campaign_exports.EXPORTS),
+        "open_exports": campaign_exports.WITHOUT_CONTACTS,
     }
     return render(request, "coordinators/dashboard.html", context)
 
