@@ -26,6 +26,7 @@ from kit.coordinators import Can
 from kit.dashboard_svg import render_bar_chart, render_column_chart
 from kit.errors import NotFound, PermissionDenied, ValidationError
 from kit.models import Coordinator, Idea, IdeaStatus, Meeting, MeetingStatus
+from kit.outcomes import FIGURE_MEANS
 from kit.toolkit.markdown import markdown_to_html
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict
@@ -256,19 +257,13 @@ async def campaign_dashboard(request: Request, coordinator: Coordinator) -> Resp
         coordinator, request.path_params["slug"], need=Can.VIEW
     )
     d = await dashboard.campaign_dashboard(campaign)
-    recent = (
-        await Meeting.filter(campaign_id=campaign.id)
-        .exclude(status=MeetingStatus.DRAFT)
-        .order_by("-created_at", "-id")
-        .limit(20)
-    )
     ideas = await Idea.filter(campaign_id=campaign.id).order_by("-supporters", "-id").limit(20)
     context = {
         "coordinator": coordinator,
         "campaign": campaign,
         "d": d,
         "charts": dashboard_charts(d),
-        "recent": recent,
+        "means": FIGURE_MEANS,
         "ideas": ideas,
         "idea_statuses": idea_statuses(),
         "exports": list(campaign_exports.EXPORTS),
