@@ -115,3 +115,31 @@ async def test_the_audit_log_is_paged_and_kept_to_its_campaign(
         everything = await boss.get("/coordinators/audit")
         assert everything.status_code == 200 and "spring secret edit" in everything.text
         assert "cli" in everything.text
+
+
+async def test_campaign_and_idea_changes_are_in_the_audit_log(db: str) -> None:
+    from kit import campaign_input, coordinators
+    from kit.models import Idea
+    from tests.test_dashboard import build_world
+
+    w = await build_world()
+    boss, _ = await add_coordinator("boss@example.org", is_admin=True)
+    values = campaign_input.campaign_form_values(w.a)
+    await coordinators.update_campaign(
+        boss, w.a, campaign_input.parse_campaign_input({**values, "name": "Winter, renamed"})
+    )
+    idea = await Idea.get(campaign_id=w.a.id, text="Bus stop benches")
+    await coordinators.update_idea_status(
+        boss, idea.public_id, {"status": "adopted", "note": "Yes"}
+    )
+    refused = {"status": "nonsense"}
+    with pytest.raises(coordinators.ValidationError):
+        await coordinators.update_idea_status(boss, idea.public_id, refused)
+    entries = [
+        (e.action, e.detail, e.campaign_id)  # type: ignore[attr-defined]
+        for e in await AuditEntry.all().order_by("id")
+    ]
+    assert entries == [
+        ("campaign.edit", "changed: name", w.a.id),
+        ("idea.status", "“Bus stop benches” → adopted: Yes", w.a.id),
+    ]  # a refused change leaves no entry
