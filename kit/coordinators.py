@@ -1,12 +1,19 @@
 """Coordinators: accounts, signing in, API tokens and who may see which campaign; and what
 coordinators do: write campaigns, approve or hide meetings, write to a meeting's host.
 
-Roles: an admin sees every campaign and creates new ones; any other coordinator sees
-only the campaigns they were given (``kit coordinator add EMAIL --campaign SLUG``).
+Roles: an admin sees every campaign, creates new ones and manages every account; any
+other account sees only the campaigns it was given (``kit coordinator add EMAIL
+--campaign SLUG``, or an invitation from /coordinators/team), and does there what its
+role allows (``Coordinator.role``, one per account): a viewer reads the dashboard's
+figures (``Can.VIEW``); a moderator also opens meetings, approves, declines, hides and
+shows them again (``Can.MODERATE``); a coordinator does everything in their campaigns,
+contact exports and inviting others included (``Can.COORDINATE``).
 Coordinators vouch for hosts they know (``Person.trusted``) from a meeting's page;
 operators with ``kit host trust EMAIL``.
 ``require_campaign`` and ``require_meeting`` are the gates: every page, export and API
-answer about a campaign or one of its meetings goes through one of them.
+answer about a campaign or one of its meetings goes through one of them, naming the
+capability it needs. Every action is written to the audit log (``kit.audit``) in its
+own transaction.
 
 Signing in: a magic link (15 minutes, single use, stored hashed like every token), or
 a password hashed with argon2 once the coordinator sets one. Failed password attempts

@@ -558,6 +558,11 @@ async def api_dashboard(request: Request) -> Response:
               properties:
                 campaign: {type: object}
                 totals: {type: object, additionalProperties: {type: integer}}
+                progress:
+                  type: object
+                  description: >-
+                    The goal figures exactly as the public campaign page gives them
+                    (meetings held, people reached, commitments), with what each counts.
                 funnel:
                   type: object
                   properties:
