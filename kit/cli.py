@@ -210,10 +210,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
-    from kit.meetings import approve_meeting
+    from kit.coordinators import approve_from_cli
 
     async def work() -> int:
-        meeting = await approve_meeting(args.meeting_id)
+        meeting = await approve_from_cli(args.meeting_id)
         print(f"Published: {meeting.title} ({settings.base_url}/meetings/{meeting.public_id})")
         return 0
 

@@ -814,6 +814,14 @@ async def approve(coordinator: Coordinator, public_id: str, *, site: Settings) -
     return meeting
 
 
+async def approve_from_cli(public_id: str) -> Meeting:
+    """``kit approve MEETING_ID``: publish a waiting meeting, audited as "cli"."""
+    async with in_transaction():
+        meeting = await approve_meeting(public_id)
+        await audit.record("meeting.approve", meeting=meeting, detail="kit approve")
+    return meeting
+
+
 async def _switch_status(
     coordinator: Coordinator,
     meeting: Meeting,

@@ -400,3 +400,22 @@ async def test_every_campaign_export_runs_no_formula_from_any_column(db: str) ->
         assert (row["name"], row["email"], row["phone"]) == ("'" + name, "'" + email, "'" + phone)
     [idea] = await export("ideas")
     assert idea["text"] == "'-rent caps"
+
+
+async def test_kit_approve_is_in_the_audit_log_as_cli(db: str) -> None:
+    from kit.models import AuditEntry
+
+    await make_campaign("winter", requires_approval=True)
+    created = await make_meeting(campaign="winter")
+    assert created.meeting.status is MeetingStatus.PENDING
+    meeting = await c.approve_from_cli(created.meeting.public_id)
+    assert meeting.status is MeetingStatus.PUBLISHED
+    [entry] = await AuditEntry.all()
+    assert (entry.actor_label, entry.action, entry.meeting_id) == (  # type: ignore[attr-defined]
+        "cli",
+        "meeting.approve",
+        meeting.id,
+    )
+    with pytest.raises(MeetingNotFound):  # twice: nothing waits any more, nothing written
+        await c.approve_from_cli(created.meeting.public_id)
+    assert await AuditEntry.all().count() == 1
