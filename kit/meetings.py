@@ -290,6 +290,7 @@ async def get_meeting(public_id: str) -> Meeting:
         MeetingStatus.AWAITING,
         MeetingStatus.PENDING,
         MeetingStatus.HIDDEN,
+        MeetingStatus.DECLINED,
     }:
         raise MeetingNotFound()
     return meeting

@@ -67,6 +67,60 @@ async def meeting_outcomes(meeting: Meeting) -> MeetingOutcomes | None:
     )
 
 
+# One definition of each goal figure for the public campaign page, the coordinators'
+# dashboard and both JSON answers, with the caption that says what it counts.
+FIGURE_MEANS = {
+    "meetings": "Meetings held: meetings that took place, neither cancelled nor hidden.",
+    "people": "People reached: everyone at the meetings held, as their hosts counted them "
+    "in their reports (the headcount includes people who didn't sign in).",
+    "commitments": "Commitments: what people at the meetings held signed up for, one per "
+    "person and ask.",
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    meetings_held: int
+    people_reached: int
+    commitments: list[AskCount]
+
+    @property
+    def commitments_total(self) -> int:
+        return sum(c.count for c in self.commitments)
+
+
+async def campaign_progress(campaign: Campaign) -> Progress:
+    """Meetings held, people reached (the hosts' headcounts) and commitments by ask."""
+    held = (
+        await Meeting.filter(campaign_id=campaign.id, status=MeetingStatus.COMPLETED)
+        .annotate(meetings=Count("id"), people=Sum("report__headcount"))
+        .group_by("campaign_id")
+        .values("meetings", "people")
+    )
+    commitments = (
+        await Commitment.filter(
+            meeting__campaign_id=campaign.id, meeting__status=MeetingStatus.COMPLETED
+        )
+        .annotate(n=Count("id"))
+        .group_by("ask")
+        .values("ask", "n")
+    )
+    return Progress(
+        meetings_held=int(held[0]["meetings"]) if held else 0,
+        people_reached=int(held[0]["people"] or 0) if held else 0,
+        commitments=_by_ask(commitments, asks_for(campaign)),
+    )
+
+
+def progress_to_json(progress: Progress) -> dict[str, Any]:
+    return {
+        "meetings_held": progress.meetings_held,
+        "people_reached": progress.people_reached,
+        "commitments": progress.commitments_total,
+        "means": FIGURE_MEANS,
+    }
+
+
 @dataclass(frozen=True)
 class CampaignOutcomes:
     campaign: Campaign
@@ -89,20 +143,7 @@ class CampaignOutcomes:
 async def campaign_outcomes(campaign: Campaign, now: datetime | None = None) -> CampaignOutcomes:
     """Meetings held, people reached (the hosts' headcounts), commitments by ask, ideas."""
     now = now or datetime.now(UTC)
-    held = (
-        await Meeting.filter(campaign_id=campaign.id, status=MeetingStatus.COMPLETED)
-        .annotate(meetings=Count("id"), people=Sum("report__headcount"))
-        .group_by("campaign_id")
-        .values("meetings", "people")
-    )
-    commitments = (
-        await Commitment.filter(
-            meeting__campaign_id=campaign.id, meeting__status=MeetingStatus.COMPLETED
-        )
-        .annotate(n=Count("id"))
-        .group_by("ask")
-        .values("ask", "n")
-    )
+    progress = await campaign_progress(campaign)
     upcoming = await Meeting.filter(
         campaign_id=campaign.id,
         status=MeetingStatus.PUBLISHED,
@@ -111,10 +152,10 @@ async def campaign_outcomes(campaign: Campaign, now: datetime | None = None) -> 
     ).count()
     return CampaignOutcomes(
         campaign=campaign,
-        meetings_held=int(held[0]["meetings"]) if held else 0,
+        meetings_held=progress.meetings_held,
         meetings_upcoming=upcoming,
-        people_reached=int(held[0]["people"] or 0) if held else 0,
-        commitments=_by_ask(commitments, asks_for(campaign)),
+        people_reached=progress.people_reached,
+        commitments=progress.commitments,
         ideas=await idea_board.list_ideas(campaign),
     )
 

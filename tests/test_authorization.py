@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -17,7 +18,17 @@ from starlette.applications import Starlette
 
 from kit.app import create_app
 from kit.coordinators import add_coordinator, create_api_token
-from kit.models import Campaign, Idea, IdeaStatus, Meeting, MeetingStatus, OutboxEmail, Person
+from kit.models import (
+    Campaign,
+    Coordinator,
+    CoordinatorRole,
+    Idea,
+    IdeaStatus,
+    Meeting,
+    MeetingStatus,
+    OutboxEmail,
+    Person,
+)
 from kit.settings import Settings
 from tests.factories import make_campaign, make_meeting
 from tests.test_dashboard import World, build_world
@@ -229,3 +240,115 @@ async def test_a_private_campaign_stays_private_to_others(
     async with new_client(app) as public:
         listed = await public.get("/api/campaigns")
         assert "quiet" not in listed.text
+
+
+# --- Roles inside one's own campaign: viewer < moderator < coordinator ------------------------
+
+
+def a_pages(w: World, need: str) -> list[str]:
+    """Campaign A's pages, by what they need: ``view`` (figures), ``moderate`` (the queue
+    and meeting pages, with hosts' contacts) or ``coordinate`` (editing, contact exports)."""
+    held, pending = w.meetings["held"].public_id, w.meetings["pending"].public_id
+    return {
+        "view": [
+            "/coordinators/campaigns/winter",
+            "/coordinators/campaigns/winter/export/ideas.csv",
+        ],
+        "moderate": [
+            "/coordinators/campaigns/winter/approvals",
+            f"/coordinators/meetings/{held}",
+            f"/coordinators/meetings/{pending}",
+        ],
+        "coordinate": [
+            "/coordinators/campaigns/winter/edit",
+            "/coordinators/campaigns/winter/export/meetings.csv",
+            "/coordinators/campaigns/winter/export/attendees.csv",
+            "/coordinators/campaigns/winter/export/commitments.csv",
+        ],
+    }[need]
+
+
+@contextlib.asynccontextmanager
+async def signed_in_as(
+    app: Starlette, email: str, role: CoordinatorRole
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser signed in as a new ``role`` of campaign A."""
+    await add_coordinator(email, campaign_slug="winter", role=role)
+    async with new_client(app) as client:
+        await sign_in(client, email)
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        (CoordinatorRole.VIEWER, {"view"}),
+        (CoordinatorRole.MODERATOR, {"view", "moderate"}),
+        (CoordinatorRole.COORDINATOR, {"view", "moderate", "coordinate"}),
+    ],
+)
+async def test_each_role_opens_only_its_pages(
+    app: Starlette, world: World, role: CoordinatorRole, allowed: set[str]
+) -> None:
+    async with signed_in_as(app, f"{role.value}@a.example", role) as client:
+        for need in ("view", "moderate", "coordinate"):
+            for path in a_pages(world, need):
+                response = await client.get(path)
+                assert response.status_code == (200 if need in allowed else 403), (role, path)
+                if need not in allowed:
+                    assert_nothing_personal(response, A_PERSONAL)
+        for path in b_pages(world):
+            assert (await client.get(path)).status_code == 403, (role, path)
+
+
+async def test_a_viewer_sees_figures_and_no_one_personal(app: Starlette, world: World) -> None:
+    async with signed_in_as(app, "vi@a.example", CoordinatorRole.VIEWER) as viewer:
+        page = await viewer.get("/coordinators/campaigns/winter")
+        assert page.status_code == 200 and "Funnel" in page.text
+        assert_nothing_personal(page, ("h3@a.example", "Oakland Host", "H3 Host"))
+        for action in ("/edit", "/approvals", "/coordinators/meetings/", "/status"):
+            assert action not in page.text, action  # no link or form it can't use
+        api_token = await create_api_token(await Coordinator.get(email="vi@a.example"))
+        api = await viewer.get(
+            "/api/coordinators/campaigns/winter/dashboard",
+            headers={"Authorization": f"Bearer {api_token}"},
+        )
+        assert api.status_code == 200 and api.json()["funnel"]["planned"] > 0
+
+
+async def moderator_and_viewer_posts(w: World) -> dict[str, tuple[dict[str, str], set[str]]]:
+    """Each action on campaign A, its fields and the roles (besides coordinator) allowed."""
+    held, pending = w.meetings["held"], w.meetings["pending"]
+    idea = await Idea.get(campaign_id=w.a.id, text="Bus stop benches")
+    message = {"subject": "Hi", "message": "Yo"}
+    return {
+        f"/coordinators/meetings/{held.public_id}/contact": (message, set()),
+        f"/coordinators/meetings/{held.public_id}/trust": ({}, set()),
+        f"/coordinators/ideas/{idea.public_id}/status": ({"status": "declined"}, set()),
+        "/coordinators/campaigns/winter/edit": ({"name": "Taken over", "slug": "winter"}, set()),
+        f"/coordinators/meetings/{held.public_id}/hide": ({"reason": "Off topic."}, {"moderator"}),
+        f"/coordinators/meetings/{pending.public_id}/approve": ({}, {"moderator"}),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("role", [CoordinatorRole.VIEWER, CoordinatorRole.MODERATOR])
+async def test_viewers_and_moderators_act_only_within_their_role(
+    app: Starlette, world: World, role: CoordinatorRole
+) -> None:
+    async with signed_in_as(app, f"{role.value}@a.example", role) as client:
+        token = csrf_of((await client.get("/coordinators")).text)
+        for path, (fields, allowed) in (await moderator_and_viewer_posts(world)).items():
+            response = await client.post(path, data={"csrf_token": token, **fields})
+            expected = 303 if role.value in allowed else 403
+            assert response.status_code == expected, (role, path, response.text[:300])
+    moderated = role is CoordinatorRole.MODERATOR
+    held, pending = world.meetings["held"], world.meetings["pending"]
+    assert (await Meeting.get(id=held.id)).status is (
+        MeetingStatus.HIDDEN if moderated else MeetingStatus.COMPLETED
+    )
+    assert (await Meeting.get(id=pending.id)).status is (
+        MeetingStatus.PUBLISHED if moderated else MeetingStatus.PENDING
+    )
+    assert (await Campaign.get(id=world.a.id)).name != "Taken over"
+    assert not (await Person.get(id=held.host_id)).trusted  # type: ignore[attr-defined]
+    assert not await OutboxEmail.filter(kind="coordinator_message").exists()

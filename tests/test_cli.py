@@ -125,3 +125,32 @@ def test_kit_host_trust_and_untrust(clean_env: dict[str, str]) -> None:
         assert refused.returncode == 2 and "Traceback" not in refused.stderr
         [line] = refused.stderr.strip().splitlines()
         assert line.startswith(says), line
+
+
+def test_kit_coordinator_add_list_and_remove(clean_env: dict[str, str]) -> None:
+    assert run_kit(clean_env, "migrate").returncode == 0
+    added = run_kit(clean_env, "coordinator", "add", "Vi@Example.org", "--role", "viewer")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "Added coordinator vi@example.org: viewer"
+    run_kit(clean_env, "coordinator", "add", "boss@example.org", "--admin")
+    listed = run_kit(clean_env, "coordinator", "list")
+    assert listed.stdout.splitlines() == [
+        "boss@example.org: admin (every campaign)",
+        "vi@example.org: viewer",
+    ]
+    bad_role = run_kit(clean_env, "coordinator", "add", "x@example.org", "--role", "owner")
+    assert bad_role.returncode == 2 and "invalid choice" in bad_role.stderr
+    removed = run_kit(clean_env, "coordinator", "remove", "vi@example.org")
+    assert removed.returncode == 0, removed.stderr
+    assert "Removed vi@example.org and their account" in removed.stdout
+    assert run_kit(clean_env, "coordinator", "list").stdout.splitlines() == [
+        "boss@example.org: admin (every campaign)"
+    ]
+    missing = run_kit(clean_env, "coordinator", "remove", "vi@example.org")
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == "kit: vi@example.org is not a coordinator."
+    with sqlite3.connect(Path(clean_env["KIT_DATA_DIR"]) / "kit.sqlite3") as conn:
+        log = conn.execute("SELECT actor_label, action FROM audit_entry ORDER BY id").fetchall()
+    assert log == [
+        ("cli", "coordinator.add"), ("cli", "coordinator.add"), ("cli", "coordinator.remove")
+    ]  # fmt: skip

@@ -72,17 +72,17 @@ async def test_roles_decide_which_campaigns_are_seen(db: str) -> None:
     boss, _ = await c.add_coordinator("boss@example.org", is_admin=True)
     assert [x.slug for x in await c.list_visible_campaigns(cara)] == ["winter"]
     assert {x.slug for x in await c.list_visible_campaigns(boss)} == {"winter", "spring"}
-    assert (await c.require_campaign(cara, "winter")).id == winter.id
-    assert (await c.require_campaign(boss, "spring")).id == spring.id
+    assert (await c.require_campaign(cara, "winter", need=c.Can.VIEW)).id == winter.id
+    assert (await c.require_campaign(boss, "spring", need=c.Can.VIEW)).id == spring.id
     with pytest.raises(PermissionDenied):
-        await c.require_campaign(cara, "spring")
+        await c.require_campaign(cara, "spring", need=c.Can.VIEW)
     with pytest.raises(CampaignNotFound):
-        await c.require_campaign(cara, "autumn")
+        await c.require_campaign(cara, "autumn", need=c.Can.VIEW)
     theirs = await make_meeting(campaign="spring")
     with pytest.raises(PermissionDenied):
-        await c.require_meeting(cara, theirs.meeting.public_id)
+        await c.require_meeting(cara, theirs.meeting.public_id, need=c.Can.VIEW)
     with pytest.raises(MeetingNotFound):
-        await c.require_meeting(cara, "nope")
+        await c.require_meeting(cara, "nope", need=c.Can.VIEW)
 
 
 async def test_find_coordinator_accepts_only_an_id_and_the_current_epoch(db: str) -> None:
@@ -290,7 +290,7 @@ async def test_only_admins_create_and_the_slug_never_changes(db: str) -> None:
     with pytest.raises(ValidationError):
         await c.create_campaign(boss, data)  # the slug is taken
     await c.update_campaign(
-        campaign, campaign_input.parse_campaign_input(campaign_form(slug="x", name="New"))
+        boss, campaign, campaign_input.parse_campaign_input(campaign_form(slug="x", name="New"))
     )
     stored = await Campaign.get(id=campaign.id)
     assert (stored.slug, stored.name) == ("winter-2026", "New")
@@ -311,7 +311,7 @@ async def test_hidden_meetings_vanish_from_public_pages(db: str) -> None:
         await c.hide_meeting(boss, created.meeting.public_id, {"reason": "Again."}, site=SITE)
     with pytest.raises(Conflict):
         await c.approve(boss, created.meeting.public_id, site=SITE)  # not pending
-    meeting = await c.require_meeting(boss, created.meeting.public_id)
+    meeting = await c.require_meeting(boss, created.meeting.public_id, need=c.Can.VIEW)
     assert meeting.status is MeetingStatus.HIDDEN
 
 
@@ -400,3 +400,22 @@ async def test_every_campaign_export_runs_no_formula_from_any_column(db: str) ->
         assert (row["name"], row["email"], row["phone"]) == ("'" + name, "'" + email, "'" + phone)
     [idea] = await export("ideas")
     assert idea["text"] == "'-rent caps"
+
+
+async def test_kit_approve_is_in_the_audit_log_as_cli(db: str) -> None:
+    from kit.models import AuditEntry
+
+    await make_campaign("winter", requires_approval=True)
+    created = await make_meeting(campaign="winter")
+    assert created.meeting.status is MeetingStatus.PENDING
+    meeting = await c.approve_from_cli(created.meeting.public_id)
+    assert meeting.status is MeetingStatus.PUBLISHED
+    [entry] = await AuditEntry.all()
+    assert (entry.actor_label, entry.action, entry.meeting_id) == (  # type: ignore[attr-defined]
+        "cli",
+        "meeting.approve",
+        meeting.id,
+    )
+    with pytest.raises(MeetingNotFound):  # twice: nothing waits any more, nothing written
+        await c.approve_from_cli(created.meeting.public_id)
+    assert await AuditEntry.all().count() == 1

@@ -6,6 +6,10 @@ Excel, LibreOffice and Google Sheets read a cell that starts with ``=``, ``+``, 
 applies to every text cell of every column, email and phone included: ``+1@x.org`` is a
 valid address and ``-1 212 555 0100`` passes the phone check. Exports write through
 ``csv_text`` or ``csv_chunks`` only, so a new column can't forget it.
+
+Excel reads a CSV without a byte-order mark in the computer's legacy code page, so
+"Zoë" arrives as "ZoÃ«"; with one (``BOM``) it reads UTF-8. LibreOffice, Sheets and
+Python's ``utf-8-sig`` skip it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 # OWASP's list, and NUL (OWASP ASVS 1.2.10); each starts a formula in some spreadsheet.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
 ROWS_PER_CHUNK = 500
+BOM = "\ufeff"
 
 
 def safe_cell(value: Any) -> Any:
@@ -35,8 +40,9 @@ def _writer(out: io.StringIO) -> Any:
     return csv.writer(out, quoting=csv.QUOTE_ALL)
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    out = io.StringIO()
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool = False) -> str:
+    out = io.StringIO(BOM if bom else "")
+    out.seek(0, io.SEEK_END)
     writer = _writer(out)
     writer.writerow(header)
     writer.writerows([safe_cell(value) for value in row] for row in rows)
@@ -48,9 +54,11 @@ async def csv_chunks(
     rows: AsyncIterable[Sequence[Any]],
     *,
     rows_per_chunk: int = ROWS_PER_CHUNK,
+    bom: bool = False,
 ) -> AsyncIterator[str]:
     """The same CSV as ``csv_text``, a few hundred rows at a time, for a streamed response."""
     out = io.StringIO()
+    out.write(BOM if bom else "")
     writer = _writer(out)
     writer.writerow(header)
     count = 0

@@ -55,6 +55,7 @@ async def campaign_page(request: Request) -> Response:
     context = {
         "campaign": campaign,
         "outcomes": figures,
+        "means": outcomes.FIGURE_MEANS,
         "stories": await outcomes.campaign_stories(campaign),
         # The next few by date; the map shows them all.
         "upcoming": await outcomes.upcoming_meetings(campaign, limit=UPCOMING_LISTED),

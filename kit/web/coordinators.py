@@ -23,9 +23,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 
 from kit import campaign_exports, campaign_input, coordinators, dashboard
 from kit import flags as flag_use_cases
+from kit.coordinators import Can
 from kit.dashboard_svg import render_bar_chart, render_column_chart
 from kit.errors import NotFound, PermissionDenied, ValidationError
 from kit.models import Coordinator, Idea, IdeaStatus, Meeting, MeetingStatus
+from kit.outcomes import FIGURE_MEANS
 from kit.toolkit.markdown import markdown_to_html
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict
@@ -45,6 +47,8 @@ def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
     context.setdefault("notice", request.session.pop("notice", None))
+    if isinstance(context.get("coordinator"), Coordinator):  # pages show only what the role may do
+        context.setdefault("can", {c.value for c in coordinators.abilities(context["coordinator"])})
     return page(request, template, context, status_code, headers=PRIVATE)
 
 
@@ -204,14 +208,16 @@ async def campaign_new(request: Request, coordinator: Coordinator) -> Response:
 
 @coordinator_page
 async def campaign_edit(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    campaign = await coordinators.require_campaign(
+        coordinator, request.path_params["slug"], need=Can.COORDINATE
+    )
     if request.method == "GET":
         values = campaign_input.campaign_form_values(campaign)
         return _campaign_form(request, coordinator, values, {}, campaign)
     form = {**form_to_dict(await read_form(request)), "slug": campaign.slug}
     try:
         data = campaign_input.parse_campaign_input(form)
-        await coordinators.update_campaign(campaign, data)
+        await coordinators.update_campaign(coordinator, campaign, data)
     except ValidationError as exc:
         return _campaign_form(request, coordinator, form, exc.fields, campaign, 422)
     return redirect(f"/coordinators/campaigns/{campaign.slug}", "Campaign saved.", request)
@@ -248,31 +254,30 @@ def dashboard_charts(d: dashboard.Dashboard) -> dict[str, Any]:
 
 @coordinator_page
 async def campaign_dashboard(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
-    d = await dashboard.campaign_dashboard(campaign)
-    recent = (
-        await Meeting.filter(campaign_id=campaign.id)
-        .exclude(status=MeetingStatus.DRAFT)
-        .order_by("-created_at", "-id")
-        .limit(20)
+    campaign = await coordinators.require_campaign(
+        coordinator, request.path_params["slug"], need=Can.VIEW
     )
+    d = await dashboard.campaign_dashboard(campaign)
     ideas = await Idea.filter(campaign_id=campaign.id).order_by("-supporters", "-id").limit(20)
     context = {
         "coordinator": coordinator,
         "campaign": campaign,
         "d": d,
         "charts": dashboard_charts(d),
-        "recent": recent,
+        "means": FIGURE_MEANS,
         "ideas": ideas,
         "idea_statuses": idea_statuses(),
         "exports": list(campaign_exports.EXPORTS),
+        "open_exports": campaign_exports.WITHOUT_CONTACTS,
     }
     return render(request, "coordinators/dashboard.html", context)
 
 
 @coordinator_page
 async def approvals(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    campaign = await coordinators.require_campaign(
+        coordinator, request.path_params["slug"], need=Can.MODERATE
+    )
     pending = await coordinators.list_pending_meetings(campaign)
     context = {"coordinator": coordinator, "campaign": campaign, "pending": pending}
     return render(request, "coordinators/approvals.html", context)
@@ -303,7 +308,9 @@ async def _meeting_page(
 
 @coordinator_page
 async def meeting_detail(request: Request, coordinator: Coordinator) -> Response:
-    meeting = await coordinators.require_meeting(coordinator, request.path_params["id"])
+    meeting = await coordinators.require_meeting(
+        coordinator, request.path_params["id"], need=Can.MODERATE
+    )
     return await _meeting_page(request, coordinator, meeting)
 
 
@@ -320,24 +327,27 @@ async def meeting_approve(request: Request, coordinator: Coordinator) -> Respons
 MEETING_ACTIONS = {
     "hide": (coordinators.hide_meeting, "The meeting is hidden. The host is being told why."),
     "unhide": (coordinators.unhide_meeting, "The meeting is back on the site. The host is told."),
+    "decline": (coordinators.decline_meeting, "The meeting is declined. The host is told why."),
     "contact": (coordinators.contact_host, "Your message is on its way to the host."),
 }
 
 
 @coordinator_page
 async def meeting_action(request: Request, coordinator: Coordinator) -> Response:
-    """Hide a meeting, show it again, or write to its host; a problem shows on its page."""
+    """Hide, decline or show a meeting again, or write to its host; a problem shows on
+    its page, with what was typed."""
     form = form_to_dict(await read_form(request))
     public_id = request.path_params["id"]
     action, notice = MEETING_ACTIONS[request.url.path.rsplit("/", 1)[1]]
     try:
         await action(coordinator, public_id, form, site=request.app.state.settings)
     except ValidationError as exc:
-        meeting = await coordinators.require_meeting(coordinator, public_id)
+        meeting = await coordinators.require_meeting(coordinator, public_id, need=Can.MODERATE)
         return await _meeting_page(
             request, coordinator, meeting, values=form, errors=exc.fields, status_code=422
         )
-    return redirect(f"/coordinators/meetings/{public_id}", notice, request)
+    back = form.get("back") and coordinators.safe_next(form.get("back"))
+    return redirect(back or f"/coordinators/meetings/{public_id}", notice, request)
 
 
 @coordinator_page
@@ -388,16 +398,90 @@ async def idea_status(request: Request, coordinator: Coordinator) -> Response:
 
 @coordinator_page
 async def export_csv(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
     kind = request.path_params["kind"]
-    if kind not in campaign_exports.EXPORTS:
-        raise NotFound("There is no such export.")
+    campaign = await coordinators.open_export(coordinator, request.path_params["slug"], kind)
     filename = f"{campaign.slug}-{kind}.csv"
     return StreamingResponse(
         campaign_exports.export_csv(kind, campaign.id),
         media_type="text/csv; charset=utf-8",
         headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+# --- The team ---------------------------------------------------------------------------------
+
+
+async def _team_page(
+    request: Request,
+    coordinator: Coordinator,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    campaigns = await coordinators.list_visible_campaigns(coordinator)
+    context = {
+        "coordinator": coordinator,
+        "members": await coordinators.list_team(coordinator),
+        "campaigns": campaigns,
+        "campaign_options": [("", "Choose a campaign")] + [(c.slug, c.name) for c in campaigns],
+        "roles": coordinators.ROLE_LABELS,
+        "role_options": [(r.value, label) for r, label in coordinators.ROLE_LABELS.items()],
+        "values": values or {"role": "coordinator"},
+        "errors": errors or {},
+    }
+    return render(request, "coordinators/team.html", context, status_code)
+
+
+@coordinator_page
+async def team(request: Request, coordinator: Coordinator) -> Response:
+    """Who coordinates with you; invite someone by email (POST)."""
+    if request.method == "GET":
+        return await _team_page(request, coordinator)
+    form = form_to_dict(await read_form(request))
+    try:
+        invited = await coordinators.invite_coordinator(
+            coordinator, form, site=request.app.state.settings
+        )
+    except ValidationError as exc:
+        return await _team_page(
+            request, coordinator, values=form, errors=exc.fields, status_code=422
+        )
+    notice = f"{invited.email} is invited: a sign-in link is on its way to them."
+    return redirect("/coordinators/team", notice, request)
+
+
+@coordinator_page
+async def team_member(request: Request, coordinator: Coordinator) -> Response:
+    """Change a member's role and campaigns (…/team/{id}), or remove them (…/remove)."""
+    form = await read_form(request)
+    member_id = request.path_params["id"]
+    try:
+        if request.url.path.endswith("/remove"):
+            gone = await coordinators.remove_from_team(
+                coordinator, member_id, str(form.get("campaign") or "")
+            )
+            notice = f"{gone.email} is removed; their sessions have ended."
+        else:
+            raw = {"role": form.get("role"), "campaigns": form.getlist("campaigns")}
+            changed = await coordinators.change_access(coordinator, member_id, raw)
+            notice = f"Saved: {changed.email} is now a {changed.role}."
+    except ValidationError as exc:
+        return await _team_page(request, coordinator, errors=exc.fields, status_code=422)
+    return redirect("/coordinators/team", notice, request)
+
+
+# --- The audit log -------------------------------------------------------------------------
+
+
+@coordinator_page
+async def audit_log(request: Request, coordinator: Coordinator) -> Response:
+    """A campaign's audit log (…/campaigns/{slug}/audit), or every campaign's (admins)."""
+    campaign, entries = await coordinators.read_audit(
+        coordinator, request.path_params.get("slug"), request.query_params.get("page")
+    )
+    context = {"coordinator": coordinator, "campaign": campaign, "entries": entries}
+    return render(request, "coordinators/audit.html", context)
 
 
 # --- The account ------------------------------------------------------------------------------
@@ -475,6 +559,11 @@ async def api_dashboard(request: Request) -> Response:
               properties:
                 campaign: {type: object}
                 totals: {type: object, additionalProperties: {type: integer}}
+                progress:
+                  type: object
+                  description: >-
+                    The goal figures exactly as the public campaign page gives them
+                    (meetings held, people reached, commitments), with what each counts.
                 funnel:
                   type: object
                   properties:
@@ -502,7 +591,9 @@ async def api_dashboard(request: Request) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="coordinators"'},
         )
-    campaign = await coordinators.require_campaign(coordinator, request.path_params["slug"])
+    campaign = await coordinators.require_campaign(
+        coordinator, request.path_params["slug"], need=Can.VIEW
+    )
     body = dashboard.dashboard_to_json(await dashboard.campaign_dashboard(campaign))
     return JSONResponse(body, headers=PRIVATE)
 
@@ -512,7 +603,12 @@ async def api_dashboard(request: Request) -> Response:
 
 @coordinator_page
 async def flags_queue(request: Request, coordinator: Coordinator) -> Response:
-    """Meetings people reported, of the campaigns this coordinator sees, newest first."""
+    """Meetings people reported, of the campaigns this coordinator sees, newest first.
+
+    Reports carry notes and reply addresses: moderators and up only, like a meeting's page.
+    """
+    if not coordinator.is_admin and Can.MODERATE not in coordinators.abilities(coordinator):
+        raise PermissionDenied(coordinators.REFUSED[Can.MODERATE])
     flagged = await flag_use_cases.list_flagged_meetings(
         await coordinators.campaign_ids(coordinator)
     )
@@ -528,7 +624,10 @@ async def flags_queue(request: Request, coordinator: Coordinator) -> Response:
 async def flags_resolve(request: Request, coordinator: Coordinator) -> Response:
     """Mark a meeting's reports as looked at; hiding or showing it stays its own action."""
     await read_form(request)
-    meeting = await coordinators.require_meeting(coordinator, request.path_params["id"])
+    meeting = await coordinators.require_meeting(
+        coordinator, request.path_params["id"], need=Can.MODERATE
+    )
     resolved = await flag_use_cases.resolve_flags(meeting)
-    notice = f"{resolved} report(s) on “{meeting.title}” marked as resolved."
+    reports = "1 report" if resolved == 1 else f"{resolved} reports"
+    notice = f"{reports} on “{meeting.title}” marked as resolved."
     return redirect("/coordinators/flags", notice, request)

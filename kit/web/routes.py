@@ -180,6 +180,25 @@ ROUTES: list[BaseRoute] = [
         coordinators.export_csv,
         name="coordinators_export",
     ),
+    Route(
+        "/coordinators/campaigns/{slug}/audit", coordinators.audit_log, name="coordinators_audit"
+    ),
+    Route("/coordinators/audit", coordinators.audit_log, name="coordinators_audit_all"),
+    Route(
+        "/coordinators/team", coordinators.team, methods=["GET", "POST"], name="coordinators_team"
+    ),
+    Route(
+        "/coordinators/team/{id}",
+        coordinators.team_member,
+        methods=["POST"],
+        name="coordinators_team_member",
+    ),
+    Route(
+        "/coordinators/team/{id}/remove",
+        coordinators.team_member,
+        methods=["POST"],
+        name="coordinators_team_remove",
+    ),
     Route("/coordinators/meetings/{id}", coordinators.meeting_detail, name="coordinators_meeting"),
     Route(
         "/coordinators/meetings/{id}/approve",
@@ -198,6 +217,12 @@ ROUTES: list[BaseRoute] = [
         coordinators.meeting_action,
         methods=["POST"],
         name="coordinators_meeting_unhide",
+    ),
+    Route(
+        "/coordinators/meetings/{id}/decline",
+        coordinators.meeting_action,
+        methods=["POST"],
+        name="coordinators_meeting_decline",
     ),
     Route(
         "/coordinators/meetings/{id}/contact",
