@@ -163,7 +163,7 @@ async def test_coordinators_see_open_reports_of_their_campaigns_and_resolve_them
     done = await post_form(client, "/coordinators/flags", resolve)
     assert done.status_code == 303
     after = await client.get("/coordinators/flags")
-    assert "2 report(s) on “Porch talk” marked as resolved." in after.text
+    assert "2 reports on “Porch talk” marked as resolved." in after.text
     assert "Nobody has reported a meeting" in after.text  # the other campaign's isn't hers
     assert await MeetingFlag.filter(meeting_id=ours.meeting.id, resolved_at=None).count() == 0
     assert await MeetingFlag.filter(meeting_id=theirs.meeting.id, resolved_at=None).count() == 1
