@@ -141,14 +141,18 @@ async def test_a_report_comes_back_online_and_grows_the_network(
     )
     assert ideas_csv.ok
     [exported] = [
-        r for r in csv.DictReader(io.StringIO(await ideas_csv.text())) if r["text"] == IDEA
+        r
+        for r in csv.DictReader(io.StringIO((await ideas_csv.body()).decode("utf-8-sig")))
+        if r["text"] == IDEA
     ]
     assert (exported["supporters"], exported["meeting"]) == ("1", public_id)
     meetings_csv = await coordinator.request.get(
         f"{base}/coordinators/campaigns/{CAMPAIGN_SLUG}/export/meetings.csv"
     )
     [ours] = [
-        r for r in csv.DictReader(io.StringIO(await meetings_csv.text())) if r["id"] == public_id
+        r
+        for r in csv.DictReader(io.StringIO((await meetings_csv.body()).decode("utf-8-sig")))
+        if r["id"] == public_id
     ]
     assert (ours["status"], ours["reported"]) == ("completed", "yes")
 

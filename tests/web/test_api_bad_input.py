@@ -215,6 +215,7 @@ def test_the_json_body_operations_are_the_ones_we_fuzz_by_hand() -> None:
         ("patch", "/api/meetings/{id}"),
         ("post", "/api/meetings/{id}/rsvps"),
         ("post", "/api/meetings/{id}/report"),
+        ("post", "/api/meetings/{id}/flags"),
     }
 
 
