@@ -17,8 +17,15 @@ from tortoise.models import Model
 
 
 def new_public_id() -> str:
-    """72 random bits, URL-safe: unguessable, and short enough to read aloud."""
-    return secrets.token_urlsafe(9)
+    """72 random bits, URL-safe: unguessable, and short enough to read aloud.
+
+    Never starting with "-": a spreadsheet would read such a cell as a formula, and the
+    CSV guard (kit.toolkit.spreadsheet) would then print the id with a quote before it.
+    """
+    while True:
+        value = secrets.token_urlsafe(9)
+        if not value.startswith("-"):
+            return value
 
 
 class MeetingStatus(StrEnum):

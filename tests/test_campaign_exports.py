@@ -71,3 +71,9 @@ async def test_times_are_on_the_meetings_clock_with_utc_beside(client: httpx.Asy
         rows_of(await client.get(EXPORT.format(kind)))  # each starts with the mark
     [idea, _] = rows_of(await client.get(EXPORT.format("ideas")))
     assert idea["created_at"] and idea["created_at_utc"]
+
+
+def test_public_ids_never_look_like_a_formula_in_a_spreadsheet() -> None:
+    from kit.models import new_public_id
+
+    assert not any(new_public_id().startswith("-") for _ in range(5000))
