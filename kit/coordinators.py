@@ -822,6 +822,35 @@ async def approve_from_cli(public_id: str) -> Meeting:
     return meeting
 
 
+async def switch_meeting_status(
+    meeting: Meeting,
+    status: MeetingStatus,
+    reason: str,
+    email_kind: str,
+    *,
+    site: Settings,
+    reply_to: str = "",
+) -> bool:
+    """Move a meeting from the status it was read with to ``status`` and tell its host,
+    inside the caller's transaction. Conditional on the status read, so a second click or
+    a concurrent change switches nothing and emails nobody: False then."""
+    # Queryset updates skip auto_now: set updated_at, which feed caches are keyed on.
+    switched = await Meeting.filter(id=meeting.id, status=meeting.status).update(
+        status=status, hidden_reason=reason, updated_at=datetime.now(UTC)
+    )
+    if not switched:
+        return False
+    meeting.status, meeting.hidden_reason = status, reason
+    await mail.queue_email(
+        email_kind,
+        to=meeting.host.email,
+        meeting=meeting,
+        reply_to=reply_to,
+        context={**_coordinator_context(meeting, site), "reason": reason},
+    )
+    return True
+
+
 async def _switch_status(
     coordinator: Coordinator,
     meeting: Meeting,
@@ -832,37 +861,33 @@ async def _switch_status(
     action: str,
     site: Settings,
 ) -> None:
-    """Hide or show a meeting, and tell its host (replies go to the coordinator), in one
-    transaction. Conditional on the status read: a second click, or a change made in
-    another tab meanwhile, is a 409, not a second email."""
+    """A coordinator hides, declines or shows a meeting: the switch, the host's email
+    (replies go to the coordinator) and the audit entry in one transaction; a change made
+    meanwhile in another tab is a 409."""
     async with in_transaction():
-        # Queryset updates skip auto_now: set updated_at, which feed caches are keyed on.
-        switched = await Meeting.filter(id=meeting.id, status=meeting.status).update(
-            status=status, hidden_reason=reason, updated_at=datetime.now(UTC)
-        )
-        if not switched:
+        if not await switch_meeting_status(
+            meeting, status, reason, email_kind, site=site, reply_to=coordinator.email
+        ):
             raise Conflict("This meeting changed meanwhile. Reload the page and try again.")
-        meeting.status, meeting.hidden_reason = status, reason
-        await mail.queue_email(
-            email_kind,
-            to=meeting.host.email,
-            meeting=meeting,
-            reply_to=coordinator.email,
-            context={**_coordinator_context(meeting, site), "reason": reason},
-        )
         await audit.record(action, actor=coordinator, meeting=meeting, detail=reason)
 
 
-async def hide_meeting(
-    coordinator: Coordinator, public_id: str, raw: Mapping[str, Any], *, site: Settings
-) -> Meeting:
-    """Take a meeting off every public page and search, and tell the host why."""
+def _reason(raw: Mapping[str, Any]) -> str:
+    """The reason a host is told, required."""
     problems: v.Problems = {}
     reason = v.text(
         raw, "reason", problems, label="A reason", max_length=1000, required=True, multiline=True
     )
     if problems:
         raise ValidationError(problems)
+    return reason
+
+
+async def hide_meeting(
+    coordinator: Coordinator, public_id: str, raw: Mapping[str, Any], *, site: Settings
+) -> Meeting:
+    """Take a meeting off every public page and search, and tell the host why."""
+    reason = _reason(raw)
     meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
     if meeting.status is MeetingStatus.HIDDEN:
         raise Conflict("This meeting is already hidden.")
@@ -883,12 +908,7 @@ async def decline_meeting(
 ) -> Meeting:
     """Say no to a meeting in the approval queue: it never goes public (like a hidden
     one), and its host is told why. Only a meeting still waiting can be declined."""
-    problems: v.Problems = {}
-    reason = v.text(
-        raw, "reason", problems, label="A reason", max_length=1000, required=True, multiline=True
-    )
-    if problems:
-        raise ValidationError(problems)
+    reason = _reason(raw)
     meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
     if meeting.status is not MeetingStatus.PENDING:
         raise Conflict(f"This meeting is {meeting.status.value}, not waiting for approval.")

@@ -23,12 +23,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from kit import validation as v
+from kit.coordinators import switch_meeting_status
 from kit.errors import ValidationError
-from kit.meetings import meeting_url
 from kit.models import FlagReason, Meeting, MeetingFlag, MeetingStatus
 from kit.ratelimit import Limit, hit
 from kit.settings import Settings
-from kit.toolkit import mail
 
 FLAG_LIMIT = Limit(10, 3600)  # reports one client may send an hour
 NOTE_MAX = 1000
@@ -129,25 +128,9 @@ async def _hide_if_flagged(meeting: Meeting, *, site: Settings) -> None:
     count = await MeetingFlag.filter(meeting_id=meeting.id, resolved_at=None).count()
     if count < threshold:
         return
-    reason = auto_hide_reason(count)
-    hidden = await Meeting.filter(id=meeting.id, status=MeetingStatus.PUBLISHED).update(
-        status=MeetingStatus.HIDDEN, hidden_reason=reason, updated_at=now
-    )
-    if not hidden:
-        return
-    meeting.status, meeting.hidden_reason = MeetingStatus.HIDDEN, reason
-    await mail.queue_email(
-        "meeting_hidden",
-        to=meeting.host.email,
-        meeting=meeting,
-        context={
-            "meeting": meeting,
-            "host": meeting.host,
-            "campaign": meeting.campaign,
-            "site": site,
-            "meeting_url": meeting_url(site.base_url, meeting),
-            "reason": reason,
-        },
+    # The same switch a coordinator's "hide" makes, with the same email to the host.
+    await switch_meeting_status(
+        meeting, MeetingStatus.HIDDEN, auto_hide_reason(count), "meeting_hidden", site=site
     )
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from tortoise.transactions import in_transaction
+
 from kit.errors import Conflict, MeetingNotFound
 from kit.models import AccessToken, Meeting, MeetingStatus, Person, TokenKind
 from kit.people import mark_verified, normalize_email, update_person
@@ -112,10 +114,8 @@ async def resend_confirmation(meeting: Meeting, site: Settings) -> None:
         "your spam folder, or try again in an hour.",
     )
 
-    async def work() -> None:
-        await queue_confirmation(meeting, await Person.get(id=meeting.host_id), site)  # type: ignore[attr-defined]
-
-    await atomically(work)
+    async with in_transaction():
+        await queue_confirmation(meeting, meeting.host, site)
 
 
 async def _live_confirmation(raw: str | None, now: datetime) -> AccessToken:

@@ -175,6 +175,7 @@ async def create_meeting(
         status = MeetingStatus.PENDING
     else:
         status = MeetingStatus.PUBLISHED
+    approx_lat, approx_lon = public_point(data.kind, place.lat, place.lon, key=site.secret_key)
     try:
         async with in_transaction():
             host = await find_or_add_person(data.host_name, data.host_email, data.host_phone)
@@ -209,11 +210,8 @@ async def create_meeting(
                 waitlist_enabled=data.waitlist,
                 approve_guests=data.approve_guests,
                 submission_key=key,
-                approx_lat=0.0,
-                approx_lon=0.0,
-            )
-            meeting.approx_lat, meeting.approx_lon = public_point(
-                data.kind, place.lat, place.lon, key=site.secret_key
+                approx_lat=approx_lat,
+                approx_lon=approx_lon,
             )
             await meeting.save()
             token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -174,7 +174,7 @@ async def record_rsvp(
     nothing: its owner is emailed a link to their RSVP instead."""
     now = now or datetime.now(UTC)
     check_open(meeting, now)
-    data = RsvpInput(**{**data.__dict__, "ref": issued_ref(meeting, data.ref, site.secret_key)})
+    data = replace(data, ref=issued_ref(meeting, data.ref, site.secret_key))
     for attempt in range(3):
         try:
             return await atomically(lambda: _record(meeting.id, data, site, now, notify))
