@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -394,7 +395,9 @@ async def test_no_report_before_the_meeting_starts_or_after_a_cancellation(
 
 
 async def test_reports_stay_editable_until_the_campaign_ends(client: httpx.AsyncClient) -> None:
-    today = datetime.now(UTC).date()
+    # "Today" on the meeting's clock (New York): the campaign's last day ends there, and
+    # between midnight UTC and midnight in New York the UTC date is a day ahead.
+    today = datetime.now(ZoneInfo("America/New_York")).date()
     campaign = await make_campaign(ends_on=today + timedelta(days=10))
     meeting, token = await held_meeting(campaign=campaign.slug, ended_ago=timedelta(days=3))
     assert (await api(client, meeting, token, REPORT)).status_code == 201
