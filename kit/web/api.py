@@ -13,6 +13,7 @@ from kit.maps import geojson
 from kit.models import Meeting
 from kit.public import public_meeting
 from kit.web.forms import bearer_token, read_json
+from kit.web.languages import hint_countries
 from kit.web.limits import limit_publishing
 from kit.web.openapi_schemas import COMPONENTS
 
@@ -223,6 +224,11 @@ async def meetings_search(request: Request) -> Response:
          description: "a ZIP code, a town (Oakland, CA; Lyon, France) or lat,lon"}
       - {name: radius_km, in: query, schema: {type: number, default: 25, maximum: 500}}
       - {name: campaign, in: query, schema: {type: string}}
+      - {name: country, in: query,
+         schema: {type: string, minLength: 2, maxLength: 2, pattern: "^[A-Za-z]{2}$"},
+         description: "ISO 3166-1 code of the country a bare postal code is in (75011 with
+           FR is Paris); default: the campaign's country, else a bare 5-digit code is a
+           US ZIP"}
       - {name: from, in: query, schema: {type: string, format: date}}
       - {name: to, in: query, schema: {type: string, format: date}}
       - {name: has_space, in: query, schema: {type: boolean}}
@@ -230,26 +236,46 @@ async def meetings_search(request: Request) -> Response:
       - {name: cursor, in: query, schema: {type: string}}
     responses:
       "200":
-        description: A page of meetings; `next` is the cursor of the next page, or null.
+        description: >-
+          A page of meetings; `next` is the cursor of the next page, or null.
+          `did_you_mean` lists other countries where a bare code read as a US ZIP is a
+          postal code too ("75011 Paris, France"): search again with its `near` and
+          `country`. When the request's Accept-Language names a country that has the
+          code, only that country is listed; otherwise up to three, the most populous
+          place first. Empty when a country was given or the search is not a bare code.
         content:
           application/json:
             schema:
               type: object
-              required: [meetings, next]
+              required: [meetings, next, did_you_mean]
               properties:
                 meetings:
                   type: array
                   items: {$ref: "#/components/schemas/PublicMeeting"}
                 next: {type: ["string", "null"]}
+                did_you_mean:
+                  type: array
+                  items:
+                    type: object
+                    required: [near, country, label]
+                    properties:
+                      near: {type: string}
+                      country: {type: string, description: ISO 3166-1 alpha-2}
+                      label: {type: string, description: "e.g. 75011 Paris, France"}
       "400": {$ref: "#/components/responses/Error"}
     """
     state = _services(request)
-    result = await discovery.search_meetings(request.query_params, state.geocoder)
+    result = await discovery.search_meetings(
+        request.query_params,
+        state.geocoder,
+        hint_countries=hint_countries(request.headers.get("accept-language", "")),
+    )
     base = state.settings.base_url
     return JSONResponse(
         {
             "meetings": [search_item(m, d, base) for m, d in result.items],
             "next": result.next_cursor,
+            "did_you_mean": [s.to_json() for s in result.did_you_mean],
         }
     )
 

@@ -13,10 +13,12 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from kit import discovery, health, meetings
 from kit.campaigns import list_campaigns
+from kit.dashboard import country_names
 from kit.discovery import InvalidQuery
 from kit.public import public_location
 from kit.rendering import STATIC_DIR
 from kit.toolkit.markdown import markdown_to_html
+from kit.web.languages import hint_countries
 from kit.web.templating import render
 
 
@@ -36,7 +38,7 @@ async def healthz(request: Request) -> Response:
 
 # The find page's filters, as the form sends them; kept on every link the page makes
 # (radius choices, "More meetings", the calendar feed) so a click never drops them.
-FIND_FILTERS = ("from", "to", "has_space", "campaign")
+FIND_FILTERS = ("from", "to", "has_space", "campaign", "country")
 
 
 def find_filters(params: Mapping[str, str]) -> dict[str, str]:
@@ -46,6 +48,15 @@ def find_filters(params: Mapping[str, str]) -> dict[str, str]:
 def find_url(near: str, filters: Mapping[str, str], **extra: str) -> str:
     """A /find link for ``near`` with the page's filters and ``extra`` (radius, cursor)."""
     return "/find?" + urlencode({"near": near, **filters, **extra})
+
+
+def country_options(chosen: str) -> list[tuple[str, str]]:
+    """The find form's countries by name; "" (the default) reads a bare code as a US ZIP.
+    A code typed into the URL that no country has stays selectable, so the error can
+    name it."""
+    options = sorted(country_names().items(), key=lambda item: item[1])
+    extra = [(chosen, chosen)] if chosen and chosen not in country_names() else []
+    return [("", "Any / United States"), *extra, *options]
 
 
 def result_bounds(result: discovery.SearchResult) -> list[float] | None:
@@ -74,12 +85,16 @@ async def find(request: Request) -> Response:
         "find_url": find_url,
         "campaign_options": [("", "Any campaign")]
         + [(c.slug, c.name) for c in await list_campaigns()],
+        "country_options": country_options(filters.get("country", "").strip().upper()[:2]),
     }
     status = 200
     if near:
         try:
             result = await discovery.search_meetings(
-                request.query_params, request.app.state.geocoder, local_radius=True
+                request.query_params,
+                request.app.state.geocoder,
+                local_radius=True,
+                hint_countries=hint_countries(request.headers.get("accept-language", "")),
             )
             context["result"], context["bounds"] = result, result_bounds(result)
         except InvalidQuery as exc:

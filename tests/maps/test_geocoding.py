@@ -278,8 +278,24 @@ async def test_locate_keeps_the_locality_the_person_wrote(offline: OfflineGeocod
     )
 
 
-async def test_locate_outside_the_us_gives_the_town(offline: OfflineGeocoder) -> None:
+async def test_locate_outside_the_us_gives_the_postal_codes_town(
+    offline: OfflineGeocoder,
+) -> None:
+    # Postal codes abroad are known offline now (countrystatecity): the code's area.
     place = await offline.locate(AddressQuery("5 rue de la République", "Lyon", "69001", "FR"))
+    assert place is not None
+    assert (place.locality, place.postal_code, place.country, place.precision) == (
+        "Lyon",
+        "69001",
+        "FR",
+        "postal_code",
+    )
+
+
+async def test_locate_with_an_unknown_postal_code_abroad_gives_the_town(
+    offline: OfflineGeocoder,
+) -> None:
+    place = await offline.locate(AddressQuery("5 rue de la République", "Lyon", "00000", "FR"))
     assert place is not None
     assert (place.locality, place.country, place.precision) == ("Lyon", "FR", "city")
 
