@@ -122,6 +122,7 @@ async def render_manage(
     notice: str | None = None,
     section: str | None = None,
     status_code: int = 200,
+    place_choices: list[tuple[str, str]] | None = None,
 ) -> Response:
     """The host's page: details form, guest list, messages, invitations, share link.
 
@@ -149,6 +150,7 @@ async def render_manage(
         "section_notice": notice if section else None,
         "notice_in": section,
         "requested": sum(r.status is RsvpStatus.REQUESTED for r in guests.rsvps),
+        "place_choices": place_choices or [],  # "Did you mean…?" for a town several share
     }
     return render(request, "meetings/manage.html", context, status_code=status_code)
 
@@ -184,7 +186,14 @@ async def manage(request: Request) -> Response:
         )
     except ValidationError as exc:
         return await render_manage(
-            request, meeting, token, values=form, errors=exc.fields, section="edit", status_code=422
+            request,
+            meeting,
+            token,
+            values=form,
+            errors=exc.fields,
+            section="edit",
+            status_code=422,
+            place_choices=meetings.town_choices(exc),
         )
     return await render_manage(
         request, meeting, token, notice="Your changes are saved.", section="edit"
