@@ -2,8 +2,8 @@
 ``countrystatecity-postal-codes`` packages.
 
 ``python -m kit.maps.build_gazetteer [PATH]`` is what ``Gazetteer`` runs on first
-use; a deploy step can run it ahead of time so no request waits for it (~30 s,
-about 600 MB at its peak, for a 35 MB file; a server reading it stays near 25 MB).
+use; a deploy step can run it ahead of time so no request waits for it (25-65 s,
+about 760 MB at its peak, for a 57 MB file; a server reading it stays near 25 MB).
 
 Tables: ``zips`` (one row per US ZIP with coordinates), ``places`` (GeoNames
 cities plus the US towns the ZIP data names, one row per place, which is what

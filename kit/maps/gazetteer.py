@@ -12,7 +12,7 @@ to a point, up to 1 ms in dense areas).
 
 The file lives in a cache folder and is named after the data's versions, so an
 upgrade of either package builds a new one. It is built in a separate process
-(the building process peaks near 300 MB, the server should not keep that) and
+(the building process peaks near 760 MB, the server should not keep that) and
 written under a temporary name, then renamed, so concurrent builders can't
 leave a half-written index behind.
 """
@@ -344,7 +344,7 @@ def _connect_current(path: Path) -> sqlite3.Connection | None:
 @contextmanager
 def _build_lock(path: Path) -> Iterator[None]:
     """One builder at a time across processes: N workers starting together would
-    otherwise build N copies at ~300 MB each; the others wait and reuse its file."""
+    otherwise build N copies at ~760 MB each; the others wait and reuse its file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(f"{path.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
