@@ -389,8 +389,8 @@ def _postcode_row(
     if town is None:
         if not (isinstance(lat, float | int) and isinstance(lon, float | int)):
             return None
-        name = str(record.get("localityName") or "")
-        return PostcodeRow(code, country, shown, name, "", lat, lon, timezone_at(lat, lon), 0)
+        name, state = str(record.get("localityName") or ""), str(record.get("stateCode") or "")
+        return PostcodeRow(code, country, shown, name, state, lat, lon, timezone_at(lat, lon), 0)
     point = _district_of(code, country, norm, districts) or town
     if isinstance(lat, float | int) and isinstance(lon, float | int):
         point = PlaceRow("", country, "", float(lat), float(lon), 0, point.tz)

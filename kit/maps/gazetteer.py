@@ -149,7 +149,7 @@ class Gazetteer:
                 (normalize_postcode(part), country.upper()),
             )
             if rows:
-                return _postcode_to_place(rows[0])
+                return _zip_to_place(rows[0])
         return None
 
     def postcode_places(self, code: str, limit: int = 10) -> list[Place]:
@@ -159,7 +159,7 @@ class Gazetteer:
             _POSTCODE_SQL.format(where="code = ?") + " ORDER BY population DESC LIMIT ?",
             (normalize_postcode(code), limit),
         )
-        return [_postcode_to_place(row) for row in rows]
+        return [_zip_to_place(row) for row in rows]
 
     def lookup_place(self, name: str, qualifier: str | None = None) -> Place | None:
         """A town by name, optionally within a US state, Canadian province or country.
@@ -227,7 +227,12 @@ class Gazetteer:
             return self._db.execute(sql, params).fetchall()
 
 
-_POSTCODE_SQL = "SELECT shown, country, locality, admin1, lat, lon, tz FROM postcodes WHERE {where}"
+# In the zips table's column order, so one converter reads both; the region is kept
+# where people write it (Canada's provinces), as _city_to_place does.
+_POSTCODE_SQL = (
+    "SELECT shown, lat, lon, locality, CASE WHEN country IN ({regions}) THEN admin1 "
+    "ELSE '' END, country, tz FROM postcodes WHERE {{where}}"
+).format(regions=", ".join(f"'{c}'" for c in sorted(REGION_COUNTRIES)))
 _PLACE_SQL = """
 SELECT p.name, p.country, p.admin1, p.lat, p.lon, p.tz
 FROM names n JOIN places p ON p.id = n.place_id {join}
@@ -271,20 +276,6 @@ def _zip_to_place(row: Row) -> Place:
         locality=city,
         region=state,
         postal_code=code,
-        country=country,
-        timezone=tz,
-        precision="postal_code",
-    )
-
-
-def _postcode_to_place(row: Row) -> Place:
-    shown, country, locality, admin1, lat, lon, tz = row
-    return Place(
-        lat=lat,
-        lon=lon,
-        locality=locality,
-        region=admin1 if country in REGION_COUNTRIES else "",
-        postal_code=shown,
         country=country,
         timezone=tz,
         precision="postal_code",
