@@ -51,6 +51,12 @@ async def test_publish_edit_and_message_guests(
     await page.get_by_role("button", name="Publish my meeting").click()
     await expect(page.get_by_role("status")).to_contain_text("Your meeting is live")
     await expect(page.locator("dt:has-text('Seats') + dd")).to_have_text("0 of 8 taken")
+    # Where it was placed: a small map with the meeting's own pin and the area neighbors see.
+    placed_map = page.locator("#placed-map")
+    await expect(placed_map).to_be_visible()
+    await expect(placed_map).to_have_attribute("data-ready", "true")
+    await expect(placed_map.locator(".leaflet-marker-icon")).to_have_count(1)
+    await expect(placed_map.locator("path.leaflet-interactive")).to_have_count(1)
     manage_url = page.url.split("&")[0]
     public_url = await page.locator(".copy-row a").first.get_attribute("href")
     assert public_url and re.search(r"/meetings/[\w-]+$", public_url)
