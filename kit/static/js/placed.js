@@ -14,9 +14,9 @@
     .bindTooltip("Your meeting: only confirmed guests get the address").addTo(map);
   if (el.dataset.approximate === "true") {
     var shown = [parseFloat(el.dataset.publicLat), parseFloat(el.dataset.publicLon)];
-    L.circle(shown, { radius: 1500, weight: 2 })
+    var area = L.circle(shown, { radius: 1500, weight: 2, fillOpacity: 0.1 })
       .bindTooltip("The area neighbors see on the public map").addTo(map);
-    map.fitBounds(L.latLngBounds([exact, shown]).pad(0.6), { maxZoom: 14 });
+    map.fitBounds(area.getBounds().extend(exact), { padding: [12, 12] });
   }
   el.dataset.ready = "true";
 })();
