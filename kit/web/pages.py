@@ -85,7 +85,7 @@ async def find(request: Request) -> Response:
         "find_url": find_url,
         "campaign_options": [("", "Any campaign")]
         + [(c.slug, c.name) for c in await list_campaigns()],
-        "country_options": country_options(filters.get("country", "").strip().upper()[:2]),
+        "country_options": country_options(filters.get("country", "").strip().upper()[:8]),
     }
     status = 200
     if near:
