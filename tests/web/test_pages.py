@@ -65,6 +65,8 @@ async def test_the_operator_sets_the_text_in_markdown_sanitized(
     assert "<script" not in body and "<img" not in body  # raw HTML shows as text
     assert 'href="javascript:' not in body
     assert "House meetings are small gatherings" not in about.text  # the default gave way
+    # The place data's licenses ask for attribution: it stays under the operator's text.
+    assert "GeoNames</a> (CC BY 4.0)" in body and "(ODbL 1.0)" in body
     (pages / "privacy.md").write_text("  \n")  # an empty file: the defaults stay
     assert "what we store and why" in (await client.get("/privacy")).text
 
