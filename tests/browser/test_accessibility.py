@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import LIVE_SETTINGS, LinkReader, StartingMeeting
+from tests.browser.conftest import (
+    LIVE_SETTINGS,
+    LinkReader,
+    StartingMeeting,
+    fill_meeting_details,
+    open_public_page,
+)
 from tests.servers import kit_serve
 
 pytestmark = pytest.mark.browser
@@ -211,10 +217,7 @@ async def test_site_pages_and_the_flag_form_pass_axe(
     await expect(page).to_have_url(re.compile(r"/coordinators/signin"))
 
     # The flag form, folded on a meeting page; refused without a reason; then sent.
-    await page.goto(hosted_meeting)
-    public = await page.locator(".copy-row a").first.get_attribute("href")
-    assert public
-    await page.goto(public)
+    await open_public_page(page, hosted_meeting)
     await page.get_by_text("Report this meeting", exact=True).click()
     await expect(page.get_by_label("What's wrong?")).to_be_visible()
     await axe_both_schemes(page, f"meeting page, flag form open, at {size}")
@@ -244,12 +247,7 @@ async def test_team_audit_and_flag_pages_pass_axe(
     day = date.today() + timedelta(days=90)
     await page.goto(f"{live_server}/host?campaign={CAMPAIGN}")
     await page.get_by_label("Title").fill(f"Late supper at {size}")
-    await page.get_by_label("Starts").fill(f"{day}T18:00")
-    await page.get_by_label("Ends").fill(f"{day}T20:00")
-    await page.get_by_label("Town or city").fill("Oakland")
-    await page.get_by_label("ZIP or postal code").fill("94612")
-    await page.get_by_label("Your name").fill("Cora Late")
-    await page.get_by_label("Your email").fill("cora.late@example.org")
+    await fill_meeting_details(page, day, "Cora Late", "cora.late@example.org")
     await page.get_by_role("button", name="Publish my meeting").click()
     box = page.get_by_label("Publish it outside the campaign's dates anyway")
     await expect(box).to_be_visible()
@@ -410,12 +408,7 @@ async def test_rsvp_host_and_report_work_without_javascript(
     await expect(page.get_by_role("heading", name=re.compile("Please fix"))).to_be_visible()
     await expect(page.get_by_label("Title")).to_have_value("No-script supper")
     day = date.today() + timedelta(days=10)
-    await page.get_by_label("Starts").fill(f"{day}T18:00")
-    await page.get_by_label("Ends").fill(f"{day}T20:00")
-    await page.get_by_label("Town or city").fill("Oakland")
-    await page.get_by_label("ZIP or postal code").fill("94612")
-    await page.get_by_label("Your name").fill("Noor Script")
-    await page.get_by_label("Your email").fill("noor.noscript@example.org")
+    await fill_meeting_details(page, day, "Noor Script", "noor.noscript@example.org")
     await page.get_by_role("button", name="Publish my meeting").click()
     await expect(page).to_have_url(re.compile(r"/manage/[\w-]+\?token="))
     await expect(page.get_by_role("heading", level=1)).to_have_text("No-script supper")

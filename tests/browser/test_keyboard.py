@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import LIVE_SETTINGS
+from tests.browser.conftest import LIVE_SETTINGS, open_public_page
 from tests.servers import kit_serve
 
 pytestmark = pytest.mark.browser
@@ -86,10 +86,7 @@ async def test_rsvp_with_the_keyboard(
     live_server: str, browser: Browser, hosted_meeting: str
 ) -> None:
     page = await browser.new_page(viewport={"width": 1024, "height": 768})
-    await page.goto(hosted_meeting)
-    public = await page.locator(".copy-row a").first.get_attribute("href")
-    assert public
-    await page.goto(public)
+    await open_public_page(page, hosted_meeting)
 
     # Straight to the button first: the form says what is missing and takes the
     # focus to its summary, whose link leads back to the field.
@@ -199,10 +196,7 @@ async def test_report_a_meeting_with_the_keyboard(
     live_server: str, browser: Browser, hosted_meeting: str
 ) -> None:
     page = await browser.new_page(viewport={"width": 1024, "height": 768})
-    await page.goto(hosted_meeting)
-    public = await page.locator(".copy-row a").first.get_attribute("href")
-    assert public
-    await page.goto(public)
+    await open_public_page(page, hosted_meeting)
     # The folded "Report this meeting" opens with Enter; its fields follow in order.
     for _ in range(120):
         await page.keyboard.press("Tab")
