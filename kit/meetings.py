@@ -62,9 +62,14 @@ class OutsideCampaign(ValidationError):
 
 def refuse_problems(window: v.Problems, problems: v.Problems, in_window_only: bool) -> None:
     """Raise what is wrong with the form. The campaign's window counts only when
-    ``in_window_only``, and a worse problem with the date (in the past) wins over it."""
-    if in_window_only and window and "starts_at" not in problems:
-        raise OutsideCampaign({**window, **problems}, window["starts_at"])
+    ``in_window_only``, and a worse problem with the date (in the past) wins over it;
+    while the date is outside, the error says so even if the window is overridden, so
+    the coordinator's warning (and their tick) stays beside the date."""
+    outside = bool(window) and "starts_at" not in problems
+    if in_window_only and outside:
+        problems = {**window, **problems}
+    if problems and outside:
+        raise OutsideCampaign(problems, window["starts_at"])
     if problems:
         raise ValidationError(problems)
 

@@ -70,6 +70,11 @@ async def test_a_coordinator_is_warned_and_may_publish_outside_the_dates(
     assert 'id="field-starts_at" name="starts_at"' in warned.text
     assert 'aria-invalid="true"' not in warned.text  # a warning, not an error of the field
     assert "error-summary" not in warned.text
+    # Ticked, but the end is before the start: that is the error; the tick stays.
+    backwards = await publish(client, outside_window="1", ends_at=local(20, 17))
+    assert backwards.status_code == 422 and "must end after it starts" in backwards.text
+    assert WARNED in backwards.text
+    assert 'name="outside_window" type="checkbox" value="1" checked' in backwards.text
     published = await publish(client, outside_window="1")
     assert published.status_code == 303, published.text[:2000]
     meeting = await Meeting.get(title="Late spring talk")
