@@ -214,8 +214,9 @@ def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
     from kit.coordinators import approve_from_cli
 
     async def work() -> int:
-        meeting = await approve_from_cli(args.meeting_id)
+        meeting = await approve_from_cli(args.meeting_id, site=settings)
         print(f"Published: {meeting.title} ({settings.base_url}/meetings/{meeting.public_id})")
+        print("The host is being told by email.")
         return 0
 
     return run_async(with_database(settings, work))

@@ -279,6 +279,17 @@ async def require_meeting(coordinator: Coordinator, public_id: str, *, need: Can
     return meeting
 
 
+async def may_date_outside_window(coordinator: Coordinator | None, campaign_slug: str) -> bool:
+    """Whether this coordinator may publish a meeting of the campaign outside its dates
+    (after a warning). The dates are part of the campaign, which only ``Can.COORDINATE``
+    edits (coordinators of that campaign, and admins): a viewer or a moderator, who may
+    not move the campaign's dates, may not step outside them either, and a host never."""
+    if coordinator is None or Can.COORDINATE not in abilities(coordinator):
+        return False
+    campaign = await Campaign.get_or_none(slug=campaign_slug) if campaign_slug else None
+    return campaign is not None and await may_see(coordinator, campaign.id)
+
+
 # --- The team: inviting coordinators, their role and campaigns, removing them -------------
 
 INVITE_TTL = timedelta(days=7)  # an invitation waits in an inbox longer than a sign-in
@@ -797,12 +808,30 @@ def _coordinator_context(meeting: Meeting, site: Settings) -> dict[str, Any]:
 
 
 async def approve(coordinator: Coordinator, public_id: str, *, site: Settings) -> Meeting:
-    """Publish a meeting waiting for approval, and tell its host it is live."""
+    """A coordinator publishes a meeting waiting for approval (the approval queue)."""
     meeting = await require_meeting(coordinator, public_id, need=Can.MODERATE)
     if meeting.status is not MeetingStatus.PENDING:
         raise Conflict(f"This meeting is {meeting.status.value}, not waiting for approval.")
+    return await publish_approved(meeting, site=site, actor=coordinator)
+
+
+async def approve_from_cli(public_id: str, *, site: Settings) -> Meeting:
+    """``kit approve MEETING_ID``: the same approval, audited as "cli". A meeting that
+    is not waiting (or not there) is not found, so running it twice changes nothing."""
+    waiting = Meeting.filter(status=MeetingStatus.PENDING).select_related("campaign", "host")
+    meeting = await waiting.get_or_none(public_id=public_id)
+    if meeting is None:
+        raise MeetingNotFound()
+    return await publish_approved(meeting, site=site, detail="kit approve")
+
+
+async def publish_approved(
+    meeting: Meeting, *, site: Settings, actor: Coordinator | None = None, detail: str = ""
+) -> Meeting:
+    """Publish a waiting meeting, tell its host it is live, and write it to the audit log
+    (``actor=None``: the command line), in one transaction."""
     async with in_transaction():
-        approved = await approve_meeting(public_id)  # conditional: a second click finds none
+        approved = await approve_meeting(meeting.public_id)  # conditional: once only
         meeting.status = approved.status
         await mail.queue_email(
             "meeting_approved",
@@ -810,15 +839,7 @@ async def approve(coordinator: Coordinator, public_id: str, *, site: Settings) -
             meeting=meeting,
             context=_coordinator_context(meeting, site),
         )
-        await audit.record("meeting.approve", actor=coordinator, meeting=meeting)
-    return meeting
-
-
-async def approve_from_cli(public_id: str) -> Meeting:
-    """``kit approve MEETING_ID``: publish a waiting meeting, audited as "cli"."""
-    async with in_transaction():
-        meeting = await approve_meeting(public_id)
-        await audit.record("meeting.approve", meeting=meeting, detail="kit approve")
+        await audit.record("meeting.approve", actor=actor, meeting=meeting, detail=detail)
     return meeting
 
 

@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from kit import host_access, notifications, rsvps
+from kit import audit, host_access, notifications, rsvps
 from kit import validation as v
 from kit.errors import AmbiguousPlace, Conflict, MeetingNotFound, ValidationError
 from kit.maps.places import AddressQuery, Geocoder, Place, Placement
@@ -32,13 +32,57 @@ from kit.meeting_input import (  # noqa: F401 - re-exported for callers
     parse_meeting_input,
     repeat_input,
 )
-from kit.models import Campaign, Meeting, MeetingStatus, TokenKind, VenueKind, Visibility
+from kit.models import (
+    Campaign,
+    Coordinator,
+    Meeting,
+    MeetingStatus,
+    TokenKind,
+    VenueKind,
+    Visibility,
+)
 from kit.people import find_or_add_person, mark_verified, update_person
+from kit.rendering import wall_clock
 from kit.settings import Settings
 from kit.sql import SqlParams
 from kit.tokens import find_token, issue_token
 
 PUBLIC_ID_LENGTH = Meeting._meta.fields_map["public_id"].max_length  # type: ignore[attr-defined]
+OUTSIDE_WINDOW = "meeting.outside_window"  # the audit entry of a coordinator's override
+
+
+class OutsideCampaign(ValidationError):
+    """The date is outside the campaign's dates (``window``: the message), maybe among
+    other problems: the one problem a coordinator may choose to override."""
+
+    def __init__(self, problems: v.Problems, window: str) -> None:
+        super().__init__(problems)
+        self.window = window
+
+
+def refuse_problems(window: v.Problems, problems: v.Problems, in_window_only: bool) -> None:
+    """Raise what is wrong with the form. The campaign's window counts only when
+    ``in_window_only``, and a worse problem with the date (in the past) wins over it;
+    while the date is outside, the error says so even if the window is overridden, so
+    the coordinator's warning (and their tick) stays beside the date."""
+    outside = bool(window) and "starts_at" not in problems
+    if in_window_only and outside:
+        problems = {**window, **problems}
+    if problems and outside:
+        raise OutsideCampaign(problems, window["starts_at"])
+    if problems:
+        raise ValidationError(problems)
+
+
+async def record_window_override(
+    meeting: Meeting, campaign: Campaign, coordinator: Coordinator | None
+) -> None:
+    """Write a date placed outside the campaign's window to the audit log (inside the
+    change's transaction); ``coordinator=None`` is an operator at the command line."""
+    day = wall_clock(meeting.starts_at, meeting.timezone).date()
+    first, last = campaign.starts_on or "…", campaign.ends_on or "…"
+    detail = f"Starts {day}, outside the campaign's dates ({first} to {last})"
+    await audit.record(OUTSIDE_WINDOW, actor=coordinator, meeting=meeting, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -144,11 +188,13 @@ async def create_meeting(
     submission: str = "",
     proven_emails: frozenset[str] | set[str] | tuple[str, ...] = (),
     in_window_only: bool = True,
+    coordinator: Coordinator | None = None,
 ) -> CreatedMeeting:
     """Make a meeting and return it with the host's manage token.
 
-    A date outside the campaign's window is refused; ``in_window_only=False`` lets a
-    coordinator, who was shown the warning, place one there anyway.
+    A date outside the campaign's window is refused (OutsideCampaign);
+    ``in_window_only=False`` lets ``coordinator``, who was shown the warning, place one
+    there anyway, and the audit log says so.
 
     When the host's mailbox is proven (``proven_emails``: this browser confirmed it
     before) the meeting is published, or queued for approval; otherwise it waits for the
@@ -162,9 +208,7 @@ async def create_meeting(
     starts_at = v.in_zone(data.starts_at, place.timezone, "starts_at", data.starts_at_fold)
     ends_at = v.in_zone(data.ends_at, place.timezone, "ends_at", data.ends_at_fold)
     window = check_campaign_window(campaign, starts_at, place.timezone)
-    problems = {**(window if in_window_only else {}), **check_times(starts_at, ends_at, now)}
-    if problems:
-        raise ValidationError(problems)
+    refuse_problems(window, check_times(starts_at, ends_at, now), in_window_only)
     key = submission_key(data, submission)
     if key and (repeated := await _repeat_of(key)):
         return repeated
@@ -214,6 +258,8 @@ async def create_meeting(
                 approx_lon=approx_lon,
             )
             await meeting.save()
+            if window and campaign:
+                await record_window_override(meeting, campaign, coordinator)
             token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
             if notify_host and status is MeetingStatus.AWAITING:
                 await host_access.queue_confirmation(meeting, host, site)
@@ -351,8 +397,10 @@ async def update_meeting(
     site: Settings,
     now: datetime | None = None,
     in_window_only: bool = True,
+    coordinator: Coordinator | None = None,
 ) -> Meeting:
-    """Apply the host's changes (any subset of the create fields) after checking them all."""
+    """Apply the host's changes (any subset of the create fields) after checking them all;
+    a new date outside the campaign's window as in ``create_meeting``."""
     if meeting.status in {MeetingStatus.CANCELLED, MeetingStatus.COMPLETED}:
         raise Conflict(f"This meeting is {meeting.status}, so it can no longer be changed.")
     data = parse_meeting_input(merge_changes(meeting_as_input(meeting), changes))
@@ -377,21 +425,18 @@ async def update_meeting(
     tz = place.timezone if place else meeting.timezone
     starts_at = v.in_zone(data.starts_at, tz, "starts_at", data.starts_at_fold)
     ends_at = v.in_zone(data.ends_at, tz, "ends_at", data.ends_at_fold)
-    window = check_campaign_window(meeting.campaign, starts_at, tz)
-    problems = {
-        **(window if in_window_only else {}),
-        **check_times(starts_at, ends_at, now or datetime.now(UTC)),
-    }
-    if starts_at == meeting.starts_at:
-        # An unchanged start may be in the past, or outside a campaign whose dates
-        # were changed since: fine.
+    # An unchanged start may be in the past, or outside a campaign whose dates were
+    # changed since: fine.
+    same_start = starts_at == meeting.starts_at
+    window = {} if same_start else check_campaign_window(meeting.campaign, starts_at, tz)
+    problems = check_times(starts_at, ends_at, now or datetime.now(UTC))
+    if same_start:
         problems.pop("starts_at", None)
     if data.capacity < meeting.seats_taken:
         problems["capacity"] = (
             f"{meeting.seats_taken} seats are already taken; the capacity can't be lower than that."
         )
-    if problems:
-        raise ValidationError(problems)
+    refuse_problems(window, problems, in_window_only)
     before = (
         meeting.starts_at,
         meeting.ends_at,
@@ -441,6 +486,8 @@ async def update_meeting(
         # Never save seats_taken from this (possibly stale) object: RSVPs move it concurrently.
         await meeting.save(update_fields=[*values, "updated_at"])
         await set_capacity(meeting, data.capacity, site=site)
+        if window and meeting.campaign:
+            await record_window_override(meeting, meeting.campaign, coordinator)
         if changes_for_guests:
             meeting.sequence += 1
             await Meeting.filter(id=meeting.id).update(sequence=meeting.sequence)

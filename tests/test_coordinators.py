@@ -408,7 +408,7 @@ async def test_kit_approve_is_in_the_audit_log_as_cli(db: str) -> None:
     await make_campaign("winter", requires_approval=True)
     created = await make_meeting(campaign="winter")
     assert created.meeting.status is MeetingStatus.PENDING
-    meeting = await c.approve_from_cli(created.meeting.public_id)
+    meeting = await c.approve_from_cli(created.meeting.public_id, site=SITE)
     assert meeting.status is MeetingStatus.PUBLISHED
     [entry] = await AuditEntry.all()
     assert (entry.actor_label, entry.action, entry.meeting_id) == (  # type: ignore[attr-defined]
@@ -417,5 +417,5 @@ async def test_kit_approve_is_in_the_audit_log_as_cli(db: str) -> None:
         meeting.id,
     )
     with pytest.raises(MeetingNotFound):  # twice: nothing waits any more, nothing written
-        await c.approve_from_cli(created.meeting.public_id)
+        await c.approve_from_cli(created.meeting.public_id, site=SITE)
     assert await AuditEntry.all().count() == 1

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kit import host_access, hosttools, meetings, printing, reports, rsvps
+from kit import coordinators, host_access, hosttools, meetings, printing, reports, rsvps
 from kit.errors import Conflict, KitError, RateLimited, ValidationError
-from kit.models import Meeting, RsvpStatus
+from kit.models import Coordinator, Meeting, RsvpStatus
 from kit.rendering import plural
 from kit.validation import email as email_field
 from kit.validation import flatten, phone, text
+from kit.web.coordinators import current_coordinator
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict
 from kit.web.limits import client_ip, limit_publishing
@@ -61,6 +63,41 @@ def remember_proof(request: Request, email: str) -> None:
     request.session[PROVEN] = [email, *kept][:MAX_PROVEN]
 
 
+OUTSIDE_WINDOW = "outside_window"  # a coordinator's "publish it outside the dates anyway"
+NOT_YET = (
+    "Not saved yet: the date is outside the campaign's dates. Pick another date, or tick "
+    "“Publish it outside the campaign's dates anyway” beside it."
+)
+
+
+@dataclass(frozen=True)
+class WindowChoice:
+    """Whether a date outside the campaign's window is refused, and who decided if not."""
+
+    coordinator: Coordinator | None  # a signed-in coordinator who may override, else None
+    override: bool  # they ticked the box
+
+    def options(self) -> dict[str, Any]:
+        """The use case's arguments: ``in_window_only`` and the coordinator to audit."""
+        return {"in_window_only": not self.override, "coordinator": self.coordinator}
+
+    def context(self, exc: ValidationError) -> dict[str, Any]:
+        """The form's errors; for a coordinator, the window problem as a warning instead."""
+        if self.coordinator is None or not isinstance(exc, meetings.OutsideCampaign):
+            return {"errors": exc.fields}
+        errors = {k: message for k, message in exc.fields.items() if k != "starts_at"}
+        return {"errors": errors, "window_warning": exc.window}
+
+
+async def window_choice(request: Request, form: dict[str, str], campaign: str) -> WindowChoice:
+    """Only a coordinator session whose role lets it manage ``campaign`` may tick the box:
+    from anyone else the field is ignored, even if forged into the POST."""
+    coordinator = await current_coordinator(request)
+    if not await coordinators.may_date_outside_window(coordinator, campaign):
+        return WindowChoice(None, False)
+    return WindowChoice(coordinator, form.get(OUTSIDE_WINDOW) == "1")
+
+
 def _host_page(request: Request, values: dict[str, Any], **extra: Any) -> dict[str, Any]:
     # A random value per form: sending the same form twice makes one meeting.
     submission = values.get("submission") or secrets.token_urlsafe(16)
@@ -81,6 +118,7 @@ async def host_form(request: Request) -> Response:
             status_code=422,
         )
     state = request.app.state
+    window = await window_choice(request, form, form.get("campaign", ""))
     try:
         data = meetings.parse_meeting_input(_form_values(form))
         await limit_publishing(request)  # after the form is right: fixing typos is free
@@ -90,11 +128,12 @@ async def host_form(request: Request) -> Response:
             site=state.settings,
             submission=form.get("submission", "")[:200],
             proven_emails=proven_emails(request),
+            **window.options(),
         )
     except ValidationError as exc:
         context = {
             "values": form,
-            "errors": exc.fields,
+            **window.context(exc),
             "place_choices": meetings.town_choices(exc),
         }
         return render(request, "meetings/host.html", context, status_code=422)
@@ -123,6 +162,7 @@ async def render_manage(
     section: str | None = None,
     status_code: int = 200,
     place_choices: list[tuple[str, str]] | None = None,
+    window_warning: str = "",
 ) -> Response:
     """The host's page: details form, guest list, messages, invitations, share link.
 
@@ -132,6 +172,8 @@ async def render_manage(
     """
     site = request.app.state.settings
     guests = await hosttools.guest_list(meeting)
+    if window_warning and not errors:
+        notice = NOT_YET  # the warning is beside the date; this says why nothing was saved
     context = {
         "meeting": meeting,
         "token": token,
@@ -151,6 +193,7 @@ async def render_manage(
         "notice_in": section,
         "requested": sum(r.status is RsvpStatus.REQUESTED for r in guests.rsvps),
         "place_choices": place_choices or [],  # "Did you mean…?" for a town several share
+        "window_warning": window_warning,
     }
     return render(request, "meetings/manage.html", context, status_code=status_code)
 
@@ -180,17 +223,24 @@ async def manage(request: Request) -> Response:
     token = form.get("token", "")
     meeting = await meetings.get_managed_meeting(public_id, token)
     state = request.app.state
+    window = await window_choice(request, form, meeting.campaign.slug if meeting.campaign else "")
     try:
         meeting = await meetings.update_meeting(
-            meeting, _form_values(form), geocoder=state.geocoder, site=state.settings
+            meeting,
+            _form_values(form),
+            geocoder=state.geocoder,
+            site=state.settings,
+            **window.options(),
         )
     except ValidationError as exc:
+        found = window.context(exc)
         return await render_manage(
             request,
             meeting,
             token,
             values=form,
-            errors=exc.fields,
+            errors=found["errors"],
+            window_warning=found.get("window_warning", ""),
             section="edit",
             status_code=422,
             place_choices=meetings.town_choices(exc),

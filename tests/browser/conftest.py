@@ -15,14 +15,14 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from tests.servers import free_port, kit_env, kit_output, kit_serve
 
@@ -126,6 +126,25 @@ def mail_link(read_mail: MailReader) -> LinkReader:
         return link_in(await read_mail(to, subject_contains), pattern)
 
     return find
+
+
+async def fill_meeting_details(page: Page, day: date, host_name: str, email_address: str) -> None:
+    """The host form's date (6 to 8 PM on ``day``), an Oakland ZIP and the host."""
+    await page.get_by_label("Starts").fill(f"{day}T18:00")
+    await page.get_by_label("Ends").fill(f"{day}T20:00")
+    await page.get_by_label("Town or city").fill("Oakland")
+    await page.get_by_label("ZIP or postal code").fill("94612")
+    await page.get_by_label("Your name").fill(host_name)
+    await page.get_by_label("Your email").fill(email_address)
+
+
+async def open_public_page(page: Page, manage_url: str) -> str:
+    """Open a meeting's public page from its manage page's link, as a host shares it."""
+    await page.goto(manage_url)
+    public = await page.locator(".copy-row a").first.get_attribute("href")
+    assert public, "no public link on the manage page"
+    await page.goto(public)
+    return public
 
 
 async def publish_meeting(

@@ -17,7 +17,14 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import LinkReader, StartingMeeting
+from tests.browser.conftest import (
+    LIVE_SETTINGS,
+    LinkReader,
+    StartingMeeting,
+    fill_meeting_details,
+    open_public_page,
+)
+from tests.servers import kit_serve
 
 pytestmark = pytest.mark.browser
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -163,6 +170,114 @@ async def test_coordinator_pages_pass_axe(
     await context.close()
 
 
+# The pages added with the site pages, the team, the audit log and moderation: each is
+# walked at desktop width and at 320 px, in both color schemes.
+SIZES = {"desktop": {"width": 1280, "height": 900}, "320 px": {"width": 320, "height": 640}}
+SITE_PAGES = ("/about", "/privacy", "/contact")
+NEWER_COORDINATOR_PAGES = (
+    "/coordinators/team",
+    "/coordinators/audit",
+    f"/coordinators/campaigns/{CAMPAIGN}/audit",
+    "/coordinators/flags",
+)
+
+
+async def check_page(page: Page, name: str) -> None:
+    """axe in both schemes, a <title> of its own, one <h1>, and no sideways scrolling."""
+    await axe_both_schemes(page, name)
+    title = await page.title()
+    assert title.endswith(" · House Meeting Kit") and not title.startswith("House meetings near"), (
+        name,
+        title,
+    )
+    assert await page.locator("h1").count() == 1, name
+    width = page.viewport_size["width"] if page.viewport_size else 1280
+    scroll = await page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, (
+        f"{name}: {scroll}px wide, widest: {await page.evaluate(WIDEST_ELEMENT)}"
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["desktop", "320px"])
+async def test_site_pages_and_the_flag_form_pass_axe(
+    live_server: str, browser: Browser, hosted_meeting: str, size: str
+) -> None:
+    context = await new_context(browser, viewport=SIZES[size])
+    page = await context.new_page()
+    for path in SITE_PAGES:
+        await page.goto(f"{live_server}{path}")
+        await check_page(page, f"{path} at {size}")
+    # The footer reaches each of them, and the coordinators' door.
+    for name, path in (("About", "/about"), ("Privacy", "/privacy"), ("Contact", "/contact")):
+        await page.goto(f"{live_server}/")
+        await page.locator(".site-footer").get_by_role("link", name=name, exact=True).click()
+        await expect(page).to_have_url(f"{live_server}{path}")
+    await page.goto(f"{live_server}/")
+    await page.locator(".site-footer").get_by_role("link", name="Coordinators").click()
+    await expect(page).to_have_url(re.compile(r"/coordinators/signin"))
+
+    # The flag form, folded on a meeting page; refused without a reason; then sent.
+    await open_public_page(page, hosted_meeting)
+    await page.get_by_text("Report this meeting", exact=True).click()
+    await expect(page.get_by_label("What's wrong?")).to_be_visible()
+    await axe_both_schemes(page, f"meeting page, flag form open, at {size}")
+    await page.get_by_role("button", name="Send the report").click()
+    await expect(page.get_by_role("heading", name=re.compile("Please fix"))).to_be_visible()
+    await check_page(page, f"flag form with errors at {size}")
+    await page.get_by_label("What's wrong?").select_option("wrong")
+    await page.get_by_role("button", name="Send the report").click()
+    await expect(page.get_by_role("heading", name="Thanks for telling us")).to_be_visible()
+    await check_page(page, f"flag sent at {size}")
+    await context.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["desktop", "320px"])
+async def test_team_audit_and_flag_pages_pass_axe(
+    live_server: str, browser: Browser, coordinator_state: str, size: str
+) -> None:
+    context = await new_context(browser, viewport=SIZES[size], storage_state=coordinator_state)
+    page = await context.new_page()
+    for path in NEWER_COORDINATOR_PAGES:
+        await page.goto(f"{live_server}{path}")
+        await expect(page).to_have_url(f"{live_server}{path}")  # signed in: not sent away
+        await check_page(page, f"{path} at {size}")
+
+    # A coordinator hosting outside the campaign's dates (the demo's ends in 60 days) is
+    # warned beside the date, and ticks the box to publish it there anyway.
+    day = date.today() + timedelta(days=90)
+    await page.goto(f"{live_server}/host?campaign={CAMPAIGN}")
+    await page.get_by_label("Title").fill(f"Late supper at {size}")
+    await fill_meeting_details(page, day, "Cora Late", "cora.late@example.org")
+    await page.get_by_role("button", name="Publish my meeting").click()
+    box = page.get_by_label("Publish it outside the campaign's dates anyway")
+    await expect(box).to_be_visible()
+    await expect(page.locator("#window-warning")).to_contain_text("Winter House Meetings runs")
+    await check_page(page, f"host form, warned outside the campaign, at {size}")
+    await box.check()
+    await page.get_by_role("button", name="Publish my meeting").click()
+    await expect(page).to_have_url(re.compile(r"/manage/[\w-]+\?token="))
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"Late supper at {size}")
+    await context.close()
+
+
+async def test_the_development_outbox_passes_axe(
+    live_server: str, live_env: dict[str, str], browser: Browser, hosted_meeting: str
+) -> None:
+    """/dev/outbox exists only with KIT_DEBUG=1: a second server on the same data shows
+    the live server's emails; the live server itself answers 404."""
+    context = await new_context(browser)
+    page = await context.new_page()
+    assert (await page.goto(f"{live_server}/dev/outbox")).status == 404  # type: ignore[union-attr]
+    data_dir, database_url = Path(live_env["KIT_DATA_DIR"]), live_env["KIT_DATABASE_URL"]
+    async with kit_serve(data_dir, database_url, KIT_DEBUG="1", **LIVE_SETTINGS) as debug:
+        for size, viewport in SIZES.items():
+            await page.set_viewport_size(viewport)  # type: ignore[arg-type]
+            await page.goto(f"{debug.base}/dev/outbox")
+            await expect(page.locator("main tbody tr").first).to_be_visible()
+            await check_page(page, f"/dev/outbox at {size}")
+    await context.close()
+
+
 CORE_PAGES = (
     "/",
     "/find",
@@ -170,6 +285,7 @@ CORE_PAGES = (
     "/host",
     f"/campaigns/{CAMPAIGN}",
     "/coordinators/signin",
+    *SITE_PAGES,
 )
 
 
@@ -292,12 +408,7 @@ async def test_rsvp_host_and_report_work_without_javascript(
     await expect(page.get_by_role("heading", name=re.compile("Please fix"))).to_be_visible()
     await expect(page.get_by_label("Title")).to_have_value("No-script supper")
     day = date.today() + timedelta(days=10)
-    await page.get_by_label("Starts").fill(f"{day}T18:00")
-    await page.get_by_label("Ends").fill(f"{day}T20:00")
-    await page.get_by_label("Town or city").fill("Oakland")
-    await page.get_by_label("ZIP or postal code").fill("94612")
-    await page.get_by_label("Your name").fill("Noor Script")
-    await page.get_by_label("Your email").fill("noor.noscript@example.org")
+    await fill_meeting_details(page, day, "Noor Script", "noor.noscript@example.org")
     await page.get_by_role("button", name="Publish my meeting").click()
     await expect(page).to_have_url(re.compile(r"/manage/[\w-]+\?token="))
     await expect(page.get_by_role("heading", level=1)).to_have_text("No-script supper")

@@ -4,9 +4,13 @@ Enter, Space and typing, never the mouse, and can always see where the focus is.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
+
+from tests.browser.conftest import LIVE_SETTINGS, open_public_page
+from tests.servers import kit_serve
 
 pytestmark = pytest.mark.browser
 
@@ -82,10 +86,7 @@ async def test_rsvp_with_the_keyboard(
     live_server: str, browser: Browser, hosted_meeting: str
 ) -> None:
     page = await browser.new_page(viewport={"width": 1024, "height": 768})
-    await page.goto(hosted_meeting)
-    public = await page.locator(".copy-row a").first.get_attribute("href")
-    assert public
-    await page.goto(public)
+    await open_public_page(page, hosted_meeting)
 
     # Straight to the button first: the form says what is missing and takes the
     # focus to its summary, whose link leads back to the field.
@@ -155,4 +156,99 @@ async def test_publish_a_meeting_with_the_keyboard(live_server: str, browser: Br
 
     await expect(page.get_by_role("heading", level=1)).to_have_text("Keyboard supper club")
     await expect(page.get_by_text(f"{day:%a %b} {day.day}, {day:%Y} · 6:30 PM")).to_be_visible()
+    await page.close()
+
+
+# Where the focus is: in the footer, and on which link.
+IN_FOOTER = "() => Boolean(document.activeElement.closest('.site-footer'))"
+
+
+async def tab_through_to_the_footer(page: Page, most: int = 150) -> int:
+    """Tab from the top of the page to the footer's last link ("Coordinators"): every
+    stop on the way shows a focus indicator and is scrolled into view. Returns the
+    number of stops."""
+    for stops in range(1, most + 1):
+        await page.keyboard.press("Tab")
+        now = await focused(page)
+        assert now["tag"] != "body", f"the focus fell out of the page after {stops} stops"
+        assert now["visible"], f"no visible focus on {now}"
+        if await page.evaluate(IN_FOOTER) and now["text"] == "Coordinators":
+            return stops
+    pytest.fail(f"{most} presses of Tab never reached the footer's last link")
+
+
+async def test_the_footer_leads_to_the_site_pages_by_keyboard(
+    live_server: str, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport={"width": 1024, "height": 768})
+    for name, path in (("About", "/about"), ("Privacy", "/privacy"), ("Contact", "/contact")):
+        await page.goto(f"{live_server}/")
+        await tab_to_button(page, name)
+        assert await page.evaluate(IN_FOOTER), f"{name} is not the footer's link"
+        await page.keyboard.press("Enter")
+        await expect(page).to_have_url(f"{live_server}{path}")
+        await expect(page.get_by_role("heading", level=1)).to_be_visible()
+        await tab_through_to_the_footer(page)
+    await page.close()
+
+
+async def test_report_a_meeting_with_the_keyboard(
+    live_server: str, browser: Browser, hosted_meeting: str
+) -> None:
+    page = await browser.new_page(viewport={"width": 1024, "height": 768})
+    await open_public_page(page, hosted_meeting)
+    # The folded "Report this meeting" opens with Enter; its fields follow in order.
+    for _ in range(120):
+        await page.keyboard.press("Tab")
+        if (await focused(page))["text"] == "Report this meeting":
+            break
+    assert (await focused(page))["visible"]
+    await page.keyboard.press("Enter")
+    await tab_to(page, "field-flag-reason")
+    await page.keyboard.press("ArrowDown")  # "Spam or advertising"
+    await expect(page.get_by_label("What's wrong?")).to_have_value("spam")
+    await tab_to(page, "field-flag-note")
+    await page.keyboard.type("Sent by keyboard.")
+    await tab_to_button(page, "Send the report")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Thanks for telling us")
+    await tab_through_to_the_footer(page)
+    await page.close()
+
+
+async def test_team_audit_and_flag_pages_by_keyboard(
+    live_server: str, browser: Browser, coordinator_state: str
+) -> None:
+    context = await browser.new_context(
+        viewport={"width": 1024, "height": 768}, storage_state=coordinator_state
+    )
+    page = await context.new_page()
+    for path in ("/coordinators/team", "/coordinators/audit", "/coordinators/flags"):
+        await page.goto(f"{live_server}{path}")
+        await expect(page).to_have_url(f"{live_server}{path}")
+        await tab_through_to_the_footer(page)
+    # The invitation form is reached and its first field typed into from the keyboard.
+    await page.goto(f"{live_server}/coordinators/team")
+    await tab_to(page, "field-email")
+    await page.keyboard.type("kit.keys@example.org")
+    await tab_to(page, "field-role")
+    await tab_to_button(page, "Send the invitation")
+    await context.close()
+
+
+async def test_the_development_outbox_by_keyboard(
+    live_env: dict[str, str], browser: Browser, hosted_meeting: str
+) -> None:
+    """/dev/outbox (KIT_DEBUG=1 only: a second server on the live server's data): each
+    email's link in the table, then its text and its sandboxed HTML, by Tab alone."""
+    data_dir, database_url = Path(live_env["KIT_DATA_DIR"]), live_env["KIT_DATABASE_URL"]
+    page = await browser.new_page(viewport={"width": 1024, "height": 768})
+    async with kit_serve(data_dir, database_url, KIT_DEBUG="1", **LIVE_SETTINGS) as debug:
+        await page.goto(f"{debug.base}/dev/outbox")
+        first = page.locator("main tbody tr a").first
+        subject = await first.inner_text()
+        await tab_to_button(page, subject)
+        await page.keyboard.press("Enter")
+        assert page.url.endswith(str(await first.get_attribute("href")))
+        await tab_through_to_the_footer(page, most=400)
     await page.close()

@@ -3,6 +3,9 @@ every coordinator action leaves an entry in the audit log, which coordinators re
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+from pathlib import Path
+
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -12,7 +15,11 @@ from kit.app import create_app
 from kit.coordinators import add_coordinator
 from kit.models import AuditEntry, Meeting, MeetingStatus, OutboxEmail
 from kit.settings import Settings
+from kit.toolkit.delivery import deliver_due
+from kit.toolkit.mail import Transport
 from tests.factories import make_campaign, make_meeting
+from tests.servers import run_kit, settings_env
+from tests.smtp import SmtpServer
 from tests.web.test_coordinator_pages import csrf_of, new_client, post_form, sign_in
 
 QUEUE = "/coordinators/campaigns/winter/approvals"
@@ -143,3 +150,45 @@ async def test_campaign_and_idea_changes_are_in_the_audit_log(db: str) -> None:
         ("campaign.edit", "changed: name", w.a.id),
         ("idea.status", "“Bus stop benches” → adopted: Yes", w.a.id),
     ]  # a refused change leaves no entry
+
+
+async def test_kit_approve_tells_the_host_with_the_same_email_as_the_web(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    by_web, by_cli = await pending_meeting(), (await make_meeting(campaign="winter")).meeting
+    await add_coordinator("cara@example.org", campaign_slug="winter")
+    await sign_in(client, "cara@example.org")
+    page = f"/coordinators/meetings/{by_web.public_id}"
+    approved = await post_form(client, page, f"{page}/approve")
+    assert approved.status_code == 303
+    done = run_kit(settings_env(settings), "approve", by_cli.public_id)
+    assert done.returncode == 0, done.stderr
+    assert "Published: Neighbors talk schools" in done.stdout and "being told" in done.stdout
+    assert (await Meeting.get(id=by_cli.id)).status is MeetingStatus.PUBLISHED
+    await deliver_due(Transport(smtp_server.url, tmp_path), settings.mail_from)
+    live = [m for m in smtp_server.messages if m["Subject"].startswith("Your meeting is live")]
+    assert len(live) == 2
+    web_mail, cli_mail = (
+        next(m for m in live if meeting.public_id in m.get_body(("plain",)).get_content())
+        for meeting in (by_web, by_cli)
+    )
+    for mail, meeting in ((web_mail, by_web), (cli_mail, by_cli)):
+        assert mail["To"] == "quinn@example.org"
+        assert mail["Subject"] == "Your meeting is live: Neighbors talk schools"
+        assert (
+            f"{settings.base_url}/meetings/{meeting.public_id}"
+            in mail.get_body(("html",)).get_content()
+        )
+
+    def text_of(mail: EmailMessage, meeting: Meeting) -> str:
+        return mail.get_body(("plain",)).get_content().replace(meeting.public_id, "ID")
+
+    assert text_of(cli_mail, by_cli) == text_of(web_mail, by_web)
+    assert "the Winter House Meetings coordinators approved your meeting" in text_of(
+        cli_mail, by_cli
+    )
+    again = run_kit(settings_env(settings), "approve", by_cli.public_id)  # nothing waits now
+    assert again.returncode != 0 and "couldn't find that meeting" in again.stderr
+    assert await OutboxEmail.filter(kind="meeting_approved").count() == 2
+    log = [(e.actor_label, e.detail) for e in await AuditEntry.filter(action="meeting.approve")]
+    assert sorted(log) == [("cara@example.org", ""), ("cli", "kit approve")]
