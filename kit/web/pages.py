@@ -36,7 +36,8 @@ async def healthz(request: Request) -> Response:
 
 # The find page's filters, as the form sends them; kept on every link the page makes
 # (radius choices, "More meetings", the calendar feed) so a click never drops them.
-FIND_FILTERS = ("from", "to", "has_space", "campaign")
+FIND_FILTERS = ("from", "to", "has_space", "campaign", "sort")
+SORT_OPTIONS = [("distance", "Nearest first"), ("date", "Soonest first")]
 
 
 def find_filters(params: Mapping[str, str]) -> dict[str, str]:
@@ -44,8 +45,9 @@ def find_filters(params: Mapping[str, str]) -> dict[str, str]:
 
 
 def find_url(near: str, filters: Mapping[str, str], **extra: str) -> str:
-    """A /find link for ``near`` with the page's filters and ``extra`` (radius, cursor)."""
-    return "/find?" + urlencode({"near": near, **filters, **extra})
+    """A /find link for ``near`` (none: a campaign's list) with the page's filters and
+    ``extra`` (radius, cursor)."""
+    return "/find?" + urlencode({**({"near": near} if near else {}), **filters, **extra})
 
 
 def result_bounds(result: discovery.SearchResult) -> list[float] | None:
@@ -74,17 +76,21 @@ async def find(request: Request) -> Response:
         "find_url": find_url,
         "campaign_options": [("", "Any campaign")]
         + [(c.slug, c.name) for c in await list_campaigns()],
+        "sort_options": SORT_OPTIONS,
+        "listing": None,
     }
     status = 200
-    if near:
-        try:
+    try:
+        if near:
             result = await discovery.search_meetings(
                 request.query_params, request.app.state.geocoder, local_radius=True
             )
             context["result"], context["bounds"] = result, result_bounds(result)
-        except InvalidQuery as exc:
-            context["errors"] = exc.fields
-            status = 400
+        elif discovery.lists_campaign(request.query_params):
+            context["listing"] = await discovery.list_campaign_meetings(request.query_params)
+    except InvalidQuery as exc:
+        context["errors"] = exc.fields
+        status = 400
     return render(request, "meetings/find.html", context, status_code=status)
 
 
