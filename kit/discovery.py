@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kit.errors import ValidationError
@@ -137,29 +138,39 @@ async def search_meetings(
         radius_text = str(unit.to_km(unit.default_radius))
     try:
         radius = nearby.parse_radius(radius_text)
-        limit = nearby.parse_limit(params.get("limit"))
         sort = nearby.parse_sort(params.get("sort"))
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
-    starts_from, starts_before = date_window(params, place.timezone, now)
     query = nearby.NearbyQuery(
         lat=place.lat,
         lon=place.lon,
         radius_km=radius,
-        campaign_id=campaign.id if campaign else None,
-        starts_from=starts_from,
-        starts_before=starts_before,
-        has_space=wants_space(params),
-        limit=limit,
-        cursor=params.get("cursor") or None,
-        now=now,
         sort=sort,
+        campaign_id=campaign.id if campaign else None,
+        **shared_filters(params, place.timezone, now),
     )
     try:
         page = await nearby.find_nearby(query)
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
     return SearchResult(place, radius, page.items, page.next_cursor, unit)
+
+
+def shared_filters(params: Mapping[str, str], tz: str, now: datetime | None) -> dict[str, Any]:
+    """The fields of ``nearby.Filters`` both searches read alike, campaign aside."""
+    try:
+        limit = nearby.parse_limit(params.get("limit"))
+    except ValidationError as exc:
+        raise InvalidQuery(exc.fields) from None
+    starts_from, starts_before = date_window(params, tz, now)
+    return {
+        "starts_from": starts_from,
+        "starts_before": starts_before,
+        "has_space": params.get("has_space", "").lower() in {"1", "true", "yes", "on"},
+        "limit": limit,
+        "cursor": params.get("cursor") or None,
+        "now": now,
+    }
 
 
 def date_window(
@@ -173,10 +184,6 @@ def date_window(
     if starts_from and to_day and to_day < starts_from:
         raise InvalidQuery({"to": "The end date is before the start date."})
     return starts_from, to_day + timedelta(days=1) if to_day else None
-
-
-def wants_space(params: Mapping[str, str]) -> bool:
-    return params.get("has_space", "").lower() in {"1", "true", "yes", "on"}
 
 
 # --- a campaign's meetings, without a place ------------------------------------------
@@ -212,20 +219,10 @@ async def list_campaign_meetings(
     """
     campaign = await listed_campaign(params.get("campaign", "").strip())
     try:
-        limit = nearby.parse_limit(params.get("limit"))
         nearby.parse_sort(params.get("sort"))
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
-    starts_from, starts_before = date_window(params, "UTC", now)
-    query = nearby.UpcomingQuery(
-        campaign_id=campaign.id,
-        starts_from=starts_from,
-        starts_before=starts_before,
-        has_space=wants_space(params),
-        limit=limit,
-        cursor=params.get("cursor") or None,
-        now=now,
-    )
+    query = nearby.UpcomingQuery(campaign_id=campaign.id, **shared_filters(params, "UTC", now))
     try:
         page = await nearby.list_upcoming(query)
     except ValidationError as exc:

@@ -65,11 +65,10 @@ DISTANCE, DATE = "distance", "date"
 SORTS = (DISTANCE, DATE)
 
 
-@dataclass(frozen=True)
-class NearbyQuery:
-    lat: float
-    lon: float
-    radius_km: float = DEFAULT_RADIUS_KM
+@dataclass(frozen=True, kw_only=True)
+class Filters:
+    """What every search narrows by, and its page."""
+
     campaign_id: int | None = None
     starts_from: datetime | None = None  # UTC aware, inclusive
     starts_before: datetime | None = None  # UTC aware, exclusive
@@ -77,6 +76,13 @@ class NearbyQuery:
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
     now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NearbyQuery(Filters):
+    lat: float
+    lon: float
+    radius_km: float = DEFAULT_RADIUS_KM
     sort: str = DISTANCE  # or DATE: soonest first
 
 
@@ -87,17 +93,11 @@ class NearbyPage:
     next_cursor: str | None
 
 
-@dataclass(frozen=True)
-class UpcomingQuery:
+@dataclass(frozen=True, kw_only=True)
+class UpcomingQuery(Filters):
     """A campaign's upcoming public meetings anywhere, soonest first: no place, no radius."""
 
     campaign_id: int
-    starts_from: datetime | None = None  # UTC aware, inclusive
-    starts_before: datetime | None = None  # UTC aware, exclusive
-    has_space: bool = False
-    limit: int = DEFAULT_LIMIT
-    cursor: str | None = None
-    now: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,7 @@ class Since:
     public_id: str
 
 
-def fingerprint(q: NearbyQuery | UpcomingQuery) -> str:
+def fingerprint(q: Filters) -> str:
     """Ties a cursor to its search, so it can't be replayed against another one."""
     where = (q.lat, q.lon, q.radius_km) if isinstance(q, NearbyQuery) else ("anywhere",)
     parts: tuple[object, ...] = (
@@ -339,7 +339,7 @@ def check_query(q: NearbyQuery) -> None:
     check_filters(q)
 
 
-def check_filters(q: NearbyQuery | UpcomingQuery) -> None:
+def check_filters(q: Filters) -> None:
     check_limit(q.limit)
     for name in ("starts_from", "starts_before", "now"):
         require_aware(getattr(q, name), name)
@@ -387,9 +387,7 @@ def wider_radius(radius: float, inner_km: float, found: int, wanted: int, cap: f
     return min(cap, max(radius * 2, min(grown, radius * 8)))
 
 
-def filters_sql(
-    p: SqlParams, q: NearbyQuery | UpcomingQuery, now: datetime, *, by_location: bool = True
-) -> list[str]:
+def filters_sql(p: SqlParams, q: Filters, now: datetime, *, by_location: bool = True) -> list[str]:
     """The public-listing rule and the query's own filters, as SQL conditions."""
     column = p.filter_only if by_location else str
     where = public_upcoming_sql(p, now, q.campaign_id, by_location=by_location)
@@ -432,7 +430,7 @@ async def fetch_within(
 
 
 async def fetch_soonest(
-    q: NearbyQuery | UpcomingQuery, now: datetime, since: Since | None, origin: Origin | None = None
+    q: Filters, now: datetime, since: Since | None, origin: Origin | None = None
 ) -> list[dict[str, Any]]:
     """Up to limit + 1 rows after the cursor, soonest first: inside the radius around
     ``origin``, or (no origin) anywhere, where SQLite may use the (status, starts_at) or

@@ -280,6 +280,12 @@ async def test_the_search_runs_on_the_location_index(db: str) -> None:
     assert ["approx_lat", "approx_lon"] in await location_indexes()
     if is_postgres():
         return  # the planner's choice depends on statistics; an empty table proves nothing
+    plan = await query_plan(lambda: find_nearby(NearbyQuery(lat=40.0, lon=-75.0, campaign_id=1)))
+    assert "USING INDEX" in plan and "approx_lat" in plan, plan
+
+
+async def query_plan(search: Any) -> str:
+    """SQLite's plan for the first query ``search()`` sends."""
     conn = Meeting._meta.db
     seen: list[tuple[str, list[Any]]] = []
     run = conn.execute_query_dict
@@ -290,12 +296,11 @@ async def test_the_search_runs_on_the_location_index(db: str) -> None:
 
     conn.execute_query_dict = recording  # type: ignore[method-assign]
     try:
-        await find_nearby(NearbyQuery(lat=40.0, lon=-75.0, campaign_id=1))
+        await search()
     finally:
         del conn.execute_query_dict
     sql, values = seen[0]
-    plan = " ".join(r["detail"] for r in await run("EXPLAIN QUERY PLAN " + sql, values))
-    assert "USING INDEX" in plan and "approx_lat" in plan, plan
+    return " ".join(r["detail"] for r in await run("EXPLAIN QUERY PLAN " + sql, values))
 
 
 # --- soonest first ---------------------------------------------------------------------
@@ -430,25 +435,6 @@ async def test_a_campaigns_upcoming_meetings_anywhere_soonest_first_and_only_lis
     with pytest.raises(ValidationError) as raised:
         await list_upcoming(UpcomingQuery(campaign_id=campaign.id + 1, cursor=first.next_cursor))
     assert "different search" in raised.value.fields["cursor"]
-
-
-async def query_plan(search: Any) -> str:
-    """SQLite's plan for the first query ``search()`` sends."""
-    conn = Meeting._meta.db
-    seen: list[tuple[str, list[Any]]] = []
-    run = conn.execute_query_dict
-
-    async def recording(sql: str, values: list[Any] | None = None) -> list[dict[str, Any]]:
-        seen.append((sql, values or []))
-        return await run(sql, values)
-
-    conn.execute_query_dict = recording  # type: ignore[method-assign]
-    try:
-        await search()
-    finally:
-        del conn.execute_query_dict
-    sql, values = seen[0]
-    return " ".join(r["detail"] for r in await run("EXPLAIN QUERY PLAN " + sql, values))
 
 
 async def test_the_date_sort_and_a_campaigns_list_run_on_indexes(db: str) -> None:
