@@ -354,7 +354,7 @@ async def find_nearby(q: NearbyQuery) -> NearbyPage:
     now = q.now or datetime.now(UTC)
     if q.sort == DATE:
         since = decode_date_cursor(q.cursor, search) if q.cursor else None
-        rows = await fetch_soonest(q, now, since, origin)
+        rows = await fetch_soonest(q, origin, now, since)
         return with_distances(q, *(await date_page(q.limit, rows, search)))
     after = decode_cursor(q.cursor, search) if q.cursor else None
     inner_km = key_to_km(after.key) if after else 0.0
@@ -373,7 +373,7 @@ async def list_upcoming(q: UpcomingQuery) -> UpcomingPage:
     check_filters(q)
     search = fingerprint(q)
     since = decode_date_cursor(q.cursor, search) if q.cursor else None
-    rows = await fetch_soonest(q, q.now or datetime.now(UTC), since)
+    rows = await fetch_upcoming(q, q.now or datetime.now(UTC), since)
     return UpcomingPage(*(await date_page(q.limit, rows, search)))
 
 
@@ -429,29 +429,86 @@ async def fetch_within(
     return await conn.execute_query_dict(sql, p.values)
 
 
-async def fetch_soonest(
-    q: Filters, now: datetime, since: Since | None, origin: Origin | None = None
-) -> list[dict[str, Any]]:
-    """Up to limit + 1 rows after the cursor, soonest first: inside the radius around
-    ``origin``, or (no origin) anywhere, where SQLite may use the (status, starts_at) or
-    (campaign_id, status) index instead of the location one."""
+def since_sql(p: SqlParams, since: Since, starts: str = "starts_at") -> str:
+    """After the cursor in (starts_at, public_id) order."""
+    t, pid = p.time(since.starts_at), p.add(since.public_id)
+    # The first bound alone is a range on starts_at an index can seek to.
+    return f"{starts} >= {t} AND ({starts} > {t} OR public_id > {pid})"
+
+
+def soonest_sql(
+    p: SqlParams, q: Filters, now: datetime, since: Since | None, *, by_location: bool
+) -> list[str]:
+    where = filters_sql(p, q, now, by_location=by_location)
+    if since is not None:
+        where.append(
+            since_sql(p, since, p.filter_only("starts_at") if by_location else "starts_at")
+        )
+    return where
+
+
+SOONEST = "ORDER BY starts_at, public_id LIMIT"
+
+
+async def fetch_upcoming(q: Filters, now: datetime, since: Since | None) -> list[dict[str, Any]]:
+    """Up to limit + 1 rows after the cursor, soonest first, wherever they are (SQLite
+    walks the (status, starts_at) index)."""
     conn = Meeting._meta.db
     p = SqlParams(conn.capabilities.dialect)
-    where = filters_sql(p, q, now, by_location=origin is not None)
-    source = "meeting"
-    if origin is not None and isinstance(q, NearbyQuery):
-        inside = box_sql(p, origin, q.radius_km) + where
-        key = origin.key_sql(p)
-        source = f"(SELECT {columns_sql()}, {key} AS k FROM meeting WHERE {' AND '.join(inside)})"
-        where = [f"k <= {p.real(km_to_key(q.radius_km))}"]
-    if since is not None:
-        t, pid = p.time(since.starts_at), p.add(since.public_id)
-        starts = p.filter_only("starts_at") if origin is not None else "starts_at"
-        # The first bound alone is a range on starts_at an index can seek to.
-        where.append(f"{starts} >= {t} AND ({starts} > {t} OR public_id > {pid})")
+    where = " AND ".join(soonest_sql(p, q, now, since, by_location=False))
+    sql = f"SELECT {columns_sql()} FROM meeting WHERE {where} {SOONEST} {p.add(q.limit + 1)}"
+    return await conn.execute_query_dict(sql, p.values)
+
+
+async def fetch_soonest(
+    q: NearbyQuery, origin: Origin, now: datetime, since: Since | None
+) -> list[dict[str, Any]]:
+    """Up to limit + 1 rows inside the radius after the cursor, soonest first.
+
+    Two ways, each fast where the other is slow: walking the next upcoming meetings
+    anywhere in start order finds a page quickly where the circle holds many (a city),
+    and reading the circle's box is quick where it holds few (the country). The walk
+    reads at most WALK_ROWS; when they don't hold a page, the box is read instead.
+    """
+    rows = await fetch_soonest_walking(q, origin, now, since)
+    if len(rows) > q.limit:
+        return rows
+    return await fetch_soonest_in_box(q, origin, now, since)
+
+
+# Read this many upcoming meetings in start order before falling back to the box: about
+# where the two ways cost the same at a million meetings (measured, see bench/README.md).
+WALK_ROWS = 2000
+
+
+async def fetch_soonest_walking(
+    q: NearbyQuery, origin: Origin, now: datetime, since: Since | None
+) -> list[dict[str, Any]]:
+    conn = Meeting._meta.db
+    p = SqlParams(conn.capabilities.dialect)
+    walk = " AND ".join(soonest_sql(p, q, now, since, by_location=False))
+    # A prefix of the (starts_at, public_id) order, so whatever it holds inside the
+    # circle comes, in this order, before anything after it.
+    walked = f"SELECT {columns_sql()} FROM meeting WHERE {walk} {SOONEST} {p.add(WALK_ROWS)}"
+    inside = box_sql(p, origin, q.radius_km)
+    inside.append(f"{origin.key_sql(p)} <= {p.real(km_to_key(q.radius_km))}")
     sql = (
-        f"SELECT {columns_sql()} FROM {source} AS candidate WHERE {' AND '.join(where)} "
-        f"ORDER BY starts_at, public_id LIMIT {p.add(q.limit + 1)}"
+        f"SELECT {columns_sql()} FROM ({walked}) AS walked WHERE {' AND '.join(inside)} "
+        f"{SOONEST} {p.add(q.limit + 1)}"
+    )
+    return await conn.execute_query_dict(sql, p.values)
+
+
+async def fetch_soonest_in_box(
+    q: NearbyQuery, origin: Origin, now: datetime, since: Since | None
+) -> list[dict[str, Any]]:
+    conn = Meeting._meta.db
+    p = SqlParams(conn.capabilities.dialect)
+    where = box_sql(p, origin, q.radius_km) + soonest_sql(p, q, now, since, by_location=True)
+    sql = (
+        f"SELECT {columns_sql()} FROM (SELECT {columns_sql()}, {origin.key_sql(p)} AS k "
+        f"FROM meeting WHERE {' AND '.join(where)}) AS candidate "
+        f"WHERE k <= {p.real(km_to_key(q.radius_km))} {SOONEST} {p.add(q.limit + 1)}"
     )
     return await conn.execute_query_dict(sql, p.values)
 

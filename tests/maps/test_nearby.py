@@ -284,8 +284,8 @@ async def test_the_search_runs_on_the_location_index(db: str) -> None:
     assert "USING INDEX" in plan and "approx_lat" in plan, plan
 
 
-async def query_plan(search: Any) -> str:
-    """SQLite's plan for the first query ``search()`` sends."""
+async def query_plan(search: Any, nth: int = 0) -> str:
+    """SQLite's plan for the ``nth`` query ``search()`` sends."""
     conn = Meeting._meta.db
     seen: list[tuple[str, list[Any]]] = []
     run = conn.execute_query_dict
@@ -299,7 +299,7 @@ async def query_plan(search: Any) -> str:
         await search()
     finally:
         del conn.execute_query_dict
-    sql, values = seen[0]
+    sql, values = seen[nth]
     return " ".join(r["detail"] for r in await run("EXPLAIN QUERY PLAN " + sql, values))
 
 
@@ -440,7 +440,28 @@ async def test_a_campaigns_upcoming_meetings_anywhere_soonest_first_and_only_lis
 async def test_the_date_sort_and_a_campaigns_list_run_on_indexes(db: str) -> None:
     if is_postgres():
         return  # the planner's choice depends on statistics; an empty table proves nothing
-    plan = await query_plan(lambda: find_nearby(NearbyQuery(lat=40.0, lon=-75.0, sort="date")))
-    assert "USING INDEX" in plan and "approx_lat" in plan, plan
+    soonest = NearbyQuery(lat=40.0, lon=-75.0, sort="date")
+    # First the next upcoming meetings in start order; finding no page there, the box.
+    walk = await query_plan(lambda: find_nearby(soonest))
+    assert "USING INDEX idx_meeting_status_starts_at" in walk and "SCAN meeting" not in walk
+    box = await query_plan(lambda: find_nearby(soonest), nth=1)
+    assert "USING INDEX" in box and "approx_lat" in box, box
     plan = await query_plan(lambda: list_upcoming(UpcomingQuery(campaign_id=1)))
     assert "USING INDEX" in plan and "SCAN" not in plan, plan
+
+
+async def test_a_short_walk_in_start_order_falls_back_to_the_box_and_loses_nothing(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read only 3 meetings in start order before falling back: the sooner ones are far.
+    monkeypatch.setattr("kit.maps.nearby.WALK_ROWS", 3)
+    for day in (1, 2, 3, 4):
+        await meeting_at(51.5, -0.12, starts_at=local(day), ends_at=local(day, 20))  # London
+    near = [
+        await meeting_at(
+            *destination(40.0, -75.0, day, 1.0), starts_at=local(day), ends_at=local(day, 20)
+        )
+        for day in (5, 6, 7, 8, 9)
+    ]
+    pages = await all_pages(NearbyQuery(lat=40.0, lon=-75.0, limit=2, sort="date"))
+    assert [m.public_id for page in pages for m, _ in page.items] == [m.public_id for m in near]
