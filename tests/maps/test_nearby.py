@@ -333,7 +333,12 @@ async def test_sorted_by_date_the_soonest_come_first_within_the_radius_with_dist
     assert page.next_cursor is None
 
 
-async def test_date_pages_lose_and_repeat_nothing_when_meetings_start_together(db: str) -> None:
+@pytest.mark.parametrize("walk_first", [False, True])
+async def test_date_pages_lose_and_repeat_nothing_when_meetings_start_together(
+    db: str, monkeypatch: pytest.MonkeyPatch, walk_first: bool
+) -> None:
+    if walk_first:  # as a wide search does: the next meetings in start order, then the box
+        monkeypatch.setattr("kit.maps.nearby.WALK_FROM_KM", 0.0)
     lat, lon = 40.0, -75.0
     made = []
     for i in range(7):
@@ -441,10 +446,13 @@ async def test_the_date_sort_and_a_campaigns_list_run_on_indexes(db: str) -> Non
     if is_postgres():
         return  # the planner's choice depends on statistics; an empty table proves nothing
     soonest = NearbyQuery(lat=40.0, lon=-75.0, sort="date")
-    # First the next upcoming meetings in start order; finding no page there, the box.
-    walk = await query_plan(lambda: find_nearby(soonest))
+    box = await query_plan(lambda: find_nearby(soonest))
+    assert "USING INDEX" in box and "approx_lat" in box, box
+    # Wide: first the next upcoming meetings in start order; finding no page there, the box.
+    wide = _with(soonest, radius_km=300)
+    walk = await query_plan(lambda: find_nearby(wide))
     assert "USING INDEX idx_meeting_status_starts_at" in walk and "SCAN meeting" not in walk
-    box = await query_plan(lambda: find_nearby(soonest), nth=1)
+    box = await query_plan(lambda: find_nearby(wide), nth=1)
     assert "USING INDEX" in box and "approx_lat" in box, box
     plan = await query_plan(lambda: list_upcoming(UpcomingQuery(campaign_id=1)))
     assert "USING INDEX" in plan and "SCAN" not in plan, plan
@@ -455,6 +463,7 @@ async def test_a_short_walk_in_start_order_falls_back_to_the_box_and_loses_nothi
 ) -> None:
     # Read only 3 meetings in start order before falling back: the sooner ones are far.
     monkeypatch.setattr("kit.maps.nearby.WALK_ROWS", 3)
+    monkeypatch.setattr("kit.maps.nearby.WALK_FROM_KM", 0.0)
     for day in (1, 2, 3, 4):
         await meeting_at(51.5, -0.12, starts_at=local(day), ends_at=local(day, 20))  # London
     near = [
