@@ -23,9 +23,11 @@ plain btree index on (approx_lat, approx_lon):
 
 Sorted by date (``sort="date"``, soonest first) the box can't grow from the centre:
 the soonest meeting may be at the edge. The whole radius's box is read on the same
-index and sorted by (starts_at, public_id), which costs what the radius holds (a few
-hundred rows for 25 km in a city at a million meetings). A campaign's meetings without
-a place (``list_upcoming``) have no box at all; they are paged by the same keyset.
+index and sorted by (starts_at, public_id), which costs what the radius holds (about
+7,000 rows for 25 km around Manhattan at a million meetings worldwide: tens of ms, not
+the nearest-first search's 2 ms); wide searches first try the next meetings in start
+order (``fetch_soonest``). A campaign's meetings without a place (``list_upcoming``)
+have no box at all. Both are paged by a keyset on (starts_at, public_id).
 """
 
 from __future__ import annotations
