@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kit.dashboard import country_name
@@ -194,7 +195,7 @@ async def search_meetings(
     local_radius: bool = False,
     hint_countries: Sequence[str] = (),
 ) -> SearchResult:
-    """Upcoming meetings near ``params["near"]``, nearest first.
+    """Upcoming meetings near ``params["near"]``, nearest first (``sort=date``: soonest).
 
     ``hint_countries`` (from the visitor's language) orders the "Did you mean…?"
     suggestions; a bare code that is a US ZIP stays one. Without ``radius_km``
@@ -212,32 +213,96 @@ async def search_meetings(
         radius_text = str(unit.to_km(unit.default_radius))
     try:
         radius = nearby.parse_radius(radius_text)
-        limit = nearby.parse_limit(params.get("limit"))
+        sort = nearby.parse_sort(params.get("sort"))
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
-    today = (now or datetime.now(UTC)).date()
-    starts_from = parse_day(params.get("from"), "from", place.timezone, today)
-    to_day = parse_day(params.get("to"), "to", place.timezone, today)
-    if starts_from and to_day and to_day < starts_from:
-        raise InvalidQuery({"to": "The end date is before the start date."})
     query = nearby.NearbyQuery(
         lat=place.lat,
         lon=place.lon,
         radius_km=radius,
+        sort=sort,
         campaign_id=campaign.id if campaign else None,
-        starts_from=starts_from,
-        # "to" names the last day included: stop at the start of the next one.
-        starts_before=to_day + timedelta(days=1) if to_day else None,
-        has_space=params.get("has_space", "").lower() in {"1", "true", "yes", "on"},
-        limit=limit,
-        cursor=params.get("cursor") or None,
-        now=now,
+        **shared_filters(params, place.timezone, now),
     )
     try:
         page = await nearby.find_nearby(query)
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
     return SearchResult(place, radius, page.items, page.next_cursor, unit, suggestions)
+
+
+def shared_filters(params: Mapping[str, str], tz: str, now: datetime | None) -> dict[str, Any]:
+    """The fields of ``nearby.Filters`` both searches read alike, campaign aside."""
+    try:
+        limit = nearby.parse_limit(params.get("limit"))
+    except ValidationError as exc:
+        raise InvalidQuery(exc.fields) from None
+    starts_from, starts_before = date_window(params, tz, now)
+    return {
+        "starts_from": starts_from,
+        "starts_before": starts_before,
+        "has_space": params.get("has_space", "").lower() in {"1", "true", "yes", "on"},
+        "limit": limit,
+        "cursor": params.get("cursor") or None,
+        "now": now,
+    }
+
+
+def date_window(
+    params: Mapping[str, str], tz: str, now: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """``from`` and ``to`` as UTC bounds: from the start of the first day, to the start
+    of the day after the last one ("to" names the last day included)."""
+    today = (now or datetime.now(UTC)).date()
+    starts_from = parse_day(params.get("from"), "from", tz, today)
+    to_day = parse_day(params.get("to"), "to", tz, today)
+    if starts_from and to_day and to_day < starts_from:
+        raise InvalidQuery({"to": "The end date is before the start date."})
+    return starts_from, to_day + timedelta(days=1) if to_day else None
+
+
+# --- a campaign's meetings, without a place ------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignListing:
+    campaign: Campaign
+    items: list[Meeting]
+    next_cursor: str | None
+
+
+def lists_campaign(params: Mapping[str, str]) -> bool:
+    """A campaign without a place: its meetings everywhere, rather than a search."""
+    return not params.get("near", "").strip() and bool(params.get("campaign", "").strip())
+
+
+async def listed_campaign(slug: str) -> Campaign:
+    # Only a public campaign: the listing names it, and a private one has no public page.
+    campaign = await Campaign.get_or_none(slug=slug[:64], is_public=True)
+    if campaign is None:
+        raise InvalidQuery({"campaign": f"There is no campaign called “{slug[:64]}”."})
+    return campaign
+
+
+async def list_campaign_meetings(
+    params: Mapping[str, str], *, now: datetime | None = None
+) -> CampaignListing:
+    """A campaign's upcoming public meetings, soonest first, wherever they are.
+
+    There is no place, so no distance to sort by: ``sort`` is checked but always reads
+    as the date. ``from``/``to`` are days in UTC, no place giving a clock to read them on.
+    """
+    campaign = await listed_campaign(params.get("campaign", "").strip())
+    try:
+        nearby.parse_sort(params.get("sort"))
+    except ValidationError as exc:
+        raise InvalidQuery(exc.fields) from None
+    query = nearby.UpcomingQuery(campaign_id=campaign.id, **shared_filters(params, "UTC", now))
+    try:
+        page = await nearby.list_upcoming(query)
+    except ValidationError as exc:
+        raise InvalidQuery(exc.fields) from None
+    return CampaignListing(campaign, page.items, page.next_cursor)
 
 
 async def meetings_in_view(params: Mapping[str, str]) -> list[Meeting]:

@@ -41,15 +41,22 @@ PUBLIC_COLUMNS = (
 )
 
 
-def public_upcoming_sql(p: SqlParams, now: datetime, campaign_id: int | None) -> list[str]:
-    """Conditions for a meeting anyone may find: published, public, not yet started."""
+def public_upcoming_sql(
+    p: SqlParams, now: datetime, campaign_id: int | None, *, by_location: bool = True
+) -> list[str]:
+    """Conditions for a meeting anyone may find: published, public, not yet started.
+
+    ``by_location``: the query also bounds (approx_lat, approx_lon), and SQLite must use
+    that index; without it (a campaign's list, no place) the planner may pick another.
+    """
+    column = p.filter_only if by_location else str
     conditions = [
-        f"{p.filter_only('status')} = '{MeetingStatus.PUBLISHED.value}'",
-        f"{p.filter_only('visibility')} = '{Visibility.PUBLIC.value}'",
-        f"{p.filter_only('starts_at')} > {p.time(now)}",
+        f"{column('status')} = '{MeetingStatus.PUBLISHED.value}'",
+        f"{column('visibility')} = '{Visibility.PUBLIC.value}'",
+        f"{column('starts_at')} > {p.time(now)}",
     ]
     if campaign_id is not None:
-        conditions.append(f"{p.filter_only('campaign_id')} = {p.add(campaign_id)}")
+        conditions.append(f"{column('campaign_id')} = {p.add(campaign_id)}")
     return conditions
 
 

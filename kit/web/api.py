@@ -217,13 +217,22 @@ def search_item(meeting: Meeting, distance_km: float, base_url: str) -> dict[str
 async def meetings_search(request: Request) -> Response:
     """
     ---
-    summary: Find published upcoming meetings near a place, nearest first
+    summary: Find published upcoming meetings near a place, or a campaign's anywhere
     operationId: searchMeetings
+    description: >-
+      With `near`, meetings within `radius_km` of the place, nearest first (or soonest
+      first with `sort=date`), each with its `distance_km` to the meeting's public point.
+      Without `near` but with `campaign`, that campaign's upcoming meetings wherever
+      they are, soonest first, with no `distance_km`; `from` and `to` are then days in
+      UTC. A cursor only works for the search (place, filters and sort) that made it.
     parameters:
-      - {name: near, in: query, required: true, schema: {type: string, minLength: 1},
-         description: "a ZIP code, a town (Oakland, CA; Lyon, France) or lat,lon"}
+      - {name: near, in: query, schema: {type: string, minLength: 1},
+         description: "a ZIP code, a town (Oakland, CA; Lyon, France) or lat,lon;
+           required unless `campaign` is given"}
       - {name: radius_km, in: query, schema: {type: number, default: 25, maximum: 500}}
-      - {name: campaign, in: query, schema: {type: string}}
+      - {name: campaign, in: query, schema: {type: string}, description: "a campaign's slug"}
+      - {name: sort, in: query, schema: {type: string, enum: [distance, date], default: distance},
+         description: "`distance`: nearest first; `date`: soonest first (ties by id)"}
       - {name: country, in: query,
          schema: {type: string, minLength: 2, maxLength: 2, pattern: "^[A-Za-z]{2}$"},
          description: "ISO 3166-1 code of the country a bare postal code is in (75011 with
@@ -265,12 +274,16 @@ async def meetings_search(request: Request) -> Response:
       "400": {$ref: "#/components/responses/Error"}
     """
     state = _services(request)
+    base = state.settings.base_url
+    if discovery.lists_campaign(request.query_params):
+        listing = await discovery.list_campaign_meetings(request.query_params)
+        found = [public_meeting(m, base) for m in listing.items]
+        return JSONResponse({"meetings": found, "next": listing.next_cursor})
     result = await discovery.search_meetings(
         request.query_params,
         state.geocoder,
         hint_countries=hint_countries(request.headers.get("accept-language", "")),
     )
-    base = state.settings.base_url
     return JSONResponse(
         {
             "meetings": [search_item(m, d, base) for m, d in result.items],

@@ -38,7 +38,8 @@ async def healthz(request: Request) -> Response:
 
 # The find page's filters, as the form sends them; kept on every link the page makes
 # (radius choices, "More meetings", the calendar feed) so a click never drops them.
-FIND_FILTERS = ("from", "to", "has_space", "campaign", "country")
+FIND_FILTERS = ("from", "to", "has_space", "campaign", "country", "sort")
+SORT_OPTIONS = [("distance", "Nearest first"), ("date", "Soonest first")]
 
 
 def find_filters(params: Mapping[str, str]) -> dict[str, str]:
@@ -46,8 +47,9 @@ def find_filters(params: Mapping[str, str]) -> dict[str, str]:
 
 
 def find_url(near: str, filters: Mapping[str, str], **extra: str) -> str:
-    """A /find link for ``near`` with the page's filters and ``extra`` (radius, cursor)."""
-    return "/find?" + urlencode({"near": near, **filters, **extra})
+    """A /find link for ``near`` (none: a campaign's list) with the page's filters and
+    ``extra`` (radius, cursor)."""
+    return "/find?" + urlencode({**({"near": near} if near else {}), **filters, **extra})
 
 
 def country_options(chosen: str) -> list[tuple[str, str]]:
@@ -86,10 +88,12 @@ async def find(request: Request) -> Response:
         "campaign_options": [("", "Any campaign")]
         + [(c.slug, c.name) for c in await list_campaigns()],
         "country_options": country_options(filters.get("country", "").strip().upper()[:8]),
+        "sort_options": SORT_OPTIONS,
+        "listing": None,
     }
     status = 200
-    if near:
-        try:
+    try:
+        if near:
             result = await discovery.search_meetings(
                 request.query_params,
                 request.app.state.geocoder,
@@ -97,9 +101,11 @@ async def find(request: Request) -> Response:
                 hint_countries=hint_countries(request.headers.get("accept-language", "")),
             )
             context["result"], context["bounds"] = result, result_bounds(result)
-        except InvalidQuery as exc:
-            context["errors"] = exc.fields
-            status = 400
+        elif discovery.lists_campaign(request.query_params):
+            context["listing"] = await discovery.list_campaign_meetings(request.query_params)
+    except InvalidQuery as exc:
+        context["errors"] = exc.fields
+        status = 400
     return render(request, "meetings/find.html", context, status_code=status)
 
 

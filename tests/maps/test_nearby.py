@@ -15,7 +15,9 @@ from kit.errors import ValidationError
 from kit.maps.nearby import (
     NearbyPage,
     NearbyQuery,
+    UpcomingQuery,
     find_nearby,
+    list_upcoming,
     parse_limit,
     parse_radius,
 )
@@ -278,6 +280,12 @@ async def test_the_search_runs_on_the_location_index(db: str) -> None:
     assert ["approx_lat", "approx_lon"] in await location_indexes()
     if is_postgres():
         return  # the planner's choice depends on statistics; an empty table proves nothing
+    plan = await query_plan(lambda: find_nearby(NearbyQuery(lat=40.0, lon=-75.0, campaign_id=1)))
+    assert "USING INDEX" in plan and "approx_lat" in plan, plan
+
+
+async def query_plan(search: Any, nth: int = 0) -> str:
+    """SQLite's plan for the ``nth`` query ``search()`` sends."""
     conn = Meeting._meta.db
     seen: list[tuple[str, list[Any]]] = []
     run = conn.execute_query_dict
@@ -288,9 +296,181 @@ async def test_the_search_runs_on_the_location_index(db: str) -> None:
 
     conn.execute_query_dict = recording  # type: ignore[method-assign]
     try:
-        await find_nearby(NearbyQuery(lat=40.0, lon=-75.0, campaign_id=1))
+        await search()
     finally:
         del conn.execute_query_dict
-    sql, values = seen[0]
-    plan = " ".join(r["detail"] for r in await run("EXPLAIN QUERY PLAN " + sql, values))
-    assert "USING INDEX" in plan and "approx_lat" in plan, plan
+    sql, values = seen[nth]
+    return " ".join(r["detail"] for r in await run("EXPLAIN QUERY PLAN " + sql, values))
+
+
+# --- soonest first ---------------------------------------------------------------------
+
+
+def _soonest(query: NearbyQuery) -> NearbyQuery:
+    return _with(query, sort="date")
+
+
+async def test_sorted_by_date_the_soonest_come_first_within_the_radius_with_distances(
+    db: str,
+) -> None:
+    lat, lon = 40.0, -75.0
+    # The soonest is the farthest inside the radius: a growing circle would miss it.
+    later_near = await meeting_at(lat, lon, starts_at=local(9), ends_at=local(9, 20))
+    soonest_far = await meeting_at(
+        *destination(lat, lon, 24, 1.0), starts_at=local(2), ends_at=local(2, 20)
+    )
+    middle = await meeting_at(
+        *destination(lat, lon, 6, 2.0), starts_at=local(5), ends_at=local(5, 20)
+    )
+    await meeting_at(*destination(lat, lon, 30, 0.0), starts_at=local(1), ends_at=local(1, 20))
+    page = await find_nearby(NearbyQuery(lat=lat, lon=lon, sort="date"))
+    assert [m.public_id for m, _ in page.items] == [
+        soonest_far.public_id,
+        middle.public_id,
+        later_near.public_id,
+    ]
+    assert [km for _, km in page.items] == [24.0, 6.0, 0.0]
+    assert page.next_cursor is None
+
+
+@pytest.mark.parametrize("walk_first", [False, True])
+async def test_date_pages_lose_and_repeat_nothing_when_meetings_start_together(
+    db: str, monkeypatch: pytest.MonkeyPatch, walk_first: bool
+) -> None:
+    if walk_first:  # as a wide search does: the next meetings in start order, then the box
+        monkeypatch.setattr("kit.maps.nearby.WALK_FROM_KM", 0.0)
+    lat, lon = 40.0, -75.0
+    made = []
+    for i in range(7):
+        day = 3 if i < 5 else 4 + i  # five start at the very same minute
+        point = destination(lat, lon, 1 + i, 0.5 * i)
+        made.append(await meeting_at(*point, starts_at=local(day), ends_at=local(day, 20)))
+    pages = await all_pages(NearbyQuery(lat=lat, lon=lon, limit=2, sort="date"))
+    seen = [m for page in pages for m, _ in page.items]
+    assert [len(p.items) for p in pages] == [2, 2, 2, 1]
+    assert len({m.public_id for m in seen}) == 7
+    # Soonest first, and meetings starting together in id order.
+    assert [(m.starts_at, m.public_id) for m in seen] == sorted(
+        (m.starts_at, m.public_id) for m in made
+    )
+
+
+async def test_sorted_by_date_the_filters_still_apply(db: str) -> None:
+    campaign = await make_campaign("spring-talks")
+    soon = await meeting_at(40.0, -75.0, starts_at=local(3), ends_at=local(3, 20))
+    inside = await meeting_at(
+        40.0, -75.0, starts_at=local(5), ends_at=local(5, 20), campaign="spring-talks"
+    )
+    full = await meeting_at(40.0, -75.0, starts_at=local(6), ends_at=local(6, 20))
+    await Meeting.filter(id=full.id).update(seats_taken=full.capacity)
+    where = {"lat": 40.0, "lon": -75.0, "sort": "date"}
+    assert await found_ids(**where, campaign_id=campaign.id) == [inside.public_id]
+    assert await found_ids(**where, has_space=True) == [soon.public_id, inside.public_id]
+    assert await found_ids(**where, starts_from=inside.starts_at) == [
+        inside.public_id,
+        full.public_id,
+    ]
+
+
+async def test_a_cursor_of_the_other_sort_or_a_forged_date_cursor_is_refused(db: str) -> None:
+    for i in range(3):
+        day = 3 + i
+        await meeting_at(
+            *destination(40.0, -75.0, i + 1, 0.0), starts_at=local(day), ends_at=local(day, 20)
+        )
+    by_distance = NearbyQuery(lat=40.0, lon=-75.0, limit=1)
+    by_date = _soonest(by_distance)
+    near_cursor = (await find_nearby(by_distance)).next_cursor
+    date_cursor = (await find_nearby(by_date)).next_cursor
+    assert near_cursor and date_cursor
+    for query, cursor in ((by_date, near_cursor), (by_distance, date_cursor)):
+        with pytest.raises(ValidationError) as raised:
+            await find_nearby(_with(query, cursor=cursor))
+        assert "different search" in raised.value.fields["cursor"]
+    data = json.loads(base64.urlsafe_b64decode(date_cursor + "=" * (-len(date_cursor) % 4)))
+    for forged in (
+        {**data, "t": "next tuesday"},
+        {**data, "t": 1765000000},
+        {**data, "t": "2026-12-01T18:30:00"},  # no offset: which clock?
+        {**data, "t": "0001-01-01T00:00:00+05:00"},  # before year 1 in UTC
+        {**data, "id": ""},
+        {"t": data["t"], "id": data["id"]},
+    ):
+        with pytest.raises(ValidationError) as raised:
+            await find_nearby(_with(by_date, cursor=_cursor(forged)))
+        assert "damaged" in raised.value.fields["cursor"], forged
+    with pytest.raises(ValidationError) as raised:
+        await find_nearby(_with(by_date, sort="soonest"))
+    assert raised.value.fields["sort"]
+
+
+async def test_a_campaigns_upcoming_meetings_anywhere_soonest_first_and_only_listed_ones(
+    db: str,
+) -> None:
+    campaign = await make_campaign("spring-talks")
+    await make_campaign("other")
+    spring = {"campaign": "spring-talks"}
+    lyon = {"street": "3 rue de la République", "locality": "Lyon", "postal_code": "69001"}
+    far_away = await make_meeting(
+        **spring, starts_at=local(4), ends_at=local(4, 20), address={**lyon, "country": "FR"}
+    )
+    here = await meeting_at(40.0, -75.0, **spring, starts_at=local(2), ends_at=local(2, 20))
+    await meeting_at(40.0, -75.0, campaign="other", starts_at=local(1), ends_at=local(1, 20))
+    await meeting_at(40.0, -75.0, starts_at=local(1), ends_at=local(1, 20))  # no campaign
+    await meeting_at(40.0, -75.0, **spring, visibility="unlisted")
+    await make_meeting(**spring, proven=False)  # awaiting the host's email
+    for status in (MeetingStatus.HIDDEN, MeetingStatus.CANCELLED, MeetingStatus.PENDING):
+        unlisted = await meeting_at(40.0, -75.0, **spring)
+        await Meeting.filter(id=unlisted.id).update(status=status)
+    past = await meeting_at(40.0, -75.0, **spring)
+    await Meeting.filter(id=past.id).update(starts_at=datetime.now(UTC) - timedelta(hours=1))
+
+    page = await list_upcoming(UpcomingQuery(campaign_id=campaign.id))
+    assert [m.public_id for m in page.items] == [here.public_id, far_away.meeting.public_id]
+    assert page.next_cursor is None
+    first = await list_upcoming(UpcomingQuery(campaign_id=campaign.id, limit=1))
+    assert [m.public_id for m in first.items] == [here.public_id]
+    assert first.next_cursor
+    second = await list_upcoming(
+        UpcomingQuery(campaign_id=campaign.id, limit=1, cursor=first.next_cursor)
+    )
+    assert [m.public_id for m in second.items] == [far_away.meeting.public_id]
+    assert second.next_cursor is None
+    # A cursor of this list is not one of another campaign's.
+    with pytest.raises(ValidationError) as raised:
+        await list_upcoming(UpcomingQuery(campaign_id=campaign.id + 1, cursor=first.next_cursor))
+    assert "different search" in raised.value.fields["cursor"]
+
+
+async def test_the_date_sort_and_a_campaigns_list_run_on_indexes(db: str) -> None:
+    if is_postgres():
+        return  # the planner's choice depends on statistics; an empty table proves nothing
+    soonest = NearbyQuery(lat=40.0, lon=-75.0, sort="date")
+    box = await query_plan(lambda: find_nearby(soonest))
+    assert "USING INDEX" in box and "approx_lat" in box, box
+    # Wide: first the next upcoming meetings in start order; finding no page there, the box.
+    wide = _with(soonest, radius_km=300)
+    walk = await query_plan(lambda: find_nearby(wide))
+    assert "USING INDEX idx_meeting_status_starts_at" in walk and "SCAN meeting" not in walk
+    box = await query_plan(lambda: find_nearby(wide), nth=1)
+    assert "USING INDEX" in box and "approx_lat" in box, box
+    plan = await query_plan(lambda: list_upcoming(UpcomingQuery(campaign_id=1)))
+    assert "USING INDEX" in plan and "SCAN" not in plan, plan
+
+
+async def test_a_short_walk_in_start_order_falls_back_to_the_box_and_loses_nothing(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read only 3 meetings in start order before falling back: the sooner ones are far.
+    monkeypatch.setattr("kit.maps.nearby.WALK_ROWS", 3)
+    monkeypatch.setattr("kit.maps.nearby.WALK_FROM_KM", 0.0)
+    for day in (1, 2, 3, 4):
+        await meeting_at(51.5, -0.12, starts_at=local(day), ends_at=local(day, 20))  # London
+    near = [
+        await meeting_at(
+            *destination(40.0, -75.0, day, 1.0), starts_at=local(day), ends_at=local(day, 20)
+        )
+        for day in (5, 6, 7, 8, 9)
+    ]
+    pages = await all_pages(NearbyQuery(lat=40.0, lon=-75.0, limit=2, sort="date"))
+    assert [m.public_id for page in pages for m, _ in page.items] == [m.public_id for m in near]

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from kit.models import Campaign, Meeting, MeetingStatus, OutboxEmail
-from tests.factories import confirm_emailed_meeting, local, make_campaign, meeting_body
+from tests.factories import (
+    confirm_emailed_meeting,
+    local,
+    make_campaign,
+    make_meeting,
+    meeting_body,
+)
 
 
 async def create(client: httpx.AsyncClient, **overrides: object) -> httpx.Response:
@@ -295,3 +303,142 @@ async def test_a_home_keeps_no_public_name(client: httpx.AsyncClient) -> None:
     email = await OutboxEmail.get(kind="meeting_created")
     assert "Smiths" not in email.body_text
     assert "Your street address is never shown publicly" in email.body_text
+
+
+# --- searching soonest first, and a campaign's meetings without a place ----------------
+
+
+async def all_search_pages(client: httpx.AsyncClient, **params: str) -> list[list[dict]]:
+    """Every page of GET /api/meetings, following `next` as a client would."""
+    pages: list[list[dict]] = []
+    cursor = None
+    while True:
+        answer = await client.get(
+            "/api/meetings", params={**params, **({"cursor": cursor} if cursor else {})}
+        )
+        assert answer.status_code == 200, answer.text
+        pages.append(answer.json()["meetings"])
+        cursor = answer.json()["next"]
+        if not cursor:
+            return pages
+        assert len(pages) < 20, "the cursor must make progress"
+
+
+async def test_search_sorted_by_date_pages_soonest_first_with_ties_in_id_order(
+    client: httpx.AsyncClient,
+) -> None:
+    for n, day in enumerate((9, 3, 3, 3, 5, 3)):
+        await make_meeting(title=f"Talk {n}", starts_at=local(day), ends_at=local(day, 20))
+
+    pages = await all_search_pages(client, near="10027", sort="date", limit="2")
+    found = [m for page in pages for m in page]
+    assert [len(page) for page in pages] == [2, 2, 2]
+    assert len({m["id"] for m in found}) == 6  # no meeting twice, none left out
+    assert [m["starts_at"] for m in found] == sorted(m["starts_at"] for m in found)
+    ties = [m["id"] for m in found if m["starts_at"] == found[0]["starts_at"]]
+    assert len(ties) == 4 and ties == sorted(ties)
+    assert all(isinstance(m["distance_km"], float) for m in found)
+    nearest_first = (await client.get("/api/meetings", params={"near": "10027"})).json()
+    assert {m["id"] for m in nearest_first["meetings"]} == {m["id"] for m in found}
+
+
+async def test_a_forged_or_other_sorts_cursor_and_an_unknown_sort_are_clear_400s(
+    client: httpx.AsyncClient,
+) -> None:
+    for day in (3, 4):
+        await make_meeting(starts_at=local(day), ends_at=local(day, 20))
+    near = {"near": "10027", "limit": "1"}
+    by_distance = (await client.get("/api/meetings", params=near)).json()["next"]
+    by_date = (await client.get("/api/meetings", params={**near, "sort": "date"})).json()["next"]
+    data = json.loads(base64.urlsafe_b64decode(by_date + "=" * (-len(by_date) % 4)))
+    forged = base64.urlsafe_b64encode(json.dumps({**data, "t": "yesterday"}).encode()).decode()
+    for params, message in (
+        ({**near, "sort": "date", "cursor": by_distance}, "belongs to a different search"),
+        ({**near, "cursor": by_date}, "belongs to a different search"),
+        ({**near, "sort": "date", "cursor": forged}, "damaged"),
+        ({**near, "sort": "date", "cursor": "%%%"}, "damaged"),
+    ):
+        answer = await client.get("/api/meetings", params=params)
+        assert answer.status_code == 400, params
+        assert message in answer.json()["fields"]["cursor"]
+    answer = await client.get("/api/meetings", params={**near, "sort": "newest"})
+    assert answer.status_code == 400
+    assert "“date” (soonest first)" in answer.json()["fields"]["sort"]
+
+
+async def test_a_campaign_without_a_place_lists_its_listed_meetings_soonest_first(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_campaign("spring", name="Spring Talks")
+    await make_campaign("autumn", name="Autumn Talks")
+    lyon = {"street": "3 rue de la République", "locality": "Lyon", "postal_code": "69001"}
+    abroad = await make_meeting(
+        title="In Lyon",
+        campaign="spring",
+        starts_at=local(6),
+        ends_at=local(6, 20),
+        address={**lyon, "country": "FR"},
+    )
+    home = await make_meeting(
+        title="At home", campaign="spring", starts_at=local(2), ends_at=local(2, 20)
+    )
+    await make_meeting(title="Autumn", campaign="autumn", starts_at=local(1), ends_at=local(1, 20))
+    await make_meeting(title="No campaign", starts_at=local(1), ends_at=local(1, 20))
+    await make_meeting(title="Unlisted", campaign="spring", visibility="unlisted")
+    await make_meeting(title="Awaiting", campaign="spring", proven=False)
+    for status in (MeetingStatus.HIDDEN, MeetingStatus.CANCELLED):
+        made = await make_meeting(title=str(status), campaign="spring")
+        await Meeting.filter(id=made.meeting.id).update(status=status)
+
+    answer = await client.get("/api/meetings", params={"campaign": "spring"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [m["title"] for m in body["meetings"]] == ["At home", "In Lyon"]
+    assert body["next"] is None
+    assert all(m["campaign"] == "spring" and "distance_km" not in m for m in body["meetings"])
+    # The town of a home, never its street.
+    assert body["meetings"][0]["location"]["locality"] == "New York"
+    assert "417 Elm St" not in answer.text and "blue door" not in answer.text
+    assert home.meeting.public_id == body["meetings"][0]["id"]
+
+    pages = await all_search_pages(client, campaign="spring", limit="1")
+    assert [[m["id"] for m in page] for page in pages] == [
+        [home.meeting.public_id],
+        [abroad.meeting.public_id],
+    ]
+
+
+async def test_without_a_place_a_campaign_is_needed_and_must_exist(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_campaign("secret", name="Staff only", is_public=False)
+    answer = await client.get("/api/meetings")
+    assert answer.status_code == 400
+    assert answer.json()["fields"] == {
+        "near": "Enter a ZIP code, a town (e.g. “Oakland, CA”) or lat,lon."
+    }
+    for slug in ("no-such-campaign", "secret"):
+        answer = await client.get("/api/meetings", params={"campaign": slug})
+        assert answer.status_code == 400
+        assert answer.json()["fields"]["campaign"] == f"There is no campaign called “{slug}”."
+    await make_campaign("spring")
+    for params, field in (
+        ({"from": "soon"}, "from"),
+        ({"limit": "1000"}, "limit"),
+        ({"sort": "popular"}, "sort"),
+        ({"cursor": "garbled!"}, "cursor"),
+    ):
+        answer = await client.get("/api/meetings", params={"campaign": "spring", **params})
+        assert answer.status_code == 400, params
+        assert field in answer.json()["fields"]
+
+
+async def test_the_openapi_document_describes_sort_and_the_campaign_list(
+    client: httpx.AsyncClient,
+) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    search = schema["paths"]["/api/meetings"]["get"]
+    params = {p["name"]: p for p in search["parameters"]}
+    assert params["sort"]["schema"]["enum"] == ["distance", "date"]
+    assert "required" not in params["near"] or not params["near"]["required"]
+    assert "Without `near` but with `campaign`" in search["description"]

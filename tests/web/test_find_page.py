@@ -169,3 +169,106 @@ async def test_the_map_fits_the_results_public_points_and_pins_the_searched_plac
     assert 'data-place="' in page
     empty = (await client.get("/find", params={"near": "Lyon, France"})).text
     assert "data-bounds" not in empty
+
+
+def more_link(html: str) -> str | None:
+    links = re.findall(r'href="([^"]+)">More meetings</a>', html)
+    return links[0].replace("&amp;", "&") if links else None
+
+
+async def test_soonest_first_is_a_form_control_kept_across_radius_links_and_paging(
+    client: httpx.AsyncClient,
+) -> None:
+    for title, day in (("Late", 12), ("Soon", 2), ("Middle", 6)):
+        await make_meeting(title=title, starts_at=local(day), ends_at=local(day, 20))
+
+    page = (await client.get("/find", params={"near": "10027", "sort": "date"})).text
+    assert titles(page) == ["Soon", "Middle", "Late"]
+    assert '<label for="field-sort">Sort</label>' in page
+    assert '<option value="date" selected>Soonest first</option>' in page
+    assert len(re.findall(r"about \d+(\.\d)? mi away", page)) == 3  # distances still shown
+    for label, href in radius_links(page).items():
+        assert "sort=date" in href, label
+        assert titles((await client.get(href)).text) == ["Soon", "Middle", "Late"]
+
+    first = (await client.get("/find", params={"near": "10027", "sort": "date", "limit": "2"})).text
+    assert titles(first) == ["Soon", "Middle"]
+    more = more_link(first)
+    assert more and "sort=date" in more and "cursor=" in more
+    assert titles((await client.get(more)).text) == ["Late"]
+
+    nearest = (await client.get("/find", params={"near": "10027"})).text
+    assert '<option value="distance" selected>Nearest first</option>' not in nearest
+    assert '<option value="distance">Nearest first</option>' in nearest  # the default
+
+
+async def test_an_unknown_sort_is_a_field_error(client: httpx.AsyncClient) -> None:
+    page = await client.get("/find", params={"near": "10027", "sort": "random"})
+    assert page.status_code == 400
+    assert "Sort by “distance” (nearest first) or “date” (soonest first)." in page.text
+
+
+async def test_a_campaign_without_a_place_lists_its_meetings_soonest_first_by_town(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_campaign("spring", name="Spring Talks", is_public=True)
+    await make_campaign("autumn", name="Autumn Talks", is_public=True)
+    await make_meeting(
+        title="In Lyon",
+        campaign="spring",
+        starts_at=local(5),
+        ends_at=local(5, 20),
+        address={**LYON, "country": "FR"},
+    )
+    await make_meeting(
+        title="In Harlem", campaign="spring", starts_at=local(2), ends_at=local(2, 20)
+    )
+    await make_meeting(
+        title="Autumn's", campaign="autumn", starts_at=local(1), ends_at=local(1, 20)
+    )
+    await make_meeting(title="Unlisted", campaign="spring", visibility="unlisted")
+    await make_meeting(title="Awaiting", campaign="spring", proven=False)
+
+    answer = await client.get("/find", params={"campaign": "spring"})
+    assert answer.status_code == 200
+    page = answer.text
+    assert results_heading(page) == "2 upcoming meetings of Spring Talks, soonest first"
+    assert titles(page) == ["In Harlem", "In Lyon"]
+    # Each with its town, never a home's street; no distance without a place.
+    for town in ("New York 10027", "Lyon 69001"):
+        assert re.search(rf"{town} ·\s+12 seats left", page), town
+    assert "417 Elm St" not in page and "République" not in page and " away" not in page
+    # The search near a place stays on top, for this campaign.
+    assert page.index('name="near"') < page.index('id="results-title"')
+    assert '<option value="spring" selected>Spring Talks</option>' in page
+
+    first = (await client.get("/find", params={"campaign": "spring", "limit": "1"})).text
+    assert titles(first) == ["In Harlem"]
+    more = more_link(first)
+    assert more and "campaign=spring" in more and "near=" not in more
+    assert titles((await client.get(more)).text) == ["In Lyon"]
+
+    empty = (
+        await client.get(
+            "/find", params={"campaign": "autumn", "has_space": "1", "from": local(3)[:10]}
+        )
+    ).text
+    assert results_heading(empty) == "0 upcoming meetings of Autumn Talks, soonest first"
+    assert "No upcoming meetings of Autumn Talks match these filters." in empty
+    unknown = await client.get("/find", params={"campaign": "nope"})
+    assert unknown.status_code == 400 and "There is no campaign called “nope”." in unknown.text
+
+
+async def test_the_campaign_pages_see_all_link_lists_every_upcoming_meeting(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_campaign("spring", name="Spring Talks", is_public=True)
+    for n in range(12):  # more than the campaign page lists
+        day = 2 + n
+        await make_meeting(
+            title=f"Talk {n}", campaign="spring", starts_at=local(day), ends_at=local(day, 20)
+        )
+    campaign_page = (await client.get("/campaigns/spring")).text
+    [see_all] = re.findall(r'<a href="([^"]+)">See all 12 upcoming meetings</a>', campaign_page)
+    listing = (await client.get(see_all.replace("&amp;", "&"))).text
+    assert titles(listing) == [f"Talk {n}" for n in range(12)]
