@@ -28,6 +28,7 @@ from kit.models import (
 )
 from kit.notifications import opted_out, send_from_host
 from kit.ratelimit import hit
+from kit.rendering import plural
 from kit.settings import Settings
 from kit.toolkit.spreadsheet import csv_text
 
@@ -231,7 +232,8 @@ def _over_cap(cap: int, sent: int, wanted: int, verified: bool) -> ValidationErr
     if sent >= cap:
         text = f"You've sent {sent} invitations in the last 24 hours, the most for a day."
         return ValidationError({"emails": f"{text} You can invite more tomorrow.{more}"})
-    text = f"You can send {cap - sent} more invitation(s) today (at most {cap} a day)"
+    more_today = plural(cap - sent, "more invitation", "more invitations")
+    text = f"You can send {more_today} today (at most {cap} a day)"
     return ValidationError({"emails": f"{text}; this list has {wanted}.{more}"})
 
 

@@ -240,7 +240,7 @@ async def test_invitations_are_capped_per_host_per_day(client: httpx.AsyncClient
     assert (await invite(client, created, addresses(15))).status_code == 200
     over = await invite(client, created, addresses(10, 15), note="Kept note")
     assert over.status_code == 422
-    assert "You can send 5 more invitation(s) today (at most 20 a day); this list has 10." in (
+    assert "You can send 5 more invitations today (at most 20 a day); this list has 10." in (
         over.text.replace("&#39;", "'")
     )
     assert "Kept note" in over.text and "friend24@example.net" in over.text
@@ -335,3 +335,17 @@ async def test_rsvps_through_the_flyers_qr_code_count_as_the_flyer(
         ("ada@example.org", "share"),
         ("kim@example.org", "flyer"),
     ]
+
+
+async def test_the_invitation_cap_counts_in_words_not_parentheses(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    await Person.filter(email="quinn@example.org").update(email_verified_at=None)
+    many = "\n".join(f"friend{n}@example.net" for n in range(19))
+    assert (await invite(client, created, many)).status_code == 200
+    over = await invite(client, created, "kim@example.org\nlee@example.org")
+    assert over.status_code == 422
+    said = over.text.replace("&#39;", "'")
+    assert "You can send 1 more invitation today (at most 20 a day); this list has 2." in said
+    assert "(s)" not in said

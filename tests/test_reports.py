@@ -720,5 +720,5 @@ async def test_the_form_says_when_a_cap_held_emails_back(client: httpx.AsyncClie
     assert response.status_code == 303
     saved = await client.get(response.headers["location"])
     assert "Your report is saved" in saved.text
-    assert "2 email(s) to people on it were not sent" in saved.text
+    assert "2 emails to people on it were not sent" in saved.text
     assert await OutboxEmail.filter(kind="thank_you").count() == 40
