@@ -611,3 +611,15 @@ async def test_coordinator_pages_answer_a_mangled_link_with_a_4xx(
         data = {**form, "csrf_token": csrf_of((await client.get("/coordinators/account")).text)}
     response = await client.request(method, path.format(long="a" * 300), data=data)
     assert 400 <= response.status_code < 500
+
+
+async def test_a_coordinators_meeting_page_names_the_zone_as_people_say_it(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_campaign("winter")
+    created = await make_meeting(campaign="winter")  # New York
+    await add_coordinator("cara@example.org", campaign_slug="winter")
+    await sign_in(client, "cara@example.org")
+    page = (await client.get(f"/coordinators/meetings/{created.meeting.public_id}")).text
+    assert "(Eastern Time)" in page
+    assert "America/New_York" not in page
