@@ -122,7 +122,9 @@ async def report_create(request: Request) -> Response:
       of a confirmed RSVP is that guest checked off (their name and contact come from
       the RSVP); anyone else is a walk-in and needs a `name`. `commitments` are the
       keys of the campaign's asks (without a campaign: host, volunteer, next_action,
-      donate). `headcount` defaults to the number of attendees and can't be lower.
+      donate). `headcount` is everyone who came, the host included: left out, it is
+      the number of attendees plus one (the host, who is on no row of the sheet); it
+      can't be lower than the number of attendees.
       Filing again replaces the report (ideas keep their supporters when their text
       is unchanged). The first filing completes the meeting and thanks each attendee
       with an email (walk-ins: the first 40). Everyone who committed to `host` is
