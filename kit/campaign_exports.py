@@ -12,12 +12,12 @@ never sits in memory.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kit.sql import as_datetime, default_params, read_rows
-from kit.toolkit.spreadsheet import csv_chunks
+from kit.toolkit.spreadsheet import both_clocks, csv_chunks
 
 EXPORT_BATCH = 1000
 
@@ -115,7 +115,6 @@ async def export_rows(kind: str, campaign_id: int) -> AsyncIterator[list[Any]]:
 
 DATETIME_COLUMNS = frozenset({"starts_at", "ends_at", "created_at"})
 HIDDEN_COLUMNS = frozenset({"_key", "_tz"})
-SPREADSHEET_TIME = "%Y-%m-%d %H:%M"  # what Excel, LibreOffice and Sheets read as a date
 
 
 def _zone(name: object) -> tzinfo:
@@ -133,16 +132,7 @@ def _export_row(row: dict[str, Any]) -> list[Any]:
             continue
         if column in DATETIME_COLUMNS:
             moment = as_datetime(value) if value is not None else None
-            cells.extend(_both_clocks(moment, zone))
+            cells.extend(both_clocks(moment, zone))
         else:
             cells.append("" if value is None else value)
     return cells
-
-
-def _both_clocks(moment: datetime | None, zone: tzinfo) -> tuple[str, str]:
-    if moment is None:
-        return "", ""
-    return (
-        moment.astimezone(zone).strftime(SPREADSHEET_TIME),
-        moment.astimezone(UTC).strftime(SPREADSHEET_TIME),
-    )

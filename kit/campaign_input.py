@@ -11,13 +11,14 @@ from datetime import date
 from typing import Any
 
 from kit import validation as v
+from kit.campaigns import MAX_ASKS_SHOWN
 from kit.errors import ValidationError
 from kit.models import Campaign
 from kit.toolkit.markdown import check_guide_markdown
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 ASK_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-MAX_ASKS, MAX_AGENDA_ITEMS, MAX_MINUTES = 10, 30, 240
+MAX_AGENDA_ITEMS, MAX_MINUTES = 30, 240
 UNSTORABLE = "it contains a character we can't store (a NUL byte or a broken emoji). Retype it."
 GOALS = {
     "meetings": "The meetings goal",
@@ -172,8 +173,11 @@ def _asks(value: object, p: v.Problems) -> list[dict[str, str]]:
         if "asks" in p:
             break
         asks.append({"key": key, "label": label})
-    if len(asks) > MAX_ASKS:
-        p["asks"] = f"At most {MAX_ASKS} asks: people remember a few."
+    if len(asks) > MAX_ASKS_SHOWN:  # more would be stored, but never printed nor counted
+        p["asks"] = (
+            f"The sign-in sheet has room for {MAX_ASKS_SHOWN} asks: keep the ones that "
+            "matter most (people remember a few)."
+        )
     return asks
 
 

@@ -10,7 +10,8 @@ from kit.validation import can_be_key
 
 SLUG_LENGTH = 64
 # Asks a meeting shows: the sign-in sheet's tick columns, the commitment cards and the
-# report form all use the first six, so what was ticked on paper can be typed in.
+# report form all use these six, so what was ticked on paper can be typed in. The campaign
+# form refuses more (kit.campaign_input); asks_for still cuts a longer list stored before.
 MAX_ASKS_SHOWN = 6
 
 

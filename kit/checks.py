@@ -21,6 +21,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from kit.errors import SettingsError
+from kit.rendering import plural
 from kit.settings import Settings
 
 Status = Literal["ok", "warn", "FAIL"]
@@ -402,14 +403,15 @@ async def check_outbox(now: datetime | None = None) -> CheckResult:
         return CheckResult(
             "outbox",
             "warn",
-            f"{counts.failed} email(s) gave up after their last try: `kit outbox` lists them "
-            "with the server's answer; `kit outbox retry --all` sends them again",
+            f"{plural(counts.failed, 'email', 'emails')} gave up after their last try: "
+            "`kit outbox` lists them with the server's answer; "
+            "`kit outbox retry --all` sends them again",
         )
     if counts.oldest_pending is not None and now - counts.oldest_pending > STUCK_MAIL:
         return CheckResult(
             "outbox",
             "warn",
-            f"{counts.pending} email(s) waiting, the oldest queued "
+            f"{plural(counts.pending, 'email', 'emails')} waiting, the oldest queued "
             f"{outbox.age(counts.oldest_pending, now)}: is the SMTP server reachable, and is "
             "a kit serve or kit worker running?",
         )

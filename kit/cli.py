@@ -20,6 +20,7 @@ from tortoise import Tortoise
 from kit import __version__
 from kit.db import apply_migrations, tortoise_config
 from kit.errors import KitError, SettingsError
+from kit.rendering import plural
 from kit.settings import Settings, parse_forwarded_allow_ips
 
 log = logging.getLogger("kit")
@@ -46,7 +47,7 @@ async def with_database(settings: Settings, work: Callable[[], Awaitable[int]]) 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     applied = run_async(apply_migrations(settings.database_url, secret_key=settings.secret_key))
     print(
-        f"Applied {len(applied)} migration(s): {', '.join(applied)}"
+        f"Applied {plural(len(applied), 'migration', 'migrations')}: {', '.join(applied)}"
         if applied
         else "Database is up to date."
     )
@@ -313,8 +314,8 @@ def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> int:
         done = await outbox.retry(args.ids, every=args.all)
         print(
-            f"Queued {len(done.ids)} email(s) again; a running kit serve or kit worker "
-            "sends them within seconds."
+            f"Queued {plural(len(done.ids), 'email', 'emails')} again; a running kit serve "
+            "or kit worker sends them within seconds."
         )
         for email in done.skipped:
             print(f"Left failed: #{email.id} {email.kind} to {email.to_addr}: {email.stale}")

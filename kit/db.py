@@ -17,6 +17,7 @@ from tortoise.migrations.api import migrate
 
 from kit.errors import KitError
 from kit.maps.repin import ensure_public_points
+from kit.rendering import plural
 
 MODELS_MODULE = "kit.models"
 MIGRATIONS_MODULE = "kit.migrations"
@@ -120,8 +121,8 @@ async def check_foreign_keys(conn: BaseDBAsyncClient) -> None:
     if broken:
         tables = sorted({f"{row['table']} -> {row['parent']}" for row in broken})
         raise MigrationError(
-            f"{len(broken)} row(s) refer to rows that don't exist ({', '.join(tables)}); "
-            "restore the backup taken before migrating"
+            f"{plural(len(broken), 'row refers', 'rows refer')} to rows that don't exist "
+            f"({', '.join(tables)}); restore the backup taken before migrating"
         )
 
 

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
@@ -28,8 +29,9 @@ from kit.models import (
 )
 from kit.notifications import opted_out, send_from_host
 from kit.ratelimit import hit
+from kit.rendering import plural
 from kit.settings import Settings
-from kit.toolkit.spreadsheet import csv_text
+from kit.toolkit.spreadsheet import both_clocks, csv_text
 
 MAX_INVITES = 50
 SPLIT_EMAILS = re.compile(r"[\s,;]+")
@@ -81,9 +83,15 @@ async def guest_list(meeting: Meeting) -> GuestList:
     )
 
 
-def guests_csv(guests: GuestList) -> str:
-    """The guest list for the host's own use (the host is entitled to their contacts)."""
-    header = "name email phone party_size status source note consent rsvp_at".split()
+GUESTS_CSV_HEADER = (
+    "name email phone party_size status source note consent rsvp_at rsvp_at_utc timezone"
+).split()
+
+
+def guests_csv(meeting: Meeting, guests: GuestList) -> str:
+    """The guest list for the host's own use (the host is entitled to their contacts),
+    ready for Excel: a byte-order mark, and times on the meeting's clock beside UTC."""
+    zone = ZoneInfo(meeting.timezone)
     rows = (
         [
             r.person.name,
@@ -94,11 +102,12 @@ def guests_csv(guests: GuestList) -> str:
             r.source.value,
             r.note,
             "yes" if r.consent else "no",
-            r.created_at.isoformat(),
+            *both_clocks(r.created_at, zone),
+            meeting.timezone,
         ]
         for r in guests.rsvps
     )
-    return csv_text(header, rows)
+    return csv_text(GUESTS_CSV_HEADER, rows, bom=True)  # opened in Excel
 
 
 async def message_guests(meeting: Meeting, raw: dict[str, str], *, site: Settings) -> int:
@@ -231,7 +240,8 @@ def _over_cap(cap: int, sent: int, wanted: int, verified: bool) -> ValidationErr
     if sent >= cap:
         text = f"You've sent {sent} invitations in the last 24 hours, the most for a day."
         return ValidationError({"emails": f"{text} You can invite more tomorrow.{more}"})
-    text = f"You can send {cap - sent} more invitation(s) today (at most {cap} a day)"
+    more_today = plural(cap - sent, "more invitation", "more invitations")
+    text = f"You can send {more_today} today (at most {cap} a day)"
     return ValidationError({"emails": f"{text}; this list has {wanted}.{more}"})
 
 

@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from kit.models import EmailOptOut, Meeting, OutboxEmail, Person, Rsvp, RsvpStatus
+from kit.models import EmailOptOut, Meeting, OutboxEmail, Person, Rsvp, RsvpStatus, TokenKind
 from kit.settings import Settings
+from kit.tokens import issue_token
 from kit.toolkit import mail
 from kit.toolkit.calendar import render_invite
 
@@ -75,6 +76,7 @@ async def send_from_host(
     if not essential and await opted_out(to):
         return
     link = unsubscribe_url(to, site)
+    to_host = to.lower() == meeting.host.email
     attachments = []
     if invite is not None:
         attachments.append(
@@ -88,9 +90,10 @@ async def send_from_host(
         kind,
         to=to,
         meeting=meeting,
-        # Mail to the host themselves (new RSVPs, their own copy) is from the kit, not "Ada".
-        sender_name=APP_NAME if to.lower() == meeting.host.email else sender_name(meeting),
-        reply_to=meeting.host.email if meeting.reply_to_host else "",
+        # Mail to the host themselves (new RSVPs, their own copy, the guest mails of a host
+        # on their own list) is from the kit, not "Ada", and Reply-To would point at them.
+        sender_name=APP_NAME if to_host else sender_name(meeting),
+        reply_to=meeting.host.email if meeting.reply_to_host and not to_host else "",
         headers={
             "List-Unsubscribe": f"<{link}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -172,16 +175,27 @@ async def rsvp_repeated(
     await send_from_host("rsvp_again", meeting, person.email, context, site)
 
 
+async def fresh_rsvp_url(rsvp: Rsvp, site: Settings) -> str:
+    """A new link to the guest's own page: tokens are stored hashed, so the one in their
+    confirmation can't be read back. Call it in the transaction that queues the email,
+    so the link and the message are saved (or dropped) together."""
+    return rsvp_url(await issue_token(TokenKind.RSVP_MANAGE, rsvp=rsvp), site)
+
+
+async def send_invite_update(
+    kind: str, meeting: Meeting, rsvp: Rsvp, context: dict[str, Any], *, site: Settings
+) -> None:
+    """Queue a guest's REQUEST email with their own change/cancel link, in the email and
+    in the invite's description."""
+    person, exact = rsvp.person, context["exact"]
+    link = await fresh_rsvp_url(rsvp, site)
+    invite = invite_for(meeting, person, site, exact=exact, manage_url=link)
+    context = {"rsvp": rsvp, "guest": person, "rsvp_url": link, **context}
+    await send_from_host(kind, meeting, person.email, context, site, invite=invite)
+
+
 async def rsvp_promoted(meeting: Meeting, rsvp: Rsvp, *, site: Settings, exact: bool) -> None:
-    person = rsvp.person
-    await send_from_host(
-        "rsvp_promoted",
-        meeting,
-        person.email,
-        {"rsvp": rsvp, "guest": person, "exact": exact},
-        site,
-        invite=invite_for(meeting, person, site, exact=exact),
-    )
+    await send_invite_update("rsvp_promoted", meeting, rsvp, {"exact": exact}, site=site)
 
 
 async def rsvp_removed(meeting: Meeting, rsvp: Rsvp, *, was: RsvpStatus, site: Settings) -> None:
@@ -206,6 +220,8 @@ async def rsvp_cancelled(
     await send_from_host(
         "rsvp_cancelled", meeting, person.email, context, site, invite=invite, method="CANCEL"
     )
+    if person.id == meeting.host_id:  # type: ignore[attr-defined]
+        return  # the host needn't hear that they cancelled
     await send_from_host(
         "host_guest_cancelled", meeting, meeting.host.email, context, site, essential=False
     )
@@ -225,15 +241,8 @@ def address_sent(meeting: Meeting, rsvp: Rsvp) -> bool:
 async def meeting_changed(meeting: Meeting, changes: list[str], *, site: Settings) -> None:
     """Re-send every confirmed guest's invite (SEQUENCE already bumped) with what changed."""
     for rsvp in await confirmed_guests(meeting):
-        exact = address_sent(meeting, rsvp)
-        await send_from_host(
-            "meeting_changed",
-            meeting,
-            rsvp.person.email,
-            {"rsvp": rsvp, "guest": rsvp.person, "changes": changes, "exact": exact},
-            site,
-            invite=invite_for(meeting, rsvp.person, site, exact=exact),
-        )
+        context = {"changes": changes, "exact": address_sent(meeting, rsvp)}
+        await send_invite_update("meeting_changed", meeting, rsvp, context, site=site)
 
 
 async def meeting_cancelled(meeting: Meeting, *, site: Settings) -> None:

@@ -31,8 +31,7 @@ from tortoise.transactions import in_transaction
 
 from kit import notifications, tallies
 from kit import validation as v
-from kit.campaign_input import MAX_ASKS
-from kit.campaigns import asks_for, campaign_of, campaign_url
+from kit.campaigns import MAX_ASKS_SHOWN, asks_for, campaign_of, campaign_url
 from kit.errors import Conflict, ValidationError
 from kit.meeting_input import MAX_CAPACITY
 from kit.models import (
@@ -60,7 +59,7 @@ MAX_WALK_IN_ROWS = 40
 NO_CAMPAIGN_EDIT_DAYS = 60
 # The biggest sheet the form can print: a full meeting (every seat a row) and the most
 # walk-in rows, each with came, name, email, phone, two consents and a box per ask.
-MAX_FORM_FIELDS = (MAX_CAPACITY + MAX_WALK_IN_ROWS) * (6 + MAX_ASKS) + 50
+MAX_FORM_FIELDS = (MAX_CAPACITY + MAX_WALK_IN_ROWS) * (6 + MAX_ASKS_SHOWN) + 50
 # Walk-ins thanked by email: as many as the printed sheet has blank rows. Confirmed
 # guests are all thanked; the seats (and the RSVP rate limits) bound them already.
 MAX_THANKED_WALK_INS = MAX_WALK_IN_ROWS

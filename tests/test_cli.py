@@ -44,7 +44,7 @@ def test_migrate_twice_applies_then_does_nothing(clean_env: dict[str, str]) -> N
     first = run_kit(clean_env, "migrate")
     assert first.returncode == 0, first.stderr
     migrations = sorted(p.stem for p in MIGRATIONS.glob("0*.py"))
-    assert f"Applied {len(migrations)} migration(s)" in first.stdout
+    assert f"Applied {len(migrations)} migrations:" in first.stdout
     assert all(f"models.{name}" in first.stdout for name in migrations)
     second = run_kit(clean_env, "migrate")
     assert second.returncode == 0, second.stderr

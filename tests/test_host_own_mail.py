@@ -3,10 +3,19 @@ guest list hears from the kit too, while guests still hear from the host."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
 import httpx
 
 from kit.models import OutboxEmail
-from tests.factories import csrf_from, make_meeting
+from kit.schedule import queue_reminders
+from kit.settings import Settings
+from kit.toolkit.delivery import deliver_due
+from kit.toolkit.mail import Transport
+from tests.factories import CreatedMeeting, csrf_from, make_meeting, rsvp_link
+from tests.smtp import SmtpServer
 
 KIT = "House Meeting Kit"
 HOST = "quinn@example.org"
@@ -73,3 +82,98 @@ async def test_the_hosts_copy_of_a_message_to_guests_is_from_the_kit(
     assert "Here's your copy, as they got it:" in own.body_text
     assert "Park on Oak St, please.\n\nHouse Meeting Kit" in own.body_text
     assert "Here's your copy" in own.body_html and "Hi Quinn" not in own.body_html
+
+
+async def delivered_to(
+    address: str, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> dict[str, EmailMessage]:
+    """Send what is queued through the real SMTP server; the newest email of each subject
+    that reached ``address``."""
+    await deliver_due(
+        Transport(smtp_server.url, tmp_path), settings.mail_from, lease=timedelta(seconds=30)
+    )
+    return {str(m["Subject"]): m for m in smtp_server.messages if m["To"] == address}
+
+
+def newest_subject(mails: dict[str, EmailMessage], start: str) -> EmailMessage:
+    [msg] = [m for subject, m in mails.items() if subject.startswith(start)]
+    return msg
+
+
+def assert_from_the_kit(msg: EmailMessage) -> None:
+    """From the kit, with no Reply-To back to the host, and not in the host's voice."""
+    assert msg["From"].addresses[0].display_name == KIT, msg["Subject"]
+    assert msg["Reply-To"] is None, msg["Subject"]
+    text = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    letter = text.split("\n-- \n")[0].rstrip()
+    assert letter.endswith(KIT), letter  # signed by the kit, not "Quinn"
+    for voice in ("I've", "I'm", "my home", "Thanks for letting me know", "See you"):
+        assert voice not in letter, (msg["Subject"], voice)
+    html = msg.get_body(("html",)).get_content()
+    assert "<br>Quinn</p>" not in html and "I've" not in html and "I'm" not in html
+
+
+async def cancel_rsvp(client: httpx.AsyncClient, email: str) -> None:
+    page = await rsvp_link(email)
+    cancelled = await client.post(
+        f"{page}/cancel", data={"csrf_token": await csrf_from(client, page)}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+
+
+async def as_host(
+    client: httpx.AsyncClient, created: CreatedMeeting, path: str = "", **body: object
+) -> None:
+    """The host's API: PATCH the meeting with ``body``, or POST to ``path`` (``/cancel``)."""
+    auth = {"Authorization": f"Bearer {created.manage_token}"}
+    url = f"/api/meetings/{created.meeting.public_id}{path}"
+    if path:
+        response = await client.post(url, headers=auth)
+    else:
+        response = await client.patch(url, json=body, headers=auth)
+    assert response.status_code == 200, response.text
+
+
+async def test_a_host_on_their_own_guest_list_gets_every_guest_email_from_the_kit(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting(capacity=1, reply_to_host=True)
+    public_id = created.meeting.public_id
+    await rsvp(client, public_id, "Ada Okafor", "ada@example.org")
+    await rsvp(client, public_id, "Quinn Doe", HOST)  # the meeting is full: waitlisted
+    await cancel_rsvp(client, "ada@example.org")  # Quinn is promoted
+    await as_host(client, created, title="Parents and teachers talk schools")
+    assert await queue_reminders(settings, now=created.meeting.starts_at - timedelta(hours=2))
+    await as_host(client, created, "/cancel")
+
+    to_quinn = await delivered_to(HOST, settings, smtp_server, tmp_path)
+    promoted = newest_subject(to_quinn, "A seat opened up: you're in")
+    assert "off the waitlist of your own meeting" in promoted.get_body(("plain",)).get_content()
+    changed = newest_subject(to_quinn, "New title: Parents and teachers talk schools")
+    assert "You changed the title" in changed.get_body(("plain",)).get_content()
+    reminder = newest_subject(to_quinn, "Tomorrow at")
+    assert "your meeting is tomorrow" in reminder.get_body(("plain",)).get_content()
+    cancelled = newest_subject(to_quinn, "Cancelled:")
+    assert "You cancelled" in cancelled.get_body(("plain",)).get_content()
+    for msg in (promoted, changed, reminder, cancelled):
+        assert_from_the_kit(msg)
+    # Ada, a guest, still hears from Quinn, who may be answered.
+    to_ada = newest_subject(
+        await delivered_to("ada@example.org", settings, smtp_server, tmp_path), "You're in"
+    )
+    assert to_ada["From"].addresses[0].display_name == "Quinn via " + KIT
+    assert to_ada["Reply-To"] == HOST
+
+
+async def test_a_host_who_cancels_their_own_rsvp_is_not_thanked_by_themselves(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting(reply_to_host=True)
+    await rsvp(client, created.meeting.public_id, "Quinn Doe", HOST)
+    await cancel_rsvp(client, HOST)
+    to_quinn = await delivered_to(HOST, settings, smtp_server, tmp_path)
+    assert_from_the_kit(newest_subject(to_quinn, "You're in: Neighbors talk schools"))
+    cancelled = newest_subject(to_quinn, "RSVP cancelled: Neighbors talk schools")
+    assert_from_the_kit(cancelled)
+    assert "Your seat is free for a guest" in cancelled.get_body(("plain",)).get_content()
+    assert not await OutboxEmail.filter(kind="host_guest_cancelled").exists()

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -30,6 +31,20 @@ def hidden_fields(html: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
 
 
+def guest_rows(response: httpx.Response) -> list[list[str]]:
+    """The guests.csv rows as Excel reads them: UTF-8 because of the byte-order mark."""
+    assert response.status_code == 200, response.text[:300]
+    assert response.content.startswith(b"\xef\xbb\xbf")  # once, then the header
+    text = response.content.decode("utf-8-sig")
+    assert text.startswith('"name","email"')
+    return list(csv.reader(io.StringIO(text)))
+
+
+def guest_dicts(response: httpx.Response) -> list[dict[str, str]]:
+    header, *rows = guest_rows(response)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
 async def manage_page(client: httpx.AsyncClient, created) -> tuple[str, str]:  # noqa: ANN001
     url = f"/manage/{created.meeting.public_id}?token={created.manage_token}"
     return url, await csrf_from(client, url)
@@ -49,7 +64,7 @@ async def test_guest_list_counts_and_csv(client: httpx.AsyncClient) -> None:
     response = await client.get(f"/manage/{mid}/guests.csv?token={created.manage_token}")
     assert response.status_code == 200
     assert response.headers["cache-control"] == "private, no-store"
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = guest_dicts(response)
     assert [r["email"] for r in rows] == ["ada@example.org", "bo@example.org"]
     # Every column is guarded, phones too: "'" is how a spreadsheet is told "this is text".
     assert rows[0]["phone"] == "'+1 555 0101" and rows[0]["consent"] == "yes"
@@ -70,8 +85,7 @@ async def test_guests_csv_runs_no_formula_from_any_column(client: httpx.AsyncCli
     await rsvp(client, mid, name, email, phone=phone, note="@SUM(A1:A9)")
     await rsvp(client, mid, "Bo Lind", "-bo@x.org", note="-5 degrees, bring a coat")
     response = await client.get(f"/manage/{mid}/guests.csv?token={created.manage_token}")
-    rows = list(csv.reader(io.StringIO(response.text)))
-    header, hostile, other = rows
+    header, hostile, other = guest_rows(response)
     hostile_row = dict(zip(header, hostile, strict=True))
     assert (hostile_row["name"], hostile_row["email"], hostile_row["phone"]) == (
         "'" + name,
@@ -240,7 +254,7 @@ async def test_invitations_are_capped_per_host_per_day(client: httpx.AsyncClient
     assert (await invite(client, created, addresses(15))).status_code == 200
     over = await invite(client, created, addresses(10, 15), note="Kept note")
     assert over.status_code == 422
-    assert "You can send 5 more invitation(s) today (at most 20 a day); this list has 10." in (
+    assert "You can send 5 more invitations today (at most 20 a day); this list has 10." in (
         over.text.replace("&#39;", "'")
     )
     assert "Kept note" in over.text and "friend24@example.net" in over.text
@@ -329,9 +343,37 @@ async def test_rsvps_through_the_flyers_qr_code_count_as_the_flyer(
 
     manage = (await client.get(f"/manage/{mid}?token={created.manage_token}")).text
     assert "Where RSVPs came from: flyer 1, share 1" in manage
-    csv_text = (await client.get(f"/manage/{mid}/guests.csv?token={created.manage_token}")).text
-    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    rows = guest_dicts(await client.get(f"/manage/{mid}/guests.csv?token={created.manage_token}"))
     assert [(r["email"], r["source"]) for r in rows] == [
         ("ada@example.org", "share"),
         ("kim@example.org", "flyer"),
     ]
+
+
+async def test_the_invitation_cap_counts_in_words_not_parentheses(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()
+    await Person.filter(email="quinn@example.org").update(email_verified_at=None)
+    many = "\n".join(f"friend{n}@example.net" for n in range(19))
+    assert (await invite(client, created, many)).status_code == 200
+    over = await invite(client, created, "kim@example.org\nlee@example.org")
+    assert over.status_code == 422
+    said = over.text.replace("&#39;", "'")
+    assert "You can send 1 more invitation today (at most 20 a day); this list has 2." in said
+    assert "(s)" not in said
+
+
+async def test_guests_csv_opens_in_excel_with_times_on_the_meetings_clock(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await make_meeting()  # New York: Eastern Time
+    mid = created.meeting.public_id
+    await rsvp(client, mid, "Zoë Ærø", "zoe@example.org")
+    [row] = guest_dicts(await client.get(f"/manage/{mid}/guests.csv?token={created.manage_token}"))
+    assert row["name"] == "Zoë Ærø"  # not "ZoÃ«": Excel reads UTF-8 when the BOM says so
+    made = (await Rsvp.get(person__email="zoe@example.org")).created_at
+    eastern = made.astimezone(ZoneInfo("America/New_York"))
+    assert row["rsvp_at"] == eastern.strftime("%Y-%m-%d %H:%M")
+    assert row["rsvp_at_utc"] == made.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    assert row["rsvp_at"] != row["rsvp_at_utc"] and row["timezone"] == "America/New_York"

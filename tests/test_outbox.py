@@ -150,7 +150,7 @@ def test_kit_outbox_lists_failed_emails_and_retries_them(clean_env: dict[str, st
     ]
     retried = run_kit(clean_env, "outbox", "retry", "1")
     assert retried.returncode == 0, retried.stderr
-    assert retried.stdout.startswith("Queued 1 email(s) again")
+    assert retried.stdout.startswith("Queued 1 email again;")
     after = run_kit(clean_env, "outbox")
     assert after.stdout.startswith("Outbox: 1 pending, oldest queued ")
     assert after.stdout.splitlines()[0].endswith("; 0 sent; 0 failed")

@@ -298,6 +298,17 @@ async def test_a_cancellation_while_the_host_types_moves_no_tick(
     assert await Commitment.filter(meeting_id=meeting.id, ask="host").count() == 1
 
 
+async def test_the_api_docs_say_what_an_empty_headcount_counts(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    said = spec["paths"]["/api/meetings/{id}/report"]["post"]["description"]
+    assert "the number of attendees plus one (the host" in " ".join(said.split())
+    meeting, token = await held_meeting()
+    body = {key: value for key, value in REPORT.items() if key != "headcount"}
+    filed = await api(client, meeting, token, body)
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["headcount"] == len(REPORT["attendees"]) + 1  # as the docs say
+
+
 async def test_report_through_the_api_then_an_edit(client: httpx.AsyncClient) -> None:
     meeting, token = await held_meeting()
     first = await api(client, meeting, token, REPORT)
@@ -720,5 +731,5 @@ async def test_the_form_says_when_a_cap_held_emails_back(client: httpx.AsyncClie
     assert response.status_code == 303
     saved = await client.get(response.headers["location"])
     assert "Your report is saved" in saved.text
-    assert "2 email(s) to people on it were not sent" in saved.text
+    assert "2 emails to people on it were not sent" in saved.text
     assert await OutboxEmail.filter(kind="thank_you").count() == 40

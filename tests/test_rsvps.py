@@ -462,3 +462,46 @@ async def test_tidying_the_title_or_description_emails_nobody(client: httpx.Asyn
     await edit(client, created, title="Neighbors talk schools and parks")
     [email] = await change_emails()
     assert email.subject == "New title: Neighbors talk schools and parks"
+
+
+def manage_link_of(msg: EmailMessage) -> str:
+    """The guest's own link, as the email's text and its invite's description both give it."""
+    [event] = invite_of(msg).walk("VEVENT")
+    [link] = re.findall(
+        r"Change or cancel your RSVP: (http://testserver/rsvp/\S+)$", str(event["DESCRIPTION"])
+    )
+    assert link in msg.get_body(("plain",)).get_content()
+    assert f'href="{link}"' in msg.get_body(("html",)).get_content()
+    return link.removeprefix("http://testserver")
+
+
+async def test_a_promoted_guest_can_change_or_cancel_from_the_invite(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting(capacity=1)
+    mid = created.meeting.public_id
+    await rsvp(client, mid)
+    await rsvp(client, mid, email="bo@example.org", name="Bo Lindqvist")
+    page = await rsvp_link("ada@example.org")
+    await client.post(f"{page}/cancel", data={"csrf_token": await csrf_from(client, page)})
+    await deliver(settings, smtp_server, tmp_path)
+    promoted = to(smtp_server, "bo@example.org")[-1]
+    assert promoted["Subject"].startswith("A seat opened up")
+    mine = await client.get(manage_link_of(promoted))
+    assert mine.status_code == 200
+    assert "Confirmed for 1 person" in mine.text and 'value="Bo Lindqvist"' in mine.text
+
+
+async def test_a_changed_meetings_invite_carries_each_guests_own_link(
+    client: httpx.AsyncClient, settings: Settings, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    created = await make_meeting()
+    await rsvp(client, created.meeting.public_id)
+    await rsvp(client, created.meeting.public_id, email="bo@example.org", name="Bo Lindqvist")
+    await edit(client, created, title="Parents and teachers talk schools")
+    await deliver(settings, smtp_server, tmp_path)
+    for address, name in (("ada@example.org", "Ada Okafor"), ("bo@example.org", "Bo Lindqvist")):
+        changed = to(smtp_server, address)[-1]
+        assert changed["Subject"] == "New title: Parents and teachers talk schools"
+        theirs = await client.get(manage_link_of(changed))
+        assert theirs.status_code == 200 and f'value="{name}"' in theirs.text

@@ -10,6 +10,10 @@ valid address and ``-1 212 555 0100`` passes the phone check. Exports write thro
 Excel reads a CSV without a byte-order mark in the computer's legacy code page, so
 "Zoë" arrives as "ZoÃ«"; with one (``BOM``) it reads UTF-8. LibreOffice, Sheets and
 Python's ``utf-8-sig`` skip it.
+
+Times go out twice, as ``both_clocks`` writes them: on the meeting's clock and in UTC,
+as ``YYYY-MM-DD HH:MM``, which spreadsheets read as a date (an ISO string with an
+offset they keep as text).
 """
 
 from __future__ import annotations
@@ -17,12 +21,24 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 # OWASP's list, and NUL (OWASP ASVS 1.2.10); each starts a formula in some spreadsheet.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
 ROWS_PER_CHUNK = 500
 BOM = "\ufeff"
+SPREADSHEET_TIME = "%Y-%m-%d %H:%M"  # what Excel, LibreOffice and Sheets read as a date
+
+
+def both_clocks(moment: datetime | None, zone: tzinfo) -> tuple[str, str]:
+    """The moment on ``zone``'s clock and in UTC, or two empty cells."""
+    if moment is None:
+        return "", ""
+    return (
+        moment.astimezone(zone).strftime(SPREADSHEET_TIME),
+        moment.astimezone(UTC).strftime(SPREADSHEET_TIME),
+    )
 
 
 def safe_cell(value: Any) -> Any:

@@ -322,7 +322,7 @@ async def manage_notify(request: Request) -> Response:
 async def guests_csv(request: Request) -> Response:
     token = request.query_params.get("token") or bearer_token(request)
     meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
-    body = hosttools.guests_csv(await hosttools.guest_list(meeting))
+    body = hosttools.guests_csv(meeting, await hosttools.guest_list(meeting))
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

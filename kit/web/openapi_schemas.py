@@ -177,7 +177,12 @@ REPORT_INPUT: dict[str, Any] = {
                 },
             },
         },
-        "headcount": {"type": "integer", "minimum": 0, "maximum": 1000},
+        "headcount": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 1000,
+            "description": "everyone who came, the host included; default: attendees + 1",
+        },
         "ideas": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 300}},
         "story": {"type": "string", "maxLength": 5000},
         "story_consent": {"type": "boolean", "description": "the teller agreed to share it"},

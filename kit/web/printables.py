@@ -79,9 +79,15 @@ async def manage_agenda(request: Request) -> Response:
     except ValidationError as exc:
         values = {**flatten(meetings.meeting_as_input(meeting)), **form}
         return await render_manage(
-            request, meeting, token, values=values, errors=exc.fields, status_code=422
+            request,
+            meeting,
+            token,
+            values=values,
+            errors=exc.fields,
+            section="print",
+            status_code=422,
         )
     notice = "Your agenda is saved. The packet shows the new times."
     if overrun := printing.overrun_message(meeting):
         notice = f"{notice} {overrun}"
-    return await render_manage(request, meeting, token, notice=notice)
+    return await render_manage(request, meeting, token, notice=notice, section="print")

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from kit import campaigns, meetings, outcomes, reports
 from kit.errors import Conflict, RateLimited, ValidationError
 from kit.models import Meeting
+from kit.rendering import plural
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict, read_json
 from kit.web.limits import limit_reports
@@ -20,10 +21,16 @@ from kit.web.templating import render
 
 SAVED = "Thank you! Your report is saved, and your meeting's page shows what happened."
 HELD_BACK = (
-    " {n} email(s) to people on it were not sent: a report thanks at most "
+    ": a report thanks at most "
     f"{reports.MAX_THANKED_WALK_INS} walk-ins and sends at most "
     f"{reports.MAX_HOST_INVITATIONS} invitations to host per meeting."
 )
+
+
+def held_back(n: int) -> str:
+    """ "2 emails to people on it were not sent: ...", said for one or many."""
+    were = "was" if n == 1 else "were"
+    return f" {plural(n, 'email', 'emails')} to people on it {were} not sent{HELD_BACK}"
 
 
 async def render_report_form(
@@ -63,7 +70,7 @@ async def report_form(request: Request) -> Response:
         notice = None
         if request.query_params.get("saved"):
             held = request.query_params.get("held", "")
-            notice = SAVED + (HELD_BACK.format(n=int(held)) if held.isdigit() else "")
+            notice = SAVED + (held_back(int(held)) if held.isdigit() else "")
         return await render_report_form(
             request, meeting, token, sheet, values=values, notice=notice
         )
@@ -115,7 +122,9 @@ async def report_create(request: Request) -> Response:
       of a confirmed RSVP is that guest checked off (their name and contact come from
       the RSVP); anyone else is a walk-in and needs a `name`. `commitments` are the
       keys of the campaign's asks (without a campaign: host, volunteer, next_action,
-      donate). `headcount` defaults to the number of attendees and can't be lower.
+      donate). `headcount` is everyone who came, the host included: left out, it is
+      the number of attendees plus one (the host, who is on no row of the sheet); it
+      can't be lower than the number of attendees.
       Filing again replaces the report (ideas keep their supporters when their text
       is unchanged). The first filing completes the meeting and thanks each attendee
       with an email (walk-ins: the first 40). Everyone who committed to `host` is

@@ -65,9 +65,8 @@ async def full_meeting(paper: str, **overrides: Any) -> tuple[Any, str]:
         title="Neighbors talk schools, buses and the future of Elm Street",
         description=DESCRIPTION,
         host_note=NOTE,
-        address=PLACES[paper],
         campaign=campaign.slug,
-        **overrides,
+        **{"address": PLACES[paper], **overrides},
     )
     await add_guests(
         meeting, [(f"Guest Number{n} Longname", f"g{n}@example.org", None, 1) for n in range(5)]
@@ -85,6 +84,18 @@ async def test_the_flyer_lays_out_cleanly(db: str, paper: str) -> None:
     # And a sparse one: no description or note, a short title.
     sparse, _ = await hosted(title="Tea", description="", address=PLACES[paper])
     assert_lays_out((await printing.get_flyer(sparse, site=LIVE_SITE)).data)
+
+
+@pytest.mark.parametrize("paper", ["letter", "A4"])
+async def test_a_public_places_flyer_and_packet_lay_out_cleanly(db: str, paper: str) -> None:
+    venue = "Countee Cullen Branch of the New York Public Library, community room"
+    meeting, token = await full_meeting(
+        paper, kind="public", address={**PLACES[paper], "venue": venue}
+    )
+    flyer = (await printing.get_flyer(meeting, site=LIVE_SITE)).data
+    assert_lays_out(flyer)
+    assert len(pdf_reader(flyer).pages) == 1
+    assert_lays_out((await printing.get_packet(meeting, token, site=LIVE_SITE)).data)
 
 
 @pytest.mark.parametrize("paper", ["letter", "A4"])

@@ -361,6 +361,26 @@ async def test_flyer_of_a_public_place_shows_its_street(db: str) -> None:
     assert "Central Library" in text
 
 
+async def test_a_public_places_name_prints_beside_its_address(db: str) -> None:
+    place = {"venue": "Harlem Library", "street": "9 W 124th St"}
+    meeting, token = await hosted(kind="public", address=place)
+    flyer = pdf_text((await printing.get_flyer(meeting, site=SITE)).data)
+    assert "Harlem Library 9 W 124th St, New York" in " ".join(flyer.split())
+    packet = pdf_text((await printing.get_packet(meeting, token, site=SITE)).data)
+    assert re.search(r"WHERE\s+Harlem Library\s+9 W 124th St\s+New York", packet)
+    guide = pdf_text((await printing.get_meeting_guide(meeting)).data)
+    assert "Harlem Library, 9 W 124th St, New York" in " ".join(guide.split())
+
+
+async def test_a_home_meetings_flyer_still_shows_the_town_only(db: str) -> None:
+    # A name typed while the form said "public", then the host switched to home.
+    meeting, token = await hosted(address={"venue": "The Okafor house"})
+    flyer = pdf_text((await printing.get_flyer(meeting, site=SITE)).data)
+    assert "In New York" in flyer and "Okafor house" not in flyer and "417 Elm St" not in flyer
+    packet = pdf_text((await printing.get_packet(meeting, token, site=SITE)).data)
+    assert "Okafor house" not in packet and "417 Elm St" in packet
+
+
 async def test_flyer_of_a_cancelled_meeting_says_so(db: str) -> None:
     meeting, _ = await hosted()
     await cancel_meeting(meeting, site=SITE)

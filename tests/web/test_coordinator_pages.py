@@ -34,6 +34,8 @@ from tests.factories import make_campaign, make_meeting
 from tests.smtp import SmtpServer
 from tests.test_dashboard import build_world
 
+NEW_CAMPAIGN = "/coordinators/campaigns/new"
+
 
 @pytest.fixture
 def app(settings: Settings, db: str) -> Starlette:
@@ -611,3 +613,32 @@ async def test_coordinator_pages_answer_a_mangled_link_with_a_4xx(
         data = {**form, "csrf_token": csrf_of((await client.get("/coordinators/account")).text)}
     response = await client.request(method, path.format(long="a" * 300), data=data)
     assert 400 <= response.status_code < 500
+
+
+async def test_a_coordinators_meeting_page_names_the_zone_as_people_say_it(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_campaign("winter")
+    created = await make_meeting(campaign="winter")  # New York
+    await add_coordinator("cara@example.org", campaign_slug="winter")
+    await sign_in(client, "cara@example.org")
+    page = (await client.get(f"/coordinators/meetings/{created.meeting.public_id}")).text
+    assert "(Eastern Time)" in page
+    assert "America/New_York" not in page
+
+
+async def test_the_campaign_form_refuses_more_asks_than_the_sign_in_sheet_prints(
+    client: httpx.AsyncClient,
+) -> None:
+    await add_coordinator("admin@example.org", is_admin=True)
+    await sign_in(client, "admin@example.org")
+    form = {"slug": "spring", "name": "Spring", "starts_on": "2027-03-01"}
+    asks = [f"ask{i} | Ask number {i}" for i in range(1, 8)]
+    seven = await post_form(client, NEW_CAMPAIGN, NEW_CAMPAIGN, **form, asks="\n".join(asks))
+    assert seven.status_code == 422
+    said = seven.text.replace("&#39;", "'")
+    assert "The sign-in sheet has room for 6 asks" in said and 'href="#field-asks"' in said
+    assert "Ask number 7" in said  # what was typed stays, to trim
+    six = await post_form(client, NEW_CAMPAIGN, NEW_CAMPAIGN, **form, asks="\n".join(asks[:6]))
+    assert six.status_code == 303
+    assert len((await Campaign.get(slug="spring")).asks) == 6

@@ -662,7 +662,7 @@ CAMPAIGN_BAD_VALUES = [
     ("asks", "host | Host\x00", "can't store"),
     ("asks", "Bad Key! | Label", "lowercase letters"),
     ("asks", "host | Host\nhost | Host again", "used twice"),
-    ("asks", "\n".join(f"ask{n} | Ask {n}" for n in range(11)), "at most 10"),
+    ("asks", "\n".join(f"ask{n} | Ask {n}" for n in range(7)), "has room for 6 asks"),
     ("asks", "k" * 41 + " | Label", "lowercase letters"),
     ("goals.meetings", "lots", "whole number"),
     ("goals.meetings", "-1", "between 0 and"),

@@ -173,7 +173,8 @@ async def test_manage_page_links_to_the_pdfs_and_shows_the_agenda_form(
     html = (await client.get(f"/manage/{meeting.public_id}?token={token}")).text
     for kind in ("packet", "flyer", "guide"):
         assert f'href="/meetings/{meeting.public_id}/{kind}.pdf?token={token}"' in html
-    assert f'action="/manage/{meeting.public_id}/agenda"' in html
+    # The form lands back at the Print section, as every manage form lands at its own.
+    assert f'action="/manage/{meeting.public_id}/agenda#print"' in html
     assert 'name="minutes.0"' in html and 'value="12"' in html  # fitted to two hours
     assert "Starts at 6:42 PM" in html  # the second item, on the meeting's clock
     assert "past your meeting's end" not in html
@@ -244,6 +245,27 @@ async def test_bad_timings_come_back_inline_and_keep_the_rest_of_the_page(
     assert 'value="500"' in response.text  # what the host typed stays
     assert 'value="Neighbors talk schools"' in response.text  # the meeting form is intact
     assert (await Meeting.get(id=meeting.id)).agenda is None
+
+
+def in_print_section(html: str, words: str) -> bool:
+    """Are ``words`` shown in the manage page's Print section, and not above it?"""
+    before, found, after = html.partition('<div id="print">')
+    assert found, "no Print section"
+    return words not in before and words in after.split('<div id="', 1)[0]
+
+
+async def test_the_agenda_form_lands_back_at_the_print_section(
+    client: httpx.AsyncClient,
+) -> None:
+    meeting, token = await hosted()
+    csrf = await csrf_from(client, f"/manage/{meeting.public_id}?token={token}")
+    path = f"/manage/{meeting.public_id}/agenda"
+    saved = await client.post(path, data={"csrf_token": csrf, "token": token, "minutes.0": "20"})
+    assert saved.status_code == 200
+    assert in_print_section(saved.text, "Your agenda is saved.")
+    refused = await client.post(path, data={"csrf_token": csrf, "token": token, "minutes.2": "x"})
+    assert refused.status_code == 422
+    assert in_print_section(refused.text, "Please fix this one thing")
 
 
 async def test_agenda_form_needs_the_csrf_token_and_the_manage_token(
