@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from kit.models import OutboxEmail
+from kit import rsvps
+from kit.models import OutboxEmail, Rsvp
 from kit.schedule import queue_reminders
 from kit.settings import Settings
 from kit.toolkit.delivery import deliver_due
@@ -177,3 +178,27 @@ async def test_a_host_who_cancels_their_own_rsvp_is_not_thanked_by_themselves(
     assert_from_the_kit(cancelled)
     assert "Your seat is free for a guest" in cancelled.get_body(("plain",)).get_content()
     assert not await OutboxEmail.filter(kind="host_guest_cancelled").exists()
+
+
+async def test_a_host_waitlisted_asked_or_taken_off_their_own_list_hears_from_the_kit(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    full = await make_meeting(capacity=1)
+    await rsvp(client, full.meeting.public_id, "Ada Okafor", "ada@example.org")
+    await rsvp(client, full.meeting.public_id, "Quinn Doe", HOST)  # full: waitlisted
+    await rsvp(client, full.meeting.public_id, "Quinn Doe", HOST)  # again: a fresh link
+    asked = await make_meeting(approve_guests=True, title="Quinn asks each guest")
+    await rsvp(client, asked.meeting.public_id, "Quinn Doe", HOST)
+    own = await Rsvp.get(meeting_id=asked.meeting.id, person__email=HOST)
+    await rsvps.cancel_rsvp(own, site=settings, by_host=True)  # the host takes themselves off
+    for kind, says in [
+        ("rsvp_waitlisted", "so you're on the waitlist"),
+        ("rsvp_again", "You already have an RSVP for it"),
+        ("rsvp_requested", "your own RSVP waits too"),
+        ("rsvp_removed", "You took yourself off the guest list"),
+    ]:
+        email = await newest(kind, HOST)
+        assert email.sender_name == KIT, kind
+        assert says in email.body_text and says in email.body_html, kind
+        for host_voice in ("\nQuinn\n", "Quinn</p>", "I welcome each guest", "I'm sorry"):
+            assert host_voice not in email.body_text + email.body_html, (kind, host_voice)
