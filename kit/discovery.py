@@ -95,18 +95,25 @@ async def _foreign_postcode(code: str, country: str, geocoder: Geocoder) -> Plac
     return place
 
 
-# At most this many other countries are offered for a bare code nothing hinted at.
+# At most this many other countries are offered for a code read abroad by population.
 OTHER_COUNTRIES_SHOWN = 3
 
 
 def did_you_mean(
-    near: str, place: Place, geocoder: Geocoder, hint_countries: Sequence[str] = ()
+    near: str,
+    place: Place,
+    geocoder: Geocoder,
+    hint_countries: Sequence[str] = (),
+    *,
+    unhinted: bool = False,
 ) -> tuple[Suggestion, ...]:
-    """Other countries where a bare code read as a US ZIP is a postal code too.
+    """Other countries where a bare code is a postal code too.
 
     The countries the visitor's language or region names (``hint_countries``, in the
-    visitor's order) come first and are marked ``hinted``; without one of them, up to
-    three others, the most populous place first.
+    visitor's order) are offered, marked ``hinted``. Nothing else is offered for a code
+    read as a US ZIP: nearly every ZIP is also a code somewhere (10027 is in Poland and
+    Spain), and "nothing suggests another country" means it is the ZIP. ``unhinted``
+    (the code is no US ZIP and was read abroad by population) offers up to three others.
     """
     code = parse_zip(near)
     places_with = getattr(geocoder, "places_with_postcode", None)
@@ -116,6 +123,8 @@ def did_you_mean(
     hinted = [p for c in hint_countries for p in abroad if p.country == c]
     if hinted:
         return tuple(_suggestion(code, p, True) for p in dict.fromkeys(hinted))
+    if not unhinted:
+        return ()
     return tuple(_suggestion(code, p, False) for p in abroad[:OTHER_COUNTRIES_SHOWN])
 
 
@@ -138,7 +147,7 @@ async def _us_zip_or_abroad(
     if not abroad:
         raise InvalidQuery({"near": f"We couldn't find the ZIP or postal code “{near}”."})
     first = abroad[0]
-    return first, did_you_mean(near, first, geocoder, hint_countries)
+    return first, did_you_mean(near, first, geocoder, hint_countries, unhinted=True)
 
 
 def search_country(params: Mapping[str, str], campaign: Campaign | None) -> str:
