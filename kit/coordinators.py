@@ -383,7 +383,7 @@ async def invite_coordinator(
                 "role": ROLE_LABELS[role],
                 "signin_url": f"{site.base_url}/coordinators/signin/{raw_token}",
                 "days": INVITE_TTL.days,
-                "site": site,
+                "site": site.public,
             },
         )
         detail = f"{address} as {role.value}"
@@ -582,7 +582,7 @@ async def send_signin_link(
                 "coordinator": coordinator,
                 "signin_url": url,
                 "minutes": int(LOGIN_TTL.total_seconds() // 60),
-                "site": site,
+                "site": site.public,
             },
         )
 
@@ -791,7 +791,7 @@ def _coordinator_context(meeting: Meeting, site: Settings) -> dict[str, Any]:
         "meeting": meeting,
         "host": meeting.host,
         "campaign": meeting.campaign,
-        "site": site,
+        "site": site.public,
         "meeting_url": meeting_url(site.base_url, meeting),
     }
 

@@ -202,7 +202,7 @@ async def request_email_support(idea: Idea, raw_email: str, *, site: Settings) -
             "campaign": idea.campaign,
             "confirm_url": confirm_url(token, site),
             "campaign_url": f"{site.base_url}/campaigns/{idea.campaign.slug}",
-            "site": site,
+            "site": site.public,
         },
     )
     return email
