@@ -183,7 +183,7 @@ async def _end_sessions(coordinator: Coordinator, **changes: Any) -> None:
         session_epoch=F("session_epoch") + 1, **changes
     )
     epoch = await Coordinator.filter(id=coordinator.id).values_list("session_epoch", flat=True)
-    coordinator.session_epoch = int(epoch[0]) if epoch else coordinator.session_epoch + 1
+    coordinator.session_epoch = int(epoch[0]) if epoch else coordinator.session_epoch + 1  # type: ignore[call-overload]  # tortoise types flat values_list rows as tuples
     coordinator.update_from_dict(changes)
 
 
@@ -603,7 +603,7 @@ async def check_signin_token(raw: str | None, now: datetime | None = None) -> Co
     token = await _live_login(raw, now or datetime.now(UTC)).first()
     if token is None:
         raise SigninLinkInvalid()
-    return await Coordinator.get(id=token.coordinator_id)  # type: ignore[attr-defined]
+    return await Coordinator.get(id=token.coordinator_id)
 
 
 async def consume_signin_token(raw: str | None, now: datetime | None = None) -> Coordinator:
@@ -677,7 +677,7 @@ async def sign_in_with_password(email: str, password: str, *, ip: str) -> Coordi
     if stored is None:  # same work as a real check, so timing doesn't tell who has a password
         _dummy_hash = _dummy_hash or await _hash(secrets.token_urlsafe(16))
     checked = await anyio.to_thread.run_sync(
-        _verify, stored or _dummy_hash, password[:MAX_PASSWORD], limiter=_hash_limiter
+        _verify, stored or _dummy_hash or "", password[:MAX_PASSWORD], limiter=_hash_limiter
     )
     if coordinator is None or stored is None or not checked:
         # Unknown addresses count too, so a lock doesn't tell who coordinates.

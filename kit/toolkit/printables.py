@@ -257,7 +257,8 @@ def signin_grid(size: str, ask_labels: tuple[str, ...]) -> SignInGrid:
 
 def signin_pages(rows: Sequence[SignInRow]) -> list[tuple[int, list[SignInRow]]]:
     """Rows in page-sized chunks (first row number, rows), so each page gets the header."""
-    pages, start = [], 0
+    pages: list[tuple[int, list[SignInRow]]] = []
+    start = 0
     while start < len(rows) or not pages:
         size = SIGNIN_ROWS_PER_PAGE if pages else SIGNIN_ROWS_FIRST_PAGE
         pages.append((start + 1, list(rows[start : start + size])))
@@ -409,7 +410,7 @@ def html_to_pdf(html: str, *, repeat_last_page: int = 0) -> bytes:
         )
         document = source.render(stylesheets=[css], font_config=fonts, **PDF_OPTIONS)
         finisher = _repeat_last_page(repeat_last_page) if repeat_last_page > 0 else None
-        return document.write_pdf(finisher=finisher, **PDF_OPTIONS)  # type: ignore[no-any-return]
+        return document.write_pdf(finisher=finisher, **PDF_OPTIONS)
 
 
 def _repeat_last_page(times: int) -> Callable[[Any, pydyf.PDF], None]:
