@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             # Instead of Starlette's max_body_size, whose 413 is bare text (see the module).
             Middleware(LimitRequestBody, max_bytes=MAX_BODY_BYTES),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     # A trailing-slash redirect would build its Location from the request's Host header.

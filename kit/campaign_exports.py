@@ -126,7 +126,7 @@ def _zone(name: object) -> tzinfo:
 
 def _export_row(row: dict[str, Any]) -> list[Any]:
     """The row's cells: each time twice, on the meeting's clock and in UTC."""
-    zone, cells = _zone(row.get("_tz")), []
+    zone, cells = _zone(row.get("_tz")), list[Any]()
     for column, value in row.items():
         if column in HIDDEN_COLUMNS:
             continue

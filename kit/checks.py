@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from kit.errors import SettingsError
 from kit.rendering import plural
-from kit.settings import Settings
+from kit.settings import Settings, hide_password
 
 Status = Literal["ok", "warn", "FAIL"]
 SMTP_CHECK_TIMEOUT = 10.0  # seconds; a firewalled port would otherwise hang for minutes
@@ -52,14 +52,6 @@ def check_settings(environ: dict[str, str] | None = None) -> tuple[Settings | No
     except SettingsError as exc:
         return None, CheckResult("configuration", "FAIL", str(exc))
     return settings, CheckResult("configuration", "ok", "every KIT_* setting is valid")
-
-
-def hide_password(url: str) -> str:
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def effective_settings(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:

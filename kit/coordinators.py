@@ -183,7 +183,7 @@ async def _end_sessions(coordinator: Coordinator, **changes: Any) -> None:
         session_epoch=F("session_epoch") + 1, **changes
     )
     epoch = await Coordinator.filter(id=coordinator.id).values_list("session_epoch", flat=True)
-    coordinator.session_epoch = int(epoch[0]) if epoch else coordinator.session_epoch + 1
+    coordinator.session_epoch = int(epoch[0]) if epoch else coordinator.session_epoch + 1  # type: ignore[call-overload]  # tortoise types flat values_list rows as tuples
     coordinator.update_from_dict(changes)
 
 
@@ -394,7 +394,7 @@ async def invite_coordinator(
                 "role": ROLE_LABELS[role],
                 "signin_url": f"{site.base_url}/coordinators/signin/{raw_token}",
                 "days": INVITE_TTL.days,
-                "site": site,
+                "site": site.public,
             },
         )
         detail = f"{address} as {role.value}"
@@ -593,7 +593,7 @@ async def send_signin_link(
                 "coordinator": coordinator,
                 "signin_url": url,
                 "minutes": int(LOGIN_TTL.total_seconds() // 60),
-                "site": site,
+                "site": site.public,
             },
         )
 
@@ -614,7 +614,7 @@ async def check_signin_token(raw: str | None, now: datetime | None = None) -> Co
     token = await _live_login(raw, now or datetime.now(UTC)).first()
     if token is None:
         raise SigninLinkInvalid()
-    return await Coordinator.get(id=token.coordinator_id)  # type: ignore[attr-defined]
+    return await Coordinator.get(id=token.coordinator_id)
 
 
 async def consume_signin_token(raw: str | None, now: datetime | None = None) -> Coordinator:
@@ -688,7 +688,7 @@ async def sign_in_with_password(email: str, password: str, *, ip: str) -> Coordi
     if stored is None:  # same work as a real check, so timing doesn't tell who has a password
         _dummy_hash = _dummy_hash or await _hash(secrets.token_urlsafe(16))
     checked = await anyio.to_thread.run_sync(
-        _verify, stored or _dummy_hash, password[:MAX_PASSWORD], limiter=_hash_limiter
+        _verify, stored or _dummy_hash or "", password[:MAX_PASSWORD], limiter=_hash_limiter
     )
     if coordinator is None or stored is None or not checked:
         # Unknown addresses count too, so a lock doesn't tell who coordinates.
@@ -802,7 +802,7 @@ def _coordinator_context(meeting: Meeting, site: Settings) -> dict[str, Any]:
         "meeting": meeting,
         "host": meeting.host,
         "campaign": meeting.campaign,
-        "site": site,
+        "site": site.public,
         "meeting_url": meeting_url(site.base_url, meeting),
     }
 

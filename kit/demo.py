@@ -408,7 +408,9 @@ async def complete_with_report(meeting: Meeting, rng: random.Random) -> None:
     confirmed = await Rsvp.filter(meeting_id=meeting.id, status="confirmed").select_related(
         "person"
     )
-    came = [(r.person.name, r.person.email, r) for r in confirmed if rng.random() < 0.85]
+    came: list[tuple[str, str, Rsvp | None]] = [
+        (r.person.name, r.person.email, r) for r in confirmed if rng.random() < 0.85
+    ]
     came += [
         demo_person(rng, 90_000 + meeting.id * 10 + i) + (None,) for i in range(rng.randint(0, 3))
     ]
@@ -434,7 +436,10 @@ async def complete_with_report(meeting: Meeting, rng: random.Random) -> None:
                     await Commitment.create(meeting=meeting, attendee=attendee, ask=ask["key"])
         for text in rng.sample(IDEAS, 2):
             await Idea.create(
-                meeting=meeting, campaign_id=meeting.campaign_id, text=text, supporters=0
+                meeting=meeting,
+                campaign_id=meeting.campaign_id,  # type: ignore[attr-defined]
+                text=text,
+                supporters=0,
             )
         await Meeting.filter(id=meeting.id).update(
             status=MeetingStatus.COMPLETED, completed_at=meeting.ends_at

@@ -144,7 +144,7 @@ def agenda_items(raw: object) -> list[tuple[str, int]]:
             continue
         title = str(entry.get("title") or "").strip()
         try:
-            minutes = int(entry.get("minutes") or 0)  # type: ignore[call-overload]
+            minutes = int(entry.get("minutes") or 0)
         except (TypeError, ValueError):
             continue
         if title and 0 <= minutes <= 24 * 60:

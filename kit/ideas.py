@@ -139,7 +139,7 @@ async def supported_ideas(supporter_key: str | None, ideas: Iterable[Idea]) -> s
     rows = await IdeaSupport.filter(supporter_key=supporter_key, idea_id__in=ids).values_list(
         "idea_id", flat=True
     )
-    return {int(i) for i in rows}
+    return {int(i) for i in rows}  # type: ignore[call-overload]  # tortoise types flat values_list rows as tuples
 
 
 async def limit_supports(client: str, now: datetime | None = None) -> None:
@@ -201,8 +201,8 @@ async def request_email_support(idea: Idea, raw_email: str, *, site: Settings) -
             "idea": idea,
             "campaign": idea.campaign,
             "confirm_url": confirm_url(token, site),
-            "campaign_url": f"{site.base_url}/campaigns/{idea.campaign.slug}",
-            "site": site,
+            "campaign_url": f"{site.base_url}/campaigns/{idea.campaign.slug}",  # type: ignore[union-attr]  # public ideas have a campaign
+            "site": site.public,
         },
     )
     return email

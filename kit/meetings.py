@@ -345,9 +345,9 @@ async def get_managed_meeting(public_id: str, token: str | None) -> Meeting:
     access = await find_token(token, TokenKind.MEETING_MANAGE)
     if access is None or not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
         raise MeetingNotFound()
-    meeting = await Meeting.get_or_none(id=access.meeting_id, public_id=public_id).select_related(
+    meeting = await Meeting.get_or_none(id=access.meeting_id, public_id=public_id).select_related(  # type: ignore[attr-defined]
         "campaign", "host"
-    )  # type: ignore[attr-defined]
+    )
     if meeting is None:
         raise MeetingNotFound()
     return meeting

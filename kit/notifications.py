@@ -102,7 +102,7 @@ async def send_from_host(
         context={
             "meeting": meeting,
             "host": meeting.host,
-            "site": site,
+            "site": site.public,
             "meeting_url": meeting_url(meeting, site),
             "unsubscribe_url": link,
             "essential": essential,

@@ -331,7 +331,7 @@ async def load_report_form(meeting: Meeting) -> tuple[ReportSheet, dict[str, str
     attendees = await Attendee.filter(meeting_id=meeting.id).order_by("id")
     row_of = {r.id: f"rsvp.{rsvp_ref(r)}" for r in sheet.rsvps}
     # Walk-ins, and guests whose RSVP was cancelled since, go on rows to fill in.
-    loose = sum(1 for a in attendees if a.rsvp_id not in row_of)  # type: ignore[attr-defined]
+    loose = len([a for a in attendees if a.rsvp_id not in row_of])  # type: ignore[attr-defined]
     if loose + 2 > sheet.walk_in_rows:
         sheet = await report_sheet(meeting, walk_ins=loose + 2)
     asks: dict[int, list[str]] = {}
@@ -355,7 +355,7 @@ async def load_report_form(meeting: Meeting) -> tuple[ReportSheet, dict[str, str
     values.update(
         headcount=str(report.headcount),
         ideas="\n".join(
-            await Idea.filter(meeting_id=meeting.id).order_by("id").values_list("text", flat=True)
+            await Idea.filter(meeting_id=meeting.id).order_by("id").values_list("text", flat=True)  # type: ignore[arg-type]  # tortoise types flat values_list rows as tuples
         ),
         story=report.story,
         story_consent="1" if report.story_consent else "",
@@ -442,7 +442,7 @@ async def file_report(
 
 
 async def _save_report(meeting: Meeting, data: ReportInput) -> Report:
-    values = {
+    values: dict[str, Any] = {
         "headcount": data.headcount,
         "story": data.story,
         "story_consent": data.story_consent,
@@ -572,8 +572,8 @@ async def _invite_new_hosts(
 ) -> ReportEmails:
     """Each new "I'll host" gets one invitation, on a first filing or on a later edit;
     never a second one to the same address for this meeting, however often it is filed."""
-    invited = set(
-        await OutboxEmail.filter(meeting_id=meeting.id, kind="host_invitation").values_list(
+    invited: set[str] = set(
+        await OutboxEmail.filter(meeting_id=meeting.id, kind="host_invitation").values_list(  # type: ignore[arg-type]  # tortoise types flat values_list rows as tuples
             "to_addr", flat=True
         )
     )

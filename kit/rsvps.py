@@ -203,7 +203,7 @@ async def _record(
         if not meeting.waitlist_enabled:
             raise Conflict(FULL)
         status = RsvpStatus.WAITLISTED
-    fields = {
+    fields: dict[str, Any] = {
         "guests": data.guests,
         "status": status,
         "note": data.note,

@@ -10,9 +10,9 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from kit.errors import SettingsError
 from kit.ratelimit import Limit
@@ -103,6 +103,37 @@ def _default(env: str) -> str | None:
     return next(s.default for s in SETTINGS if s.env == env)
 
 
+def hide_password(url: str) -> str:
+    """``smtp://kit:hunter2@host`` → ``smtp://kit:***@host``: a URL fit for a log line."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class PublicSite:
+    """What templates (pages and emails) may know of the settings: public values only.
+
+    Templates get this view, never ``Settings``, so no page or email can print the
+    secret key or a password, however a template is written.
+    """
+
+    base_url: str
+    contact: str
+    tile_url: str
+    tile_attribution: str
+
+
+# Shown hidden in repr(settings), so a traceback, a log line or a debugger gives nothing away.
+_HIDDEN_IN_REPR: dict[str, Callable[[str], str]] = {
+    "secret_key": lambda _: "***",
+    "database_url": hide_password,
+    "smtp_url": hide_password,
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -133,6 +164,19 @@ class Settings:
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def public(self) -> PublicSite:
+        return PublicSite(self.base_url, self.contact, self.tile_url, self.tile_attribution)
+
+    def __repr__(self) -> str:  # dataclass keeps a __repr__ the class defines
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value and f.name in _HIDDEN_IN_REPR:
+                value = _HIDDEN_IN_REPR[f.name](value)
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -155,7 +155,7 @@ def can_be_key(value: str | None, max_length: int) -> bool:
     Looking up one that can't makes the ORM refuse the length or PostgreSQL the NUL
     byte, which would be a 500; answering "not found" straight away is the truth.
     """
-    return bool(value) and len(value) <= max_length and not UNSTORABLE_RE.search(value)
+    return value is not None and 0 < len(value) <= max_length and not UNSTORABLE_RE.search(value)
 
 
 FOLDS = ("first", "second")  # which of a time the clocks show twice (PEP 495's fold 0 or 1)

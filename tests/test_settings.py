@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kit.app import create_app
+from kit.coordinators import add_coordinator, send_signin_link
 from kit.errors import SettingsError
-from kit.settings import Settings
+from kit.ideas import get_public_idea, request_email_support
+from kit.models import OutboxEmail
+from kit.settings import PublicSite, Settings
+from kit.toolkit import mail
+from tests.factories import make_meeting
+from tests.test_ideas import board
 
 
 def env(tmp_path: Path, **values: str) -> dict[str, str]:
@@ -92,3 +103,118 @@ def test_contact_email_defaults_to_the_sender_address(tmp_path: Path) -> None:
     assert chosen.contact == "help@example.org"
     with pytest.raises(SettingsError, match="KIT_CONTACT_EMAIL"):
         Settings.from_env({**base, "KIT_CONTACT_EMAIL": "nobody"})
+
+
+# --- Secrets stay out of reprs and templates ----------------------------------------------
+
+SECRET_KEY = "the-secret-key-nobody-may-see-0123456789abcdef"
+SMTP_PASSWORD = "smtp-password-nobody-may-see"
+DB_PASSWORD = "db-password-nobody-may-see"
+SECRETS = (SECRET_KEY, SMTP_PASSWORD, DB_PASSWORD)
+
+
+def with_secrets(settings: Settings) -> Settings:
+    """The suite's settings (its database) with a secret key and an SMTP password."""
+    smtp_url = f"smtp://kit:{SMTP_PASSWORD}@127.0.0.1:2525"
+    return replace(settings, secret_key=SECRET_KEY, smtp_url=smtp_url)
+
+
+def test_repr_hides_the_secret_key_and_passwords(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        env(
+            tmp_path,
+            KIT_SECRET_KEY=SECRET_KEY,
+            KIT_SMTP_URL=f"smtp://kit:{SMTP_PASSWORD}@mail.example.org:587",
+            KIT_DATABASE_URL=f"postgres://kit:{DB_PASSWORD}@127.0.0.1:5432/kit",
+        )
+    )
+    for shown in (repr(settings), str(settings), f"{settings}", repr([settings])):
+        assert not [s for s in SECRETS if s in shown], shown
+    # Still says what it is configured with, passwords blanked out.
+    assert "smtp_url='smtp://kit:***@mail.example.org:587'" in repr(settings)
+    assert "database_url='postgres://kit:***@127.0.0.1:5432/kit'" in repr(settings)
+    assert "secret_key='***'" in repr(settings)
+    assert settings.secret_key == SECRET_KEY  # hidden from repr, not from the kit
+
+
+def test_templates_get_only_public_values(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        env(tmp_path, KIT_SECRET_KEY=SECRET_KEY, KIT_CONTACT_EMAIL="help@example.org")
+    )
+    assert settings.public == PublicSite(
+        base_url="http://127.0.0.1:8000",
+        contact="help@example.org",
+        tile_url=settings.tile_url,
+        tile_attribution=settings.tile_attribution,
+    )
+    assert {f.name for f in fields(PublicSite)} == {
+        "base_url",
+        "contact",
+        "tile_url",
+        "tile_attribution",
+    }
+
+
+def debug_capture(app: ASGIApp, contexts: list[dict[str, Any]]) -> ASGIApp:
+    """The app, asked for Starlette's ``http.response.debug`` messages: each page's
+    template context (what TestClient reads as ``response.context``), kept in ``contexts``."""
+
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        scope = {**scope, "extensions": {**scope.get("extensions", {}), "http.response.debug": {}}}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.debug":
+                contexts.append(message["info"]["context"])
+            else:
+                await send(message)
+
+        await app(scope, receive, capture)
+
+    return asgi
+
+
+def holds_secrets(context: dict[str, Any]) -> list[str]:
+    found = [k for k, v in context.items() if isinstance(v, Settings)]
+    return found + [s for s in SECRETS if s in repr(context)]
+
+
+async def test_no_page_or_email_sees_the_secret_key_or_the_smtp_password(
+    settings: Settings, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = with_secrets(settings)
+    pages: list[dict[str, Any]] = []
+    emails: dict[str, dict[str, Any]] = {}
+    render_email = mail.render_email
+
+    def recording_render_email(kind: str, context: dict[str, Any]) -> mail.RenderedEmail:
+        emails[kind] = context  # the real renderer still renders: this only looks
+        return render_email(kind, context)
+
+    monkeypatch.setattr(mail, "render_email", recording_render_email)
+    created = await make_meeting()
+    emails.clear()  # the factory's own emails are sent with the factories' settings
+    await add_coordinator("cara@example.org")
+    transport = httpx.ASGITransport(app=debug_capture(create_app(site, manage_db=False), pages))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        paths = ["/", "/contact", "/privacy", f"/meetings/{created.meeting.public_id}"]
+        answers = [await client.get(path) for path in paths]
+        rsvp = {"name": "Ada Okafor", "email": "ada@example.org"}
+        answers.append(
+            await client.post(f"/api/meetings/{created.meeting.public_id}/rsvps", json=rsvp)
+        )
+    await send_signin_link("cara@example.org", ip="1.2.3.4", site=site)
+    [idea] = await board(texts=["A shaded playground"])
+    await request_email_support(await get_public_idea(idea.public_id), "bo@example.org", site=site)
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 202]
+    assert len(pages) == 4 and all(p["settings"] == site.public for p in pages)
+    kinds = {"rsvp_confirmed", "host_new_rsvp", "coordinator_signin", "idea_support_confirm"}
+    assert kinds <= set(emails)
+    assert all(emails[kind]["site"] == site.public for kind in kinds)
+    for context in [*pages, *emails.values()]:
+        assert not holds_secrets(context)
+    outputs = [a.text for a in answers]
+    outputs += [f"{e.subject}\n{e.body_text}\n{e.body_html}" for e in await OutboxEmail.all()]
+    assert not [s for s in SECRETS for text in outputs if s in text]

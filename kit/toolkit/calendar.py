@@ -31,6 +31,8 @@ from icalendar import (
     Component,
     Event,
     Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
     vCalAddress,
     vDuration,
 )
@@ -293,16 +295,16 @@ def one_onset_per_observance(timezone: Timezone) -> Timezone:
     meetings an hour off in the years it missed. One onset per block means the
     same thing (RFC 5545 3.6.5) and every reader gets it right.
     """
-    blocks: list[Component] = []
+    blocks: list[TimezoneStandard | TimezoneDaylight] = []
     for observance in timezone.subcomponents:
-        for onset in [observance["DTSTART"].dt, *rdates(observance)]:
+        for onset in [observance.DTSTART, *rdates(observance)]:
             block = type(observance)()
             for name, value in observance.items():
                 if name not in {"DTSTART", "RDATE"}:
                     block[name] = value
             block.add("DTSTART", onset)
             blocks.append(block)
-    timezone.subcomponents = sorted(blocks, key=lambda block: block["DTSTART"].dt)
+    timezone.subcomponents = sorted(blocks, key=lambda block: block.DTSTART)
     return timezone
 
 

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import Header
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import EmailPolicy, Policy
 from email.policy import default as default_policy
@@ -103,7 +103,7 @@ async def queue_email(
 MAX_LINE = 998
 
 
-class OneLineHeader(UnstructuredHeader):
+class OneLineHeader(UnstructuredHeader, BaseHeader):  # the MRO the registry builds
     """A header written as it is, on one line: List-Unsubscribe and List-Unsubscribe-Post.
 
     The default policy folds lines past 78 characters; a URL has no space to fold at,
@@ -120,7 +120,7 @@ class OneLineHeader(UnstructuredHeader):
         return line + policy.linesep
 
 
-class EncodedTextHeader(UnstructuredHeader):
+class EncodedTextHeader(UnstructuredHeader, BaseHeader):  # the MRO the registry builds
     """Subject: non-ASCII text in encoded words that keep every space.
 
     Python 3.11's folder drops the space between two encoded words that meet at a fold
@@ -139,7 +139,7 @@ class EncodedTextHeader(UnstructuredHeader):
         return f"{self.name}: {text}{policy.linesep}"
 
 
-def _policy() -> EmailPolicy:
+def _policy() -> EmailPolicy[EmailMessage]:
     registry = HeaderRegistry()
     registry.map_to_type("list-unsubscribe", OneLineHeader)
     registry.map_to_type("list-unsubscribe-post", OneLineHeader)

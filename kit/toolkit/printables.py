@@ -32,7 +32,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -51,9 +52,6 @@ from kit.public import public_location
 from kit.rendering import wall_clock
 from kit.toolkit.markdown import markdown_to_html
 
-PDF_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "pdf_templates"
-PRINT_CSS = (PDF_TEMPLATES_DIR / "print.css").read_text()
-_CSS_DIGEST = hashlib.sha256(PRINT_CSS.encode()).digest()
 PDF = "application/pdf"
 LETTER_COUNTRIES = frozenset({"US", "CA"})
 CARDS_PER_PAGE = 6
@@ -86,7 +84,7 @@ class Document:
     def fingerprint(self) -> str:
         """Everything that drives the PDF: the HTML, the stylesheet, the repeats."""
         digest = hashlib.sha256(self.html.encode())
-        digest.update(f"|{self.repeat_last_page}|".encode() + _CSS_DIGEST)
+        digest.update(f"|{self.repeat_last_page}|".encode() + _css_digest())
         return digest.hexdigest()
 
 
@@ -123,9 +121,30 @@ def _clock(value: datetime) -> str:
     return value.strftime("%-I:%M %p")
 
 
+@cache
+def pdf_templates_dir() -> Path:
+    """The package's ``pdf_templates`` folder, wherever the kit is installed.
+
+    In the repository it is the top-level ``pdf_templates/`` (``kit/pdf_templates`` is a
+    symlink to it); a wheel ships it as package data. Nothing is read at import time.
+    """
+    return Path(str(files("kit") / "pdf_templates"))
+
+
+@cache
+def print_css() -> str:
+    return (pdf_templates_dir() / "print.css").read_text(encoding="utf-8")
+
+
+@cache
+def _css_digest() -> bytes:
+    return hashlib.sha256(print_css().encode()).digest()
+
+
+@cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(PDF_TEMPLATES_DIR),
+        loader=jinja2.FileSystemLoader(pdf_templates_dir()),
         autoescape=jinja2.select_autoescape(("html",)),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -136,7 +155,8 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-ENV = _environment()
+def _template(name: str) -> jinja2.Template:
+    return _environment().get_template(name)
 
 
 def _when(meeting: Meeting) -> dict[str, Any]:
@@ -237,7 +257,8 @@ def signin_grid(size: str, ask_labels: tuple[str, ...]) -> SignInGrid:
 
 def signin_pages(rows: Sequence[SignInRow]) -> list[tuple[int, list[SignInRow]]]:
     """Rows in page-sized chunks (first row number, rows), so each page gets the header."""
-    pages, start = [], 0
+    pages: list[tuple[int, list[SignInRow]]] = []
+    start = 0
     while start < len(rows) or not pages:
         size = SIGNIN_ROWS_PER_PAGE if pages else SIGNIN_ROWS_FIRST_PAGE
         pages.append((start + 1, list(rows[start : start + size])))
@@ -287,7 +308,7 @@ def packet_document(
         meeting_url=meeting_url,
         report_url=report_url,
     )
-    html = ENV.get_template("packet.html").render(context)
+    html = _template("packet.html").render(context)
     return Document(_dated("packet", meeting), html, repeat_last_page=pages_of_cards - 1)
 
 
@@ -316,7 +337,7 @@ def flyer_document(meeting: Meeting, *, rsvp_url: str, short_url: str) -> Docume
         short_url=short_url,
         tab_link=tab_link(short_url),
     )
-    return Document(_dated("flyer", meeting), ENV.get_template("flyer.html").render(context))
+    return Document(_dated("flyer", meeting), _template("flyer.html").render(context))
 
 
 def meeting_guide_document(
@@ -336,7 +357,7 @@ def meeting_guide_document(
         agenda=_agenda(agenda, meeting),
         guide=Markup(markdown_to_html(guide_markdown)),
     )
-    return Document(_dated("guide", meeting), ENV.get_template("guide.html").render(context))
+    return Document(_dated("guide", meeting), _template("guide.html").render(context))
 
 
 def campaign_guide_document(
@@ -364,7 +385,7 @@ def campaign_guide_document(
         guide=Markup(markdown_to_html(guide_markdown)),
     )
     filename = f"guide-{slugify(campaign.slug, 'campaign')}.pdf"
-    return Document(filename, ENV.get_template("guide.html").render(context))
+    return Document(filename, _template("guide.html").render(context))
 
 
 _RENDER_LOCK = threading.Lock()  # WeasyPrint (and the shared font configuration) per thread
@@ -375,7 +396,7 @@ def _stylesheet() -> tuple[weasyprint.CSS, FontConfiguration]:
     """print.css parsed once, with the one font configuration every render shares."""
     if not _shared:
         fonts = FontConfiguration()
-        css = weasyprint.CSS(string=PRINT_CSS, font_config=fonts, url_fetcher=DataOnlyFetcher())
+        css = weasyprint.CSS(string=print_css(), font_config=fonts, url_fetcher=DataOnlyFetcher())
         _shared.update(css=css, fonts=fonts)
     return _shared["css"], _shared["fonts"]
 
@@ -385,11 +406,11 @@ def html_to_pdf(html: str, *, repeat_last_page: int = 0) -> bytes:
     with _RENDER_LOCK:
         css, fonts = _stylesheet()
         source = weasyprint.HTML(
-            string=html, base_url=str(PDF_TEMPLATES_DIR), url_fetcher=DataOnlyFetcher()
+            string=html, base_url=str(pdf_templates_dir()), url_fetcher=DataOnlyFetcher()
         )
         document = source.render(stylesheets=[css], font_config=fonts, **PDF_OPTIONS)
         finisher = _repeat_last_page(repeat_last_page) if repeat_last_page > 0 else None
-        return document.write_pdf(finisher=finisher, **PDF_OPTIONS)  # type: ignore[no-any-return]
+        return document.write_pdf(finisher=finisher, **PDF_OPTIONS)
 
 
 def _repeat_last_page(times: int) -> Callable[[Any, pydyf.PDF], None]:

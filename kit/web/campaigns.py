@@ -173,7 +173,7 @@ async def idea_support(request: Request) -> Response:
 
 
 def _back_to_board(idea: Idea, notice: str) -> Response:
-    url = f"/campaigns/{idea.campaign.slug}?notice={notice}#idea-{idea.public_id}"
+    url = f"/campaigns/{idea.campaign.slug}?notice={notice}#idea-{idea.public_id}"  # type: ignore[union-attr]  # public ideas have a campaign
     return RedirectResponse(url, status_code=303)
 
 

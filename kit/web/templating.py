@@ -28,7 +28,8 @@ def asset_url(mount: str, path: str) -> str:
 
 
 def _page_context(request: Request) -> dict[str, Any]:
-    return {"csrf_token": csrf_token(request), "settings": request.app.state.settings}
+    # The public view only: a page has no use for the secret key or the SMTP password.
+    return {"csrf_token": csrf_token(request), "settings": request.app.state.settings.public}
 
 
 def make_templates() -> Jinja2Templates:
