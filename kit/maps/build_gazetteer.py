@@ -26,7 +26,7 @@ import tempfile
 import time
 import zoneinfo
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -444,7 +444,7 @@ def qualifier_rows() -> Iterator[tuple[str, str, str, int]]:
 
 
 def write_index(
-    path: Path, zips: list[ZipRow], places: list[PlaceRow], postcodes: list[PostcodeRow] = ()
+    path: Path, zips: list[ZipRow], places: list[PlaceRow], postcodes: Sequence[PostcodeRow] = ()
 ) -> None:
     with closing(sqlite3.connect(path)) as db:
         # A crash leaves only a temporary file behind, so durability while

@@ -264,7 +264,7 @@ def fingerprint(q: Filters) -> str:
         q.starts_before and q.starts_before.timestamp(),
         q.has_space,
     )
-    if isinstance(q, UpcomingQuery) or q.sort != DISTANCE:
+    if not isinstance(q, NearbyQuery) or q.sort != DISTANCE:
         # Only other sorts add a part: links to nearest-first pages made before sorting
         # existed keep working.
         parts += (DATE,)
