@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 from tortoise.functions import Count, Max
 
+from kit.calendar_events import meeting_local_times, render_feed
 from kit.campaigns import SLUG_LENGTH
 from kit.errors import NotFound
 from kit.models import (
@@ -31,7 +32,6 @@ from kit.models import (
     Visibility,
 )
 from kit.tokens import find_token, issue_token, revoke_tokens
-from kit.toolkit.calendar import local_times, render_feed
 from kit.validation import can_be_key
 
 # Feeds keep recent past meetings too, so a calendar doesn't lose last week's event.
@@ -164,7 +164,7 @@ async def revoke_person_feeds(person: Person) -> int:
 
 def calendar_ready(meetings: Sequence[Meeting], now: datetime) -> list[Meeting]:
     """The meetings a feed shows. One with dates no calendar can hold on its place's
-    clock (year 9999: ``local_times``), or that are absurdly far ahead, is left out and
+    clock (year 9999: ``meeting_local_times``), or that are absurdly far ahead, is left out and
     logged: every subscriber's calendar would otherwise refuse, or choke on, the feed."""
     ready = []
     for meeting in meetings:
@@ -183,7 +183,7 @@ def calendar_ready(meetings: Sequence[Meeting], now: datetime) -> list[Meeting]:
 
 
 def feed_problem(meeting: Meeting, now: datetime) -> str | None:
-    if local_times(meeting) is None:
+    if meeting_local_times(meeting) is None:
         return "its place's clock can't show those dates"
     if meeting.starts_at > now + FEED_HORIZON:
         return "it starts more than ten years ahead"

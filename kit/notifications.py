@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from kit.calendar_events import render_invite
 from kit.models import EmailOptOut, Meeting, OutboxEmail, Person, Rsvp, RsvpStatus, TokenKind
 from kit.settings import Settings
 from kit.tokens import issue_token
 from kit.toolkit import mail
-from kit.toolkit.calendar import render_invite
 
 APP_NAME = "House Meeting Kit"
 

@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from kit import cards, feeds, meetings, notifications, outcomes, rsvps
+from kit.calendar_events import calendar_links, render_public_ics
 from kit.errors import Conflict, NotFound, ValidationError
 from kit.models import EmailOptOut, Meeting, Rsvp, RsvpStatus
 from kit.public import public_event_ld, public_meeting
-from kit.toolkit.calendar import calendar_links, render_public_ics
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict, read_json
 from kit.web.limits import limit_rsvps
