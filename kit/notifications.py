@@ -1,6 +1,6 @@
 """Which email each event sends, to whom, with which invite: personal notes from the host.
 
-Every function here only queues (``kit.toolkit.mail.queue_email``) inside the
+Every function here only queues (``kit.mail_queue.queue_email``) inside the
 caller's transaction. Messages go out as "<host first name> via House Meeting
 Kit", are signed by the host, carry a Reply-To to the host only when the host
 allowed it, and have List-Unsubscribe headers (honored for non-essential mail).
@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from kit import mail_queue as mail
 from kit.models import EmailOptOut, Meeting, OutboxEmail, Person, Rsvp, RsvpStatus, TokenKind
 from kit.settings import Settings
 from kit.tokens import issue_token
-from kit.toolkit import mail
 from kit.toolkit.calendar import render_invite
 
 APP_NAME = "House Meeting Kit"
