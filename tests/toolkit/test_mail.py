@@ -33,6 +33,15 @@ def message(to: str = "guest@example.org", **fields: Any) -> Message:
     return Message(to=to, **{**defaults, **fields})
 
 
+def test_a_message_built_twice_is_the_same_message() -> None:
+    """A resend after a crash must carry the Message-ID receivers already saw."""
+    first, again = build_message(message()), build_message(message())
+    assert first.as_bytes() == again.as_bytes()
+    assert first["Message-ID"] == "<20261123120000.k3J9x_2LqPz8@example.org>"
+    assert first["Date"] == "Mon, 23 Nov 2026 12:00:00 +0000"
+    assert first["From"].addresses[0].addr_spec == "kit@example.org"
+
+
 def test_write_eml_replaces_atomically_and_leaves_no_temporary_files(tmp_path: Path) -> None:
     msg = EmailMessage()
     msg["Message-ID"] = "<20261123120000.k3J9x_2LqPz8@example.org>"
