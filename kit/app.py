@@ -11,11 +11,12 @@ from starlette.middleware.sessions import SessionMiddleware
 from tortoise.contrib.starlette import RegisterTortoise
 
 from kit.db import tortoise_config
+from kit.delivery import background_delivery
 from kit.feeds import FeedCache
 from kit.maps.cache import DatabaseGeocodeCache
 from kit.maps.geocoding import make_geocoder
+from kit.schedule import run_schedule_loop
 from kit.settings import Settings
-from kit.toolkit.delivery import background_delivery
 from kit.web import routes
 from kit.web.errors import EXCEPTION_HANDLERS
 from kit.web.request_guards import LimitRequestBody, RejectNulInUrl
@@ -37,7 +38,10 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             RegisterTortoise(
                 app, config=tortoise_config(settings.database_url), _enable_global_fallback=True
             ),
-            background_delivery(settings),
+            # Reminders and digests are queued by the same processes that deliver.
+            background_delivery(
+                settings, alongside=[lambda stop: run_schedule_loop(settings, stop=stop)]
+            ),
         ):
             yield
 

@@ -325,9 +325,12 @@ def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from kit.toolkit.delivery import run_worker
+    from kit.delivery import run_worker
+    from kit.schedule import run_schedule_loop
 
-    return run_async(run_worker(settings))
+    # Reminders and digests are queued by the same processes that deliver.
+    schedule = [lambda stop: run_schedule_loop(settings, stop=stop)]
+    return run_async(run_worker(settings, alongside=schedule))
 
 
 def build_parser() -> argparse.ArgumentParser:

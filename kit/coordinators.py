@@ -58,6 +58,7 @@ from kit.errors import (
 )
 from kit.ideas import ID_LENGTH as IDEA_ID_LENGTH
 from kit.ideas import set_idea_status
+from kit.mail_queue import queue_email
 from kit.meetings import PUBLIC_ID_LENGTH, approve_meeting, meeting_url
 from kit.models import (
     AccessToken,
@@ -74,7 +75,6 @@ from kit.models import (
 from kit.ratelimit import Limit, hit
 from kit.settings import Settings
 from kit.tokens import find_token, hash_token
-from kit.toolkit import mail
 
 APP_NAME = "House Meeting Kit"
 LOGIN_TTL = timedelta(minutes=15)
@@ -383,7 +383,7 @@ async def invite_coordinator(
             coordinator=invited,
             expires_at=(now or datetime.now(UTC)) + INVITE_TTL,
         )
-        await mail.queue_email(
+        await queue_email(
             "coordinator_invite",
             to=address,
             reply_to=actor.email,
@@ -586,7 +586,7 @@ async def send_signin_link(
             coordinator=coordinator,
             expires_at=(now or datetime.now(UTC)) + LOGIN_TTL,
         )
-        await mail.queue_email(
+        await queue_email(
             "coordinator_signin",
             to=address,
             context={
@@ -833,7 +833,7 @@ async def publish_approved(
     async with in_transaction():
         approved = await approve_meeting(meeting.public_id)  # conditional: once only
         meeting.status = approved.status
-        await mail.queue_email(
+        await queue_email(
             "meeting_approved",
             to=meeting.host.email,
             meeting=meeting,
@@ -862,7 +862,7 @@ async def switch_meeting_status(
     if not switched:
         return False
     meeting.status, meeting.hidden_reason = status, reason
-    await mail.queue_email(
+    await queue_email(
         email_kind,
         to=meeting.host.email,
         meeting=meeting,
@@ -994,7 +994,7 @@ async def _queue_host_message(
     sender: str,
     site: Settings,
 ) -> None:
-    await mail.queue_email(
+    await queue_email(
         "coordinator_message",
         to=meeting.host.email,
         meeting=meeting,

@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from kit.errors import Conflict, MeetingNotFound
+from kit.mail_queue import queue_email
 from kit.models import AccessToken, Meeting, MeetingStatus, Person, TokenKind
 from kit.people import mark_verified, normalize_email, update_person
 from kit.ratelimit import Limit, hit
 from kit.settings import Settings
 from kit.tokens import find_token, issue_token, revoke_tokens
-from kit.toolkit import mail
 from kit.transactions import atomically
 
 CONFIRM_TTL = timedelta(days=7)
@@ -90,7 +90,7 @@ async def queue_confirmation(meeting: Meeting, host: Person, site: Settings) -> 
         person=host,
         expires_at=datetime.now(UTC) + CONFIRM_TTL,
     )
-    await mail.queue_email(
+    await queue_email(
         "host_confirm",
         to=host.email,
         meeting=meeting,
@@ -177,7 +177,7 @@ async def confirm_host(
 
 async def queue_meeting_created(meeting: Meeting, token: str, site: Settings) -> None:
     """The host's email with the live meeting and their private manage link."""
-    await mail.queue_email(
+    await queue_email(
         "meeting_created",
         to=meeting.host.email,
         meeting=meeting,
@@ -213,7 +213,7 @@ async def send_manage_links(email: str, *, client: str, site: Settings) -> int:
             links.append(
                 {"meeting": meeting, "manage_url": manage_url(site.base_url, meeting, token)}
             )
-        await mail.queue_email(
+        await queue_email(
             "manage_links",
             to=hosted[0].host.email,
             context={"host": hosted[0].host, "links": links},
@@ -233,7 +233,7 @@ async def replace_manage_links(meeting: Meeting, site: Settings) -> str:
     async def work() -> str:
         await revoke_tokens(TokenKind.MEETING_MANAGE, meeting=meeting)
         token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
-        await mail.queue_email(
+        await queue_email(
             "manage_links",
             to=meeting.host.email,
             context={

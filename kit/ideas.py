@@ -29,10 +29,10 @@ from tortoise.transactions import in_transaction
 
 from kit import validation as v
 from kit.errors import NotFound, ValidationError
+from kit.mail_queue import queue_email
 from kit.models import Campaign, Idea, IdeaStatus, IdeaSupport, MeetingStatus
 from kit.ratelimit import Limit, hit
 from kit.settings import Settings
-from kit.toolkit import mail
 
 SUPPORT_LIMIT = Limit(30, 3600)  # supports (and email requests) per client IP
 EMAIL_LIMIT = Limit(3, 3600)  # confirmation emails per address
@@ -194,7 +194,7 @@ async def request_email_support(idea: Idea, raw_email: str, *, site: Settings) -
         message="We've already sent several links to that address. Please check your inbox.",
     )
     token = confirmation_token(idea, email, site.secret_key)
-    await mail.queue_email(
+    await queue_email(
         "idea_support_confirm",
         to=email,
         context={

@@ -1,6 +1,6 @@
 """Which email each event sends, to whom, with which invite: personal notes from the host.
 
-Every function here only queues (``kit.toolkit.mail.queue_email``) inside the
+Every function here only queues (``kit.mail_queue.queue_email``) inside the
 caller's transaction. Messages go out as "<host first name> via House Meeting
 Kit", are signed by the host, carry a Reply-To to the host only when the host
 allowed it, and have List-Unsubscribe headers (honored for non-essential mail).
@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from kit import mail_queue
 from kit.calendar_events import render_invite
 from kit.models import EmailOptOut, Meeting, OutboxEmail, Person, Rsvp, RsvpStatus, TokenKind
 from kit.settings import Settings
 from kit.tokens import issue_token
-from kit.toolkit import mail
 
 APP_NAME = "House Meeting Kit"
 
@@ -86,7 +86,7 @@ async def send_from_host(
                 "text": invite.decode(),
             }
         )
-    await mail.queue_email(
+    await mail_queue.queue_email(
         kind,
         to=to,
         meeting=meeting,

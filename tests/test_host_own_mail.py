@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 
 from kit import rsvps
+from kit.delivery import deliver_due
 from kit.models import OutboxEmail, Rsvp
 from kit.schedule import queue_reminders
 from kit.settings import Settings
-from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
 from tests.factories import CreatedMeeting, csrf_from, make_meeting, rsvp_link
 from tests.smtp import SmtpServer

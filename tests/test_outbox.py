@@ -13,15 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from kit import outbox
+from kit import delivery, outbox
+from kit.delivery import deliver_due
 from kit.models import EmailStatus, Meeting, OutboxEmail
-from kit.toolkit import delivery
-from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
 from tests.factories import make_meeting
 from tests.servers import run_kit
 from tests.smtp import SmtpServer
-from tests.toolkit.test_delivery import assert_each_arrived_once, make_due_now
+from tests.test_delivery import assert_each_arrived_once, make_due_now
 
 NOW = datetime.now(UTC)
 

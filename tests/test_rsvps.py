@@ -11,9 +11,9 @@ from urllib.parse import unquote
 import httpx
 from icalendar import Calendar
 
+from kit.delivery import deliver_due
 from kit.models import Meeting, MeetingStatus, OutboxEmail, Rsvp, RsvpSource, RsvpStatus
 from kit.settings import Settings
-from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
 from tests.factories import csrf_from, make_meeting, rsvp_link
 from tests.ics import parse_ics

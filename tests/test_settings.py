@@ -10,13 +10,13 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kit import mail_queue
 from kit.app import create_app
 from kit.coordinators import add_coordinator, send_signin_link
 from kit.errors import SettingsError
 from kit.ideas import get_public_idea, request_email_support
 from kit.models import OutboxEmail
 from kit.settings import PublicSite, Settings
-from kit.toolkit import mail
 from tests.factories import make_meeting
 from tests.test_ideas import board
 
@@ -186,13 +186,13 @@ async def test_no_page_or_email_sees_the_secret_key_or_the_smtp_password(
     site = with_secrets(settings)
     pages: list[dict[str, Any]] = []
     emails: dict[str, dict[str, Any]] = {}
-    render_email = mail.render_email
+    render_email = mail_queue.render_email
 
-    def recording_render_email(kind: str, context: dict[str, Any]) -> mail.RenderedEmail:
+    def recording_render_email(kind: str, context: dict[str, Any]) -> mail_queue.RenderedEmail:
         emails[kind] = context  # the real renderer still renders: this only looks
         return render_email(kind, context)
 
-    monkeypatch.setattr(mail, "render_email", recording_render_email)
+    monkeypatch.setattr(mail_queue, "render_email", recording_render_email)
     created = await make_meeting()
     emails.clear()  # the factory's own emails are sent with the factories' settings
     await add_coordinator("cara@example.org")

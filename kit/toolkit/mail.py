@@ -1,23 +1,20 @@
-"""The one choke point for mail: queue in the caller's transaction, deliver later.
+"""MIME building and SMTP transport of a plain message: a leaf that knows no outbox.
 
-``queue_email`` renders ``templates/emails/<kind>/{subject.txt,body.txt,body.html}``
-and stores the result as an ``OutboxEmail`` row, inside whatever transaction the
-caller holds, so an email exists if and only if the change that caused it was
-committed. ``to_mime`` turns a row into the same MIME message every time (stable
-Message-ID and Date), and a ``Transport`` sends it over SMTP or writes it as an
-.eml file. The worker that claims rows, retries and marks them sent lives in
-``kit.toolkit.delivery``.
+``build_message`` turns a :class:`Message` into the same MIME message every time (a
+stable Message-ID and Date from the message's own ``date`` and ``key``), and a
+``Transport`` sends it over SMTP or writes it as an .eml file; ``classify_failure``
+says what a send error means for a retry. Rendering templates and the outbox that
+queues and delivers messages live on the kit side (``kit.mail_queue``,
+``kit.delivery``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
-import logging
 import os
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.header import Header
 from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
@@ -26,77 +23,41 @@ from email.policy import EmailPolicy, Policy
 from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 import anyio
-import jinja2
-
-from kit.models import Meeting, OutboxEmail
-from kit.rendering import make_environment
-
-if TYPE_CHECKING:
-    from kit.settings import Settings
-
-log = logging.getLogger("kit.mail")
 
 SMTP_TIMEOUT = 30.0  # seconds, per SMTP command
-_env: jinja2.Environment | None = None
-
-
-def _templates() -> jinja2.Environment:
-    global _env
-    if _env is None:
-        _env = make_environment()
-    return _env
 
 
 @dataclass(frozen=True)
-class RenderedEmail:
+class Attachment:
+    filename: str
+    content_type: str  # may carry parameters: "text/calendar; method=REQUEST"
+    text: str  # text/* goes as text (keeping charset=utf-8); anything else as its bytes
+
+
+@dataclass(frozen=True)
+class Message:
+    """One email as plain data; whoever stores messages maps its rows to this.
+
+    ``date`` and ``key`` make the Message-ID, so the same stored message built twice
+    (a resend after a crash) carries the same Message-ID and receivers can drop the copy.
+    """
+
+    to: str
+    from_addr: str  # "Name <address>" or a bare address: only the address is used
     subject: str
-    body_text: str
-    body_html: str
-
-
-def render_email(kind: str, context: dict[str, Any]) -> RenderedEmail:
-    env = _templates()
-    subject = env.get_template(f"emails/{kind}/subject.txt").render(context)
-    return RenderedEmail(
-        subject=" ".join(subject.split()),
-        body_text=env.get_template(f"emails/{kind}/body.txt").render(context),
-        body_html=env.get_template(f"emails/{kind}/body.html").render(context),
-    )
-
-
-async def queue_email(
-    kind: str,
-    *,
-    to: str,
-    context: dict[str, Any],
-    meeting: Meeting | None = None,
-    sender_name: str = "",
-    reply_to: str = "",
-    headers: dict[str, str] | None = None,
-    attachments: list[dict[str, str]] | None = None,
-) -> OutboxEmail:
-    """Render and store one email; call it inside the transaction of the change it reports."""
-    rendered = render_email(kind, context)
-    email = await OutboxEmail.create(
-        kind=kind,
-        to_addr=to,
-        sender_name=sender_name,
-        reply_to=reply_to,
-        subject=rendered.subject,
-        body_text=rendered.body_text,
-        body_html=rendered.body_html,
-        headers=headers or {},
-        attachments=attachments or [],
-        meeting=meeting,
-        next_attempt_at=datetime.now(UTC),
-    )
-    notify()
-    return email
+    text: str
+    html: str = ""
+    from_name: str = ""  # shown as the sender; "House Meeting Kit" when empty
+    reply_to: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+    date: datetime | None = None  # when it was written; now when None
+    key: str | None = None  # random and unique per message; None for rows from before keys
 
 
 # RFC 5322's hard limit for a line, CRLF excluded.
@@ -150,61 +111,56 @@ def _policy() -> EmailPolicy[EmailMessage]:
 POLICY = _policy()
 
 
-def to_mime(email: OutboxEmail, mail_from: str) -> EmailMessage:
-    """The message for one outbox row; the same bytes every time it is built.
-
-    Message-ID and Date come from the row, so a resend (after a crash between
-    the server's 250 and marking the row sent) carries the same Message-ID and
-    receivers can recognise the duplicate.
-    """
+def build_message(message: Message) -> EmailMessage:
+    """The MIME message for ``message``; the same bytes every time it is built."""
     msg = EmailMessage(policy=POLICY)
-    sender = Address(addr_spec=mail_from.rpartition("<")[2].rstrip(">").strip())
-    created = email.created_at or datetime.now(UTC)
-    msg["From"] = Address(email.sender_name or "House Meeting Kit", addr_spec=sender.addr_spec)
-    msg["To"] = email.to_addr
-    msg["Subject"] = email.subject
+    sender = Address(addr_spec=message.from_addr.rpartition("<")[2].rstrip(">").strip())
+    created = message.date or datetime.now(UTC)
+    msg["From"] = Address(message.from_name or "House Meeting Kit", addr_spec=sender.addr_spec)
+    msg["To"] = message.to
+    msg["Subject"] = message.subject
     msg["Date"] = format_datetime(created.astimezone(UTC))
-    msg["Message-ID"] = message_id(email, sender.domain)
-    if email.reply_to:
-        msg["Reply-To"] = email.reply_to
-    for name, value in email.headers.items():
+    msg["Message-ID"] = message_id(message, sender.domain)
+    if message.reply_to:
+        msg["Reply-To"] = message.reply_to
+    for name, value in message.headers.items():
         msg[name] = value
-    msg.set_content(email.body_text)
-    if email.body_html:
-        msg.add_alternative(email.body_html, subtype="html")
-    for item in email.attachments:
+    msg.set_content(message.text)
+    if message.html:
+        msg.add_alternative(message.html, subtype="html")
+    for item in message.attachments:
         _attach(msg, item)
     return msg
 
 
-def message_id(email: OutboxEmail, domain: str) -> str:
-    """``<20261123124500.k3J9x_2LqPz8@example.org>``: the row's random ``message_key``
-    after its creation time, so stable per row and sortable, and unlike the row id it
+def message_id(message: Message, domain: str) -> str:
+    """``<20261123124500.k3J9x_2LqPz8@example.org>``: the message's random ``key``
+    after its date, so stable per message and sortable, and unlike a row id it
     tells a recipient nothing about how much mail the kit sends."""
-    created = (email.created_at or datetime.now(UTC)).astimezone(UTC)
-    if email.message_key:
-        return f"<{created:%Y%m%d%H%M%S}.{email.message_key}@{domain}>"
+    created = (message.date or datetime.now(UTC)).astimezone(UTC)
+    if message.key:
+        return f"<{created:%Y%m%d%H%M%S}.{message.key}@{domain}>"
     # Rows queued before message keys existed (migration 0008). A hash of the id would
     # not hide it (ids are small numbers: try them all), and toolkit has no secret to
     # key one with, so the id is left out altogether: the exact creation time and a
     # hash of what the recipient can read anyway are just as stable and unique.
-    content = "\0".join((email.to_addr, email.subject, email.body_text))
+    content = "\0".join((message.to, message.subject, message.text))
     digest = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return f"<{created:%Y%m%d%H%M%S.%f}.{digest}@{domain}>"
 
 
-def _attach(msg: EmailMessage, item: dict[str, str]) -> None:
-    maintype, _, rest = item["content_type"].partition("/")
+def _attach(msg: EmailMessage, item: Attachment) -> None:
+    maintype, _, rest = item.content_type.partition("/")
     subtype, *raw_params = [part.strip() for part in rest.split(";")]
     params = dict(p.split("=", 1) for p in raw_params if "=" in p)
     if maintype == "text":  # keeps charset=utf-8, and e.g. text/calendar's method=REQUEST
-        msg.add_attachment(item["text"], subtype=subtype, filename=item["filename"], params=params)
+        msg.add_attachment(item.text, subtype=subtype, filename=item.filename, params=params)
     else:
         msg.add_attachment(
-            item["text"].encode(),
+            item.text.encode(),
             maintype=maintype,
             subtype=subtype,
-            filename=item["filename"],
+            filename=item.filename,
             params=params,
         )
 
@@ -222,10 +178,6 @@ class Transport:
     def __init__(self, smtp_url: str | None, outbox_dir: Path) -> None:
         self.smtp_url = smtp_url
         self.outbox_dir = outbox_dir
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Transport:
-        return cls(settings.smtp_url, settings.outbox_dir)
 
     def describe(self) -> str:
         if self.smtp_url is None:
@@ -326,7 +278,7 @@ def write_eml(outbox_dir: Path, msg: EmailMessage) -> Path:
 class SendFailure:
     """What a failed send means for the row and for the rest of the batch."""
 
-    error: str  # kept in OutboxEmail.last_error
+    error: str  # kept with the message (the outbox's last_error)
     permanent: bool  # about this message (a refused recipient): retrying will not help
     stop_batch: bool  # about the server or our configuration: the next message would fail too
 
@@ -363,31 +315,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return f"{type(exc).__name__}: {exc.code} {exc.message}"
     return f"{type(exc).__name__}: {exc}"
-
-
-# --- Waking the delivery loop ----------------------------------------------------------
-
-_listeners: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-
-
-def notify() -> None:
-    """Wake this process's delivery loops early; a no-op when none runs.
-
-    ``queue_email`` calls it before the caller commits, so the loop waits a moment
-    (``delivery.NOTIFY_DEBOUNCE``) before it looks; a transaction that takes longer is
-    picked up by the next regular poll.
-    """
-    for loop, event in list(_listeners):
-        with contextlib.suppress(RuntimeError):  # that loop has closed
-            loop.call_soon_threadsafe(event.set)
-
-
-@contextlib.contextmanager
-def listen(event: asyncio.Event) -> Iterator[None]:
-    """Have ``notify()`` set ``event`` while the block runs."""
-    item = (asyncio.get_running_loop(), event)
-    _listeners.add(item)
-    try:
-        yield
-    finally:
-        _listeners.discard(item)

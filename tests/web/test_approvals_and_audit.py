@@ -13,9 +13,9 @@ from starlette.applications import Starlette
 from kit import audit
 from kit.app import create_app
 from kit.coordinators import add_coordinator
+from kit.delivery import deliver_due
 from kit.models import AuditEntry, Meeting, MeetingStatus, OutboxEmail
 from kit.settings import Settings
-from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
 from tests.factories import make_campaign, make_meeting
 from tests.servers import run_kit, settings_env

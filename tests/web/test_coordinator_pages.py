@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from kit import coordinators
 from kit.app import create_app
 from kit.coordinators import add_coordinator
+from kit.delivery import deliver_due
 from kit.models import (
     AccessToken,
     Campaign,
@@ -27,7 +28,6 @@ from kit.models import (
     TokenKind,
 )
 from kit.settings import Settings
-from kit.toolkit.delivery import deliver_due
 from kit.toolkit.mail import Transport
 from kit.web import coordinators as pages
 from tests.factories import make_campaign, make_meeting

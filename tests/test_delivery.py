@@ -1,4 +1,4 @@
-"""kit.toolkit.delivery against a real SMTP server, the test database and real processes."""
+"""kit.delivery against a real SMTP server, the test database and real processes."""
 
 from __future__ import annotations
 
@@ -17,11 +17,18 @@ import pytest
 from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
+from kit import delivery
+from kit.delivery import (
+    DeliveryStats,
+    claim_due,
+    deliver_due,
+    run_delivery_loop,
+    transport_for,
+)
+from kit.mail_queue import notify, queue_email
 from kit.models import EmailStatus, OutboxEmail
 from kit.settings import Settings
-from kit.toolkit import delivery
-from kit.toolkit.delivery import DeliveryStats, claim_due, deliver_due, run_delivery_loop
-from kit.toolkit.mail import Transport, notify, queue_email
+from kit.toolkit.mail import Transport
 from tests.servers import settings_env, spawn, until
 from tests.smtp import SmtpServer
 
@@ -70,7 +77,7 @@ WORKER = """
 import asyncio, logging, sys
 from datetime import timedelta
 from kit.settings import Settings
-from kit.toolkit.delivery import run_worker
+from kit.delivery import run_worker
 logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 batch, lease = int(sys.argv[1]), timedelta(seconds=float(sys.argv[2]))
 sys.exit(asyncio.run(run_worker(Settings.from_env(), interval=0.05, batch=batch, lease=lease)))
@@ -216,7 +223,7 @@ async def test_transient_refusals_are_retried_up_to_max_attempts(
 async def test_without_an_smtp_url_emails_land_as_eml_files(db: str, settings: Settings) -> None:
     assert settings.smtp_url is None
     await queue(3)
-    transport = Transport.from_settings(settings)
+    transport = transport_for(settings)
     assert (await deliver_due(transport, settings.mail_from)).sent == 3
 
     rows = await OutboxEmail.all()

@@ -22,7 +22,7 @@ the lease ends and another worker sends them. Nothing is lost.
 
 The window that remains: a worker that dies (or loses its database) after the
 server accepted a message but before the row is marked sent. That message goes
-out again after the lease, with the same Message-ID (``mail.to_mime``), which
+out again after the lease, with the same Message-ID (``mail_queue.to_mime``), which
 lets receivers drop the copy; at most one message per dead worker is in that
 window. Leases also assume the workers' clocks agree to well within the lease
 (5 minutes, against a 30-second SMTP timeout).
@@ -36,7 +36,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,11 +46,11 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from kit.db import tortoise_config
+from kit.mail_queue import listen, to_mime
 from kit.models import EmailStatus, OutboxEmail
 from kit.outages import FailureLog
-from kit.schedule import run_schedule_loop
 from kit.settings import Settings
-from kit.toolkit.mail import MailSession, SendFailure, Transport, classify_failure, listen, to_mime
+from kit.toolkit.mail import MailSession, SendFailure, Transport, classify_failure
 
 log = logging.getLogger("kit.delivery")
 
@@ -83,6 +83,10 @@ class Backoff:
 
 DEFAULT_BACKOFF = Backoff()
 
+# A loop to run beside delivery until ``stop`` is set (the schedule of reminders and
+# digests): the caller chooses it, so delivering the outbox starts no domain jobs.
+Alongside = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
 
 def retry_delay(attempts: int) -> timedelta:
     """The default backoff: 30 s, 1 min, 2 min, ... capped at 1 hour."""
@@ -109,6 +113,11 @@ class DeliveryStats:
 class Claim:
     email: OutboxEmail
     token: int  # the ``attempts`` value this claim wrote
+
+
+def transport_for(settings: Settings) -> Transport:
+    """KIT_SMTP_URL's server, or .eml files in the outbox folder when it is unset."""
+    return Transport(settings.smtp_url, settings.outbox_dir)
 
 
 def default_worker_id() -> str:
@@ -295,7 +304,7 @@ async def run_delivery_loop(
     backoff: Backoff = DEFAULT_BACKOFF,
 ) -> None:
     """Deliver until ``stop`` is set: a batch whenever one is due, polling every
-    ``interval`` seconds or sooner after ``mail.notify()``. Database and SMTP errors
+    ``interval`` seconds or sooner after ``mail_queue.notify()``. Database and SMTP errors
     are logged and waited out; they never end the loop."""
     worker = worker_id or default_worker_id()
     wake = asyncio.Event()
@@ -338,28 +347,34 @@ async def _wait(stop: asyncio.Event, wake: asyncio.Event | None, timeout: float)
 
 @contextlib.asynccontextmanager
 async def background_delivery(
-    settings: Settings, *, interval: float = 2.0, grace: float = 10.0
+    settings: Settings,
+    *,
+    interval: float = 2.0,
+    grace: float = 10.0,
+    alongside: Sequence[Alongside] = (),
 ) -> AsyncIterator[None]:
-    """Run the delivery loop in this process while the block runs (``kit serve``).
+    """Run the delivery loop, and the ``alongside`` loops, in this process while the
+    block runs (``kit serve``).
 
     On exit the loop finishes the message in flight and hands back the rest; after
     ``grace`` seconds it is cancelled, and its claimed rows go out when the lease ends.
     """
     stop = asyncio.Event()
-    transport = Transport.from_settings(settings)
-    task = asyncio.create_task(
-        run_delivery_loop(transport, settings.mail_from, stop=stop, interval=interval),
-        name="kit-mail-delivery",
-    )
-    # Reminders and digests are queued by the same processes that deliver.
-    schedule = asyncio.create_task(run_schedule_loop(settings, stop=stop), name="kit-mail-schedule")
+    transport = transport_for(settings)
+    tasks = [
+        asyncio.create_task(
+            run_delivery_loop(transport, settings.mail_from, stop=stop, interval=interval),
+            name="kit-mail-delivery",
+        ),
+        *(asyncio.create_task(loop(stop)) for loop in alongside),
+    ]
     log.info("delivering mail in-process to %s", transport.describe())
     try:
         yield
     finally:
         stop.set()
         try:
-            await asyncio.wait_for(asyncio.gather(task, schedule), grace)
+            await asyncio.wait_for(asyncio.gather(*tasks), grace)
         except TimeoutError:
             log.warning("mail delivery did not stop within %s s; cancelled", grace)
 
@@ -372,8 +387,10 @@ async def run_worker(
     batch: int = 50,
     lease: timedelta = LEASE,
     backoff: Backoff = DEFAULT_BACKOFF,
+    alongside: Sequence[Alongside] = (),
 ) -> int:
-    """``kit worker``: connect to the database and deliver until stopped.
+    """``kit worker``: connect to the database and deliver, with the ``alongside``
+    loops, until stopped.
 
     Without ``stop``, SIGINT and SIGTERM stop it gracefully. Any number of workers
     (and ``kit serve`` processes) can run against one database.
@@ -385,7 +402,7 @@ async def run_worker(
         signals = (signal.SIGINT, signal.SIGTERM)
         for sig in signals:
             loop.add_signal_handler(sig, stop.set)
-    transport = Transport.from_settings(settings)
+    transport = transport_for(settings)
     await Tortoise.init(config=tortoise_config(settings.database_url))
     try:
         # Fail fast on an unreachable database or a missing schema.
@@ -406,7 +423,7 @@ async def run_worker(
                 lease=lease,
                 backoff=backoff,
             ),
-            run_schedule_loop(settings, stop=stop),
+            *(loop(stop) for loop in alongside),
         )
     finally:
         for sig in signals:
