@@ -25,7 +25,7 @@ from pypdf import PdfReader
 
 from kit import printing
 from kit.errors import CampaignNotFound, Conflict, ValidationError
-from kit.guides import DEFAULT_AGENDA, agenda_items, plan_agenda
+from kit.guides import DEFAULT_AGENDA, agenda_items
 from kit.hosttools import ref_code
 from kit.meetings import cancel_meeting, get_managed_meeting
 from kit.models import Meeting, Rsvp, RsvpStatus
@@ -657,7 +657,7 @@ async def test_timings_past_the_meetings_end_are_said_plainly(db: str) -> None:
 def test_agenda_clock_is_right_across_a_daylight_saving_change() -> None:
     zone = ZoneInfo("America/New_York")
     start = datetime(2026, 3, 8, 6, 30, tzinfo=UTC).astimezone(zone)  # 1:30 AM EST
-    slots = plan_agenda([("Before", 30), ("After", 30)], start)
+    slots = printables.plan_agenda([("Before", 30), ("After", 30)], start)
     assert [s.starts_at.strftime("%-I:%M %p %Z") for s in slots] == ["1:30 AM EST", "3:00 AM EDT"]
     assert slots[-1].ends_at.strftime("%-I:%M %p %Z") == "3:30 AM EDT"
     assert agenda_items([{"title": "x"}, "junk", {"title": "", "minutes": 5}]) == [("x", 0)]
