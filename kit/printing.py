@@ -322,23 +322,31 @@ async def get_packet(meeting: Meeting, token: str, *, site: Settings) -> Rendere
 
 async def get_flyer(meeting: Meeting, *, site: Settings) -> Rendered:
     check_shareable(meeting)
-    document = printables.flyer_document(
+    return await render_cached(flyer_document(meeting, site=site))
+
+
+def flyer_document(meeting: Meeting, *, site: Settings) -> Document:
+    """The flyer, with the public location: a home's town, never its street."""
+    return printables.flyer_document(
         meeting_to_printable(meeting),
         location=public_place(meeting),
         rsvp_url=flyer_rsvp_url(site, meeting),
         short_url=flyer_short_url(site, meeting),
     )
-    return await render_cached(document)
 
 
 async def get_meeting_guide(meeting: Meeting) -> Rendered:
-    document = printables.meeting_guide_document(
+    return await render_cached(meeting_guide_document(meeting))
+
+
+def meeting_guide_document(meeting: Meeting) -> Document:
+    """The meeting's guide, with the public location as the flyer has it."""
+    return printables.meeting_guide_document(
         meeting_to_printable(meeting),
         location=public_place(meeting),
         agenda=agenda_slots(meeting),
         guide_markdown=guide_markdown_for(meeting),
     )
-    return await render_cached(document)
 
 
 async def campaign_country(campaign: Campaign) -> str:
