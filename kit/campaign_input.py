@@ -14,7 +14,7 @@ from kit import validation as v
 from kit.campaigns import MAX_ASKS_SHOWN
 from kit.errors import ValidationError
 from kit.models import Campaign
-from kit.toolkit.markdown import check_guide_markdown
+from kit.toolkit.markdown import GuideTooLongError, check_guide_markdown
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 ASK_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -105,8 +105,8 @@ def _guide(raw: Mapping[str, Any], p: v.Problems) -> str:
         return ""
     try:
         return check_guide_markdown(text.strip())
-    except ValidationError as exc:
-        p.update(exc.fields)
+    except GuideTooLongError as exc:
+        p["guide_markdown"] = str(exc)
         return ""
 
 

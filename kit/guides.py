@@ -1,11 +1,7 @@
 """The house-meeting guide, agenda and asks the kit ships for meetings without a campaign,
-and the agenda planner that turns minutes into clock times."""
+and the reading of stored agendas (the clock times are ``kit.toolkit.printables.plan_agenda``)."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 DEFAULT_AGENDA: list[dict[str, object]] = [
     {"title": "Welcome and introductions", "minutes": 10},
@@ -118,24 +114,6 @@ minutes, and it is how tonight's conversation joins everyone else's.
 """
 
 
-@dataclass(frozen=True)
-class AgendaSlot:
-    """One agenda item placed on the clock (``starts_at`` in the meeting's zone)."""
-
-    title: str
-    minutes: int
-    starts_at: datetime
-
-    @property
-    def ends_at(self) -> datetime:
-        return _later(self.starts_at, self.minutes)
-
-
-def _later(local: datetime, minutes: int) -> datetime:
-    """Elapsed time, not wall-clock arithmetic: right across a daylight-saving change."""
-    return (local.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(local.tzinfo)
-
-
 def agenda_items(raw: object) -> list[tuple[str, int]]:
     """(title, minutes) pairs from stored agenda JSON, skipping malformed entries."""
     items = []
@@ -150,12 +128,3 @@ def agenda_items(raw: object) -> list[tuple[str, int]]:
         if title and 0 <= minutes <= 24 * 60:
             items.append((title, minutes))
     return items
-
-
-def plan_agenda(items: Sequence[tuple[str, int]], start: datetime) -> list[AgendaSlot]:
-    """Clock times for each item, one after the other from ``start`` (an aware local time)."""
-    slots, clock = [], start
-    for title, minutes in items:
-        slots.append(AgendaSlot(title, minutes, clock))
-        clock = _later(clock, minutes)
-    return slots

@@ -1,6 +1,12 @@
 """Use cases for what a meeting puts on paper: the host packet, the flyer, the guide,
 and the host's own agenda timings.
 
+The layout is ``kit.toolkit.printables``, a leaf that knows no model: here a meeting
+becomes its plain ``PrintableMeeting`` and ``Place`` (``meeting_to_printable``,
+``exact_place``, ``public_place``), and this is where the privacy rule is applied:
+only the host's packet gets the exact address, the flyer and the guide get
+``kit.public.public_location``.
+
 Each ``get_*`` gathers what drives a document (the meeting, its campaign, its
 confirmed guests, the agenda on the clock) and builds the document's HTML, which
 is cheap. The PDF is expensive (≈0.5 s of CPU), so it is cached per process,
@@ -23,20 +29,32 @@ from tortoise.functions import Count
 from kit import validation as v
 from kit.campaigns import SLUG_LENGTH, asks_for
 from kit.errors import CampaignNotFound, Conflict, ValidationError
-from kit.guides import (
-    DEFAULT_AGENDA,
-    DEFAULT_GUIDE,
-    AgendaSlot,
-    agenda_items,
-    plan_agenda,
-)
+from kit.guides import DEFAULT_AGENDA, DEFAULT_GUIDE, agenda_items
 from kit.hosttools import tracked_url
 from kit.meetings import get_meeting, meeting_url
-from kit.models import Campaign, Meeting, MeetingStatus, Rsvp, RsvpSource, RsvpStatus
+from kit.models import (
+    Campaign,
+    Meeting,
+    MeetingStatus,
+    Rsvp,
+    RsvpSource,
+    RsvpStatus,
+    VenueKind,
+)
+from kit.public import public_location
 from kit.rendering import wall_clock
 from kit.settings import Settings
 from kit.toolkit import printables
-from kit.toolkit.printables import PDF, Document, Rendered
+from kit.toolkit.printables import (
+    PDF,
+    AgendaSlot,
+    Document,
+    Place,
+    PrintableCampaign,
+    PrintableMeeting,
+    Rendered,
+    plan_agenda,
+)
 
 MAX_ITEM_MINUTES = 180
 MAX_AGENDA_MINUTES = 12 * 60
@@ -105,6 +123,59 @@ async def render_cached(document: Document, cache: PdfCache | None = None) -> Re
 async def warm_up() -> None:
     """Fonts and stylesheet loaded before the first request (call it from the lifespan)."""
     await anyio.to_thread.run_sync(printables.warm_up, limiter=_render_limiter)
+
+
+# A meeting as the leaf prints it ---------------------------------------------------------
+
+
+def campaign_to_printable(campaign: Campaign) -> PrintableCampaign:
+    return PrintableCampaign(
+        name=campaign.name, slug=campaign.slug, description=campaign.description
+    )
+
+
+def meeting_to_printable(meeting: Meeting) -> PrintableMeeting:
+    """What every printout shares: no address, no guest, the host's first name only.
+    Needs ``meeting.host`` and ``meeting.campaign`` fetched."""
+    campaign = meeting.campaign
+    return PrintableMeeting(
+        title=meeting.title,
+        starts_at=wall_clock(meeting.starts_at, meeting.timezone),
+        ends_at=wall_clock(meeting.ends_at, meeting.timezone),
+        timezone=meeting.timezone,
+        country=meeting.country,
+        capacity=meeting.capacity,
+        host_first_name=meeting.host.first_name,
+        is_home=meeting.kind is VenueKind.HOME,
+        cancelled=meeting.status is MeetingStatus.CANCELLED,
+        description=meeting.description,
+        host_note=meeting.host_note,
+        campaign=campaign_to_printable(campaign) if campaign else None,
+    )
+
+
+def exact_place(meeting: Meeting) -> Place:
+    """The address, for the host's own packet only (a home's venue name is never shown)."""
+    return Place(
+        locality=meeting.locality,
+        region=meeting.region,
+        postal_code=meeting.postal_code,
+        venue=meeting.venue_name if meeting.kind is VenueKind.PUBLIC else "",
+        street=meeting.street,
+        directions=meeting.directions,
+    )
+
+
+def public_place(meeting: Meeting) -> Place:
+    """Where the public may read the meeting is (``public_location``): a home's town only."""
+    location = public_location(meeting)
+    return Place(
+        locality=location["locality"],
+        region=location["region"],
+        postal_code=location["postal_code"],
+        venue=location.get("venue", ""),
+        street=location.get("street", ""),
+    )
 
 
 # What drives a document -----------------------------------------------------------------
@@ -221,7 +292,9 @@ async def flyer_link_target(public_id: str, *, site: Settings) -> str:
 
 async def packet_document(meeting: Meeting, token: str, *, site: Settings) -> Document:
     return printables.packet_document(
-        meeting,
+        meeting_to_printable(meeting),
+        address=exact_place(meeting),
+        host_name=meeting.host.name,
         agenda=agenda_slots(meeting),
         guide_markdown=guide_markdown_for(meeting),
         asks=asks_for(meeting.campaign),
@@ -249,19 +322,31 @@ async def get_packet(meeting: Meeting, token: str, *, site: Settings) -> Rendere
 
 async def get_flyer(meeting: Meeting, *, site: Settings) -> Rendered:
     check_shareable(meeting)
-    document = printables.flyer_document(
-        meeting,
+    return await render_cached(flyer_document(meeting, site=site))
+
+
+def flyer_document(meeting: Meeting, *, site: Settings) -> Document:
+    """The flyer, with the public location: a home's town, never its street."""
+    return printables.flyer_document(
+        meeting_to_printable(meeting),
+        location=public_place(meeting),
         rsvp_url=flyer_rsvp_url(site, meeting),
         short_url=flyer_short_url(site, meeting),
     )
-    return await render_cached(document)
 
 
 async def get_meeting_guide(meeting: Meeting) -> Rendered:
-    document = printables.meeting_guide_document(
-        meeting, agenda=agenda_slots(meeting), guide_markdown=guide_markdown_for(meeting)
+    return await render_cached(meeting_guide_document(meeting))
+
+
+def meeting_guide_document(meeting: Meeting) -> Document:
+    """The meeting's guide, with the public location as the flyer has it."""
+    return printables.meeting_guide_document(
+        meeting_to_printable(meeting),
+        location=public_place(meeting),
+        agenda=agenda_slots(meeting),
+        guide_markdown=guide_markdown_for(meeting),
     )
-    return await render_cached(document)
 
 
 async def campaign_country(campaign: Campaign) -> str:
@@ -284,7 +369,7 @@ async def get_campaign_guide(slug: str) -> Rendered:
     if campaign is None:
         raise CampaignNotFound()
     document = printables.campaign_guide_document(
-        campaign,
+        campaign_to_printable(campaign),
         agenda=agenda_items(campaign.agenda) or agenda_items(DEFAULT_AGENDA),
         guide_markdown=campaign_guide_markdown(campaign),
         country=await campaign_country(campaign),

@@ -13,10 +13,11 @@ Size: the PDF renderer's time grows with the number of blocks (a list item or a
 table row costs as much as a paragraph: 2,500 list items take WeasyPrint ~7 s),
 so a guide is limited both in characters (``MAX_GUIDE_CHARS``, about 25 printed
 pages of prose, under 1 s to render) and in blocks (``MAX_GUIDE_BLOCKS``).
-``check_guide_markdown`` refuses a longer guide with a message for the
-coordinator's form. A guide that is already stored and too long (written before
-the limit, or straight into the database) is still printed, cut at the limit
-with a note saying so, so that a packet always renders in bounded time.
+``check_guide_markdown`` refuses a longer guide with ``GuideTooLongError``, whose
+message is written for the coordinator's form (the kit puts it on the guide field).
+A guide that is already stored and too long (written before the limit, or straight
+into the database) is still printed, cut at the limit with a note saying so, so
+that a packet always renders in bounded time.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
-
-from kit.errors import ValidationError
 
 MAX_GUIDE_CHARS = 100_000  # about 25 printed pages of prose
 MAX_GUIDE_BLOCKS = 600  # paragraphs, headings, list items, table rows… (~2 s at worst)
@@ -81,29 +80,25 @@ ATTRIBUTES = {
 }
 
 
-def check_guide_markdown(text: str, field: str = "guide_markdown") -> str:
+class GuideTooLongError(ValueError):
+    """A guide too long to print in bounded time; ``str(error)`` is safe to show its author."""
+
+
+def check_guide_markdown(text: str) -> str:
     """A coordinator's guide, cleaned of control characters; refused when too long to print."""
     text = CONTROL_RE.sub("", text.replace("\r\n", "\n"))
     if len(text) > MAX_GUIDE_CHARS:
-        raise ValidationError(
-            {
-                field: (
-                    f"The guide is too long to print: {len(text):,} characters, at most "
-                    f"{MAX_GUIDE_CHARS:,} (about 25 pages). Shorten it, or link to the "
-                    "longer material instead."
-                )
-            }
+        raise GuideTooLongError(
+            f"The guide is too long to print: {len(text):,} characters, at most "
+            f"{MAX_GUIDE_CHARS:,} (about 25 pages). Shorten it, or link to the "
+            "longer material instead."
         )
     lines = text.count("\n") + 1
     if lines > MAX_GUIDE_LINES or _block_limit_line(text) is not None:
-        raise ValidationError(
-            {
-                field: (
-                    f"The guide is too long to print: more than {MAX_GUIDE_BLOCKS} paragraphs, "
-                    "list items and table rows. Shorten it, or link to the longer material "
-                    "instead."
-                )
-            }
+        raise GuideTooLongError(
+            f"The guide is too long to print: more than {MAX_GUIDE_BLOCKS} paragraphs, "
+            "list items and table rows. Shorten it, or link to the longer material "
+            "instead."
         )
     return text
 

@@ -5,8 +5,13 @@ from ``pdf_templates/`` (cheap: a few milliseconds) and returns a ``Document``,
 whose HTML (with the stylesheet and the page repeats) is exactly what drives the
 PDF, so its SHA-256 is a cache key. ``html_to_pdf()`` lays it out with WeasyPrint
 (expensive and CPU-bound; WeasyPrint is not thread-safe, so renders take a lock).
-``render_*()`` does both, for the CLI, tests and benchmarks; the web goes through
+``render()`` does both, for the CLI, tests and benchmarks; the web goes through
 ``kit.printing``, which adds the cache and the worker thread.
+
+A leaf: it imports nothing of the kit. Documents are filled from plain frozen
+dataclasses (``PrintableMeeting``, ``PrintableCampaign``, ``Place``, ``AgendaSlot``)
+that ``kit.printing`` builds from the models, so the layout is tested without a
+database and the privacy rule stays with the meetings.
 
 Speed: ``print.css`` is parsed once per process and fonts are configured once;
 the packet's commitment cards are laid out and drawn as one page, which the PDF
@@ -17,9 +22,10 @@ Nothing here fetches anything: the stylesheet is inlined, QR codes and pictures
 are ``data:`` URIs, fonts come from fontconfig, and the URL fetcher refuses every
 other scheme (an ``http:`` image in a guide is never requested).
 
-Privacy: only ``packet_document`` receives guests' names; no function here gets
-an email address or a phone number. The flyer and the guide show a home's
-locality only (``kit.public.public_location``).
+Privacy: only ``packet_document`` receives guests' names, the host's full name and
+the exact ``address``; no function here gets an email address or a phone number.
+The flyer and the guide print the ``location`` they are given, which the kit
+builds from the public view of a meeting (a home's locality only).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -46,10 +52,6 @@ from markupsafe import Markup
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from kit.guides import AgendaSlot
-from kit.models import Campaign, Meeting, MeetingStatus, VenueKind
-from kit.public import public_location
-from kit.rendering import wall_clock
 from kit.toolkit.markdown import markdown_to_html
 
 PDF = "application/pdf"
@@ -86,6 +88,77 @@ class Document:
         digest = hashlib.sha256(self.html.encode())
         digest.update(f"|{self.repeat_last_page}|".encode() + _css_digest())
         return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class PrintableCampaign:
+    """What a printout says of a campaign: its name on every page, its slug in a file name."""
+
+    name: str
+    slug: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a document says the meeting is. The kit decides how exact: the host's packet
+    gets the address, the flyer and the guide a home's locality only."""
+
+    locality: str
+    region: str = ""
+    postal_code: str = ""
+    venue: str = ""  # a public place's name ("Harlem Library"); empty for a home
+    street: str = ""
+    directions: str = ""
+
+
+@dataclass(frozen=True)
+class PrintableMeeting:
+    """The facts every printout of a meeting shares, none of them private.
+
+    ``starts_at`` and ``ends_at`` are aware and already in the meeting's own zone
+    (``timezone``), so the printed clock and zone abbreviation are the local ones.
+    """
+
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    country: str
+    capacity: int
+    host_first_name: str
+    is_home: bool = True
+    cancelled: bool = False
+    description: str = ""
+    host_note: str = ""
+    campaign: PrintableCampaign | None = None
+
+
+@dataclass(frozen=True)
+class AgendaSlot:
+    """One agenda item placed on the clock (``starts_at`` in the meeting's zone)."""
+
+    title: str
+    minutes: int
+    starts_at: datetime
+
+    @property
+    def ends_at(self) -> datetime:
+        return _later(self.starts_at, self.minutes)
+
+
+def _later(local: datetime, minutes: int) -> datetime:
+    """Elapsed time, not wall-clock arithmetic: right across a daylight-saving change."""
+    return (local.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(local.tzinfo)
+
+
+def plan_agenda(items: Sequence[tuple[str, int]], start: datetime) -> list[AgendaSlot]:
+    """Clock times for each item, one after the other from ``start`` (an aware local time)."""
+    slots, clock = [], start
+    for title, minutes in items:
+        slots.append(AgendaSlot(title, minutes, clock))
+        clock = _later(clock, minutes)
+    return slots
 
 
 @dataclass(frozen=True)
@@ -159,9 +232,8 @@ def _template(name: str) -> jinja2.Template:
     return _environment().get_template(name)
 
 
-def _when(meeting: Meeting) -> dict[str, Any]:
-    start = wall_clock(meeting.starts_at, meeting.timezone)
-    end = wall_clock(meeting.ends_at, meeting.timezone)
+def _when(meeting: PrintableMeeting) -> dict[str, Any]:
+    start, end = meeting.starts_at, meeting.ends_at
     times = f"{_clock(start)} – {_clock(end)} {start:%Z}"
     if end.date() != start.date():
         times = f"{_clock(start)} – {end:%a} {_clock(end)} {start:%Z}"
@@ -179,17 +251,12 @@ def _page(country: str, title: str, author: str, **context: Any) -> dict[str, An
     return {"page_size": page_size(country), "title": title, "author": author, **context}
 
 
-def _cancelled(meeting: Meeting) -> bool:
-    return meeting.status is MeetingStatus.CANCELLED
-
-
-def _agenda(slots: Sequence[AgendaSlot], meeting: Meeting | None) -> dict[str, Any]:
+def _agenda(slots: Sequence[AgendaSlot], meeting: PrintableMeeting) -> dict[str, Any]:
     total = sum(s.minutes for s in slots)
     info: dict[str, Any] = {"slots": list(slots), "total": total, "ends_at": None, "spare": None}
-    if slots and meeting is not None:
+    if slots:
         info["ends_at"] = slots[-1].ends_at
-        end = wall_clock(meeting.ends_at, meeting.timezone)
-        info["spare"] = round((end - slots[-1].ends_at).total_seconds() / 60)
+        info["spare"] = round((meeting.ends_at - slots[-1].ends_at).total_seconds() / 60)
     return info
 
 
@@ -271,14 +338,16 @@ def card_pages(capacity: int) -> int:
     return min(math.ceil((capacity + 5) / CARDS_PER_PAGE), MAX_CARD_PAGES)
 
 
-def _dated(prefix: str, meeting: Meeting) -> str:
-    day = wall_clock(meeting.starts_at, meeting.timezone).strftime("%Y-%m-%d")
+def _dated(prefix: str, meeting: PrintableMeeting) -> str:
+    day = meeting.starts_at.strftime("%Y-%m-%d")
     return f"{prefix}-{slugify(meeting.title)}-{day}.pdf"
 
 
 def packet_document(
-    meeting: Meeting,
+    meeting: PrintableMeeting,
     *,
+    address: Place,
+    host_name: str,
     agenda: Sequence[AgendaSlot],
     guide_markdown: str,
     asks: Sequence[dict[str, str]],
@@ -286,18 +355,19 @@ def packet_document(
     meeting_url: str,
     report_url: str,
 ) -> Document:
-    """The host's packet. ``guests``: confirmed guests' (name, people they bring along)."""
-    campaign: Campaign | None = meeting.campaign
+    """The host's packet: the exact ``address`` and the host's full name. ``guests``:
+    confirmed guests' (name, people they bring along)."""
     pages_of_cards = card_pages(meeting.capacity)
     context = _page(
         meeting.country,
         f"Host packet: {meeting.title}",
-        meeting.host.first_name,
+        meeting.host_first_name,
         meeting=meeting,
-        campaign=campaign,
+        campaign=meeting.campaign,
         when=_when(meeting),
-        cancelled=_cancelled(meeting),
-        host_name=meeting.host.name,
+        cancelled=meeting.cancelled,
+        address=address,
+        host_name=host_name,
         agenda=_agenda(agenda, meeting),
         guide=Markup(markdown_to_html(guide_markdown)),
         asks=list(asks),
@@ -319,20 +389,21 @@ def tab_link(url: str) -> tuple[str, str]:
     return site, "/" + path
 
 
-def flyer_document(meeting: Meeting, *, rsvp_url: str, short_url: str) -> Document:
-    """A one-page flyer for neighbors: no street for a home, no guest ever."""
-    location = public_location(meeting)
+def flyer_document(
+    meeting: PrintableMeeting, *, location: Place, rsvp_url: str, short_url: str
+) -> Document:
+    """A one-page flyer for neighbors: the public ``location``, no guest ever."""
     context = _page(
         meeting.country,
         f"You're invited: {meeting.title}",
-        meeting.host.first_name,
+        meeting.host_first_name,
         meeting=meeting,
         campaign=meeting.campaign,
         when=_when(meeting),
-        cancelled=_cancelled(meeting),
-        is_home=meeting.kind is VenueKind.HOME,
+        cancelled=meeting.cancelled,
+        is_home=meeting.is_home,
         location=location,
-        host_first_name=meeting.host.first_name,
+        host_first_name=meeting.host_first_name,
         rsvp_url=rsvp_url,
         short_url=short_url,
         tab_link=tab_link(short_url),
@@ -341,19 +412,25 @@ def flyer_document(meeting: Meeting, *, rsvp_url: str, short_url: str) -> Docume
 
 
 def meeting_guide_document(
-    meeting: Meeting, *, agenda: Sequence[AgendaSlot], guide_markdown: str
+    meeting: PrintableMeeting,
+    *,
+    location: Place,
+    agenda: Sequence[AgendaSlot],
+    guide_markdown: str,
 ) -> Document:
-    """The discussion guide for one meeting: its agenda on the clock, then the guide."""
+    """The discussion guide for one meeting: its agenda on the clock, then the guide, at
+    the public ``location``."""
     context = _page(
         meeting.country,
         f"Discussion guide: {meeting.title}",
-        meeting.host.first_name,
+        meeting.host_first_name,
         heading=meeting.title,
         campaign=meeting.campaign,
         meeting=meeting,
         when=_when(meeting),
-        location=public_location(meeting),
-        host_first_name=meeting.host.first_name,
+        cancelled=meeting.cancelled,
+        location=location,
+        host_first_name=meeting.host_first_name,
         agenda=_agenda(agenda, meeting),
         guide=Markup(markdown_to_html(guide_markdown)),
     )
@@ -361,7 +438,7 @@ def meeting_guide_document(
 
 
 def campaign_guide_document(
-    campaign: Campaign,
+    campaign: PrintableCampaign,
     *,
     agenda: Sequence[tuple[str, int]],
     guide_markdown: str,
@@ -376,6 +453,7 @@ def campaign_guide_document(
         campaign=campaign,
         meeting=None,
         when=None,
+        cancelled=False,
         location=None,
         host_first_name="",
         agenda={
@@ -436,19 +514,3 @@ def warm_up() -> None:
 def render(document: Document) -> Rendered:
     data = html_to_pdf(document.html, repeat_last_page=document.repeat_last_page)
     return Rendered(document.filename, PDF, data)
-
-
-def render_packet(meeting: Meeting, **kwargs: Any) -> Rendered:
-    return render(packet_document(meeting, **kwargs))
-
-
-def render_flyer(meeting: Meeting, **kwargs: Any) -> Rendered:
-    return render(flyer_document(meeting, **kwargs))
-
-
-def render_meeting_guide(meeting: Meeting, **kwargs: Any) -> Rendered:
-    return render(meeting_guide_document(meeting, **kwargs))
-
-
-def render_campaign_guide(campaign: Campaign, **kwargs: Any) -> Rendered:
-    return render(campaign_guide_document(campaign, **kwargs))

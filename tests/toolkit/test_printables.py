@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +26,7 @@ from pypdf import PdfReader
 
 from kit import printing
 from kit.errors import CampaignNotFound, Conflict, ValidationError
-from kit.guides import DEFAULT_AGENDA, agenda_items, plan_agenda
+from kit.guides import DEFAULT_AGENDA, agenda_items
 from kit.hosttools import ref_code
 from kit.meetings import cancel_meeting, get_managed_meeting
 from kit.models import Meeting, Rsvp, RsvpStatus
@@ -657,8 +658,101 @@ async def test_timings_past_the_meetings_end_are_said_plainly(db: str) -> None:
 def test_agenda_clock_is_right_across_a_daylight_saving_change() -> None:
     zone = ZoneInfo("America/New_York")
     start = datetime(2026, 3, 8, 6, 30, tzinfo=UTC).astimezone(zone)  # 1:30 AM EST
-    slots = plan_agenda([("Before", 30), ("After", 30)], start)
+    slots = printables.plan_agenda([("Before", 30), ("After", 30)], start)
     assert [s.starts_at.strftime("%-I:%M %p %Z") for s in slots] == ["1:30 AM EST", "3:00 AM EDT"]
     assert slots[-1].ends_at.strftime("%-I:%M %p %Z") == "3:30 AM EDT"
     assert agenda_items([{"title": "x"}, "junk", {"title": "", "minutes": 5}]) == [("x", 0)]
     assert agenda_items(DEFAULT_AGENDA)[0] == ("Welcome and introductions", 10)
+
+
+# The leaf on its own: plain data in, PDF out, no database ------------------------------
+
+CHICAGO = ZoneInfo("America/Chicago")
+PLAIN = printables.PrintableMeeting(
+    title="Bus lines on Elm",
+    starts_at=datetime(2027, 1, 14, 18, 0, tzinfo=CHICAGO),
+    ends_at=datetime(2027, 1, 14, 19, 30, tzinfo=CHICAGO),
+    timezone="America/Chicago",
+    country="US",
+    capacity=8,
+    host_first_name="Rosa",
+    description="Where should the 12 stop?",
+    campaign=printables.PrintableCampaign(name="Transit Now", slug="transit-now"),
+)
+ADDRESS = printables.Place(
+    locality="Chicago", region="IL", postal_code="60614", street="12 Elm St", directions="rear"
+)
+TOWN = printables.Place(locality="Chicago", region="IL", postal_code="60614")
+
+
+def test_a_packet_renders_from_plain_data_in_the_meetings_own_zone() -> None:
+    document = printables.packet_document(
+        PLAIN,
+        address=ADDRESS,
+        host_name="Rosa Parks",
+        agenda=printables.plan_agenda([("Welcome", 30), ("Talk", 60)], PLAIN.starts_at),
+        guide_markdown="# Our guide\n\nListen *first*.",
+        asks=[{"key": "ride", "label": "Ride the 12"}],
+        guests=[("Lee Ong", 1)],
+        meeting_url="http://testserver/meetings/abc",
+        report_url="http://testserver/manage/abc/report?token=t",
+    )
+    assert document.filename == "packet-bus-lines-on-elm-2027-01-14.pdf"
+    assert document.repeat_last_page == 2  # three pages of cards for 8 seats and 5 spare
+    rendered = printables.render(document)
+    text = pdf_text(rendered.data)
+    assert "6:00 PM – 7:30 PM CST" in text and "Thursday, January 14, 2027" in text
+    assert "6:30 PM Talk" in text  # the agenda on the clock
+    assert "12 Elm St" in text and "Chicago, IL 60614" in text and "rear" in text
+    assert "Rosa Parks" in text and "Lee Ong" in text and "guest of Lee" in text
+    assert "TRANSIT NOW" in text.upper() and "Ride the 12" in text and "Our guide" in text
+    assert page_size(rendered.data) == (612, 792)  # Letter, for the US
+    assert qr_codes(rendered.data, page=0) == sorted(
+        ["http://testserver/meetings/abc", "http://testserver/manage/abc/report?token=t"]
+    )
+
+
+def test_a_flyer_prints_only_the_location_it_is_given() -> None:
+    document = printables.flyer_document(
+        PLAIN, location=TOWN, rsvp_url="http://testserver/r", short_url="http://testserver/m/abc"
+    )
+    text = pdf_text(printables.render(document).data)
+    assert "In Chicago, IL" in text and "At a neighbor's home" in text
+    assert "Hosted by Rosa" in text and "8 seats" in text
+    assert "Elm St" not in text and "rear" not in text
+
+
+def test_a_public_places_flyer_leads_with_its_name() -> None:
+    public = replace(PLAIN, is_home=False)
+    library = printables.Place(locality="Chicago", venue="Elm Library", street="1 Elm St")
+    document = printables.flyer_document(
+        public, location=library, rsvp_url="http://testserver/r", short_url="http://t/m/a"
+    )
+    html = document.html
+    assert "<strong>Elm Library</strong>" in html and "1 Elm St, Chicago" in html
+    assert "At a neighbor's home" not in html
+
+
+def test_a_cancelled_meetings_guide_says_so_and_a_campaigns_guide_has_no_clock() -> None:
+    cancelled = replace(PLAIN, cancelled=True)
+    guide = printables.meeting_guide_document(
+        cancelled, location=TOWN, agenda=[], guide_markdown="Hello"
+    )
+    assert "This meeting is cancelled." in guide.html
+    assert (
+        "This meeting is cancelled."
+        not in printables.meeting_guide_document(
+            PLAIN, location=TOWN, agenda=[], guide_markdown="Hello"
+        ).html
+    )
+    campaign = printables.campaign_guide_document(
+        printables.PrintableCampaign(name="Transit Now", slug="transit-now", description="Why."),
+        agenda=[("Welcome", 10), ("Talk", 50)],
+        guide_markdown="# Ours",
+        country="DE",
+    )
+    assert campaign.filename == "guide-transit-now.pdf"
+    rendered = printables.render(campaign)
+    text = pdf_text(rendered.data)
+    assert "Welcome" in text and "60" in text and "Why." in text and " PM" not in text
+    assert page_size(rendered.data) == (595, 842)  # A4 outside the US and Canada
