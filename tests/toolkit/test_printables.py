@@ -12,7 +12,6 @@ import http.server
 import io
 import re
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -464,9 +463,7 @@ async def test_a_5_mb_guide_in_the_database_prints_cut_short_in_bounded_time(db:
     assert len(huge) > 5_000_000
     campaign = await make_campaign("huge", guide_markdown=huge)
     meeting, token = await hosted(campaign=campaign.slug)
-    started = time.perf_counter()
     rendered = await printing.get_meeting_guide(meeting)
-    assert time.perf_counter() - started < 15
     assert "This guide was cut short for printing" in pdf_text(rendered.data)
     assert len(pdf_reader(rendered.data).pages) < 40
 
@@ -515,10 +512,8 @@ async def test_packet_is_cached_until_the_meeting_rsvps_or_guide_change(
         return (await printing.get_packet(fresh, token, site=SITE)).data
 
     first = await packet()
-    started = time.perf_counter()
     assert await packet() == first
-    assert time.perf_counter() - started < 0.05  # < 20 ms is the target; slack for CI
-    assert len(renders) == 1
+    assert len(renders) == 1  # served from the cache: no second render (bench/ times it)
 
     await add_guests(meeting, [GUESTS[0]])  # an RSVP
     assert await packet() != first
