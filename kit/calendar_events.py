@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from kit import urls
 from kit.models import Meeting, MeetingStatus, Person, RsvpStatus
 from kit.public import public_location
 from kit.toolkit import calendar
@@ -53,12 +54,6 @@ def base_domain(base_url: str) -> str:
     return urlsplit(base_url).hostname or "localhost"
 
 
-def meeting_page_url(base_url: str, meeting: Meeting) -> str:
-    # Same shape as kit.meetings.meeting_url (a test checks they agree). Not
-    # imported: kit.meetings reaches kit.notifications, which imports this module.
-    return f"{base_url}/meetings/{meeting.public_id}"
-
-
 def meeting_to_event(
     meeting: Meeting,
     *,
@@ -79,7 +74,7 @@ def meeting_to_event(
     the host appears only by first name, in its CN. ``manage_url`` is the attendee's
     own private link (change or cancel): only for that one person's invite.
     """
-    url = meeting_page_url(base_url, meeting)
+    url = urls.meeting(base_url, meeting.public_id)
     return CalendarEvent(
         uid=meeting_uid(meeting, base_domain(base_url)),
         sequence=sequence,
@@ -252,7 +247,7 @@ def calendar_link_event(meeting: Meeting, *, base_url: str, exact: bool) -> Cale
         title=meeting.title,
         starts_at=meeting.starts_at,
         ends_at=meeting.ends_at,
-        details=event_description(meeting, meeting_page_url(base_url, meeting)),
+        details=event_description(meeting, urls.meeting(base_url, meeting.public_id)),
         location=event_location(meeting, exact=exact),
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from kit.errors import CampaignNotFound
 from kit.guides import DEFAULT_ASKS
 from kit.models import Campaign, Meeting
-from kit.settings import Settings
 from kit.validation import can_be_key
 
 SLUG_LENGTH = 64
@@ -44,10 +43,6 @@ async def get_public_campaign(slug: str) -> Campaign:
     if campaign is None:
         raise CampaignNotFound()
     return campaign
-
-
-def campaign_url(site: Settings, campaign: Campaign) -> str:
-    return f"{site.base_url}/campaigns/{campaign.slug}"
 
 
 def asks_for(campaign: Campaign | None) -> list[dict[str, str]]:

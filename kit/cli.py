@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from tortoise import Tortoise
 
-from kit import __version__
+from kit import __version__, urls
 from kit.db import apply_migrations, tortoise_config
 from kit.errors import KitError, SettingsError
 from kit.rendering import plural
@@ -216,7 +216,7 @@ def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work() -> int:
         meeting = await approve_from_cli(args.meeting_id, site=settings)
-        print(f"Published: {meeting.title} ({settings.base_url}/meetings/{meeting.public_id})")
+        print(f"Published: {meeting.title} ({urls.meeting(settings.base_url, meeting.public_id)})")
         print("The host is being told by email.")
         return 0
 

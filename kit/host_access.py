@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from kit import urls
 from kit.errors import Conflict, MeetingNotFound
 from kit.mail_queue import queue_email
 from kit.models import AccessToken, Meeting, MeetingStatus, Person, TokenKind
@@ -58,11 +59,7 @@ class ConfirmLinkInvalid(MeetingNotFound):
 
 
 def manage_url(base_url: str, meeting: Meeting, token: str) -> str:
-    return f"{base_url}/manage/{meeting.public_id}?token={token}"
-
-
-def confirm_url(base_url: str, token: str) -> str:
-    return f"{base_url}/hosts/confirm/{token}"
+    return urls.manage(base_url, meeting.public_id, token)
 
 
 def is_proven(email: str, proven_emails: frozenset[str] | set[str] | tuple[str, ...]) -> bool:
@@ -97,7 +94,7 @@ async def queue_confirmation(meeting: Meeting, host: Person, site: Settings) -> 
         context={
             "meeting": meeting,
             "host": host,
-            "confirm_url": confirm_url(site.base_url, raw),
+            "confirm_url": urls.host_confirm(site.base_url, raw),
             "days": CONFIRM_TTL.days,
         },
     )
@@ -185,8 +182,8 @@ async def queue_meeting_created(meeting: Meeting, token: str, site: Settings) ->
             "meeting": meeting,
             "host": meeting.host,
             "manage_url": manage_url(site.base_url, meeting, token),
-            "meeting_url": f"{site.base_url}/meetings/{meeting.public_id}",
-            "recover_url": f"{site.base_url}/manage/recover",
+            "meeting_url": urls.meeting(site.base_url, meeting.public_id),
+            "recover_url": urls.manage_recover(site.base_url),
         },
     )
 

@@ -27,6 +27,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from kit import urls
 from kit import validation as v
 from kit.errors import NotFound, ValidationError
 from kit.mail_queue import queue_email
@@ -174,10 +175,6 @@ def read_confirmation(token: str, secret_key: str) -> tuple[str, str] | None:
     return (idea, email) if isinstance(idea, str) and isinstance(email, str) else None
 
 
-def confirm_url(token: str, site: Settings) -> str:
-    return f"{site.base_url}/ideas/confirm/{token}"
-
-
 async def request_email_support(idea: Idea, raw_email: str, *, site: Settings) -> str:
     """Email a link that confirms this address's support; return the address.
 
@@ -200,8 +197,8 @@ async def request_email_support(idea: Idea, raw_email: str, *, site: Settings) -
         context={
             "idea": idea,
             "campaign": idea.campaign,
-            "confirm_url": confirm_url(token, site),
-            "campaign_url": f"{site.base_url}/campaigns/{idea.campaign.slug}",  # type: ignore[union-attr]  # public ideas have a campaign
+            "confirm_url": urls.idea_confirm(site.base_url, token),
+            "campaign_url": urls.campaign(site.base_url, idea.campaign.slug),  # type: ignore[union-attr]  # public ideas have a campaign
             "site": site.public,
         },
     )

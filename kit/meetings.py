@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from kit import audit, host_access, notifications, rsvps
+from kit import audit, host_access, notifications, rsvps, urls
 from kit import validation as v
 from kit.errors import AmbiguousPlace, Conflict, MeetingNotFound, ValidationError
 from kit.maps.places import AddressQuery, Geocoder, Place, Placement
@@ -318,7 +318,7 @@ def describe_placement(meeting: Meeting) -> Placement:
 
 
 def meeting_url(base_url: str, meeting: Meeting) -> str:
-    return f"{base_url}/meetings/{meeting.public_id}"
+    return urls.meeting(base_url, meeting.public_id)
 
 
 manage_url = host_access.manage_url

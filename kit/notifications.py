@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from kit import mail_queue
+from kit import mail_queue, urls
 from kit.calendar_events import render_invite
 from kit.models import EmailOptOut, Meeting, OutboxEmail, Person, Rsvp, RsvpStatus, TokenKind
 from kit.settings import Settings
@@ -35,19 +35,11 @@ def email_from_unsubscribe_token(token: str, secret_key: str) -> str | None:
 
 
 def unsubscribe_url(email: str, site: Settings) -> str:
-    return f"{site.base_url}/unsubscribe/{unsubscribe_token(email, site.secret_key)}"
+    return urls.unsubscribe(site.base_url, unsubscribe_token(email, site.secret_key))
 
 
 def sender_name(meeting: Meeting) -> str:
     return f"{meeting.host.first_name} via {APP_NAME}"
-
-
-def meeting_url(meeting: Meeting, site: Settings) -> str:
-    return f"{site.base_url}/meetings/{meeting.public_id}"
-
-
-def rsvp_url(token: str, site: Settings) -> str:
-    return f"{site.base_url}/rsvp/{token}"
 
 
 async def opted_out(email: str) -> bool:
@@ -103,7 +95,7 @@ async def send_from_host(
             "meeting": meeting,
             "host": meeting.host,
             "site": site.public,
-            "meeting_url": meeting_url(meeting, site),
+            "meeting_url": urls.meeting(site.base_url, meeting.public_id),
             "unsubscribe_url": link,
             "essential": essential,
             **context,
@@ -148,9 +140,10 @@ async def rsvp_recorded(
 
     ``exact``: the confirmation may carry the exact address (kit.rsvps.reveal_address).
     """
-    context = {"rsvp": rsvp, "guest": person, "rsvp_url": rsvp_url(token, site), "exact": exact}
+    link = urls.rsvp_manage(site.base_url, token)
+    context = {"rsvp": rsvp, "guest": person, "rsvp_url": link, "exact": exact}
     if rsvp.status is RsvpStatus.CONFIRMED:
-        invite = invite_for(meeting, person, site, exact=exact, manage_url=rsvp_url(token, site))
+        invite = invite_for(meeting, person, site, exact=exact, manage_url=link)
         await send_from_host("rsvp_confirmed", meeting, person.email, context, site, invite=invite)
     elif rsvp.status is RsvpStatus.REQUESTED:
         await send_from_host("rsvp_requested", meeting, person.email, context, site)
@@ -171,7 +164,7 @@ async def rsvp_repeated(
 ) -> None:
     """Someone RSVPed again with an address that already holds an RSVP here: its owner
     gets a fresh link to their own RSVP; nothing else changes."""
-    context = {"rsvp": rsvp, "guest": person, "rsvp_url": rsvp_url(token, site)}
+    context = {"rsvp": rsvp, "guest": person, "rsvp_url": urls.rsvp_manage(site.base_url, token)}
     await send_from_host("rsvp_again", meeting, person.email, context, site)
 
 
@@ -179,7 +172,7 @@ async def fresh_rsvp_url(rsvp: Rsvp, site: Settings) -> str:
     """A new link to the guest's own page: tokens are stored hashed, so the one in their
     confirmation can't be read back. Call it in the transaction that queues the email,
     so the link and the message are saved (or dropped) together."""
-    return rsvp_url(await issue_token(TokenKind.RSVP_MANAGE, rsvp=rsvp), site)
+    return urls.rsvp_manage(site.base_url, await issue_token(TokenKind.RSVP_MANAGE, rsvp=rsvp))
 
 
 async def send_invite_update(

@@ -26,6 +26,7 @@ from typing import Any
 import anyio
 from tortoise.functions import Count
 
+from kit import urls
 from kit import validation as v
 from kit.campaigns import SLUG_LENGTH, asks_for
 from kit.errors import CampaignNotFound, Conflict, ValidationError
@@ -266,19 +267,9 @@ async def confirmed_guests(meeting: Meeting) -> list[tuple[str, int]]:
     return [(str(name), int(guests)) for name, guests in rows]
 
 
-def report_url(site: Settings, meeting: Meeting, token: str) -> str:
-    return f"{site.base_url}/manage/{meeting.public_id}/report?token={token}"
-
-
 def flyer_rsvp_url(site: Settings, meeting: Meeting) -> str:
     """The flyer's QR: the meeting page, its RSVPs counted as coming from the flyer."""
     return tracked_url(meeting, site, RsvpSource.FLYER)
-
-
-def flyer_short_url(site: Settings, meeting: Meeting) -> str:
-    """The link printed on the flyer and its tear-off tabs: short enough to copy by hand
-    and to fit a tab; it leads where the QR code does (``flyer_link_target``)."""
-    return f"{site.base_url}/m/{meeting.public_id}"
 
 
 async def flyer_link_target(public_id: str, *, site: Settings) -> str:
@@ -300,7 +291,7 @@ async def packet_document(meeting: Meeting, token: str, *, site: Settings) -> Do
         asks=asks_for(meeting.campaign),
         guests=await confirmed_guests(meeting),
         meeting_url=meeting_url(site.base_url, meeting),
-        report_url=report_url(site, meeting, token),
+        report_url=urls.report_form(site.base_url, meeting.public_id, token),
     )
 
 
@@ -331,7 +322,7 @@ def flyer_document(meeting: Meeting, *, site: Settings) -> Document:
         meeting_to_printable(meeting),
         location=public_place(meeting),
         rsvp_url=flyer_rsvp_url(site, meeting),
-        short_url=flyer_short_url(site, meeting),
+        short_url=urls.meeting_short(site.base_url, meeting.public_id),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kit import urls
 from kit.models import Meeting, VenueKind
 from kit.rendering import wall_clock
 
@@ -53,7 +54,7 @@ def public_meeting(meeting: Meeting, base_url: str, *, detail: bool = False) -> 
         "capacity": meeting.capacity,
         "seats_left": meeting.seats_left,
         "campaign": campaign.slug if campaign else None,
-        "url": f"{base_url}/meetings/{meeting.public_id}",
+        "url": urls.meeting(base_url, meeting.public_id),
     }
     if detail:
         data["description"] = meeting.description

@@ -24,14 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from kit import notifications, tallies
+from kit import notifications, tallies, urls
 from kit import validation as v
-from kit.campaigns import MAX_ASKS_SHOWN, asks_for, campaign_of, campaign_url
+from kit.campaigns import MAX_ASKS_SHOWN, asks_for, campaign_of
 from kit.errors import Conflict, ValidationError
 from kit.meeting_input import MAX_CAPACITY
 from kit.models import (
@@ -503,9 +502,10 @@ async def _sync_ideas(meeting: Meeting, texts: Sequence[str]) -> None:
 def next_step(meeting: Meeting, campaign: Campaign | None, site: Settings) -> tuple[str, str]:
     """(label, url) of the one thing a guest can do next."""
     if campaign and campaign.is_public:
-        return f"See what's happening across {campaign.name}", campaign_url(site, campaign)
-    near = urlencode({"near": meeting.postal_code or meeting.locality})
-    return "Find the next meeting near you", f"{site.base_url}/find?{near}"
+        label = f"See what's happening across {campaign.name}"
+        return label, urls.campaign(site.base_url, campaign.slug)
+    near = {"near": meeting.postal_code or meeting.locality}
+    return "Find the next meeting near you", urls.find(site.base_url, near)
 
 
 async def _thank_attendees(
@@ -561,7 +561,7 @@ def host_invitation_url(
     if campaign:
         params["campaign"] = campaign.slug
     params["grew_from"] = meeting.public_id
-    return f"{site.base_url}/host?{urlencode(params)}"
+    return urls.host_form(site.base_url, params)
 
 
 async def _invite_new_hosts(
@@ -616,10 +616,6 @@ class ReportLink:
     ended: bool
 
 
-def report_url(site: Settings, meeting: Meeting, token: str) -> str:
-    return f"{site.base_url}/manage/{meeting.public_id}/report?token={token}"
-
-
 def report_link(
     meeting: Meeting, token: str, site: Settings, now: datetime | None = None
 ) -> ReportLink | None:
@@ -636,4 +632,9 @@ def report_link(
         state = "filed"
     else:
         state = "due" if now >= meeting.starts_at else "upcoming"
-    return ReportLink(state, report_url(site, meeting, token), until, now >= meeting.ends_at)
+    return ReportLink(
+        state,
+        urls.report_form(site.base_url, meeting.public_id, token),
+        until,
+        now >= meeting.ends_at,
+    )

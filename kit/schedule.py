@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from kit import notifications, reports, rsvps
+from kit import notifications, reports, rsvps, urls
 from kit.models import HostNotify, Meeting, MeetingStatus, Rsvp, RsvpStatus, TokenKind
 from kit.outages import FailureLog
 from kit.settings import Settings
@@ -54,7 +54,7 @@ async def queue_reminders(site: Settings, now: datetime | None = None) -> int:
                 {
                     "rsvp": rsvp,
                     "guest": rsvp.person,
-                    "rsvp_url": notifications.rsvp_url(token, site),
+                    "rsvp_url": urls.rsvp_manage(site.base_url, token),
                     "exact": await rsvps.reveal_address(rsvp.meeting, rsvp, now),
                 },
                 site,
@@ -93,7 +93,7 @@ async def queue_digests(site: Settings, now: datetime | None = None) -> int:
                 "host_digest",
                 meeting,
                 meeting.host.email,
-                {"rsvps": new, "manage_url": f"{site.base_url}/manage/recover"},
+                {"rsvps": new, "manage_url": urls.manage_recover(site.base_url)},
                 site,
                 essential=False,
             )
@@ -148,7 +148,7 @@ async def queue_report_requests(site: Settings, now: datetime | None = None) -> 
                 meeting,
                 meeting.host.email,
                 {
-                    "report_url": reports.report_url(site, meeting, token),
+                    "report_url": urls.report_form(site.base_url, meeting.public_id, token),
                     "editable_until": until,
                     "reminder": step,
                     "last_reminder": step == len(REPORT_REMINDERS),

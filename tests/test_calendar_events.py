@@ -15,7 +15,6 @@ import pytest
 from tortoise import Tortoise
 
 from kit.calendar_events import (
-    meeting_page_url,
     meeting_uid,
     render_feed,
     render_invite,
@@ -340,10 +339,11 @@ def test_a_guests_invite_carries_their_change_or_cancel_link(node: str) -> None:
 
 
 def test_page_url_agrees_with_kit_meetings() -> None:
+    from kit import urls
     from kit.meetings import meeting_url
 
     meeting = lyon_meeting()
-    assert meeting_page_url(BASE_URL, meeting) == meeting_url(BASE_URL, meeting)
+    assert urls.meeting(BASE_URL, meeting.public_id) == meeting_url(BASE_URL, meeting)
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import cards, feeds, meetings, notifications, outcomes, rsvps
+from kit import cards, feeds, meetings, notifications, outcomes, rsvps, urls
 from kit.calendar_events import calendar_links, render_public_ics
 from kit.errors import Conflict, NotFound, ValidationError
 from kit.models import EmailOptOut, Meeting, Rsvp, RsvpStatus
@@ -233,7 +233,7 @@ async def rsvp_feed_link(request: Request) -> Response:
     await read_form(request)
     rsvp = await rsvps.get_rsvp_by_token(token)
     feed_token = await feeds.new_person_feed_token(rsvp.person)
-    url = f"{request.app.state.settings.base_url}/feeds/{feed_token}.ics"
+    url = urls.person_feed(request.app.state.settings.base_url, feed_token)
     return await render_rsvp_page(
         request,
         rsvp,
