@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,8 @@ from kit.validation import email as email_field
 from kit.validation import flatten, phone, text
 from kit.web.coordinators import current_coordinator
 from kit.web.csrf import read_form
-from kit.web.forms import bearer_token, form_to_dict
+from kit.web.forms import form_to_dict
+from kit.web.host_page import HostPage, host_page
 from kit.web.limits import client_ip, limit_publishing
 from kit.web.templating import render
 
@@ -198,30 +200,53 @@ async def render_manage(
     return render(request, "meetings/manage.html", context, status_code=status_code)
 
 
+def arrival_notice(meeting: Meeting, query: Mapping[str, str]) -> str | None:
+    """What the manage page says when the host arrives from publishing or confirming."""
+    if query.get("created") and meeting.status.value == "awaiting":
+        return (
+            f"Almost done! We've emailed a link to {meeting.host.email}. Open it to confirm "
+            "your address, and your meeting goes live."
+        )
+    if query.get("created"):
+        return "Your meeting is ready. Keep this page's link: it's your key."
+    if query.get("confirmed"):
+        return "Thank you: your email is confirmed. " + (
+            "A coordinator will look at your meeting before it shows up in search."
+            if meeting.status.value == "pending"
+            else "Your meeting is live. This page's new link is in your email too."
+        )
+    return None
+
+
+async def render_refused(
+    request: Request,
+    page: HostPage,
+    exc: KitError,
+    *,
+    section: str,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    """The manage page again after a form was refused, keeping what was typed: a
+    ValidationError beside its fields, any other problem as the section's notice."""
+    invalid = isinstance(exc, ValidationError)
+    return await render_manage(
+        request,
+        page.meeting,
+        page.token,
+        values=values or {**page.form},
+        errors=exc.fields if invalid else None,
+        notice=None if invalid else exc.message,
+        section=section,
+        status_code=exc.status_code,
+    )
+
+
 async def manage(request: Request) -> Response:
-    public_id = request.path_params["id"]
+    page = await host_page(request)
     if request.method == "GET":
-        token = request.query_params.get("token", "")
-        meeting = await meetings.get_managed_meeting(public_id, token)
-        created = request.query_params.get("created")
-        notice = None
-        if created and meeting.status.value == "awaiting":
-            notice = (
-                f"Almost done! We've emailed a link to {meeting.host.email}. Open it to confirm "
-                "your address, and your meeting goes live."
-            )
-        elif created:
-            notice = "Your meeting is ready. Keep this page's link: it's your key."
-        elif request.query_params.get("confirmed"):
-            notice = "Thank you: your email is confirmed. " + (
-                "A coordinator will look at your meeting before it shows up in search."
-                if meeting.status.value == "pending"
-                else "Your meeting is live. This page's new link is in your email too."
-            )
-        return await render_manage(request, meeting, token, notice=notice)
-    form = form_to_dict(await read_form(request))
-    token = form.get("token", "")
-    meeting = await meetings.get_managed_meeting(public_id, token)
+        notice = arrival_notice(page.meeting, request.query_params)
+        return await render_manage(request, page.meeting, page.token, notice=notice)
+    meeting, token, form = page.meeting, page.token, page.form
     state = request.app.state
     window = await window_choice(request, form, meeting.campaign.slug if meeting.campaign else "")
     try:
@@ -252,76 +277,57 @@ async def manage(request: Request) -> Response:
 
 async def host_again(request: Request) -> Response:
     """The host form filled in from one of the host's meetings (a POST: no token in a URL)."""
-    form = form_to_dict(await read_form(request))
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], form.get("token", ""))
+    meeting = (await host_page(request)).meeting
     values = flatten(meetings.repeat_input(meeting))
     return render(request, "meetings/host.html", _host_page(request, values, again=meeting))
 
 
 async def manage_cancel(request: Request) -> Response:
-    form = form_to_dict(await read_form(request))
-    token = form.get("token", "")
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
-    meeting = await meetings.cancel_meeting(meeting, site=request.app.state.settings)
+    page = await host_page(request)
+    meeting = await meetings.cancel_meeting(page.meeting, site=request.app.state.settings)
     notice = "Your meeting is cancelled. Your guests are being told."
-    return await render_manage(request, meeting, token, notice=notice, section="summary")
+    return await render_manage(request, meeting, page.token, notice=notice, section="summary")
 
 
-HOST_TOOLS = {
-    "message": (hosttools.message_guests, "Your message is on its way to {n}."),
-    "invite": (hosttools.invite_friends, "{n} sent. Thank you for reaching out!"),
-}
-NOUNS = {"message": ("guest", "guests"), "invite": ("invitation", "invitations")}
+HostTool = Callable[..., Awaitable[int]]
 
 
-async def manage_tool(request: Request) -> Response:
-    """The host's message-your-guests and invite-friends forms."""
-    form = form_to_dict(await read_form(request))
-    token = form.get("token", "")
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
-    tool = request.url.path.rsplit("/", 1)[1]
-    action, notice = HOST_TOOLS[tool]
+async def _host_tool(
+    request: Request, section: str, action: HostTool, done: str, nouns: tuple[str, str]
+) -> Response:
+    """A manage-page form that emails people: ``done`` says how many, with ``nouns``."""
+    page = await host_page(request)
     try:
-        count = await action(meeting, form, site=request.app.state.settings)
-    except ValidationError as exc:
-        return await render_manage(
-            request,
-            meeting,
-            token,
-            values={**form},
-            errors=exc.fields,
-            section=tool,
-            status_code=422,
-        )
-    except (Conflict, RateLimited) as exc:  # not published yet, or too many: keep what was typed
-        return await render_manage(
-            request,
-            meeting,
-            token,
-            values={**form},
-            notice=exc.message,
-            section=tool,
-            status_code=exc.status_code,
-        )
-    counted = plural(count, *NOUNS[tool])
-    return await render_manage(
-        request, meeting, token, notice=notice.format(n=counted), section=tool
-    )
+        count = await action(page.meeting, page.form, site=request.app.state.settings)
+    except (ValidationError, Conflict, RateLimited) as exc:  # e.g. not published yet, too many
+        return await render_refused(request, page, exc, section=section)
+    notice = done.format(n=plural(count, *nouns))
+    return await render_manage(request, page.meeting, page.token, notice=notice, section=section)
+
+
+async def manage_message(request: Request) -> Response:
+    """The host's message to their guests."""
+    done = "Your message is on its way to {n}."
+    return await _host_tool(request, "message", hosttools.message_guests, done, ("guest", "guests"))
+
+
+async def manage_invite(request: Request) -> Response:
+    """The host invites friends by email."""
+    done = "{n} sent. Thank you for reaching out!"
+    nouns = ("invitation", "invitations")
+    return await _host_tool(request, "invite", hosttools.invite_friends, done, nouns)
 
 
 async def manage_notify(request: Request) -> Response:
-    form = form_to_dict(await read_form(request))
-    token = form.get("token", "")
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
-    await hosttools.set_host_notify(meeting, form.get("host_notify", ""))
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
+    page = await host_page(request)
+    await hosttools.set_host_notify(page.meeting, page.form.get("host_notify", ""))
+    page = await page.reloaded()
     notice = "Your email preference is saved."
-    return await render_manage(request, meeting, token, notice=notice, section="notify")
+    return await render_manage(request, page.meeting, page.token, notice=notice, section="notify")
 
 
 async def guests_csv(request: Request) -> Response:
-    token = request.query_params.get("token") or bearer_token(request)
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
+    meeting = (await host_page(request)).meeting
     body = hosttools.guests_csv(meeting, await hosttools.guest_list(meeting))
     return Response(
         body,
@@ -355,17 +361,10 @@ async def recover(request: Request) -> Response:
     return render(request, "meetings/recover.html", {"email": address, "errors": {}, "sent": True})
 
 
-async def _managed(request: Request) -> tuple[Meeting, str, dict[str, str]]:
-    """The meeting a manage-page form acts on, its token, and the form."""
-    form = form_to_dict(await read_form(request))
-    token = form.get("token", "")
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
-    return meeting, token, form
-
-
 async def manage_resend(request: Request) -> Response:
     """Send the confirmation email again (a meeting still waiting for its host's proof)."""
-    meeting, token, _ = await _managed(request)
+    page = await host_page(request)
+    meeting, token = page.meeting, page.token
     try:
         await host_access.resend_confirmation(meeting, request.app.state.settings)
     except (Conflict, RateLimited) as exc:
@@ -376,7 +375,7 @@ async def manage_resend(request: Request) -> Response:
 
 async def manage_relink(request: Request) -> Response:
     """Switch off every link to this page and carry on with a new one (also emailed)."""
-    meeting, _, _ = await _managed(request)
+    meeting = (await host_page(request)).meeting
     token = await host_access.replace_manage_links(meeting, request.app.state.settings)
     notice = "Done: every older link to this page is switched off. Your new link is in your email."
     return await render_manage(request, meeting, token, notice=notice, section="links")
@@ -403,10 +402,11 @@ async def manage_guest_remove(request: Request) -> Response:
 
 async def _guest_action(request: Request, action: str) -> Response:
     """The host approves, declines or removes one guest."""
-    meeting, token, form = await _managed(request)
+    page = await host_page(request)
+    meeting, token = page.meeting, page.token
     site = request.app.state.settings
     try:
-        rsvp = await rsvps.find_guest(meeting, form.get("guest", ""))
+        rsvp = await rsvps.find_guest(meeting, page.form.get("guest", ""))
         if action == "approve":
             await rsvps.approve_guest(rsvp, site=site)
         else:
@@ -420,9 +420,9 @@ async def _guest_action(request: Request, action: str) -> Response:
             section="guests",
             status_code=exc.status_code,
         )
-    meeting = await meetings.get_managed_meeting(meeting.public_id, token)
+    page = await page.reloaded()
     notice = GUEST_ACTIONS[action].format(name=rsvp.person.first_name)
-    return await render_manage(request, meeting, token, notice=notice, section="guests")
+    return await render_manage(request, page.meeting, token, notice=notice, section="guests")
 
 
 async def confirm_host(request: Request) -> Response:

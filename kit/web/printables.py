@@ -13,9 +13,8 @@ from kit.errors import ValidationError
 from kit.models import Meeting
 from kit.toolkit.printables import Rendered
 from kit.validation import flatten
-from kit.web.csrf import read_form
-from kit.web.forms import bearer_token, form_to_dict
-from kit.web.hosting import render_manage
+from kit.web.host_page import host_page, manage_token
+from kit.web.hosting import render_manage, render_refused
 
 
 def pdf_response(request: Request, rendered: Rendered, *, private: bool = False) -> Response:
@@ -33,9 +32,8 @@ def pdf_response(request: Request, rendered: Rendered, *, private: bool = False)
 
 async def public_meeting(request: Request) -> Meeting:
     """A public meeting; the host's link (with its token) also reaches a pending one."""
-    token = request.query_params.get("token") or bearer_token(request)
-    if token:
-        return await meetings.get_managed_meeting(request.path_params["id"], token)
+    if manage_token(request):
+        return (await host_page(request)).meeting
     return await meetings.get_meeting(request.path_params["id"])
 
 
@@ -63,31 +61,20 @@ async def meeting_short_link(request: Request) -> Response:
 
 
 async def meeting_packet_pdf(request: Request) -> Response:
-    token = request.query_params.get("token") or bearer_token(request) or ""
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
-    rendered = await printing.get_packet(meeting, token, site=request.app.state.settings)
+    page = await host_page(request)
+    rendered = await printing.get_packet(page.meeting, page.token, site=request.app.state.settings)
     return pdf_response(request, rendered, private=True)
 
 
 async def manage_agenda(request: Request) -> Response:
     """The host's minutes per agenda item, from the manage page."""
-    form = form_to_dict(await read_form(request))
-    token = form.get("token", "")
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], token)
+    page = await host_page(request)
     try:
-        meeting = await printing.update_agenda(meeting, form)
+        meeting = await printing.update_agenda(page.meeting, page.form)
     except ValidationError as exc:
-        values = {**flatten(meetings.meeting_as_input(meeting)), **form}
-        return await render_manage(
-            request,
-            meeting,
-            token,
-            values=values,
-            errors=exc.fields,
-            section="print",
-            status_code=422,
-        )
+        values = {**flatten(meetings.meeting_as_input(page.meeting)), **page.form}
+        return await render_refused(request, page, exc, section="print", values=values)
     notice = "Your agenda is saved. The packet shows the new times."
     if overrun := printing.overrun_message(meeting):
         notice = f"{notice} {overrun}"
-    return await render_manage(request, meeting, token, notice=notice, section="print")
+    return await render_manage(request, meeting, page.token, notice=notice, section="print")

@@ -15,7 +15,8 @@ from kit.errors import Conflict, RateLimited, ValidationError
 from kit.models import Meeting
 from kit.rendering import plural
 from kit.web.csrf import read_form
-from kit.web.forms import bearer_token, form_to_dict, read_json
+from kit.web.forms import form_to_dict, read_json
+from kit.web.host_page import host_page
 from kit.web.limits import limit_reports
 from kit.web.templating import render
 
@@ -60,53 +61,36 @@ async def render_report_form(
     return render(request, "reports/form.html", context, status_code=status_code, headers=headers)
 
 
+def refusal(exc: ValidationError | Conflict | RateLimited) -> dict[str, Any]:
+    """How the report form shows a refused filing: beside the fields, or above the form."""
+    if isinstance(exc, ValidationError):
+        return {"errors": exc.fields, "status_code": 422}
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return {"errors": {"_form": exc.message}, "status_code": exc.status_code, "headers": headers}
+
+
 async def report_form(request: Request) -> Response:
     """GET the form (pre-filled with the saved report); POST files or edits the report."""
-    public_id = request.path_params["id"]
     if request.method == "GET":
-        token = request.query_params.get("token", "")
-        meeting = await meetings.get_managed_meeting(public_id, token)
-        sheet, values = await reports.load_report_form(meeting)
+        page = await host_page(request)
+        sheet, values = await reports.load_report_form(page.meeting)
         notice = None
         if request.query_params.get("saved"):
             held = request.query_params.get("held", "")
             notice = SAVED + (held_back(int(held)) if held.isdigit() else "")
         return await render_report_form(
-            request, meeting, token, sheet, values=values, notice=notice
+            request, page.meeting, page.token, sheet, values=values, notice=notice
         )
     form = form_to_dict(await read_form(request, max_fields=reports.MAX_FORM_FIELDS))
-    token = form.get("token", "")
-    meeting = await meetings.get_managed_meeting(public_id, token)
+    page = await host_page(request, form=form)
+    meeting, token = page.meeting, page.token
     sheet = await reports.report_sheet(meeting, walk_ins=reports.walk_ins_posted(form))
     try:
         data = reports.parse_report_form(form, sheet)
         await limit_reports(request, meeting)
         filed = await reports.file_report(meeting, data, site=request.app.state.settings)
-    except ValidationError as exc:
-        return await render_report_form(
-            request, meeting, token, sheet, values=form, errors=exc.fields, status_code=422
-        )
-    except Conflict as exc:
-        return await render_report_form(
-            request,
-            meeting,
-            token,
-            sheet,
-            values=form,
-            errors={"_form": exc.message},
-            status_code=409,
-        )
-    except RateLimited as exc:
-        return await render_report_form(
-            request,
-            meeting,
-            token,
-            sheet,
-            values=form,
-            errors={"_form": exc.message},
-            status_code=429,
-            headers={"Retry-After": str(exc.retry_after)},
-        )
+    except (ValidationError, Conflict, RateLimited) as exc:
+        return await render_report_form(request, meeting, token, sheet, values=form, **refusal(exc))
     held = f"&held={filed.emails.held_back}" if filed.emails.held_back else ""
     return RedirectResponse(
         f"/manage/{meeting.public_id}/report?token={token}&saved=1{held}", status_code=303
@@ -164,7 +148,7 @@ async def report_create(request: Request) -> Response:
       "422": {$ref: "#/components/responses/Error"}
       "429": {$ref: "#/components/responses/Error"}
     """
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
+    meeting = (await host_page(request)).meeting
     body = await read_json(request)
     campaign = await campaigns.campaign_of(meeting)
     now = datetime.now(UTC)
