@@ -24,7 +24,6 @@ from kit.ratelimit import Limit, hit
 from kit.settings import Settings
 from kit.tokens import hash_token
 
-APP_NAME = "House Meeting Kit"
 LOGIN_TTL = timedelta(minutes=15)
 SIGNIN_PER_EMAIL = Limit(5, 3600)
 SIGNIN_PER_IP = Limit(20, 3600)
