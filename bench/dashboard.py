@@ -7,7 +7,7 @@ Seeds N meetings in two campaigns (a national one with ``--share`` of them, a re
 one with the rest) straight through the driver: hosts, RSVPs, reports with attendees and
 commitments, ideas, and chains of meetings that grew from meetings. Times the whole
 dashboard on the schema exactly as the migrations leave it (3 runs), then adds the
-indexes proposed in bench/README.md and times each ``kit.dashboard`` query in-process
+indexes proposed in bench/README.md and times each ``kit.coordinators.dashboard`` query in-process
 (p50/p99 of ``--runs`` runs after 2 warm-ups) for both campaigns. Prints Markdown.
 """
 
@@ -33,7 +33,8 @@ import asyncpg
 from _harness import for_sqlite, machine, percentile, postgres_version, reset_postgres
 from tortoise import Tortoise
 
-from kit import dashboard, tallies
+from kit import tallies
+from kit.coordinators import dashboard
 from kit.db import apply_migrations, tortoise_config
 from kit.models import Campaign
 

@@ -212,7 +212,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
-    from kit.coordinators import approve_from_cli
+    from kit.coordinators.moderation import approve_from_cli
 
     async def work() -> int:
         meeting = await approve_from_cli(args.meeting_id, site=settings)
@@ -224,7 +224,7 @@ def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_coordinator_add(args: argparse.Namespace, settings: Settings) -> int:
-    from kit.coordinators import add_coordinator_from_cli, describe_coordinator
+    from kit.coordinators.accounts import add_coordinator_from_cli, describe_coordinator
     from kit.models import CoordinatorRole
 
     async def work() -> int:
@@ -243,7 +243,7 @@ def cmd_coordinator_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_coordinator_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from kit.coordinators import remove_coordinator
+    from kit.coordinators.accounts import remove_coordinator
 
     async def work() -> int:
         gone = await remove_coordinator(args.email, args.campaign)
@@ -255,7 +255,7 @@ def cmd_coordinator_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_coordinator_list(args: argparse.Namespace, settings: Settings) -> int:
-    from kit.coordinators import list_coordinators
+    from kit.coordinators.accounts import list_coordinators
 
     async def work() -> int:
         lines = await list_coordinators()
@@ -266,7 +266,7 @@ def cmd_coordinator_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_host_trust(args: argparse.Namespace, settings: Settings) -> int:
-    from kit.coordinators import TRUSTED_MEANS, UNTRUSTED_MEANS, trust_person
+    from kit.coordinators.moderation import TRUSTED_MEANS, UNTRUSTED_MEANS, trust_person
 
     trusted = args.action == "trust"
 

@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kit.dashboard import country_name
 from kit.errors import ValidationError
 from kit.maps import geojson, nearby
+from kit.maps.countries import country_name
 from kit.maps.distance import DistanceUnit, unit_for
 from kit.maps.gazetteer import US_ZIP_COUNTRIES, parse_zip
 from kit.maps.places import Geocoder, Place

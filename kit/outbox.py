@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.functions import Count, Min
 
-from kit.coordinators import LOGIN_TTL
+from kit.coordinators.signin import LOGIN_TTL
 from kit.errors import KitError
 from kit.models import EmailStatus, OutboxEmail
 

@@ -105,7 +105,8 @@ async def seed_server(database_url: str, past_meeting_id: str) -> dict[str, str]
 
     from tortoise import Tortoise
 
-    from kit.coordinators import add_coordinator, create_api_token
+    from kit.coordinators.accounts import add_coordinator
+    from kit.coordinators.api_tokens import create_api_token
     from kit.db import tortoise_config
     from kit.models import Campaign, Meeting
 

@@ -17,7 +17,8 @@ import pytest
 from starlette.applications import Starlette
 
 from kit.app import create_app
-from kit.coordinators import add_coordinator, create_api_token
+from kit.coordinators.accounts import add_coordinator
+from kit.coordinators.api_tokens import create_api_token
 from kit.models import (
     Campaign,
     Coordinator,
@@ -30,8 +31,8 @@ from kit.models import (
     Person,
 )
 from kit.settings import Settings
+from tests.coordinators.test_dashboard import World, build_world
 from tests.factories import make_campaign, make_meeting
-from tests.test_dashboard import World, build_world
 from tests.web.test_coordinator_pages import csrf_of, new_client, sign_in
 
 # What campaign B's people are called in build_world(): none may reach A's coordinator.

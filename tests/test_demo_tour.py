@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from kit import dashboard, demo
+from kit import demo
+from kit.coordinators import dashboard
 from kit.models import Campaign, Meeting
 from kit.settings import Settings
 

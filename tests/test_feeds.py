@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from kit.coordinators import add_coordinator, hide_meeting
+from kit.coordinators.accounts import add_coordinator
+from kit.coordinators.moderation import hide_meeting
 from kit.meetings import approve_meeting
 from kit.models import Meeting, MeetingStatus
 from tests.factories import SITE, HouseGeocoder, csrf_from, make_campaign, make_meeting, rsvp_link

@@ -12,7 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit import mail_queue
 from kit.app import create_app
-from kit.coordinators import add_coordinator, send_signin_link
+from kit.coordinators.accounts import add_coordinator
+from kit.coordinators.signin import send_signin_link
 from kit.errors import SettingsError
 from kit.ideas import get_public_idea, request_email_support
 from kit.models import OutboxEmail

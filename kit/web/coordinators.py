@@ -6,7 +6,7 @@ the account's current session epoch beside it; a visitor without them is sent to
 in (303) and comes back afterwards. Signing out ends every session of the account, on
 every device; changing the password ends every other one (this one is issued again).
 Every form post goes through ``read_form`` (CSRF). Authorization is decided in
-``kit.coordinators``.
+the ``kit.coordinators`` package.
 """
 
 from __future__ import annotations
@@ -21,10 +21,26 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from kit import campaign_exports, campaign_input, coordinators, dashboard
-from kit import flags as flag_use_cases
-from kit.coordinators import Can
-from kit.dashboard_svg import render_bar_chart, render_column_chart
+from kit import campaign_input
+from kit.coordinators import (
+    access,
+    accounts,
+    api_tokens,
+    audit,
+    campaigns,
+    dashboard,
+    exports,
+    moderation,
+)
+from kit.coordinators import flags as flag_use_cases
+from kit.coordinators import (
+    signin as signin_use_cases,
+)
+from kit.coordinators import (
+    team as team_use_cases,
+)
+from kit.coordinators.access import Can
+from kit.coordinators.charts import render_bar_chart, render_column_chart
 from kit.errors import NotFound, PermissionDenied, ValidationError
 from kit.models import Coordinator, Idea, IdeaStatus, Meeting, MeetingStatus
 from kit.outcomes import FIGURE_MEANS
@@ -48,7 +64,7 @@ def render(
 ) -> Response:
     context.setdefault("notice", request.session.pop("notice", None))
     if isinstance(context.get("coordinator"), Coordinator):  # pages show only what the role may do
-        context.setdefault("can", {c.value for c in coordinators.abilities(context["coordinator"])})
+        context.setdefault("can", {c.value for c in access.abilities(context["coordinator"])})
     return page(request, template, context, status_code, headers=PRIVATE)
 
 
@@ -62,7 +78,7 @@ async def current_coordinator(request: Request) -> Coordinator | None:
     since = request.session.get(SESSION_SINCE)
     if not isinstance(since, int) or time.time() - since > SESSION_MAX_AGE:
         return None
-    return await coordinators.find_coordinator(
+    return await accounts.find_coordinator(
         request.session.get(SESSION_KEY), request.session.get(SESSION_EPOCH)
     )
 
@@ -92,7 +108,7 @@ def start_session(request: Request, coordinator: Coordinator) -> None:
 
 def sign_in(request: Request, coordinator: Coordinator, next_path: str | None) -> Response:
     start_session(request, coordinator)
-    return RedirectResponse(coordinators.safe_next(next_path), status_code=303)
+    return RedirectResponse(signin_use_cases.safe_next(next_path), status_code=303)
 
 
 # --- Signing in and out -------------------------------------------------------------------
@@ -105,17 +121,17 @@ async def signin(request: Request) -> Response:
     context: dict[str, Any] = {"email": "", "errors": {}, "sent": False, "next": next_path}
     if request.method == "GET":
         if await current_coordinator(request):
-            return RedirectResponse(coordinators.safe_next(next_path), status_code=303)
+            return RedirectResponse(signin_use_cases.safe_next(next_path), status_code=303)
         return render(request, "coordinators/signin.html", context)
     form = form_to_dict(await read_form(request))
     context.update(email=form.get("email", ""), next=form.get("next", ""))
     try:
         if form.get("method") == "password":
-            coordinator = await coordinators.sign_in_with_password(
+            coordinator = await signin_use_cases.sign_in_with_password(
                 form.get("email", ""), form.get("password", ""), ip=client_ip(request)
             )
             return sign_in(request, coordinator, form.get("next"))
-        await coordinators.send_signin_link(
+        await signin_use_cases.send_signin_link(
             form.get("email", ""),
             ip=client_ip(request),
             site=request.app.state.settings,
@@ -134,12 +150,12 @@ async def signin_link(request: Request) -> Response:
     next_path = request.query_params.get("next", "")
     try:
         if request.method == "GET":
-            coordinator = await coordinators.check_signin_token(token)
+            coordinator = await signin_use_cases.check_signin_token(token)
             context = {"coordinator": coordinator, "token": token, "next": next_path}
             return render(request, "coordinators/signin_link.html", context)
         form = form_to_dict(await read_form(request))
-        coordinator = await coordinators.consume_signin_token(token)
-    except coordinators.SigninLinkInvalid as exc:
+        coordinator = await signin_use_cases.consume_signin_token(token)
+    except signin_use_cases.SigninLinkInvalid as exc:
         context = {"email": "", "errors": {"_link": exc.message}, "sent": False, "next": next_path}
         return render(request, "coordinators/signin.html", context, status_code=404)
     return sign_in(request, coordinator, form.get("next"))
@@ -151,7 +167,7 @@ async def signout(request: Request) -> Response:
     await read_form(request)
     coordinator = await current_coordinator(request)
     if coordinator is not None:  # a session already ended has nothing left to end
-        await coordinators.end_sessions(coordinator)
+        await accounts.end_sessions(coordinator)
     request.session.clear()
     notice = "You are signed out everywhere: on this device and on every other one."
     return redirect("/coordinators/signin", notice, request)
@@ -162,7 +178,7 @@ async def signout(request: Request) -> Response:
 
 @coordinator_page
 async def home(request: Request, coordinator: Coordinator) -> Response:
-    campaigns = await coordinators.list_visible_campaigns(coordinator)
+    campaigns = await accounts.list_visible_campaigns(coordinator)
     pending = {
         c.id: await Meeting.filter(campaign_id=c.id, status=MeetingStatus.PENDING).count()
         for c in campaigns
@@ -198,7 +214,7 @@ async def campaign_new(request: Request, coordinator: Coordinator) -> Response:
         return _campaign_form(request, coordinator, {"is_public": "1"}, {})
     form = form_to_dict(await read_form(request))
     try:
-        campaign = await coordinators.create_campaign(
+        campaign = await campaigns.create_campaign(
             coordinator, campaign_input.parse_campaign_input(form)
         )
     except ValidationError as exc:
@@ -208,7 +224,7 @@ async def campaign_new(request: Request, coordinator: Coordinator) -> Response:
 
 @coordinator_page
 async def campaign_edit(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(
+    campaign = await access.require_campaign(
         coordinator, request.path_params["slug"], need=Can.COORDINATE
     )
     if request.method == "GET":
@@ -217,7 +233,7 @@ async def campaign_edit(request: Request, coordinator: Coordinator) -> Response:
     form = {**form_to_dict(await read_form(request)), "slug": campaign.slug}
     try:
         data = campaign_input.parse_campaign_input(form)
-        await coordinators.update_campaign(coordinator, campaign, data)
+        await campaigns.update_campaign(coordinator, campaign, data)
     except ValidationError as exc:
         return _campaign_form(request, coordinator, form, exc.fields, campaign, 422)
     return redirect(f"/coordinators/campaigns/{campaign.slug}", "Campaign saved.", request)
@@ -254,7 +270,7 @@ def dashboard_charts(d: dashboard.Dashboard) -> dict[str, Any]:
 
 @coordinator_page
 async def campaign_dashboard(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(
+    campaign = await access.require_campaign(
         coordinator, request.path_params["slug"], need=Can.VIEW
     )
     d = await dashboard.campaign_dashboard(campaign)
@@ -267,18 +283,18 @@ async def campaign_dashboard(request: Request, coordinator: Coordinator) -> Resp
         "means": FIGURE_MEANS,
         "ideas": ideas,
         "idea_statuses": idea_statuses(),
-        "exports": list(campaign_exports.EXPORTS),
-        "open_exports": campaign_exports.WITHOUT_CONTACTS,
+        "exports": list(exports.EXPORTS),
+        "open_exports": exports.WITHOUT_CONTACTS,
     }
     return render(request, "coordinators/dashboard.html", context)
 
 
 @coordinator_page
 async def approvals(request: Request, coordinator: Coordinator) -> Response:
-    campaign = await coordinators.require_campaign(
+    campaign = await access.require_campaign(
         coordinator, request.path_params["slug"], need=Can.MODERATE
     )
-    pending = await coordinators.list_pending_meetings(campaign)
+    pending = await moderation.list_pending_meetings(campaign)
     context = {"coordinator": coordinator, "campaign": campaign, "pending": pending}
     return render(request, "coordinators/approvals.html", context)
 
@@ -301,14 +317,14 @@ async def _meeting_page(
         "campaign": meeting.campaign,
         "values": values or {},
         "errors": errors or {},
-        "trusted_means": coordinators.TRUSTED_MEANS,
+        "trusted_means": moderation.TRUSTED_MEANS,
     }
     return render(request, "coordinators/meeting.html", context, status_code)
 
 
 @coordinator_page
 async def meeting_detail(request: Request, coordinator: Coordinator) -> Response:
-    meeting = await coordinators.require_meeting(
+    meeting = await access.require_meeting(
         coordinator, request.path_params["id"], need=Can.MODERATE
     )
     return await _meeting_page(request, coordinator, meeting)
@@ -317,18 +333,18 @@ async def meeting_detail(request: Request, coordinator: Coordinator) -> Response
 @coordinator_page
 async def meeting_approve(request: Request, coordinator: Coordinator) -> Response:
     form = form_to_dict(await read_form(request))
-    meeting = await coordinators.approve(
+    meeting = await moderation.approve(
         coordinator, request.path_params["id"], site=request.app.state.settings
     )
-    back = coordinators.safe_next(form.get("back"))
+    back = signin_use_cases.safe_next(form.get("back"))
     return redirect(back, f"“{meeting.title}” is live. The host is being told.", request)
 
 
 MEETING_ACTIONS = {
-    "hide": (coordinators.hide_meeting, "The meeting is hidden. The host is being told why."),
-    "unhide": (coordinators.unhide_meeting, "The meeting is back on the site. The host is told."),
-    "decline": (coordinators.decline_meeting, "The meeting is declined. The host is told why."),
-    "contact": (coordinators.contact_host, "Your message is on its way to the host."),
+    "hide": (moderation.hide_meeting, "The meeting is hidden. The host is being told why."),
+    "unhide": (moderation.unhide_meeting, "The meeting is back on the site. The host is told."),
+    "decline": (moderation.decline_meeting, "The meeting is declined. The host is told why."),
+    "contact": (moderation.contact_host, "Your message is on its way to the host."),
 }
 
 
@@ -342,11 +358,11 @@ async def meeting_action(request: Request, coordinator: Coordinator) -> Response
     try:
         await action(coordinator, public_id, form, site=request.app.state.settings)
     except ValidationError as exc:
-        meeting = await coordinators.require_meeting(coordinator, public_id, need=Can.MODERATE)
+        meeting = await access.require_meeting(coordinator, public_id, need=Can.MODERATE)
         return await _meeting_page(
             request, coordinator, meeting, values=form, errors=exc.fields, status_code=422
         )
-    back = form.get("back") and coordinators.safe_next(form.get("back"))
+    back = form.get("back") and signin_use_cases.safe_next(form.get("back"))
     return redirect(back or f"/coordinators/meetings/{public_id}", notice, request)
 
 
@@ -355,14 +371,14 @@ async def meeting_trust(request: Request, coordinator: Coordinator) -> Response:
     """Trust the meeting's host (…/trust) or stop (…/untrust)."""
     await read_form(request)
     trusted = request.url.path.endswith("/trust")
-    meeting = await coordinators.set_host_trust(
+    meeting = await moderation.set_host_trust(
         coordinator, request.path_params["id"], trusted=trusted
     )
     name = meeting.host.name
     notice = (
-        f"{name} is now a trusted host: {coordinators.TRUSTED_MEANS}."
+        f"{name} is now a trusted host: {moderation.TRUSTED_MEANS}."
         if trusted
-        else f"{name} is no longer trusted: {coordinators.UNTRUSTED_MEANS}."
+        else f"{name} is no longer trusted: {moderation.UNTRUSTED_MEANS}."
     )
     return redirect(f"/coordinators/meetings/{meeting.public_id}", notice, request)
 
@@ -377,13 +393,13 @@ async def idea_status(request: Request, coordinator: Coordinator) -> Response:
     its own, with the problem beside the field and the typed note kept."""
     form = form_to_dict(await read_form(request))
     public_id = request.path_params["id"]
-    back = coordinators.safe_next(form.get("back"))
+    back = signin_use_cases.safe_next(form.get("back"))
     try:
-        idea = await coordinators.update_idea_status(coordinator, public_id, form)
+        idea = await moderation.update_idea_status(coordinator, public_id, form)
     except ValidationError as exc:
         context = {
             "coordinator": coordinator,
-            "idea": await coordinators.require_idea(coordinator, public_id),
+            "idea": await access.require_idea(coordinator, public_id),
             "values": form,
             "errors": exc.fields,
             "idea_statuses": idea_statuses(),
@@ -399,10 +415,10 @@ async def idea_status(request: Request, coordinator: Coordinator) -> Response:
 @coordinator_page
 async def export_csv(request: Request, coordinator: Coordinator) -> Response:
     kind = request.path_params["kind"]
-    campaign = await coordinators.open_export(coordinator, request.path_params["slug"], kind)
+    campaign = await campaigns.open_export(coordinator, request.path_params["slug"], kind)
     filename = f"{campaign.slug}-{kind}.csv"
     return StreamingResponse(
-        campaign_exports.export_csv(kind, campaign.id),
+        exports.export_csv(kind, campaign.id),
         media_type="text/csv; charset=utf-8",
         headers={**PRIVATE, "Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -419,14 +435,14 @@ async def _team_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    campaigns = await coordinators.list_visible_campaigns(coordinator)
+    campaigns = await accounts.list_visible_campaigns(coordinator)
     context = {
         "coordinator": coordinator,
-        "members": await coordinators.list_team(coordinator),
+        "members": await team_use_cases.list_team(coordinator),
         "campaigns": campaigns,
         "campaign_options": [("", "Choose a campaign")] + [(c.slug, c.name) for c in campaigns],
-        "roles": coordinators.ROLE_LABELS,
-        "role_options": [(r.value, label) for r, label in coordinators.ROLE_LABELS.items()],
+        "roles": access.ROLE_LABELS,
+        "role_options": [(r.value, label) for r, label in access.ROLE_LABELS.items()],
         "values": values or {"role": "coordinator"},
         "errors": errors or {},
     }
@@ -440,7 +456,7 @@ async def team(request: Request, coordinator: Coordinator) -> Response:
         return await _team_page(request, coordinator)
     form = form_to_dict(await read_form(request))
     try:
-        invited = await coordinators.invite_coordinator(
+        invited = await team_use_cases.invite_coordinator(
             coordinator, form, site=request.app.state.settings
         )
     except ValidationError as exc:
@@ -458,13 +474,13 @@ async def team_member(request: Request, coordinator: Coordinator) -> Response:
     member_id = request.path_params["id"]
     try:
         if request.url.path.endswith("/remove"):
-            gone = await coordinators.remove_from_team(
+            gone = await team_use_cases.remove_from_team(
                 coordinator, member_id, str(form.get("campaign") or "")
             )
             notice = f"{gone.email} is removed; their sessions have ended."
         else:
             raw = {"role": form.get("role"), "campaigns": form.getlist("campaigns")}
-            changed = await coordinators.change_access(coordinator, member_id, raw)
+            changed = await team_use_cases.change_access(coordinator, member_id, raw)
             notice = f"Saved: {changed.email} is now a {changed.role}."
     except ValidationError as exc:
         return await _team_page(request, coordinator, errors=exc.fields, status_code=422)
@@ -477,7 +493,7 @@ async def team_member(request: Request, coordinator: Coordinator) -> Response:
 @coordinator_page
 async def audit_log(request: Request, coordinator: Coordinator) -> Response:
     """A campaign's audit log (…/campaigns/{slug}/audit), or every campaign's (admins)."""
-    campaign, entries = await coordinators.read_audit(
+    campaign, entries = await audit.read_audit(
         coordinator, request.path_params.get("slug"), request.query_params.get("page")
     )
     context = {"coordinator": coordinator, "campaign": campaign, "entries": entries}
@@ -500,8 +516,8 @@ async def _account_page(
 ) -> Response:
     context = {
         "coordinator": coordinator,
-        "campaigns": await coordinators.list_visible_campaigns(coordinator),
-        "tokens": await coordinators.list_api_tokens(coordinator),
+        "campaigns": await accounts.list_visible_campaigns(coordinator),
+        "tokens": await api_tokens.list_api_tokens(coordinator),
         "new_token": new_token,
         "errors": errors or {},
     }
@@ -517,18 +533,18 @@ async def account(request: Request, coordinator: Coordinator) -> Response:
     action = form.get("action", "")
     try:
         if action == "set_password":
-            await coordinators.set_password(coordinator, form)
+            await signin_use_cases.set_password(coordinator, form)
             start_session(request, coordinator)  # this device stays signed in; others don't
             return redirect("/coordinators/account", PASSWORD_SET, request)
         if action == "remove_password":
-            await coordinators.remove_password(coordinator)
+            await signin_use_cases.remove_password(coordinator)
             start_session(request, coordinator)
             return redirect("/coordinators/account", PASSWORD_REMOVED, request)
         if action == "create_token":
-            token = await coordinators.create_api_token(coordinator)
+            token = await api_tokens.create_api_token(coordinator)
             return await _account_page(request, coordinator, new_token=token)
         if action == "revoke_token":
-            await coordinators.revoke_api_token(coordinator, form.get("token_id"))
+            await api_tokens.revoke_api_token(coordinator, form.get("token_id"))
             return redirect("/coordinators/account", "The API token is revoked.", request)
     except ValidationError as exc:
         return await _account_page(request, coordinator, errors=exc.fields, status_code=422)
@@ -584,14 +600,14 @@ async def api_dashboard(request: Request) -> Response:
       "404": {$ref: "#/components/responses/Error"}
     """
     try:
-        coordinator = await coordinators.coordinator_for_api_token(bearer_token(request))
-    except coordinators.NotSignedIn as exc:
+        coordinator = await api_tokens.coordinator_for_api_token(bearer_token(request))
+    except api_tokens.NotSignedIn as exc:
         return JSONResponse(
             {"error": exc.message, "fields": {}},
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="coordinators"'},
         )
-    campaign = await coordinators.require_campaign(
+    campaign = await access.require_campaign(
         coordinator, request.path_params["slug"], need=Can.VIEW
     )
     body = dashboard.dashboard_to_json(await dashboard.campaign_dashboard(campaign))
@@ -607,11 +623,9 @@ async def flags_queue(request: Request, coordinator: Coordinator) -> Response:
 
     Reports carry notes and reply addresses: moderators and up only, like a meeting's page.
     """
-    if not coordinator.is_admin and Can.MODERATE not in coordinators.abilities(coordinator):
-        raise PermissionDenied(coordinators.REFUSED[Can.MODERATE])
-    flagged = await flag_use_cases.list_flagged_meetings(
-        await coordinators.campaign_ids(coordinator)
-    )
+    if not coordinator.is_admin and Can.MODERATE not in access.abilities(coordinator):
+        raise PermissionDenied(access.REFUSED[Can.MODERATE])
+    flagged = await flag_use_cases.list_flagged_meetings(await accounts.campaign_ids(coordinator))
     context = {
         "coordinator": coordinator,
         "flagged": flagged,
@@ -624,7 +638,7 @@ async def flags_queue(request: Request, coordinator: Coordinator) -> Response:
 async def flags_resolve(request: Request, coordinator: Coordinator) -> Response:
     """Mark a meeting's reports as looked at; hiding or showing it stays its own action."""
     await read_form(request)
-    meeting = await coordinators.require_meeting(
+    meeting = await access.require_meeting(
         coordinator, request.path_params["id"], need=Can.MODERATE
     )
     resolved = await flag_use_cases.resolve_flags(meeting)

@@ -7,7 +7,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from kit import flags, meetings
+from kit import meetings
+from kit.coordinators import flags
 from kit.errors import ValidationError
 from kit.models import Meeting
 from kit.web.campaigns import BROWSER

@@ -10,7 +10,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kit import coordinators, host_access, hosttools, meetings, printing, reports, rsvps
+from kit import host_access, hosttools, meetings, printing, reports, rsvps
+from kit.coordinators import access
 from kit.errors import Conflict, KitError, RateLimited, ValidationError
 from kit.models import Coordinator, Meeting, RsvpStatus
 from kit.rendering import plural
@@ -95,7 +96,7 @@ async def window_choice(request: Request, form: dict[str, str], campaign: str) -
     """Only a coordinator session whose role lets it manage ``campaign`` may tick the box:
     from anyone else the field is ignored, even if forged into the POST."""
     coordinator = await current_coordinator(request)
-    if not await coordinators.may_date_outside_window(coordinator, campaign):
+    if not await access.may_date_outside_window(coordinator, campaign):
         return WindowChoice(None, False)
     return WindowChoice(coordinator, form.get(OUTSIDE_WINDOW) == "1")
 

@@ -13,8 +13,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from kit import discovery, health, meetings
 from kit.campaigns import list_campaigns
-from kit.dashboard import country_names
 from kit.discovery import InvalidQuery
+from kit.maps.countries import country_names
 from kit.public import public_location
 from kit.rendering import STATIC_DIR
 from kit.toolkit.markdown import markdown_to_html

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from kit import audit
 from kit.app import create_app
-from kit.coordinators import add_coordinator
+from kit.coordinators.accounts import add_coordinator
 from kit.delivery import deliver_due
 from kit.models import AuditEntry, Meeting, MeetingStatus, OutboxEmail
 from kit.settings import Settings
@@ -125,23 +125,22 @@ async def test_the_audit_log_is_paged_and_kept_to_its_campaign(
 
 
 async def test_campaign_and_idea_changes_are_in_the_audit_log(db: str) -> None:
-    from kit import campaign_input, coordinators
+    from kit import campaign_input
+    from kit.coordinators import campaigns, moderation
     from kit.models import Idea
-    from tests.test_dashboard import build_world
+    from tests.coordinators.test_dashboard import build_world
 
     w = await build_world()
     boss, _ = await add_coordinator("boss@example.org", is_admin=True)
     values = campaign_input.campaign_form_values(w.a)
-    await coordinators.update_campaign(
+    await campaigns.update_campaign(
         boss, w.a, campaign_input.parse_campaign_input({**values, "name": "Winter, renamed"})
     )
     idea = await Idea.get(campaign_id=w.a.id, text="Bus stop benches")
-    await coordinators.update_idea_status(
-        boss, idea.public_id, {"status": "adopted", "note": "Yes"}
-    )
+    await moderation.update_idea_status(boss, idea.public_id, {"status": "adopted", "note": "Yes"})
     refused = {"status": "nonsense"}
-    with pytest.raises(coordinators.ValidationError):
-        await coordinators.update_idea_status(boss, idea.public_id, refused)
+    with pytest.raises(moderation.ValidationError):
+        await moderation.update_idea_status(boss, idea.public_id, refused)
     entries = [
         (e.action, e.detail, e.campaign_id)  # type: ignore[attr-defined]
         for e in await AuditEntry.all().order_by("id")

@@ -11,7 +11,7 @@ import pytest
 from starlette.applications import Starlette
 
 from kit.app import create_app
-from kit.coordinators import add_coordinator
+from kit.coordinators.accounts import add_coordinator
 from kit.models import AuditEntry, CoordinatorRole, Meeting
 from kit.settings import Settings
 from tests.factories import as_form, csrf_from, local, make_campaign, make_meeting, meeting_body

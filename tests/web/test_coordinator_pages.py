@@ -14,9 +14,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from kit import coordinators
 from kit.app import create_app
-from kit.coordinators import add_coordinator
+from kit.coordinators import signin
+from kit.coordinators.accounts import add_coordinator
 from kit.delivery import deliver_due
 from kit.models import (
     AccessToken,
@@ -30,9 +30,9 @@ from kit.models import (
 from kit.settings import Settings
 from kit.toolkit.mail import Transport
 from kit.web import coordinators as pages
+from tests.coordinators.test_dashboard import build_world
 from tests.factories import make_campaign, make_meeting
 from tests.smtp import SmtpServer
-from tests.test_dashboard import build_world
 
 NEW_CAMPAIGN = "/coordinators/campaigns/new"
 
@@ -256,7 +256,7 @@ async def test_password_guessing_is_limited_per_account_across_many_addresses(
             )  # fmt: skip
 
     # Four guesses from each of many addresses: each stays under its own limit (5).
-    for n in range(coordinators.ACCOUNT_PASSWORD_FAILURES.hits):
+    for n in range(signin.ACCOUNT_PASSWORD_FAILURES.hits):
         assert (await attempt(f"guess {n}", f"203.0.113.{n // 4}")).status_code == 422
     locked = await attempt(phrase, "192.0.2.77")  # the right password, from a new address
     assert locked.status_code == 429

@@ -19,7 +19,7 @@ from markupsafe import escape
 
 from kit import ideas as idea_board
 from kit import reports
-from kit.coordinators import add_coordinator
+from kit.coordinators.accounts import add_coordinator
 from kit.models import (
     AccessToken,
     Attendee,

@@ -12,7 +12,7 @@ import httpx
 from starlette.routing import Route
 
 from kit.app import create_app
-from kit.coordinators import add_coordinator
+from kit.coordinators.accounts import add_coordinator
 from kit.meetings import CreatedMeeting
 from kit.models import Meeting, MeetingStatus, OutboxEmail
 from kit.ratelimit import Limit

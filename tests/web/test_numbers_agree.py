@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from kit import dashboard
-from kit.coordinators import add_coordinator
+from kit.coordinators import dashboard
+from kit.coordinators.accounts import add_coordinator
+from kit.maps import countries
 from kit.models import Meeting, Report
 from kit.outcomes import FIGURE_MEANS
+from tests.coordinators.test_dashboard import build_world
 from tests.factories import make_campaign, make_meeting
-from tests.test_dashboard import build_world
 from tests.web.test_coordinator_pages import sign_in
 
 
@@ -75,7 +76,7 @@ async def test_regions_are_named(client: httpx.AsyncClient) -> None:
     labels = {r.label for r in d.regions}
     assert "New York, United States" in labels and "California, United States" in labels
     assert not any(re.fullmatch(r"[A-Z]{2}(, [A-Z]{2})?", label) for label in labels)
-    assert dashboard.country_name("DE") == "Germany" and dashboard.country_name("ZZ") == "ZZ"
+    assert countries.country_name("DE") == "Germany" and countries.country_name("ZZ") == "ZZ"
     region = dashboard.dashboard_to_json(d)["regions"][0]
     assert region["label"].endswith("United States") and region["country"] == "US"
 

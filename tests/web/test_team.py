@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from kit.app import create_app
-from kit.coordinators import add_coordinator
+from kit.coordinators.accounts import add_coordinator
 from kit.models import AuditEntry, Coordinator, CoordinatorRole, OutboxEmail
 from kit.settings import Settings
 from tests.factories import make_campaign

@@ -23,7 +23,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from kit import validation as v
-from kit.coordinators import switch_meeting_status
+from kit.coordinators.moderation import switch_meeting_status
 from kit.errors import ValidationError
 from kit.models import FlagReason, Meeting, MeetingFlag, MeetingStatus
 from kit.ratelimit import Limit, hit

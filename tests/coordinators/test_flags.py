@@ -10,8 +10,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from kit import flags
-from kit.coordinators import add_coordinator
+from kit.coordinators import flags
+from kit.coordinators.accounts import add_coordinator
 from kit.models import FlagReason, Meeting, MeetingFlag, MeetingStatus, OutboxEmail
 from kit.rendering import TEMPLATES_DIR
 from tests.factories import csrf_from, make_campaign, make_meeting

