@@ -106,9 +106,6 @@ def test_odd_values_are_quoted() -> None:
 
 KIT = Path(__file__).resolve().parents[1] / "kit"
 HAND_BUILT = re.compile(r"base_url\}/|base_url\s*\+\s*[\"']/")
-# The coordinator sign-in links still build their own string until the coordinators
-# package lands (issue #14); nothing else may.
-PENDING = {"coordinators.py": 2}
 
 
 def test_no_module_builds_links_by_hand() -> None:
@@ -120,7 +117,7 @@ def test_no_module_builds_links_by_hand() -> None:
         hits = len(HAND_BUILT.findall(path.read_text(encoding="utf-8")))
         if hits:
             found[rel] = hits
-    assert found == {k: v for k, v in PENDING.items() if (KIT / k).exists()}
+    assert found == {}
 
 
 def test_urls_imports_nothing_of_the_kit() -> None:

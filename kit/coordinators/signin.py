@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.transactions import in_transaction
 
+from kit import urls
 from kit import validation as v
 from kit.coordinators.accounts import change_and_end_sessions
 from kit.errors import NotFound, RateLimited, ValidationError
@@ -70,7 +71,7 @@ async def send_signin_link(
     if coordinator is None:
         return
     raw = secrets.token_urlsafe(32)
-    url = f"{site.base_url}/coordinators/signin/{raw}"
+    url = urls.coordinator_signin(site.base_url, raw)
     if safe_next(next_path) != "/coordinators":
         url += f"?next={quote(safe_next(next_path))}"
     async with in_transaction():

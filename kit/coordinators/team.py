@@ -10,7 +10,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from kit import audit
+from kit import audit, urls
 from kit import validation as v
 from kit.coordinators.access import ROLE_LABELS, Can, abilities, require_campaign
 from kit.coordinators.accounts import (
@@ -128,7 +128,7 @@ async def invite_coordinator(
                 "inviter": actor,
                 "campaign": campaign,
                 "role": ROLE_LABELS[role],
-                "signin_url": f"{site.base_url}/coordinators/signin/{raw_token}",
+                "signin_url": urls.coordinator_signin(site.base_url, raw_token),
                 "days": INVITE_TTL.days,
                 "site": site.public,
             },
