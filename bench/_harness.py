@@ -240,7 +240,7 @@ async def kit_serve(
     """``kit serve`` (which applies the migrations first) until the block ends."""
     port = free_port()
     command = [
-        sys.executable, "-m", "kit.cli", "serve", "--port", str(port),
+        sys.executable, "-m", "kit.ops.cli", "serve", "--port", str(port),
         "--workers", str(workers), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
     log_path = data_dir / "server.log"
@@ -280,7 +280,7 @@ async def wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) 
 def run_kit(command: list[str], url: str, data_dir: Path) -> str:
     """Run one ``kit`` command against the bench database; its output, or exit on failure."""
     done = subprocess.run(
-        [sys.executable, "-m", "kit.cli", *command],
+        [sys.executable, "-m", "kit.ops.cli", *command],
         cwd=ROOT,
         env=kit_env(url, data_dir, 8000),
         capture_output=True,

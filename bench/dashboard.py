@@ -33,17 +33,17 @@ import asyncpg
 from _harness import for_sqlite, machine, percentile, postgres_version, reset_postgres
 from tortoise import Tortoise
 
-from kit import tallies
 from kit.coordinators import dashboard
-from kit.db import apply_migrations, tortoise_config
-from kit.models import Campaign
+from kit.meetings import tallies
+from kit.store.db import apply_migrations, tortoise_config
+from kit.store.models import Campaign
 
 PG_URL = os.environ.get("KIT_BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/kit_bench_dash")
 PEOPLE = 200_000
 ASKS = ["host", "volunteer", "donate", "call"]
 BATCH = 20_000
 
-# What bench/README.md proposes for kit/models.py (and a migration).
+# What bench/README.md proposes for kit/store/models.py (and a migration).
 PROPOSED_INDEXES = [
     "CREATE INDEX IF NOT EXISTS bench_meeting_campaign ON meeting (campaign_id, status)",
     "CREATE INDEX IF NOT EXISTS bench_meeting_grew_from ON meeting (grew_from_id)",
@@ -208,7 +208,7 @@ def seed_sqlite(path: Path, d: Data) -> None:
                 )
                 for i in range(0, len(rows), BATCH):
                     db.executemany(sql, map(for_sqlite, rows[i : i + BATCH]))
-            # Rows went in around kit.rsvps and kit.reports: count each meeting's tallies.
+            # Rows went in around kit.meetings.rsvps and kit.reports: count the tallies.
             db.execute(tallies.RECOUNT)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -220,7 +220,7 @@ async def seed_postgres(url: str, d: Data) -> None:
     try:
         for table, rows in tables(d):
             await conn.copy_records_to_table(table, records=rows, columns=COLUMNS[table])
-        # Rows went in around kit.rsvps and kit.reports: count each meeting's tallies.
+        # Rows went in around kit.meetings.rsvps and kit.reports: count the tallies.
         await conn.execute(tallies.RECOUNT)
         for table in ("campaign", "person", "meeting", "rsvp", "attendee"):
             await conn.execute(

@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 from tortoise import Tortoise
 
-from kit.app import create_app
-from kit.db import apply_migrations, tortoise_config
-from kit.models import Campaign, Meeting, Person
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.store.db import apply_migrations, tortoise_config
+from kit.store.models import Campaign, Meeting, Person
+from kit.web.app import create_app
 
 ZONES = [
     ("New York", "America/New_York", 40.71, -74.0),

@@ -63,7 +63,7 @@ from _harness import (
     seat_counters_wrong,
 )
 
-from kit.demo import CAMPAIGN_SLUG, CITIES
+from kit.ops.demo import CAMPAIGN_SLUG, CITIES
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/bench_load"
 # The default (10/minute per client) would turn this load, which comes from one machine,

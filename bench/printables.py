@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 started_import = time.perf_counter()
-from kit import printing  # noqa: E402 - timed: imports WeasyPrint
+from kit.printables import context as printing  # noqa: E402 - timed: imports WeasyPrint
 
 IMPORT_SECONDS = time.perf_counter() - started_import
 
@@ -29,13 +29,13 @@ import httpx  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 from tortoise import Tortoise  # noqa: E402
 
-from kit.app import create_app  # noqa: E402
-from kit.db import apply_migrations, tortoise_config  # noqa: E402
+from kit.core.settings import Settings  # noqa: E402
 from kit.maps.geocoding import make_geocoder  # noqa: E402
-from kit.meetings import create_meeting, get_managed_meeting, parse_meeting_input  # noqa: E402
-from kit.models import Meeting, Person, Rsvp, RsvpStatus  # noqa: E402
-from kit.settings import Settings  # noqa: E402
+from kit.meetings.service import create_meeting, get_managed_meeting, parse_meeting_input  # noqa: E402
+from kit.store.db import apply_migrations, tortoise_config  # noqa: E402
+from kit.store.models import Meeting, Person, Rsvp, RsvpStatus  # noqa: E402
 from kit.web import printables as web_printables  # noqa: E402
+from kit.web.app import create_app  # noqa: E402
 
 NAMES = (
     "Ada Lovelace, Grace Hopper, Katherine Johnson, Mary Jackson, Dorothy Vaughan, Alan Turing, "
@@ -180,7 +180,9 @@ async def main() -> None:
     )
     print("| measure | time |")
     print("| --- | --- |")
-    print(f"| import kit.printing (WeasyPrint), once per process | {ms(IMPORT_SECONDS)} |")
+    print(
+        f"| import kit.printables.context (WeasyPrint), once per process | {ms(IMPORT_SECONDS)} |"
+    )
     print(f"| packet, first render in a fresh process (CPU) | {ms(cold)} ({ms(cold_cpu)}) |")
     print(f"| packet, re-render after one more RSVP (CPU) | {ms(warm)} ({ms(warm_cpu)}) |")
     print(f"| flyer, first render | {ms(flyer_first)} |")

@@ -45,8 +45,8 @@ from _harness import (
 )
 from tortoise import Tortoise
 
-from kit.db import apply_migrations, tortoise_config
 from kit.maps.nearby import KM_PER_DEGREE, NearbyQuery, find_nearby
+from kit.store.db import apply_migrations, tortoise_config
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/kit_bench"
 CITIES = 1000

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from tortoise import Tortoise
 
-from kit.app import create_app
-from kit.db import apply_migrations, tortoise_config
-from kit.export import kit_tables
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.ops.export import kit_tables
+from kit.store.db import apply_migrations, tortoise_config
+from kit.web.app import create_app
 from tests.smtp import smtp_server  # noqa: F401 - fixture
 
 TEST_DATABASE_URL = os.environ.get("KIT_TEST_DATABASE_URL", "")

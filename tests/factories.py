@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 
+from kit.core.settings import Settings
 from kit.maps.geocoding import make_geocoder
 from kit.maps.places import AddressQuery, Geocoder, Place
-from kit.meetings import CreatedMeeting, create_meeting, parse_meeting_input
-from kit.models import Campaign, Meeting, OutboxEmail
-from kit.settings import Settings
+from kit.meetings.service import CreatedMeeting, create_meeting, parse_meeting_input
+from kit.store.models import Campaign, Meeting, OutboxEmail
 
 GEOCODER = make_geocoder("offline", "house-meeting-kit-tests/1.0")
 SECRET = "test-secret-key-not-for-production"

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from kit.settings import Settings
+from kit.core.settings import Settings
 from tests.conftest import TEST_DATABASE_URL, is_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +87,7 @@ def run_kit(
 ) -> subprocess.CompletedProcess[str]:
     """``kit <args>`` to completion; its exit code and output are the caller's to check."""
     return subprocess.run(
-        [sys.executable, "-m", "kit.cli", *args],
+        [sys.executable, "-m", "kit.ops.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -209,7 +209,7 @@ async def kit_serve(
     environment, once /healthz answers; stopped at the end."""
     port = port or free_port()
     env = kit_env(data_dir, database_url, port=port, **env_extra)
-    argv = ["-m", "kit.cli", "serve", "--port", str(port), "--workers", str(workers), *args]
+    argv = ["-m", "kit.ops.cli", "serve", "--port", str(port), "--workers", str(workers), *args]
     if not access_log:
         argv.append("--no-access-log")
     log = data_dir / f"serve-{port}.log"

@@ -107,8 +107,8 @@ async def seed_server(database_url: str, past_meeting_id: str) -> dict[str, str]
 
     from kit.coordinators.accounts import add_coordinator
     from kit.coordinators.api_tokens import create_api_token
-    from kit.db import tortoise_config
-    from kit.models import Campaign, Meeting
+    from kit.store.db import tortoise_config
+    from kit.store.models import Campaign, Meeting
 
     await Tortoise.init(config=tortoise_config(database_url))
     try:

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from kit.app import create_app
 from kit.coordinators.accounts import add_coordinator
 from kit.coordinators.api_tokens import create_api_token
-from kit.models import (
+from kit.core.settings import Settings
+from kit.store.models import (
     Campaign,
     Coordinator,
     CoordinatorRole,
@@ -30,7 +30,7 @@ from kit.models import (
     OutboxEmail,
     Person,
 )
-from kit.settings import Settings
+from kit.web.app import create_app
 from tests.coordinators.test_dashboard import World, build_world
 from tests.factories import make_campaign, make_meeting
 from tests.web.test_coordinator_pages import csrf_of, new_client, sign_in

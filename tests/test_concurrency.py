@@ -5,10 +5,10 @@ folder) or, when ``KIT_TEST_DATABASE_URL`` is set, on PostgreSQL: in a database 
 own (``<name>_conc``), never the suite's, which the in-process tests empty between tests.
 
 Both databases run with one and with two workers. Two SQLite processes share the file
-because kit/sqlite.py begins every transaction IMMEDIATE: with Tortoise's deferred
+because kit/store/sqlite.py begins every transaction IMMEDIATE: with Tortoise's deferred
 ``BEGIN``, a transaction that had read and then wanted to write while the other process
 held the write lock got SQLITE_BUSY at once (5-35 % of 200 simultaneous RSVPs answered
-500 "database is locked"); tests/test_sqlite_workers.py pins that down.
+500 "database is locked"); tests/store/test_sqlite_workers.py pins that down.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kit.settings import SETTINGS
+from kit.core.settings import SETTINGS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

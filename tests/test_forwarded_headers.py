@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kit import checks
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.ops import checks
 from tests.factories import meeting_body, publish_on_server
 from tests.servers import KitServer, kit_serve, server_database, until
 

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from kit.models import (
+from kit.meetings.rsvps import ADDRESS_MARGIN
+from kit.store.models import (
     AccessToken,
     Meeting,
     MeetingStatus,
@@ -23,7 +24,6 @@ from kit.models import (
     RsvpStatus,
     TokenKind,
 )
-from kit.rsvps import ADDRESS_MARGIN
 from tests.factories import (
     as_form,
     confirm_emailed_meeting,
@@ -435,7 +435,7 @@ async def test_the_same_host_form_sent_twice_makes_one_meeting_and_tells_nobody_
 
 
 async def test_only_referral_codes_the_kit_issued_are_kept(client: httpx.AsyncClient) -> None:
-    from kit.hosttools import ref_code
+    from kit.meetings.hosttools import ref_code
     from tests.factories import SITE
 
     created = await make_meeting()

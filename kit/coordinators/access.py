@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from kit import validation as v
-from kit.campaigns import SLUG_LENGTH
+from kit.campaigns.service import SLUG_LENGTH
 from kit.coordinators.accounts import campaign_ids
-from kit.errors import CampaignNotFound, MeetingNotFound, NotFound, PermissionDenied
-from kit.ideas import ID_LENGTH as IDEA_ID_LENGTH
-from kit.meetings import PUBLIC_ID_LENGTH
-from kit.models import Campaign, Coordinator, CoordinatorRole, Idea, Meeting, MeetingStatus
+from kit.core import validation as v
+from kit.core.errors import CampaignNotFound, MeetingNotFound, NotFound, PermissionDenied
+from kit.meetings.service import PUBLIC_ID_LENGTH
+from kit.reports.ideas import ID_LENGTH as IDEA_ID_LENGTH
+from kit.store.models import Campaign, Coordinator, CoordinatorRole, Idea, Meeting, MeetingStatus
 
 
 async def may_see(coordinator: Coordinator, campaign_id: int | None) -> bool:

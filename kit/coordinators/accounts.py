@@ -10,10 +10,10 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from kit import audit
-from kit import validation as v
-from kit.errors import NotFound, ValidationError
-from kit.models import Campaign, Coordinator, CoordinatorRole
+from kit.core import validation as v
+from kit.core.errors import NotFound, ValidationError
+from kit.store import audit
+from kit.store.models import Campaign, Coordinator, CoordinatorRole
 
 # --- Accounts and roles -----------------------------------------------------------------
 

@@ -6,9 +6,9 @@ import secrets
 from datetime import UTC, datetime
 
 from kit.coordinators.accounts import row_number
-from kit.errors import Conflict, KitError, NotFound
-from kit.models import AccessToken, Coordinator, TokenKind
-from kit.tokens import find_token, hash_token
+from kit.core.errors import Conflict, KitError, NotFound
+from kit.store.models import AccessToken, Coordinator, TokenKind
+from kit.store.tokens import find_token, hash_token
 
 MAX_API_TOKENS = 10
 

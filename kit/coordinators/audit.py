@@ -1,11 +1,11 @@
-"""Reading the audit log (the writer, used by lower layers too, is kit.audit)."""
+"""Reading the audit log (the writer, used by lower layers too, is kit.store.audit)."""
 
 from __future__ import annotations
 
-from kit import audit
 from kit.coordinators.access import Can, require_campaign
-from kit.errors import PermissionDenied
-from kit.models import Campaign, Coordinator
+from kit.core.errors import PermissionDenied
+from kit.store import audit
+from kit.store.models import Campaign, Coordinator
 
 # --- The audit log ---------------------------------------------------------------------------
 

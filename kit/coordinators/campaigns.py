@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from kit import audit
-from kit.campaign_input import CampaignInput
+from kit.campaigns.input import CampaignInput
 from kit.coordinators import exports
 from kit.coordinators.access import Can, require_campaign
-from kit.errors import NotFound, PermissionDenied, ValidationError
-from kit.models import Campaign, Coordinator
+from kit.core.errors import NotFound, PermissionDenied, ValidationError
+from kit.store import audit
+from kit.store.models import Campaign, Coordinator
 
 # --- Campaigns ------------------------------------------------------------------------------
 

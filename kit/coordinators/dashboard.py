@@ -1,7 +1,7 @@
 """A campaign's numbers, counted in the database: the funnel, regions, weeks, the growth
 tree and the meetings whose report is overdue. (The CSV exports are kit.coordinators.exports.)
 
-Every figure is one SQL statement run by ``kit.sql.read_rows``, its values placed with
+Every figure is one SQL statement run by ``kit.store.sql.read_rows``, its values placed with
 ``SqlParams``; Python only reshapes the few grouped rows that come back, never the
 campaign's meetings or people.
 
@@ -9,7 +9,7 @@ Counts cover the meetings a campaign is planning or held: pending, published and
 completed ones ("planned"). Cancelled and hidden meetings are counted apart.
 
 RSVPs, attendees and commitments are not counted here: each meeting row keeps its own
-tallies (kit.tallies, recounted whenever its RSVPs or report change), so the funnel, the
+tallies (kit.meetings.tallies, recounted whenever its RSVPs or report change), so the funnel, the
 regions and the weeks are one pass over the campaign's meetings. ``campaign_dashboard``
 groups by region and by week, and takes the funnel from the regions' sums.
 """
@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kit.maps.countries import country_name, region_name
-from kit.models import Campaign, Meeting, MeetingStatus
-from kit.outcomes import Progress, campaign_progress, progress_to_json
-from kit.sql import SqlParams, as_date, as_datetime, default_params, read_rows
+from kit.reports.outcomes import Progress, campaign_progress, progress_to_json
+from kit.store.models import Campaign, Meeting, MeetingStatus
+from kit.store.sql import SqlParams, as_date, as_datetime, default_params, read_rows
 
 PLANNED = "('pending', 'published', 'completed')"
 OVERDUE_AFTER = timedelta(hours=24)
@@ -69,7 +69,7 @@ def _campaign_meetings(p: SqlParams, campaign_id: int) -> str:
 def _grouped_counts(p: SqlParams, campaign_id: int, keys: Sequence[str]) -> str:
     """Counts of a campaign's planned meetings grouped by ``keys`` (SQL expressions over
     ``m``, each ``... AS name``). People are summed from the tallies each meeting row
-    keeps (kit.tallies), so this reads one table."""
+    keeps (kit.meetings.tallies), so this reads one table."""
     names = ", ".join(k.rsplit(" AS ", 1)[-1] for k in keys) or "1"
     select = ", ".join(keys) + "," if keys else ""
     group = f"GROUP BY {names}" if keys else ""

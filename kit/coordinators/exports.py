@@ -16,7 +16,7 @@ from datetime import UTC, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kit.sql import as_datetime, default_params, read_rows
+from kit.store.sql import as_datetime, default_params, read_rows
 from kit.toolkit.spreadsheet import both_clocks, csv_chunks
 
 EXPORT_BATCH = 1000

@@ -22,12 +22,12 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from kit import validation as v
 from kit.coordinators.moderation import switch_meeting_status
-from kit.errors import ValidationError
-from kit.models import FlagReason, Meeting, MeetingFlag, MeetingStatus
-from kit.ratelimit import Limit, hit
-from kit.settings import Settings
+from kit.core import validation as v
+from kit.core.errors import ValidationError
+from kit.core.settings import Limit, Settings
+from kit.store.models import FlagReason, Meeting, MeetingFlag, MeetingStatus
+from kit.store.ratelimit import hit
 
 FLAG_LIMIT = Limit(10, 3600)  # reports one client may send an hour
 NOTE_MAX = 1000

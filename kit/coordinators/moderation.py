@@ -10,16 +10,16 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from kit import audit
-from kit import validation as v
 from kit.coordinators.access import Can, require_idea, require_meeting
-from kit.errors import Conflict, MeetingNotFound, NotFound, ValidationError
-from kit.ideas import set_idea_status
-from kit.mail_queue import queue_email
-from kit.meetings import approve_meeting, meeting_url
-from kit.models import Campaign, Coordinator, Idea, Meeting, MeetingStatus, Person
-from kit.ratelimit import Limit, hit
-from kit.settings import Settings
+from kit.core import validation as v
+from kit.core.errors import Conflict, MeetingNotFound, NotFound, ValidationError
+from kit.core.settings import Limit, Settings
+from kit.meetings.service import approve_meeting, meeting_url
+from kit.outbox.email import queue_email
+from kit.reports.ideas import set_idea_status
+from kit.store import audit
+from kit.store.models import Campaign, Coordinator, Idea, Meeting, MeetingStatus, Person
+from kit.store.ratelimit import hit
 
 APP_NAME = "House Meeting Kit"
 MESSAGES_PER_COORDINATOR = Limit(30, 86400)
@@ -251,7 +251,7 @@ async def _queue_host_message(
 
 # --- Vouching for hosts ---------------------------------------------------------------------
 
-# What Person.trusted changes (kit/hosttools.py reads it), said where coordinators decide.
+# What Person.trusted changes (kit/meetings/hosttools.py reads it), said where coordinators decide.
 TRUSTED_MEANS = "a higher daily invitation cap, and links kept in their invitation notes"
 UNTRUSTED_MEANS = "the standard invitation cap, and links taken out of their invitation notes"
 

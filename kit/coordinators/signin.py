@@ -15,15 +15,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.transactions import in_transaction
 
-from kit import urls
-from kit import validation as v
 from kit.coordinators.accounts import change_and_end_sessions
-from kit.errors import NotFound, RateLimited, ValidationError
-from kit.mail_queue import queue_email
-from kit.models import AccessToken, Coordinator, RateCounter, TokenKind
-from kit.ratelimit import Limit, hit
-from kit.settings import Settings
-from kit.tokens import hash_token
+from kit.core import urls
+from kit.core import validation as v
+from kit.core.errors import NotFound, RateLimited, ValidationError
+from kit.core.settings import Limit, Settings
+from kit.outbox.email import queue_email
+from kit.store.models import AccessToken, Coordinator, RateCounter, TokenKind
+from kit.store.ratelimit import hit
+from kit.store.tokens import hash_token
 
 LOGIN_TTL = timedelta(minutes=15)
 SIGNIN_PER_EMAIL = Limit(5, 3600)

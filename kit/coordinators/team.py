@@ -10,8 +10,6 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from kit import audit, urls
-from kit import validation as v
 from kit.coordinators.access import ROLE_LABELS, Can, abilities, require_campaign
 from kit.coordinators.accounts import (
     add_coordinator,
@@ -20,11 +18,14 @@ from kit.coordinators.accounts import (
     row_number,
     take_away,
 )
-from kit.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from kit.mail_queue import queue_email
-from kit.models import AccessToken, Campaign, Coordinator, CoordinatorRole, TokenKind
-from kit.settings import Settings
-from kit.tokens import hash_token
+from kit.core import urls
+from kit.core import validation as v
+from kit.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from kit.core.settings import Settings
+from kit.outbox.email import queue_email
+from kit.store import audit
+from kit.store.models import AccessToken, Campaign, Coordinator, CoordinatorRole, TokenKind
+from kit.store.tokens import hash_token
 
 # --- The team: inviting coordinators, their role and campaigns, removing them -------------
 

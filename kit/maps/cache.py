@@ -8,7 +8,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from kit.models import GeocodeAnswer
+from kit.store.models import GeocodeAnswer
 
 KEY_MAX = 300
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 import anyio.to_thread
 
-from kit.errors import SettingsError
+from kit.core.errors import SettingsError
 from kit.maps.gazetteer import (
     REGION_COUNTRIES,
     US_ZIP_COUNTRIES,
@@ -102,13 +102,13 @@ class OfflineGeocoder:
         return None
 
     def towns_named(self, name: str, country: str) -> list[Place]:
-        """The towns of note a bare town name may mean in ``country`` (kit.meetings asks
+        """The towns of note a bare town name may mean in ``country`` (kit.meetings.service asks
         the host which one when there are several)."""
         return self.gazetteer.towns_named(name, country)
 
     def places_with_postcode(self, code: str) -> list[Place]:
         """The towns outside the US with this postal code, the most populous first
-        (kit.discovery offers them as "Did you mean…?" for a bare code)."""
+        (kit.meetings.discovery offers them as "Did you mean…?" for a bare code)."""
         return self.gazetteer.postcode_places(code) if looks_like_postcode(code) else []
 
     def _postal_area(self, postal_code: str, country: str) -> Place | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from kit.errors import ValidationError
+from kit.core.errors import ValidationError
 from kit.maps.sql import (
     columns_sql,
     lon_ranges_sql,
@@ -21,9 +21,9 @@ from kit.maps.sql import (
     public_upcoming_sql,
     require_aware,
 )
-from kit.models import Meeting
-from kit.public import public_meeting
-from kit.sql import SqlParams
+from kit.meetings.public import public_meeting
+from kit.store.models import Meeting
+from kit.store.sql import SqlParams
 
 MAX_FEATURES = 2000
 BBOX_HELP = "Give the map's box as west,south,east,north in degrees, e.g. -74.1,40.6,-73.8,40.9."

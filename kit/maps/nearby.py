@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kit.errors import ValidationError
+from kit.core.errors import ValidationError
 from kit.maps.privacy import EARTH_RADIUS_KM, haversine_km
 from kit.maps.sql import (
     columns_sql,
@@ -49,8 +49,8 @@ from kit.maps.sql import (
     public_upcoming_sql,
     require_aware,
 )
-from kit.models import Meeting
-from kit.sql import SqlParams, as_datetime
+from kit.store.models import Meeting
+from kit.store.sql import SqlParams, as_datetime
 
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180  # along a meridian
 DEFAULT_RADIUS_KM = 25.0

@@ -39,7 +39,7 @@ KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180  # along a meridian
 MIN_OFFSET_KM = 0.5
 MAX_OFFSET_KM = 1.5
 CELL_KM = 0.02
-# kit.models.VenueKind.PUBLIC (a leaf imports nothing of the kit; a test keeps them equal).
+# kit.store.models.VenueKind.PUBLIC (a leaf imports nothing of the kit; a test keeps them equal).
 PUBLIC_VENUE = "public"
 # Near the poles a cell's longitude span would grow without bound; nobody hosts there.
 MIN_COS_LAT = 0.01

@@ -28,7 +28,7 @@ from typing import Any
 from tortoise import BaseDBAsyncClient
 
 from kit.maps.privacy import public_point
-from kit.sql import SqlParams
+from kit.store.sql import SqlParams
 
 log = logging.getLogger("kit")
 

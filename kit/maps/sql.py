@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from kit.models import Campaign, Meeting, MeetingStatus, Visibility
-from kit.sql import SqlParams
+from kit.store.models import Campaign, Meeting, MeetingStatus, Visibility
+from kit.store.sql import SqlParams
 
 # What public_meeting() reads, and nothing else. Not the exact lat/lon: every meeting
 # is shown at its public point (a public venue's is its exact one), so a home's exact

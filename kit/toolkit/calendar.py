@@ -2,7 +2,7 @@
 .ics, subscribable feeds.
 
 A leaf: it knows nothing of meetings, people or who may see what. The caller
-(``kit.calendar_events``) decides every word an event carries, the exact or the
+(``kit.meetings.calendar_events``) decides every word an event carries, the exact or the
 public place included, and hands over a ``CalendarEvent``; this module only writes
 it as RFC 5545 bytes that Thunderbird, Apple, Google and Outlook all read alike.
 
@@ -101,7 +101,7 @@ def event_component(event: CalendarEvent, *, stamp: datetime, alarm: bool = Fals
     start, end = event_times(event)
     # Event() + add() rather than Event.new(): .new() runs every property setter
     # and a start/end check per event (0.1 s of a 5,000-event feed), and the
-    # caller's events already end after they start (kit.meetings guarantees it).
+    # caller's events already end after they start (kit.meetings.service guarantees it).
     vevent = Event()
     vevent.add("UID", event.uid)
     vevent.add("DTSTAMP", stamp)

@@ -1,7 +1,7 @@
 """Links that open a meeting in a web calendar: Google Calendar and Outlook.com.
 
 A leaf: a plain ``CalendarLinkEvent`` in, URLs out, nothing of the kit imported.
-The caller decides what the event may say (kit.calendar_events.calendar_link_event
+The caller decides what the event may say (kit.meetings.calendar_events.calendar_link_event
 holds the privacy rule); every value is URL-encoded here, so a title with ``&`` or
 ``#`` can't cut a link short.
 """

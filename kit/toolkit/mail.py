@@ -4,8 +4,8 @@
 stable Message-ID and Date from the message's own ``date`` and ``key``), and a
 ``Transport`` sends it over SMTP or writes it as an .eml file; ``classify_failure``
 says what a send error means for a retry. Rendering templates and the outbox that
-queues and delivers messages live on the kit side (``kit.mail_queue``,
-``kit.delivery``).
+queues and delivers messages live on the kit side (``kit.outbox.email``,
+``kit.outbox.delivery``).
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@ whose HTML (with the stylesheet and the page repeats) is exactly what drives the
 PDF, so its SHA-256 is a cache key. ``html_to_pdf()`` lays it out with WeasyPrint
 (expensive and CPU-bound; WeasyPrint is not thread-safe, so renders take a lock).
 ``render()`` does both, for the CLI, tests and benchmarks; the web goes through
-``kit.printing``, which adds the cache and the worker thread.
+``kit.printables.context``, which adds the cache and the worker thread.
 
 A leaf: it imports nothing of the kit. Documents are filled from plain frozen
 dataclasses (``PrintableMeeting``, ``PrintableCampaign``, ``Place``, ``AgendaSlot``)
-that ``kit.printing`` builds from the models, so the layout is tested without a
+that ``kit.printables.context`` builds from the models, so the layout is tested without a
 database and the privacy rule stays with the meetings.
 
 Speed: ``print.css`` is parsed once per process and fonts are configured once;

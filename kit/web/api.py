@@ -8,10 +8,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.schemas import SchemaGenerator
 
-from kit import __version__, campaigns, discovery, meetings
+from kit import __version__
+from kit.campaigns import service as campaigns
 from kit.maps import geojson
-from kit.models import Meeting
-from kit.public import public_meeting
+from kit.meetings import discovery
+from kit.meetings import service as meetings
+from kit.meetings.public import public_meeting
+from kit.store.models import Meeting
 from kit.web.forms import bearer_token, read_json
 from kit.web.languages import hint_countries
 from kit.web.limits import limit_publishing

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kit import discovery, feeds
-from kit.feeds import FeedSource
+from kit.meetings import discovery, feeds
+from kit.meetings.feeds import FeedSource
 
 ICS = "text/calendar; charset=utf-8"
 

@@ -8,11 +8,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import campaigns, ideas, outcomes
-from kit.discovery import InvalidQuery
-from kit.errors import NotFound, ValidationError
+from kit.campaigns import service as campaigns
+from kit.core.errors import NotFound, ValidationError
 from kit.maps import geojson
-from kit.models import Idea
+from kit.meetings.discovery import InvalidQuery
+from kit.reports import ideas, outcomes
+from kit.store.models import Idea
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict
 from kit.web.limits import client_ip

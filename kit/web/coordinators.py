@@ -21,7 +21,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from kit import campaign_input
+from kit.campaigns import input as campaign_input
 from kit.coordinators import (
     access,
     accounts,
@@ -41,9 +41,9 @@ from kit.coordinators import (
 )
 from kit.coordinators.access import Can
 from kit.coordinators.charts import render_bar_chart, render_column_chart
-from kit.errors import NotFound, PermissionDenied, ValidationError
-from kit.models import Coordinator, Idea, IdeaStatus, Meeting, MeetingStatus
-from kit.outcomes import FIGURE_MEANS
+from kit.core.errors import NotFound, PermissionDenied, ValidationError
+from kit.reports.outcomes import FIGURE_MEANS
+from kit.store.models import Coordinator, Idea, IdeaStatus, Meeting, MeetingStatus
 from kit.toolkit.markdown import markdown_to_html
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict

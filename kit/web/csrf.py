@@ -14,7 +14,7 @@ import secrets
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
-from kit.errors import PermissionDenied
+from kit.core.errors import PermissionDenied
 
 FIELD = "csrf_token"
 # Form posts that are authenticated by a signed token in the URL instead: mail

@@ -6,8 +6,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kit.errors import NotFound
-from kit.models import OutboxEmail
+from kit.core.errors import NotFound
+from kit.store.models import OutboxEmail
 from kit.web.templating import render
 
 OUTBOX_SHOWN = 30

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from tortoise.exceptions import BaseORMException
 
-from kit.errors import KitError, database_unavailable
+from kit.core.errors import KitError, database_unavailable
 from kit.web.templating import render
 
 log = logging.getLogger("kit.web")

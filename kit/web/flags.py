@@ -7,10 +7,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from kit import meetings
 from kit.coordinators import flags
-from kit.errors import ValidationError
-from kit.models import Meeting
+from kit.core.errors import ValidationError
+from kit.meetings import service as meetings
+from kit.store.models import Meeting
 from kit.web.campaigns import BROWSER
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict, read_json

@@ -9,11 +9,11 @@ from typing import Any
 from starlette.datastructures import FormData, Headers
 from starlette.requests import Request
 
-from kit.errors import KitError
+from kit.core.errors import KitError
 
 JSON = "application/json"
 # Our bodies nest two levels ({"address": {"street": ...}}). A deeper one is no request
-# of ours, and flattening it (kit.validation.flatten) recurses once per level.
+# of ours, and flattening it (kit.core.validation.flatten) recurses once per level.
 MAX_JSON_DEPTH = 32
 NOT_JSON = "The body is not valid JSON"
 

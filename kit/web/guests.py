@@ -8,11 +8,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import cards, feeds, meetings, notifications, outcomes, rsvps, urls
-from kit.calendar_events import calendar_links, render_public_ics
-from kit.errors import Conflict, NotFound, ValidationError
-from kit.models import EmailOptOut, Meeting, Rsvp, RsvpStatus
-from kit.public import public_event_ld, public_meeting
+from kit.core import urls
+from kit.core.errors import Conflict, NotFound, ValidationError
+from kit.meetings import cards, feeds, notifications, rsvps
+from kit.meetings import service as meetings
+from kit.meetings.calendar_events import calendar_links, render_public_ics
+from kit.meetings.public import public_event_ld, public_meeting
+from kit.reports import outcomes
+from kit.store.models import EmailOptOut, Meeting, Rsvp, RsvpStatus
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict, read_json
 from kit.web.limits import limit_rsvps

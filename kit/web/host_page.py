@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from kit import meetings
-from kit.models import Meeting
+from kit.meetings import service as meetings
+from kit.store.models import Meeting
 from kit.web.csrf import read_form
 from kit.web.forms import bearer_token, form_to_dict
 

@@ -10,13 +10,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kit import host_access, hosttools, meetings, printing, reports, rsvps
 from kit.coordinators import access
-from kit.errors import Conflict, KitError, RateLimited, ValidationError
-from kit.models import Coordinator, Meeting, RsvpStatus
-from kit.rendering import plural
-from kit.validation import email as email_field
-from kit.validation import flatten, phone, text
+from kit.core.errors import Conflict, KitError, RateLimited, ValidationError
+from kit.core.rendering import plural
+from kit.core.validation import email as email_field
+from kit.core.validation import flatten, phone, text
+from kit.meetings import host_access, hosttools, rsvps
+from kit.meetings import service as meetings
+from kit.printables import context as printing
+from kit.reports import service as reports
+from kit.store.models import Coordinator, Meeting, RsvpStatus
 from kit.web.coordinators import current_coordinator
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict
@@ -186,7 +189,7 @@ async def render_manage(
         "share_url": hosttools.share_url(meeting, site),
         "guests": guests,
         "placement": meetings.describe_placement(meeting),
-        "guest_refs": {r.id: reports.rsvp_ref(r) for r in guests.rsvps},
+        "guest_refs": {r.id: rsvps.rsvp_ref(r) for r in guests.rsvps},
         "agenda": printing.agenda_slots(meeting),
         "report_link": reports.report_link(meeting, token, site),
         "values": values or flatten(meetings.meeting_as_input(meeting)),

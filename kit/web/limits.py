@@ -1,6 +1,6 @@
 """Rate limits applied at the door, per client address (and per meeting for RSVPs).
 
-The counters live in the database (kit.ratelimit), so every worker process shares them.
+The counters live in the database (kit.store.ratelimit), so every worker process shares them.
 The client address is the one uvicorn reports: the address that connected, unless it is
 a proxy the operator listed (KIT_FORWARDED_ALLOW_IPS or ``--forwarded-allow-ips``), whose
 X-Forwarded-For then names the client. By default no proxy is listed, so a client can't
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from kit.models import Meeting
-from kit.ratelimit import Limit, hit
+from kit.core.settings import Limit
+from kit.store.models import Meeting
+from kit.store.ratelimit import hit
 
 RSVP_MESSAGE = "Too many RSVPs in a short time. Please wait a moment and try again."
 PUBLISH_MESSAGE = (
@@ -47,7 +48,7 @@ REPORT_MESSAGE = (
 # A host files once and fixes a few typos: 10 saves of one meeting's report an hour. A
 # campaign office typing in a stack of paper sign-in sheets from one connection saves
 # about one a minute: 60 an hour per client. What a filing may email is capped on its
-# own (kit.reports), so these bound the writes, and the meetings one client reports.
+# own (kit.reports.service), so these bound the writes, and the meetings one client reports.
 REPORT_PER_MEETING = Limit(10, 3600)
 REPORT_PER_CLIENT = Limit(60, 3600)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kit.reports import MAX_HOST_INVITATIONS, MAX_THANKED_WALK_INS
+from kit.reports.service import MAX_HOST_INVITATIONS, MAX_THANKED_WALK_INS
 
 _str = {"type": "string"}
 _nullable_str = {"type": ["string", "null"]}

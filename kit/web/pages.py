@@ -11,12 +11,14 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from kit import discovery, health, meetings
-from kit.campaigns import list_campaigns
-from kit.discovery import InvalidQuery
+from kit.campaigns.service import list_campaigns
+from kit.core.rendering import STATIC_DIR
 from kit.maps.countries import country_names
-from kit.public import public_location
-from kit.rendering import STATIC_DIR
+from kit.meetings import discovery
+from kit.meetings import service as meetings
+from kit.meetings.discovery import InvalidQuery
+from kit.meetings.public import public_location
+from kit.store import health
 from kit.toolkit.markdown import markdown_to_html
 from kit.web.languages import hint_countries
 from kit.web.templating import render

@@ -8,11 +8,12 @@ import hashlib
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kit import meetings, printing
-from kit.errors import ValidationError
-from kit.models import Meeting
+from kit.core.errors import ValidationError
+from kit.core.validation import flatten
+from kit.meetings import service as meetings
+from kit.printables import context as printing
+from kit.store.models import Meeting
 from kit.toolkit.printables import Rendered
-from kit.validation import flatten
 from kit.web.host_page import host_page, manage_token
 from kit.web.hosting import render_manage, render_refused
 

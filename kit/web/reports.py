@@ -10,10 +10,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from kit import campaigns, meetings, outcomes, reports
-from kit.errors import Conflict, RateLimited, ValidationError
-from kit.models import Meeting
-from kit.rendering import plural
+from kit.campaigns import service as campaigns
+from kit.core.errors import Conflict, RateLimited, ValidationError
+from kit.core.rendering import plural
+from kit.meetings import service as meetings
+from kit.reports import outcomes
+from kit.reports import service as reports
+from kit.store.models import Meeting
 from kit.web.csrf import read_form
 from kit.web.forms import form_to_dict, read_json
 from kit.web.host_page import host_page

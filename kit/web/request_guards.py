@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kit.errors import KitError
+from kit.core.errors import KitError
 from kit.web.errors import error_response
 
 NUL_MESSAGE = "The link contains a NUL character (%00), which no address here can hold."

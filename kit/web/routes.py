@@ -7,7 +7,7 @@ import xstatic.pkg.leaflet_markercluster as markercluster
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kit.rendering import STATIC_DIR
+from kit.core.rendering import STATIC_DIR
 from kit.web import (
     api,
     calendars,

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from kit.rendering import make_environment
+from kit.core.rendering import make_environment
 from kit.web.csrf import csrf_token
 
 # Where the kit's own files are served (kit/web/routes.py mounts them here). Pages link

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from kit.demo import CAMPAIGN_SLUG
+from kit.ops.demo import CAMPAIGN_SLUG
 from tests.browser.conftest import NEW_YORK, LinkReader, MailReader, Publisher
 
 pytestmark = pytest.mark.browser

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kit import campaign_input, reports
+from kit.campaigns import input as campaign_input
 from kit.coordinators import access, accounts, api_tokens, campaigns, exports, moderation, signin
-from kit.errors import (
+from kit.core.errors import (
     CampaignNotFound,
     Conflict,
     MeetingNotFound,
@@ -22,8 +22,10 @@ from kit.errors import (
     RateLimited,
     ValidationError,
 )
-from kit.meetings import get_meeting
-from kit.models import (
+from kit.core.settings import Limit
+from kit.meetings.service import get_meeting
+from kit.reports import service as reports
+from kit.store.models import (
     AccessToken,
     Campaign,
     Coordinator,
@@ -32,12 +34,11 @@ from kit.models import (
     Person,
     TokenKind,
 )
-from kit.ratelimit import Limit
 from kit.toolkit.markdown import MAX_GUIDE_CHARS
 from kit.toolkit.spreadsheet import FORMULA_TRIGGERS
 from tests.factories import SITE, make_campaign, make_meeting
+from tests.reports.test_reports import held_meeting
 from tests.servers import run_kit
-from tests.test_reports import held_meeting
 
 
 async def test_add_coordinator_is_idempotent_and_only_adds(db: str) -> None:
@@ -407,7 +408,7 @@ async def test_every_campaign_export_runs_no_formula_from_any_column(db: str) ->
 
 
 async def test_kit_approve_is_in_the_audit_log_as_cli(db: str) -> None:
-    from kit.models import AuditEntry
+    from kit.store.models import AuditEntry
 
     await make_campaign("winter", requires_approval=True)
     created = await make_meeting(campaign="winter")

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kit import tallies
 from kit.coordinators import dashboard, exports
 from kit.coordinators.charts import render_bar_chart, render_column_chart
-from kit.models import (
+from kit.meetings import tallies
+from kit.store.models import (
     Attendee,
     Campaign,
     Commitment,
@@ -23,7 +23,7 @@ from kit.models import (
     Rsvp,
     RsvpStatus,
 )
-from kit.people import find_or_add_person
+from kit.store.people import find_or_add_person
 from tests.factories import make_campaign, make_meeting
 
 PLACES = {
@@ -149,7 +149,7 @@ async def build_world() -> World:
     await rsvp_to(m["b_held"], "zed@b.example", consent=True)
     await report(m["b_held"], [("Zed Secret", "zed@b.example", True, ["host"])])
     await Idea.create(meeting=m["b_held"], campaign=b, text="Spring secret idea")
-    # Rows above were written directly, not through kit.rsvps / kit.reports.
+    # Rows above were written directly, not through kit.meetings.rsvps / kit.reports.service.
     await tallies.refresh_all()
     return w
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from kit.coordinators.accounts import add_coordinator
-from kit.models import AuditEntry, Meeting, Person
+from kit.store.models import AuditEntry, Meeting, Person
 from tests.coordinators.test_dashboard import build_world
 from tests.web.test_coordinator_pages import sign_in
 
@@ -74,6 +74,6 @@ async def test_times_are_on_the_meetings_clock_with_utc_beside(client: httpx.Asy
 
 
 def test_public_ids_never_look_like_a_formula_in_a_spreadsheet() -> None:
-    from kit.models import new_public_id
+    from kit.store.models import new_public_id
 
     assert not any(new_public_id().startswith("-") for _ in range(5000))

@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 
 from kit.coordinators import flags
 from kit.coordinators.accounts import add_coordinator
-from kit.models import FlagReason, Meeting, MeetingFlag, MeetingStatus, OutboxEmail
-from kit.rendering import TEMPLATES_DIR
+from kit.core.rendering import TEMPLATES_DIR
+from kit.store.models import FlagReason, Meeting, MeetingFlag, MeetingStatus, OutboxEmail
 from tests.factories import csrf_from, make_campaign, make_meeting
 from tests.web.test_coordinator_pages import new_client, post_form, sign_in
 

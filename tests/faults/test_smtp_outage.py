@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from tortoise.transactions import in_transaction
 
-from kit.mail_queue import queue_email
-from kit.models import EmailStatus, OutboxEmail
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.outbox.email import queue_email
+from kit.store.models import EmailStatus, OutboxEmail
 from tests.servers import free_port, settings_env, spawn
 from tests.smtp import SmtpServer
 
@@ -30,8 +30,8 @@ DOWN_FOR = 3.0  # seconds the server stays down after the mail is queued
 WORKER = """
 import asyncio, logging, sys
 from datetime import timedelta
-from kit.settings import Settings
-from kit.delivery import Backoff, run_worker
+from kit.core.settings import Settings
+from kit.outbox.delivery import Backoff, run_worker
 logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 pause = timedelta(seconds=float(sys.argv[1]))
 backoff = Backoff(first_retry=pause, server_down_pause=pause)

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from kit.errors import SettingsError
+from kit.core.errors import SettingsError
 from kit.maps import build_gazetteer, gazetteer
 from kit.maps.gazetteer import Gazetteer, index_version, normalize_name
 from kit.maps.geocoding import (
@@ -636,7 +636,7 @@ async def test_remote_answers_are_kept_in_the_database_across_instances(
     offline: OfflineGeocoder, db: str
 ) -> None:
     from kit.maps.cache import DatabaseGeocodeCache
-    from kit.models import GeocodeAnswer
+    from kit.store.models import GeocodeAnswer
 
     def fresh(domain: str) -> GeopyGeocoder:
         return GeopyGeocoder(

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from kit.errors import ValidationError
+from kit.core.errors import ValidationError
 from kit.maps.geojson import feature_collection, meetings_in_bbox, parse_bbox
-from kit.models import Meeting, MeetingStatus
+from kit.store.models import Meeting, MeetingStatus
 from tests.factories import make_campaign, make_meeting
 
 BASE = "http://testserver"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kit.errors import ValidationError
+from kit.core.errors import ValidationError
 from kit.maps.nearby import (
     NearbyPage,
     NearbyQuery,
@@ -22,8 +22,8 @@ from kit.maps.nearby import (
     parse_radius,
 )
 from kit.maps.privacy import destination, haversine_km
-from kit.models import Meeting, MeetingStatus, Visibility
-from kit.public import public_meeting
+from kit.meetings.public import public_meeting
+from kit.store.models import Meeting, MeetingStatus, Visibility
 from tests.conftest import is_postgres
 from tests.factories import GEOCODER, local, make_campaign, make_meeting
 

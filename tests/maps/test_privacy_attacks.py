@@ -17,14 +17,14 @@ from typing import Any
 import httpx
 
 from kit.maps.privacy import MIN_OFFSET_KM, destination, haversine_km, home_pin, place_cell
-from kit.meetings import (
+from kit.meetings.service import (
     create_meeting,
     get_managed_meeting,
     parse_meeting_input,
     repeat_input,
     update_meeting,
 )
-from kit.models import VenueKind
+from kit.store.models import VenueKind
 from tests.factories import SECRET, SITE, HouseGeocoder, local, make_meeting
 
 Point = tuple[float, float]

@@ -17,8 +17,8 @@ from tortoise import Tortoise
 from kit.maps import repin
 from kit.maps.privacy import MAX_OFFSET_KM, MIN_OFFSET_KM, destination, public_point
 from kit.maps.repin import ensure_public_points, read_batch, repin_meetings, write_points
-from kit.meetings import get_managed_meeting, update_meeting
-from kit.models import Meeting, VenueKind
+from kit.meetings.service import get_managed_meeting, update_meeting
+from kit.store.models import Meeting, VenueKind
 from tests.factories import SECRET, SITE, HouseGeocoder, local, make_meeting
 from tests.servers import ROOT, run_kit
 
@@ -137,7 +137,7 @@ async def test_a_meeting_moved_during_the_pass_keeps_its_new_point(db: str) -> N
 
 OLD_RELEASE = r"""
 import asyncio, json, sqlite3, sys
-from kit.db import apply_migrations
+from kit.store.db import apply_migrations
 
 url, path, rows = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 asyncio.run(apply_migrations(url, target="models.0007_rsvp_source_flyer"))
@@ -160,8 +160,8 @@ with sqlite3.connect(path) as db:
 
 PREPARE_TO_SERVE = """
 import asyncio, os
-from kit.cli import prepare_database
-from kit.settings import Settings
+from kit.ops.cli import prepare_database
+from kit.core.settings import Settings
 asyncio.run(prepare_database(Settings.from_env(dict(os.environ))))
 """
 

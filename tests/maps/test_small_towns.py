@@ -7,7 +7,7 @@ import pytest
 
 from kit.maps.geocoding import make_geocoder
 from kit.maps.places import AddressQuery
-from kit.models import Meeting
+from kit.store.models import Meeting
 from tests.factories import meeting_body
 
 GEOCODER = make_geocoder("offline", "house-meeting-kit-tests/1.0")

@@ -3,7 +3,7 @@ twice, by icalendar (which wrote it) and by Mozilla's ical.js (Thunderbird's par
 through node, so a mistake the writer and its own reader share still fails a test.
 
 No database and no models: the events are built as plain data. What a meeting's
-event may say (which address, whose links) is tested in tests/test_calendar_events.py,
+event may say (which address, whose links) is tested in tests/meetings/test_calendar_events.py,
 which reads its files back with the helpers below. Setup for ical.js:
 ``npm ci --prefix tests/toolkit``.
 """
@@ -220,8 +220,8 @@ def test_an_event_at_the_calendars_end_is_written_as_given_in_utc(node: str, zon
 def test_a_feed_with_an_event_at_the_calendars_end_keeps_its_other_events_local(
     node: str,
 ) -> None:
-    # kit.feeds leaves such a meeting out (tests/test_feeds.py); the calendar itself
-    # still writes whatever it is given.
+    # kit.meetings.feeds leaves such a meeting out (tests/meetings/test_feeds.py); the calendar
+    # itself still writes whatever it is given.
     events = [lyon_event(), at_the_end_of_time("Europe/Paris", uid="broken@kit.example")]
     calendar, seen = read_both(node, render_feed(events, name="Lyon", now=NOW))
     assert [tz.tz_name for tz in calendar.timezones] == ["Europe/Paris"]

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
-from kit.calendar_events import calendar_links
+from kit.meetings.calendar_events import calendar_links
 from kit.toolkit.calendar_links import (
     CalendarLinkEvent,
     google_calendar_url,
     outlook_calendar_url,
 )
-from tests.test_calendar_events import (  # noqa: F401 (models_ready is an autouse fixture)
+from tests.meetings.test_calendar_events import (  # noqa: F401 (models_ready is an autouse fixture)
     BASE_URL,
     DIRECTIONS,
     STREET,

@@ -13,7 +13,7 @@ from typing import Any
 import aiosmtplib
 import pytest
 
-from kit.notifications import unsubscribe_token
+from kit.meetings.notifications import unsubscribe_token
 from kit.toolkit.mail import Message, Transport, build_message, classify_failure, write_eml
 from tests.factories import SECRET
 from tests.smtp import SmtpServer
@@ -91,7 +91,7 @@ LONG_ADDRESS = "alexandria.okafor-lindqvist@neighbors.example-campaign.org"
 
 
 def unsubscribe_headers(address: str = LONG_ADDRESS) -> dict[str, str]:
-    """What kit.notifications puts on host mail: a real token for a long address."""
+    """What kit.meetings.notifications puts on host mail: a real token for a long address."""
     url = f"{LONG_BASE_URL}/unsubscribe/{unsubscribe_token(address, SECRET)}"
     return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kit.guides import DEFAULT_GUIDE
+from kit.campaigns.guides import DEFAULT_GUIDE
 from kit.toolkit.markdown import (
     MAX_GUIDE_BLOCKS,
     MAX_GUIDE_CHARS,

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from kit import printing
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.printables import context as printing
 from kit.toolkit import printables
 from tests.factories import SITE, make_campaign
 from tests.pdf_layout import assert_lays_out, layout_problems

@@ -1,7 +1,7 @@
 """The packet, the flyer and the guide, read back from the PDF: text, metadata, paper
 size, QR codes (rendered with pdfium, decoded with zxing-cpp), privacy, speed, cache.
 
-Also covers ``kit.printing`` (what drives each document, the cache, the worker
+Also covers ``kit.printables.context`` (what drives each document, the cache, the worker
 thread, the host's agenda timings): it is the toolkit's only caller besides the web.
 """
 
@@ -23,13 +23,13 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from kit import printing
-from kit.errors import CampaignNotFound, Conflict, ValidationError
-from kit.guides import DEFAULT_AGENDA, agenda_items
-from kit.hosttools import ref_code
-from kit.meetings import cancel_meeting, get_managed_meeting
-from kit.models import Meeting, Rsvp, RsvpStatus
-from kit.rsvps import RsvpInput, cancel_rsvp, record_rsvp
+from kit.campaigns.guides import DEFAULT_AGENDA, agenda_items
+from kit.core.errors import CampaignNotFound, Conflict, ValidationError
+from kit.meetings.hosttools import ref_code
+from kit.meetings.rsvps import RsvpInput, cancel_rsvp, record_rsvp
+from kit.meetings.service import cancel_meeting, get_managed_meeting
+from kit.printables import context as printing
+from kit.store.models import Meeting, Rsvp, RsvpStatus
 from kit.toolkit import printables
 from tests.factories import SITE, make_campaign, make_meeting
 

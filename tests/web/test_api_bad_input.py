@@ -11,7 +11,7 @@ import json
 import httpx
 import pytest
 
-from kit.models import Meeting, Person, Rsvp
+from kit.store.models import Meeting, Person, Rsvp
 from kit.web.api import SCHEMAS
 from kit.web.routes import ROUTES
 from tests.factories import (

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from kit.models import Campaign, Meeting, MeetingStatus, OutboxEmail
+from kit.store.models import Campaign, Meeting, MeetingStatus, OutboxEmail
 from tests.factories import (
     confirm_emailed_meeting,
     local,
@@ -65,7 +65,7 @@ async def test_double_submission_creates_one_meeting(client: httpx.AsyncClient) 
 
 
 async def test_manage_token_is_long_random_and_stored_hashed(client: httpx.AsyncClient) -> None:
-    from kit.models import AccessToken
+    from kit.store.models import AccessToken
 
     tokens = {
         (await create(client, title=f"Talk {n}")).json()["manage_url"].split("token=")[1]
@@ -210,7 +210,7 @@ async def test_another_meetings_token_does_not_open_this_one(client: httpx.Async
 async def test_campaign_requiring_approval_keeps_meeting_pending(
     client: httpx.AsyncClient,
 ) -> None:
-    from kit.meetings import approve_meeting
+    from kit.meetings.service import approve_meeting
 
     await make_campaign("needs-ok", requires_approval=True)
     created = (await create(client, campaign="needs-ok")).json()

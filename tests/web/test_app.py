@@ -9,7 +9,7 @@ import httpx
 from openapi_spec_validator import validate
 
 import kit
-from kit.models import Meeting, MeetingStatus
+from kit.store.models import Meeting, MeetingStatus
 from kit.web.routes import ROUTES
 from tests.factories import make_campaign, make_meeting, rsvp_link
 

@@ -10,13 +10,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from kit import audit
-from kit.app import create_app
 from kit.coordinators.accounts import add_coordinator
-from kit.delivery import deliver_due
-from kit.models import AuditEntry, Meeting, MeetingStatus, OutboxEmail
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.outbox.delivery import deliver_due
+from kit.store import audit
+from kit.store.models import AuditEntry, Meeting, MeetingStatus, OutboxEmail
 from kit.toolkit.mail import Transport
+from kit.web.app import create_app
 from tests.factories import make_campaign, make_meeting
 from tests.servers import run_kit, settings_env
 from tests.smtp import SmtpServer
@@ -125,9 +125,9 @@ async def test_the_audit_log_is_paged_and_kept_to_its_campaign(
 
 
 async def test_campaign_and_idea_changes_are_in_the_audit_log(db: str) -> None:
-    from kit import campaign_input
+    from kit.campaigns import input as campaign_input
     from kit.coordinators import campaigns, moderation
-    from kit.models import Idea
+    from kit.store.models import Idea
     from tests.coordinators.test_dashboard import build_world
 
     w = await build_world()

@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 from openapi_spec_validator import validate
 
-from kit import meetings, outcomes, reports
 from kit.maps.privacy import haversine_km
-from kit.models import Meeting, MeetingStatus
-from kit.rsvps import RsvpInput, record_rsvp
+from kit.meetings import service as meetings
+from kit.meetings.rsvps import RsvpInput, record_rsvp
+from kit.reports import outcomes
+from kit.reports import service as reports
+from kit.store.models import Meeting, MeetingStatus
 from tests.factories import SITE, HouseGeocoder, make_campaign, make_meeting
 
 # What must never appear on a public page or in a public API answer.

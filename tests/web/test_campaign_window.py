@@ -10,10 +10,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from kit.app import create_app
 from kit.coordinators.accounts import add_coordinator
-from kit.models import AuditEntry, CoordinatorRole, Meeting
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.store.models import AuditEntry, CoordinatorRole, Meeting
+from kit.web.app import create_app
 from tests.factories import as_form, csrf_from, local, make_campaign, make_meeting, meeting_body
 from tests.web.test_coordinator_pages import new_client, sign_in
 

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from kit.app import create_app
 from kit.coordinators import signin
 from kit.coordinators.accounts import add_coordinator
-from kit.delivery import deliver_due
-from kit.models import (
+from kit.core.settings import Settings
+from kit.outbox.delivery import deliver_due
+from kit.store.models import (
     AccessToken,
     Campaign,
     Meeting,
@@ -27,9 +27,9 @@ from kit.models import (
     Person,
     TokenKind,
 )
-from kit.settings import Settings
 from kit.toolkit.mail import Transport
 from kit.web import coordinators as pages
+from kit.web.app import create_app
 from tests.coordinators.test_dashboard import build_world
 from tests.factories import make_campaign, make_meeting
 from tests.smtp import SmtpServer
@@ -554,7 +554,7 @@ async def test_csv_exports_guard_formulas_and_show_consent(client: httpx.AsyncCl
 
 
 async def test_idea_status_changes_with_a_note(client: httpx.AsyncClient) -> None:
-    from kit.models import Idea, IdeaStatus
+    from kit.store.models import Idea, IdeaStatus
 
     w = await build_world()
     idea = await Idea.get(campaign_id=w.a.id, text="A tenants' union")

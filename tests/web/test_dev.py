@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from kit.app import create_app
-from kit.models import OutboxEmail
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.store.models import OutboxEmail
+from kit.web.app import create_app
 from tests.factories import make_meeting
 
 

@@ -3,7 +3,7 @@
 No meeting can be booked more than two years ahead any more, but a row from before
 (or edited by hand) dated 9999-12-31 23:00 UTC is year 9999 on New York's clock and
 year 10000 on Paris', past what a datetime holds. It used to break its own pages and
-every page listing it (feeds: tests/test_feeds.py).
+every page listing it (feeds: tests/meetings/test_feeds.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kit.models import Meeting
+from kit.store.models import Meeting
 from tests.factories import csrf_from, make_campaign, make_meeting, rsvp_link
 
 END_OF_TIME = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from starlette.requests import Request
 from starlette.routing import Route
 
-from kit.host_access import replace_manage_links
+from kit.meetings.host_access import replace_manage_links
 from kit.web.host_page import manage_token
 from kit.web.routes import ROUTES
 from tests.factories import SITE, csrf_from, make_meeting

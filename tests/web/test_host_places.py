@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from kit.models import Meeting
+from kit.store.models import Meeting
 from tests.factories import as_form, csrf_from, make_campaign, meeting_body
 
 PORTLAND = {"street": "12 Oak St", "locality": "Portland", "postal_code": "", "country": "US"}

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from markupsafe import escape
 
-from kit.models import Meeting, Rsvp
+from kit.store.models import Meeting, Rsvp
 from tests.factories import (
     as_form,
     confirm_emailed_meeting,
@@ -267,7 +267,7 @@ async def test_manage_form_bad_change_keeps_the_meeting_as_it_was(
 async def test_host_tools_refuse_bad_messages_and_invitations_beside_the_field(
     client: httpx.AsyncClient, tool: str, form: dict[str, str], field: str, message: str
 ) -> None:
-    from kit.models import OutboxEmail
+    from kit.store.models import OutboxEmail
 
     created = await make_meeting()
     await rsvp_as_ana(client, created.meeting.public_id)  # the message form needs a guest

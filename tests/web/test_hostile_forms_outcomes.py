@@ -17,10 +17,10 @@ import httpx
 import pytest
 from markupsafe import escape
 
-from kit import ideas as idea_board
-from kit import reports
 from kit.coordinators.accounts import add_coordinator
-from kit.models import (
+from kit.reports import ideas as idea_board
+from kit.reports import service as reports
+from kit.store.models import (
     AccessToken,
     Attendee,
     Campaign,
@@ -35,7 +35,7 @@ from kit.models import (
     Report,
 )
 from tests.factories import csrf_from, make_campaign, make_meeting
-from tests.test_reports import api, guest_rows, held_meeting, report_path
+from tests.reports.test_reports import api, guest_rows, held_meeting, report_path
 from tests.web.test_coordinator_pages import csrf_of, post_form, sign_in
 from tests.web.test_hostile_forms import (
     ODD_UNICODE,

@@ -11,12 +11,11 @@ from zoneinfo import ZoneInfo
 import httpx
 from starlette.routing import Route
 
-from kit.app import create_app
 from kit.coordinators.accounts import add_coordinator
-from kit.meetings import CreatedMeeting
-from kit.models import Meeting, MeetingStatus, OutboxEmail
-from kit.ratelimit import Limit
-from kit.settings import Settings
+from kit.core.settings import Limit, Settings
+from kit.meetings.service import CreatedMeeting
+from kit.store.models import Meeting, MeetingStatus, OutboxEmail
+from kit.web.app import create_app
 from kit.web.csrf import EXEMPT_PATHS
 from kit.web.routes import ROUTES
 from tests.factories import (

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from kit.models import Meeting
+from kit.store.models import Meeting
 from tests.factories import confirm_emailed_meeting, make_meeting, meeting_body
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -9,8 +9,8 @@ import re
 import httpx
 from PIL import Image
 
-from kit.cards import meeting_to_card
-from kit.meetings import get_meeting
+from kit.meetings.cards import meeting_to_card
+from kit.meetings.service import get_meeting
 from kit.toolkit.cards import Card, render_card
 from tests.factories import make_meeting
 

@@ -13,8 +13,8 @@ import httpx
 from kit.coordinators import dashboard
 from kit.coordinators.accounts import add_coordinator
 from kit.maps import countries
-from kit.models import Meeting, Report
-from kit.outcomes import FIGURE_MEANS
+from kit.reports.outcomes import FIGURE_MEANS
+from kit.store.models import Meeting, Report
 from tests.coordinators.test_dashboard import build_world
 from tests.factories import make_campaign, make_meeting
 from tests.web.test_coordinator_pages import sign_in

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kit.app import create_app
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.web.app import create_app
 
 PAGES = ["/about", "/privacy", "/contact"]
 

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from kit import printing
-from kit.app import create_app
-from kit.hosttools import ref_code
-from kit.models import Meeting
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.meetings.hosttools import ref_code
+from kit.printables import context as printing
+from kit.store.models import Meeting
 from kit.web import printables
+from kit.web.app import create_app
 from tests.factories import SITE, csrf_from, make_campaign, make_meeting
 from tests.toolkit.test_printables import hosted, pdf_reader, pdf_text
 

@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 from starlette.routing import Route
 
-from kit.models import Meeting
+from kit.store.models import Meeting
 from kit.web.routes import ROUTES
 from tests.factories import HouseGeocoder, make_campaign, make_meeting
 

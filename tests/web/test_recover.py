@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from kit.models import OutboxEmail
+from kit.store.models import OutboxEmail
 from tests.factories import csrf_from, make_meeting
 
 

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from kit.app import create_app
 from kit.coordinators.accounts import add_coordinator
-from kit.models import AuditEntry, Coordinator, CoordinatorRole, OutboxEmail
-from kit.settings import Settings
+from kit.core.settings import Settings
+from kit.store.models import AuditEntry, Coordinator, CoordinatorRole, OutboxEmail
+from kit.web.app import create_app
 from tests.factories import make_campaign
 from tests.web.test_coordinator_pages import (
     csrf_of,

@@ -1,0 +1,214 @@
+"""Subscribable calendars: a campaign's meetings, meetings near a place, a person's own.
+
+Rendering thousands of events takes a second of CPU, so a feed is rendered in a
+worker thread and kept, per process, under a fingerprint of what drives it (how
+many meetings and when the newest changed): a stale copy can't be served, and
+any worker can rebuild it, so nothing here needs sharing between processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import anyio
+from tortoise.functions import Count, Max
+
+from kit.campaigns.service import SLUG_LENGTH
+from kit.core.errors import NotFound
+from kit.core.validation import can_be_key
+from kit.meetings.calendar_events import meeting_local_times, render_feed
+from kit.store.models import (
+    Campaign,
+    Meeting,
+    MeetingStatus,
+    Person,
+    Rsvp,
+    RsvpStatus,
+    TokenKind,
+    Visibility,
+)
+from kit.store.tokens import find_token, issue_token, revoke_tokens
+
+# Feeds keep recent past meetings too, so a calendar doesn't lose last week's event.
+PAST_WINDOW = timedelta(days=30)
+FEED_STATUSES = (MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED, MeetingStatus.COMPLETED)
+_render_limiter = anyio.CapacityLimiter(1)
+# Meetings are planned at most two years ahead (kit.meetings.input.MAX_AHEAD). A stored
+# one much further out is a mistake, and would stretch the feed's VTIMEZONEs over every
+# year until it (thousands of years: megabytes, and seconds of CPU).
+FEED_HORIZON = timedelta(days=10 * 366)
+log = logging.getLogger("kit.meetings.feeds")
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    meetings: Sequence[Meeting]
+    exact_for: frozenset[int] = frozenset()
+
+
+class FeedCache:
+    """A small LRU of rendered feeds keyed by their content fingerprint."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        return None
+
+    def put(self, key: str, value: bytes) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+def public_feed_meetings(now: datetime | None = None):  # noqa: ANN201 - a QuerySet
+    now = now or datetime.now(UTC)
+    return Meeting.filter(
+        visibility=Visibility.PUBLIC, status__in=FEED_STATUSES, starts_at__gt=now - PAST_WINDOW
+    )
+
+
+async def fingerprint(query, *parts: object) -> str:  # noqa: ANN001 - a QuerySet
+    """Count and newest change of the meetings in a feed: cheap, and changes with any edit."""
+    row = (
+        await query.annotate(n=Count("id"), newest=Max("updated_at")).first().values("n", "newest")
+    )
+    raw = "|".join(str(p) for p in (*parts, row and row["n"], row and row["newest"]))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """What a feed depends on (``key``) and how to load it when it isn't cached."""
+
+    key: str
+    load: Callable[[], Awaitable[Feed]]
+
+
+async def campaign_feed(slug: str) -> FeedSource:
+    found = can_be_key(slug, SLUG_LENGTH)
+    campaign = await Campaign.get_or_none(slug=slug, is_public=True) if found else None
+    if campaign is None:
+        raise NotFound("We couldn't find that campaign.")
+    query = public_feed_meetings().filter(campaign_id=campaign.id)
+
+    async def load() -> Feed:
+        meetings = await query.order_by("starts_at").select_related("host")
+        return Feed(f"{campaign.name} · House Meeting Kit", meetings)
+
+    return FeedSource(await fingerprint(query, "campaign", campaign.id, campaign.name), load)
+
+
+def loaded_source(
+    name: str, meetings: Sequence[Meeting], exact: frozenset[int] = frozenset()
+) -> FeedSource:
+    """A feed whose meetings are already at hand (a search page, a person's few meetings)."""
+    raw = "|".join(f"{m.id}:{m.updated_at.isoformat()}:{m.id in exact}" for m in meetings)
+    key = hashlib.sha256(f"{name}|{raw}".encode()).hexdigest()[:32]
+
+    async def load() -> Feed:
+        return Feed(name, meetings, exact)
+
+    return FeedSource(key, load)
+
+
+async def near_feed(label: str, items: Sequence[tuple[Meeting, float]]) -> FeedSource:
+    ids = [m.id for m, _ in items]
+    meetings = await Meeting.filter(id__in=ids).order_by("starts_at").select_related("host")
+    return loaded_source(f"House meetings near {label}", meetings)
+
+
+async def person_feed(token: str) -> FeedSource:
+    """A person's own meetings: RSVPs and meetings they host, exact where they may know it."""
+    access = await find_token(token, TokenKind.PERSON_FEED)
+    if access is None:
+        raise NotFound("That calendar link is not valid any more.")
+    person = await Person.get(id=access.person_id)  # type: ignore[attr-defined]
+    since = datetime.now(UTC) - PAST_WINDOW
+    rsvps = (
+        await Rsvp.filter(person_id=person.id, meeting__starts_at__gt=since)
+        .exclude(status=RsvpStatus.CANCELLED)
+        .select_related("meeting", "meeting__host")
+    )
+    hosted = await Meeting.filter(
+        host_id=person.id, starts_at__gt=since, status__in=FEED_STATUSES
+    ).select_related("host")
+    meetings = {r.meeting.id: r.meeting for r in rsvps} | {m.id: m for m in hosted}
+    exact = {r.meeting.id for r in rsvps if r.status is RsvpStatus.CONFIRMED} | {
+        m.id for m in hosted
+    }
+    ordered = sorted(meetings.values(), key=lambda m: m.starts_at)
+    return loaded_source(f"{person.first_name}'s house meetings", ordered, frozenset(exact))
+
+
+async def new_person_feed_token(person: Person) -> str:
+    """A fresh private feed link. Other links keep working: asking for a link is not a
+    reason to break the one already in someone's calendar (``revoke_person_feeds`` is)."""
+    return await issue_token(TokenKind.PERSON_FEED, person=person)
+
+
+async def revoke_person_feeds(person: Person) -> int:
+    return await revoke_tokens(TokenKind.PERSON_FEED, person=person)
+
+
+def calendar_ready(meetings: Sequence[Meeting], now: datetime) -> list[Meeting]:
+    """The meetings a feed shows. One with dates no calendar can hold on its place's
+    clock (year 9999: ``meeting_local_times``), or that are absurdly far ahead, is left out and
+    logged: every subscriber's calendar would otherwise refuse, or choke on, the feed."""
+    ready = []
+    for meeting in meetings:
+        problem = feed_problem(meeting, now)
+        if problem is None:
+            ready.append(meeting)
+            continue
+        log.warning(
+            "feed: left out meeting %s (%s to %s): %s",
+            meeting.public_id,
+            meeting.starts_at.isoformat(),
+            meeting.ends_at.isoformat(),
+            problem,
+        )
+    return ready
+
+
+def feed_problem(meeting: Meeting, now: datetime) -> str | None:
+    if meeting_local_times(meeting) is None:
+        return "its place's clock can't show those dates"
+    if meeting.starts_at > now + FEED_HORIZON:
+        return "it starts more than ten years ahead"
+    return None
+
+
+async def render_feed_cached(
+    cache: FeedCache, source: FeedSource, *, base_url: str, organizer_email: str
+) -> bytes:
+    cached = cache.get(source.key)
+    if cached is not None:
+        return cached
+    feed = await source.load()
+    meetings = calendar_ready(feed.meetings, datetime.now(UTC))
+
+    def render() -> bytes:
+        return render_feed(
+            meetings,
+            base_url=base_url,
+            name=feed.name,
+            exact_for=feed.exact_for,
+            organizer_email=organizer_email,
+        )
+
+    # CPU-bound for big feeds: off the event loop, one render at a time.
+    body = await anyio.to_thread.run_sync(render, limiter=_render_limiter)
+    cache.put(source.key, body)
+    return body
