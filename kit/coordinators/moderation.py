@@ -11,10 +11,11 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from kit.coordinators.access import Can, require_idea, require_meeting
+from kit.core import urls
 from kit.core import validation as v
 from kit.core.errors import Conflict, MeetingNotFound, NotFound, ValidationError
 from kit.core.settings import Limit, Settings
-from kit.meetings.service import approve_meeting, meeting_url
+from kit.meetings.service import approve_meeting
 from kit.outbox.email import queue_email
 from kit.reports.ideas import set_idea_status
 from kit.store import audit
@@ -43,7 +44,7 @@ def _coordinator_context(meeting: Meeting, site: Settings) -> dict[str, Any]:
         "host": meeting.host,
         "campaign": meeting.campaign,
         "site": site.public,
-        "meeting_url": meeting_url(site.base_url, meeting),
+        "meeting_url": urls.meeting(site.base_url, meeting.public_id),
     }
 
 

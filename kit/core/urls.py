@@ -13,8 +13,10 @@ def _part(value: str) -> str:
     return quote(value, safe="")
 
 
-def meeting(base_url: str, public_id: str) -> str:
-    return f"{base_url}/meetings/{_part(public_id)}"
+def meeting(base_url: str, public_id: str, query: Mapping[str, str] | None = None) -> str:
+    """The meeting's page; ``query`` carries a host's referral code and where it was shared."""
+    page = f"{base_url}/meetings/{_part(public_id)}"
+    return f"{page}?{urlencode(query)}" if query else page
 
 
 def meeting_short(base_url: str, public_id: str) -> str:

@@ -58,10 +58,6 @@ class ConfirmLinkInvalid(MeetingNotFound):
         )
 
 
-def manage_url(base_url: str, meeting: Meeting, token: str) -> str:
-    return urls.manage(base_url, meeting.public_id, token)
-
-
 def is_proven(email: str, proven_emails: frozenset[str] | set[str] | tuple[str, ...]) -> bool:
     """Has this browser (or the caller) proven the mailbox before?"""
     return normalize_email(email) in {normalize_email(e) for e in proven_emails}
@@ -181,7 +177,7 @@ async def queue_meeting_created(meeting: Meeting, token: str, site: Settings) ->
         context={
             "meeting": meeting,
             "host": meeting.host,
-            "manage_url": manage_url(site.base_url, meeting, token),
+            "manage_url": urls.manage(site.base_url, meeting.public_id, token),
             "meeting_url": urls.meeting(site.base_url, meeting.public_id),
             "recover_url": urls.manage_recover(site.base_url),
         },
@@ -208,7 +204,10 @@ async def send_manage_links(email: str, *, client: str, site: Settings) -> int:
         for meeting in hosted:
             token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
             links.append(
-                {"meeting": meeting, "manage_url": manage_url(site.base_url, meeting, token)}
+                {
+                    "meeting": meeting,
+                    "manage_url": urls.manage(site.base_url, meeting.public_id, token),
+                }
             )
         await queue_email(
             "manage_links",
@@ -236,7 +235,10 @@ async def replace_manage_links(meeting: Meeting, site: Settings) -> str:
             context={
                 "host": meeting.host,
                 "links": [
-                    {"meeting": meeting, "manage_url": manage_url(site.base_url, meeting, token)}
+                    {
+                        "meeting": meeting,
+                        "manage_url": urls.manage(site.base_url, meeting.public_id, token),
+                    }
                 ],
                 "replaced": True,
             },

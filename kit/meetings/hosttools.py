@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
+from kit.core import urls
 from kit.core import validation as v
 from kit.core.errors import Conflict, ValidationError
 from kit.core.rendering import plural
 from kit.core.settings import Settings
 from kit.meetings.notifications import opted_out, send_from_host
-from kit.meetings.service import meeting_url
 from kit.store.models import (
     HostNotify,
     Meeting,
@@ -49,7 +49,7 @@ def tracked_url(meeting: Meeting, site: Settings, source: RsvpSource) -> str:
     The RSVP form carries both along, so the host sees where RSVPs came from.
     """
     code = ref_code(meeting, site.secret_key)
-    return f"{meeting_url(site.base_url, meeting)}?ref={code}&source={source.value}"
+    return urls.meeting(site.base_url, meeting.public_id, {"ref": code, "source": source.value})
 
 
 def share_url(meeting: Meeting, site: Settings) -> str:

@@ -17,7 +17,6 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from kit.core import urls
 from kit.core import validation as v
 from kit.core.errors import AmbiguousPlace, Conflict, MeetingNotFound, ValidationError
 from kit.core.rendering import wall_clock
@@ -317,13 +316,6 @@ def describe_placement(meeting: Meeting) -> Placement:
         lon=meeting.approx_lon,
         approximate=meeting.kind is not VenueKind.PUBLIC,
     )
-
-
-def meeting_url(base_url: str, meeting: Meeting) -> str:
-    return urls.meeting(base_url, meeting.public_id)
-
-
-manage_url = host_access.manage_url
 
 
 async def get_meeting(public_id: str) -> Meeting:

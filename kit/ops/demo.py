@@ -15,11 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from kit.campaigns.guides import DEFAULT_AGENDA, DEFAULT_ASKS, DEFAULT_GUIDE
+from kit.core import urls
 from kit.core.settings import Settings
 from kit.maps.geocoding import make_geocoder
 from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.meetings import tallies
-from kit.meetings.host_access import manage_url
 from kit.meetings.rsvps import RsvpInput, record_rsvp
 from kit.meetings.service import MeetingInput, create_meeting
 from kit.store.models import (
@@ -497,7 +497,7 @@ async def demo_manage_link(settings: Settings) -> str | None:
     if meeting is None:
         return None
     token = await issue_token(TokenKind.MEETING_MANAGE, meeting=meeting)
-    return manage_url(settings.base_url, meeting, token)
+    return urls.manage(settings.base_url, meeting.public_id, token)
 
 
 async def demo_tour(settings: Settings) -> DemoTour:

@@ -35,7 +35,7 @@ from kit.core.rendering import wall_clock
 from kit.core.settings import Settings
 from kit.meetings.hosttools import tracked_url
 from kit.meetings.public import public_location
-from kit.meetings.service import get_meeting, meeting_url
+from kit.meetings.service import get_meeting
 from kit.store.models import (
     Campaign,
     Meeting,
@@ -290,7 +290,7 @@ async def packet_document(meeting: Meeting, token: str, *, site: Settings) -> Do
         guide_markdown=guide_markdown_for(meeting),
         asks=asks_for(meeting.campaign),
         guests=await confirmed_guests(meeting),
-        meeting_url=meeting_url(site.base_url, meeting),
+        meeting_url=urls.meeting(site.base_url, meeting.public_id),
         report_url=urls.report_form(site.base_url, meeting.public_id, token),
     )
 

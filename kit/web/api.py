@@ -10,12 +10,14 @@ from starlette.schemas import SchemaGenerator
 
 from kit import __version__
 from kit.campaigns import service as campaigns
+from kit.core import urls
 from kit.maps import geojson
 from kit.meetings import discovery
 from kit.meetings import service as meetings
 from kit.meetings.public import public_meeting
 from kit.store.models import Meeting
-from kit.web.forms import bearer_token, read_json
+from kit.web.forms import read_json
+from kit.web.host_page import host_page
 from kit.web.languages import hint_countries
 from kit.web.limits import limit_publishing
 from kit.web.openapi_schemas import COMPONENTS
@@ -114,9 +116,9 @@ async def meetings_create(request: Request) -> Response:
     base = state.settings.base_url
     body: dict[str, Any] = {
         "id": meeting.public_id,
-        "url": meetings.meeting_url(base, meeting),
+        "url": urls.meeting(base, meeting.public_id),
         "status": str(meeting.status),
-        "manage_url": meetings.manage_url(base, meeting, result.manage_token),
+        "manage_url": urls.manage(base, meeting.public_id, result.manage_token),
         "message": hosting_message(result),
     }
     return JSONResponse(body, status_code=201)
@@ -183,7 +185,7 @@ async def meeting_update(request: Request) -> Response:
       "422": {$ref: "#/components/responses/Error"}
     """
     state = _services(request)
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
+    meeting = (await host_page(request)).meeting
     changes = await read_json(request)
     meeting = await meetings.update_meeting(
         meeting, changes, geocoder=state.geocoder, site=state.settings
@@ -208,7 +210,7 @@ async def meeting_cancel(request: Request) -> Response:
       "404": {$ref: "#/components/responses/Error"}
       "409": {$ref: "#/components/responses/Error"}
     """
-    meeting = await meetings.get_managed_meeting(request.path_params["id"], bearer_token(request))
+    meeting = (await host_page(request)).meeting
     meeting = await meetings.cancel_meeting(meeting, site=request.app.state.settings)
     return JSONResponse(public_meeting(meeting, request.app.state.settings.base_url, detail=True))
 

@@ -57,6 +57,7 @@ SESSION_MAX_AGE = 7 * 24 * 3600  # then sign in again (the cookie itself lives 3
 PRIVATE = {"Cache-Control": "private, no-store"}
 
 Page = Callable[[Request, Coordinator], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def render(
@@ -83,7 +84,7 @@ async def current_coordinator(request: Request) -> Coordinator | None:
     )
 
 
-def coordinator_page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
+def coordinator_page(handler: Page) -> Endpoint:
     """Run ``handler(request, coordinator)``, or send a signed-out visitor to sign in."""
 
     @functools.wraps(handler)
@@ -340,37 +341,43 @@ async def meeting_approve(request: Request, coordinator: Coordinator) -> Respons
     return redirect(back, f"“{meeting.title}” is live. The host is being told.", request)
 
 
-MEETING_ACTIONS = {
-    "hide": (moderation.hide_meeting, "The meeting is hidden. The host is being told why."),
-    "unhide": (moderation.unhide_meeting, "The meeting is back on the site. The host is told."),
-    "decline": (moderation.decline_meeting, "The meeting is declined. The host is told why."),
-    "contact": (moderation.contact_host, "Your message is on its way to the host."),
-}
+def _meeting_action(action: Callable[..., Awaitable[object]], notice: str) -> Endpoint:
+    """The endpoint of one moderation form (hide, unhide, decline, write to the host): a
+    problem shows on the meeting's page, with what was typed."""
+
+    @coordinator_page
+    async def endpoint(request: Request, coordinator: Coordinator) -> Response:
+        form = form_to_dict(await read_form(request))
+        public_id = request.path_params["id"]
+        try:
+            await action(coordinator, public_id, form, site=request.app.state.settings)
+        except ValidationError as exc:
+            meeting = await access.require_meeting(coordinator, public_id, need=Can.MODERATE)
+            return await _meeting_page(
+                request, coordinator, meeting, values=form, errors=exc.fields, status_code=422
+            )
+        back = form.get("back") and signin_use_cases.safe_next(form.get("back"))
+        return redirect(back or f"/coordinators/meetings/{public_id}", notice, request)
+
+    return endpoint
 
 
-@coordinator_page
-async def meeting_action(request: Request, coordinator: Coordinator) -> Response:
-    """Hide, decline or show a meeting again, or write to its host; a problem shows on
-    its page, with what was typed."""
-    form = form_to_dict(await read_form(request))
-    public_id = request.path_params["id"]
-    action, notice = MEETING_ACTIONS[request.url.path.rsplit("/", 1)[1]]
-    try:
-        await action(coordinator, public_id, form, site=request.app.state.settings)
-    except ValidationError as exc:
-        meeting = await access.require_meeting(coordinator, public_id, need=Can.MODERATE)
-        return await _meeting_page(
-            request, coordinator, meeting, values=form, errors=exc.fields, status_code=422
-        )
-    back = form.get("back") and signin_use_cases.safe_next(form.get("back"))
-    return redirect(back or f"/coordinators/meetings/{public_id}", notice, request)
+meeting_hide = _meeting_action(
+    moderation.hide_meeting, "The meeting is hidden. The host is being told why."
+)
+meeting_unhide = _meeting_action(
+    moderation.unhide_meeting, "The meeting is back on the site. The host is told."
+)
+meeting_decline = _meeting_action(
+    moderation.decline_meeting, "The meeting is declined. The host is told why."
+)
+meeting_contact = _meeting_action(
+    moderation.contact_host, "Your message is on its way to the host."
+)
 
 
-@coordinator_page
-async def meeting_trust(request: Request, coordinator: Coordinator) -> Response:
-    """Trust the meeting's host (…/trust) or stop (…/untrust)."""
+async def _set_trust(request: Request, coordinator: Coordinator, *, trusted: bool) -> Response:
     await read_form(request)
-    trusted = request.url.path.endswith("/trust")
     meeting = await moderation.set_host_trust(
         coordinator, request.path_params["id"], trusted=trusted
     )
@@ -381,6 +388,18 @@ async def meeting_trust(request: Request, coordinator: Coordinator) -> Response:
         else f"{name} is no longer trusted: {moderation.UNTRUSTED_MEANS}."
     )
     return redirect(f"/coordinators/meetings/{meeting.public_id}", notice, request)
+
+
+@coordinator_page
+async def meeting_trust(request: Request, coordinator: Coordinator) -> Response:
+    """Trust the meeting's host."""
+    return await _set_trust(request, coordinator, trusted=True)
+
+
+@coordinator_page
+async def meeting_untrust(request: Request, coordinator: Coordinator) -> Response:
+    """Stop trusting the meeting's host."""
+    return await _set_trust(request, coordinator, trusted=False)
 
 
 def idea_statuses() -> list[tuple[str, str]]:
@@ -469,35 +488,52 @@ async def team(request: Request, coordinator: Coordinator) -> Response:
 
 @coordinator_page
 async def team_member(request: Request, coordinator: Coordinator) -> Response:
-    """Change a member's role and campaigns (…/team/{id}), or remove them (…/remove)."""
+    """Change a member's role and campaigns."""
     form = await read_form(request)
-    member_id = request.path_params["id"]
+    raw = {"role": form.get("role"), "campaigns": form.getlist("campaigns")}
     try:
-        if request.url.path.endswith("/remove"):
-            gone = await team_use_cases.remove_from_team(
-                coordinator, member_id, str(form.get("campaign") or "")
-            )
-            notice = f"{gone.email} is removed; their sessions have ended."
-        else:
-            raw = {"role": form.get("role"), "campaigns": form.getlist("campaigns")}
-            changed = await team_use_cases.change_access(coordinator, member_id, raw)
-            notice = f"Saved: {changed.email} is now a {changed.role}."
+        changed = await team_use_cases.change_access(coordinator, request.path_params["id"], raw)
     except ValidationError as exc:
         return await _team_page(request, coordinator, errors=exc.fields, status_code=422)
-    return redirect("/coordinators/team", notice, request)
+    return redirect(
+        "/coordinators/team", f"Saved: {changed.email} is now a {changed.role}.", request
+    )
+
+
+@coordinator_page
+async def team_member_remove(request: Request, coordinator: Coordinator) -> Response:
+    """Remove a member from the team (or from one campaign of theirs)."""
+    form = await read_form(request)
+    try:
+        gone = await team_use_cases.remove_from_team(
+            coordinator, request.path_params["id"], str(form.get("campaign") or "")
+        )
+    except ValidationError as exc:
+        return await _team_page(request, coordinator, errors=exc.fields, status_code=422)
+    return redirect(
+        "/coordinators/team", f"{gone.email} is removed; their sessions have ended.", request
+    )
 
 
 # --- The audit log -------------------------------------------------------------------------
 
 
-@coordinator_page
-async def audit_log(request: Request, coordinator: Coordinator) -> Response:
-    """A campaign's audit log (…/campaigns/{slug}/audit), or every campaign's (admins)."""
-    campaign, entries = await audit.read_audit(
-        coordinator, request.path_params.get("slug"), request.query_params.get("page")
-    )
+async def _audit_page(request: Request, coordinator: Coordinator, slug: str | None) -> Response:
+    campaign, entries = await audit.read_audit(coordinator, slug, request.query_params.get("page"))
     context = {"coordinator": coordinator, "campaign": campaign, "entries": entries}
     return render(request, "coordinators/audit.html", context)
+
+
+@coordinator_page
+async def audit_log(request: Request, coordinator: Coordinator) -> Response:
+    """A campaign's audit log."""
+    return await _audit_page(request, coordinator, request.path_params["slug"])
+
+
+@coordinator_page
+async def audit_log_all(request: Request, coordinator: Coordinator) -> Response:
+    """Every campaign's audit log (admins)."""
+    return await _audit_page(request, coordinator, None)
 
 
 # --- The account ------------------------------------------------------------------------------

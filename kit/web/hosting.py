@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kit.coordinators import access
+from kit.core import urls
 from kit.core.errors import Conflict, KitError, RateLimited, ValidationError
 from kit.core.rendering import plural
 from kit.core.validation import email as email_field
@@ -184,8 +185,8 @@ async def render_manage(
         "meeting": meeting,
         "token": token,
         "awaiting": meeting.status.value == "awaiting",
-        "manage_url": meetings.manage_url(site.base_url, meeting, token),
-        "public_url": meetings.meeting_url(site.base_url, meeting),
+        "manage_url": urls.manage(site.base_url, meeting.public_id, token),
+        "public_url": urls.meeting(site.base_url, meeting.public_id),
         "share_url": hosttools.share_url(meeting, site),
         "guests": guests,
         "placement": meetings.describe_placement(meeting),

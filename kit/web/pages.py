@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -113,8 +113,6 @@ async def find(request: Request) -> Response:
 
 # --- About, Privacy, Contact: text the operator may set ----------------------------------
 
-SITE_PAGES = {"/about": "about", "/privacy": "privacy", "/contact": "contact"}
-
 
 def operator_text(data_dir: Path, name: str) -> Markup | None:
     """The operator's own text for a page (KIT_DATA_DIR/pages/NAME.md), as sanitized HTML;
@@ -127,11 +125,18 @@ def operator_text(data_dir: Path, name: str) -> Markup | None:
     return Markup(markdown_to_html(text)) if text.strip() else None
 
 
-async def site_page(request: Request) -> Response:
-    """/about, /privacy and /contact: the operator's Markdown, or the kit's defaults."""
-    name = SITE_PAGES[request.url.path]
-    context = {"name": name, "custom": operator_text(request.app.state.settings.data_dir, name)}
-    return render(request, f"pages/{name}.html", context)
+def site_page(name: str) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint of /about, /privacy or /contact: the operator's Markdown, or the kit's
+    defaults."""
+
+    async def endpoint(request: Request) -> Response:
+        custom = operator_text(request.app.state.settings.data_dir, name)
+        return render(request, f"pages/{name}.html", {"name": name, "custom": custom})
+
+    return endpoint
+
+
+about, privacy, contact = site_page("about"), site_page("privacy"), site_page("contact")
 
 
 async def favicon(request: Request) -> Response:

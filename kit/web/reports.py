@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from kit.campaigns import service as campaigns
+from kit.core import urls
 from kit.core.errors import Conflict, RateLimited, ValidationError
 from kit.core.rendering import plural
-from kit.meetings import service as meetings
 from kit.reports import outcomes
 from kit.reports import service as reports
 from kit.store.models import Meeting
@@ -58,8 +58,8 @@ async def render_report_form(
         "errors": errors or {},
         "notice": notice,
         "link": reports.report_link(meeting, token, site),
-        "manage_url": meetings.manage_url(site.base_url, meeting, token),
-        "public_url": meetings.meeting_url(site.base_url, meeting),
+        "manage_url": urls.manage(site.base_url, meeting.public_id, token),
+        "public_url": urls.meeting(site.base_url, meeting.public_id),
     }
     return render(request, "reports/form.html", context, status_code=status_code, headers=headers)
 
@@ -166,7 +166,7 @@ async def report_create(request: Request) -> Response:
         {
             "id": meeting.public_id,
             "status": str(meeting.status),
-            "url": meetings.meeting_url(site.base_url, meeting),
+            "url": urls.meeting(site.base_url, meeting.public_id),
             "editable_until": reports.editable_until(meeting, campaign).isoformat(),
             "attendees": len(data.attendees),
             "headcount": achieved.headcount,

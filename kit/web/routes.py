@@ -26,9 +26,9 @@ from kit.web.templating import STATIC_MOUNTS
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
     Route("/healthz", pages.healthz, name="healthz"),
-    Route("/about", pages.site_page, name="about"),
-    Route("/privacy", pages.site_page, name="privacy"),
-    Route("/contact", pages.site_page, name="contact"),
+    Route("/about", pages.about, name="about"),
+    Route("/privacy", pages.privacy, name="privacy"),
+    Route("/contact", pages.contact, name="contact"),
     Route("/favicon.ico", pages.favicon, name="favicon"),
     Route("/dev/outbox", dev.outbox, name="dev_outbox"),
     Route("/host", hosting.host_form, methods=["GET", "POST"], name="host_form"),
@@ -183,7 +183,7 @@ ROUTES: list[BaseRoute] = [
     Route(
         "/coordinators/campaigns/{slug}/audit", coordinators.audit_log, name="coordinators_audit"
     ),
-    Route("/coordinators/audit", coordinators.audit_log, name="coordinators_audit_all"),
+    Route("/coordinators/audit", coordinators.audit_log_all, name="coordinators_audit_all"),
     Route(
         "/coordinators/team", coordinators.team, methods=["GET", "POST"], name="coordinators_team"
     ),
@@ -195,7 +195,7 @@ ROUTES: list[BaseRoute] = [
     ),
     Route(
         "/coordinators/team/{id}/remove",
-        coordinators.team_member,
+        coordinators.team_member_remove,
         methods=["POST"],
         name="coordinators_team_remove",
     ),
@@ -208,25 +208,25 @@ ROUTES: list[BaseRoute] = [
     ),
     Route(
         "/coordinators/meetings/{id}/hide",
-        coordinators.meeting_action,
+        coordinators.meeting_hide,
         methods=["POST"],
         name="coordinators_meeting_hide",
     ),
     Route(
         "/coordinators/meetings/{id}/unhide",
-        coordinators.meeting_action,
+        coordinators.meeting_unhide,
         methods=["POST"],
         name="coordinators_meeting_unhide",
     ),
     Route(
         "/coordinators/meetings/{id}/decline",
-        coordinators.meeting_action,
+        coordinators.meeting_decline,
         methods=["POST"],
         name="coordinators_meeting_decline",
     ),
     Route(
         "/coordinators/meetings/{id}/contact",
-        coordinators.meeting_action,
+        coordinators.meeting_contact,
         methods=["POST"],
         name="coordinators_meeting_contact",
     ),
@@ -238,7 +238,7 @@ ROUTES: list[BaseRoute] = [
     ),
     Route(
         "/coordinators/meetings/{id}/untrust",
-        coordinators.meeting_trust,
+        coordinators.meeting_untrust,
         methods=["POST"],
         name="coordinators_meeting_untrust",
     ),

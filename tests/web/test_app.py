@@ -188,3 +188,17 @@ def test_templates_link_assets_without_url_for() -> None:
     templates = Path(kit.__file__).parent / "templates"
     users = [p.name for p in templates.rglob("*.html") if "url_for(" in p.read_text()]
     assert users == []
+
+
+def test_every_route_has_its_own_endpoint() -> None:
+    """A handler serves one route (GET and POST of one form are one route): none guesses
+    what to do from the path it was called on."""
+    from collections import Counter
+
+    from starlette.routing import Route
+
+    shared = Counter(route.endpoint for route in ROUTES if isinstance(route, Route))
+    assert [e.__qualname__ for e, n in shared.items() if n > 1] == []
+    dispatch = re.compile(r"url\.path\.rsplit|url\.path\.endswith\(\"/|\[request\.url\.path\]")
+    for path in Path(kit.__file__).parent.joinpath("web").glob("*.py"):
+        assert not dispatch.search(path.read_text(encoding="utf-8")), path
