@@ -1,1 +1,1 @@
-"""jobs."""
+"""Timed work: reminders, digests and report requests, run beside delivery."""

@@ -1,1 +1,1 @@
-"""reports."""
+"""After the meeting: reports, outcomes (totals, stories, goal thermometers) and ideas."""
