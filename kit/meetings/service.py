@@ -24,7 +24,6 @@ from kit.core.rendering import wall_clock
 from kit.core.settings import Settings
 from kit.maps.places import AddressQuery, Geocoder, Place, Placement
 from kit.maps.privacy import public_point
-from kit.maps.sql import public_upcoming_sql
 from kit.meetings import host_access, notifications, rsvps
 from kit.meetings.input import (  # noqa: F401 - re-exported for callers
     MeetingInput,
@@ -35,6 +34,7 @@ from kit.meetings.input import (  # noqa: F401 - re-exported for callers
     parse_meeting_input,
     repeat_input,
 )
+from kit.meetings.search import public_upcoming_sql
 from kit.store import audit
 from kit.store.models import (
     Campaign,
