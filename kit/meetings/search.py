@@ -64,8 +64,8 @@ from kit.maps.cursors import (
 )
 from kit.maps.geojson import features_to_collection, public_to_feature
 from kit.maps.privacy import haversine_km
-from kit.meetings.public import public_meeting
-from kit.store.models import Campaign, Meeting, MeetingStatus, Visibility
+from kit.meetings.public import listed_sql, public_meeting
+from kit.store.models import Campaign, Meeting
 from kit.store.sql import SqlParams, as_datetime
 
 MAX_FEATURES = 2000
@@ -148,17 +148,14 @@ PUBLIC_COLUMNS = (
 def public_upcoming_sql(
     p: SqlParams, now: datetime, campaign_id: int | None, *, by_location: bool = True
 ) -> list[str]:
-    """Conditions for a meeting anyone may find: published, public, not yet started.
+    """Conditions for a listed meeting (``kit.meetings.public.is_listed``), of the
+    campaign when one is given.
 
     ``by_location``: the query also bounds (approx_lat, approx_lon), and SQLite must use
     that index; without it (a campaign's list, no place) the planner may pick another.
     """
     column = p.filter_only if by_location else str
-    conditions = [
-        f"{column('status')} = '{MeetingStatus.PUBLISHED.value}'",
-        f"{column('visibility')} = '{Visibility.PUBLIC.value}'",
-        f"{column('starts_at')} > {p.time(now)}",
-    ]
+    conditions = listed_sql(p, now, column)
     if campaign_id is not None:
         conditions.append(f"{column('campaign_id')} = {p.add(campaign_id)}")
     return conditions
