@@ -45,7 +45,9 @@ from _harness import (
 )
 from tortoise import Tortoise
 
-from kit.maps.nearby import KM_PER_DEGREE, NearbyQuery, find_nearby
+from kit.maps.cursors import NearbyQuery
+from kit.maps.privacy import KM_PER_DEGREE
+from kit.meetings.search import find_nearby
 from kit.store.db import apply_migrations, tortoise_config
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/kit_bench"

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 import anyio.to_thread
 
-from kit.core.errors import SettingsError
 from kit.maps.gazetteer import (
     REGION_COUNTRIES,
     US_ZIP_COUNTRIES,
@@ -42,6 +41,15 @@ _COORDINATES = re.compile(r"^\s*([+-]?\d{1,3}(?:\.\d+)?)\s*[,;\s]\s*([+-]?\d{1,3
 # "Oakland, CA 94612": a state followed by its ZIP.
 _STATE_ZIP = re.compile(r"^(.*\S)\s+(\d{5}(?:-\d{4})?)$")
 MAX_QUERY_LENGTH = 200
+
+
+class GeocoderConfigError(Exception):
+    """A geocoder that can't be built as configured; ``env`` names the setting at fault."""
+
+    def __init__(self, env: str, problem: str) -> None:
+        super().__init__(f"{env} {problem}")
+        self.env = env
+        self.problem = problem
 
 
 def parse_coordinates(text: str) -> tuple[float, float] | None:
@@ -453,13 +461,15 @@ def make_geocoder(
             **options,
         )
     except GeocoderNotFound:
-        raise SettingsError(
+        raise GeocoderConfigError(
             "KIT_GEOCODER",
             f"{name!r} is neither 'offline' nor a geopy geocoder name such as 'nominatim'",
         ) from None
     except (ConfigurationError, TypeError) as error:  # e.g. a sample user agent, no API key
         if "user_agent" in str(error):
-            raise SettingsError(
+            raise GeocoderConfigError(
                 "KIT_GEOCODER_USER_AGENT", f"{user_agent!r} is refused by {service}: {error}"
             ) from None
-        raise SettingsError("KIT_GEOCODER", f"{name!r} can't be used as set up: {error}") from None
+        raise GeocoderConfigError(
+            "KIT_GEOCODER", f"{name!r} can't be used as set up: {error}"
+        ) from None

@@ -13,11 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kit.core.errors import ValidationError
-from kit.maps import geojson, nearby
+from kit.maps import cursors
 from kit.maps.countries import country_name
 from kit.maps.distance import DistanceUnit, unit_for
 from kit.maps.gazetteer import US_ZIP_COUNTRIES, parse_zip
 from kit.maps.places import Geocoder, Place
+from kit.meetings import search
 from kit.store.models import Campaign, Meeting
 
 
@@ -221,11 +222,11 @@ async def search_meetings(
     if local_radius and not (radius_text or "").strip():
         radius_text = str(unit.to_km(unit.default_radius))
     try:
-        radius = nearby.parse_radius(radius_text)
-        sort = nearby.parse_sort(params.get("sort"))
+        radius = search.parse_radius(radius_text)
+        sort = search.parse_sort(params.get("sort"))
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
-    query = nearby.NearbyQuery(
+    query = cursors.NearbyQuery(
         lat=place.lat,
         lon=place.lon,
         radius_km=radius,
@@ -234,16 +235,16 @@ async def search_meetings(
         **shared_filters(params, place.timezone, now),
     )
     try:
-        page = await nearby.find_nearby(query)
+        page = await search.find_nearby(query)
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
     return SearchResult(place, radius, page.items, page.next_cursor, unit, suggestions)
 
 
 def shared_filters(params: Mapping[str, str], tz: str, now: datetime | None) -> dict[str, Any]:
-    """The fields of ``nearby.Filters`` both searches read alike, campaign aside."""
+    """The fields of ``cursors.Filters`` both searches read alike, campaign aside."""
     try:
-        limit = nearby.parse_limit(params.get("limit"))
+        limit = search.parse_limit(params.get("limit"))
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
     starts_from, starts_before = date_window(params, tz, now)
@@ -303,12 +304,12 @@ async def list_campaign_meetings(
     """
     campaign = await listed_campaign(params.get("campaign", "").strip())
     try:
-        nearby.parse_sort(params.get("sort"))
+        search.parse_sort(params.get("sort"))
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
-    query = nearby.UpcomingQuery(campaign_id=campaign.id, **shared_filters(params, "UTC", now))
+    query = cursors.UpcomingQuery(campaign_id=campaign.id, **shared_filters(params, "UTC", now))
     try:
-        page = await nearby.list_upcoming(query)
+        page = await search.list_upcoming(query)
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
     return CampaignListing(campaign, page.items, page.next_cursor)
@@ -317,8 +318,8 @@ async def list_campaign_meetings(
 async def meetings_in_view(params: Mapping[str, str]) -> list[Meeting]:
     """The map's points for the visible box (``bbox=west,south,east,north``)."""
     try:
-        west, south, east, north = geojson.parse_bbox(params.get("bbox", ""))
+        west, south, east, north = search.parse_bbox(params.get("bbox", ""))
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
     campaign_id = await campaign_id_for(params.get("campaign"))
-    return await geojson.meetings_in_bbox(west, south, east, north, campaign_id=campaign_id)
+    return await search.meetings_in_bbox(west, south, east, north, campaign_id=campaign_id)

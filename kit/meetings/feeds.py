@@ -22,10 +22,10 @@ from kit.campaigns.service import SLUG_LENGTH
 from kit.core.errors import NotFound
 from kit.core.validation import can_be_key
 from kit.meetings.calendar_events import meeting_local_times, render_feed
+from kit.meetings.public import VISIBLE_STATUSES
 from kit.store.models import (
     Campaign,
     Meeting,
-    MeetingStatus,
     Person,
     Rsvp,
     RsvpStatus,
@@ -36,7 +36,6 @@ from kit.store.tokens import find_token, issue_token, revoke_tokens
 
 # Feeds keep recent past meetings too, so a calendar doesn't lose last week's event.
 PAST_WINDOW = timedelta(days=30)
-FEED_STATUSES = (MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED, MeetingStatus.COMPLETED)
 _render_limiter = anyio.CapacityLimiter(1)
 # Meetings are planned at most two years ahead (kit.meetings.input.MAX_AHEAD). A stored
 # one much further out is a mistake, and would stretch the feed's VTIMEZONEs over every
@@ -75,7 +74,7 @@ class FeedCache:
 def public_feed_meetings(now: datetime | None = None):  # noqa: ANN201 - a QuerySet
     now = now or datetime.now(UTC)
     return Meeting.filter(
-        visibility=Visibility.PUBLIC, status__in=FEED_STATUSES, starts_at__gt=now - PAST_WINDOW
+        visibility=Visibility.PUBLIC, status__in=VISIBLE_STATUSES, starts_at__gt=now - PAST_WINDOW
     )
 
 
@@ -142,7 +141,7 @@ async def person_feed(token: str) -> FeedSource:
         .select_related("meeting", "meeting__host")
     )
     hosted = await Meeting.filter(
-        host_id=person.id, starts_at__gt=since, status__in=FEED_STATUSES
+        host_id=person.id, starts_at__gt=since, status__in=VISIBLE_STATUSES
     ).select_related("host")
     meetings = {r.meeting.id: r.meeting for r in rsvps} | {m.id: m for m in hosted}
     exact = {r.meeting.id for r in rsvps if r.status is RsvpStatus.CONFIRMED} | {

@@ -3,15 +3,65 @@
 Every public page, API answer, map feature and feed builds on ``public_meeting``.
 A home's street, directions and exact point never appear here, nor the host's
 email, phone or last name. Public places (a library, a café) show their address.
+
+And which meetings the world may know of, in two rules, each spelled once for
+Python and for the database alike:
+
+- visible: its page may be shown to anyone with the link (published, cancelled or
+  completed; not a draft, a meeting awaiting its host or a coordinator, a hidden
+  or a declined one). ``VISIBLE_STATUSES``.
+- listed: anyone may find it in a search, a list, a count or a feed of what is
+  coming: published, public (not unlisted) and not yet started. ``is_listed`` and
+  its twins ``listed_q`` (the ORM) and ``listed_sql`` (raw SQL).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+
+from tortoise.expressions import Q
 
 from kit.core import urls
 from kit.core.rendering import wall_clock
-from kit.store.models import Meeting, VenueKind
+from kit.store.models import Meeting, MeetingStatus, VenueKind, Visibility
+from kit.store.sql import SqlParams
+
+VISIBLE_STATUSES = frozenset(
+    {MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED, MeetingStatus.COMPLETED}
+)
+
+
+def is_visible(meeting: Meeting) -> bool:
+    """Its page may be shown to anyone who has the link."""
+    return meeting.status in VISIBLE_STATUSES
+
+
+def is_listed(meeting: Meeting, now: datetime) -> bool:
+    """Anyone may find it: published, public and not yet started."""
+    return (
+        meeting.status is MeetingStatus.PUBLISHED
+        and meeting.visibility is Visibility.PUBLIC
+        and meeting.starts_at > now
+    )
+
+
+def listed_q(now: datetime) -> Q:
+    """``is_listed`` as a Tortoise filter."""
+    return Q(status=MeetingStatus.PUBLISHED, visibility=Visibility.PUBLIC, starts_at__gt=now)
+
+
+def listed_sql(p: SqlParams, now: datetime, column: Callable[[str], str] = str) -> list[str]:
+    """``is_listed`` as raw SQL conditions on the meeting table (joined with AND).
+
+    ``column`` wraps each column name (``p.filter_only`` keeps SQLite off an index).
+    """
+    return [
+        f"{column('status')} = '{MeetingStatus.PUBLISHED.value}'",
+        f"{column('visibility')} = '{Visibility.PUBLIC.value}'",
+        f"{column('starts_at')} > {p.time(now)}",
+    ]
 
 
 def public_location(meeting: Meeting) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from kit.core.rendering import wall_clock
 from kit.core.settings import Settings
 from kit.maps.places import AddressQuery, Geocoder, Place, Placement
 from kit.maps.privacy import public_point
-from kit.maps.sql import public_upcoming_sql
 from kit.meetings import host_access, notifications, rsvps
 from kit.meetings.input import (  # noqa: F401 - re-exported for callers
     MeetingInput,
@@ -34,6 +33,8 @@ from kit.meetings.input import (  # noqa: F401 - re-exported for callers
     parse_meeting_input,
     repeat_input,
 )
+from kit.meetings.public import is_visible, listed_q
+from kit.meetings.search import public_upcoming_sql
 from kit.store import audit
 from kit.store.models import (
     Campaign,
@@ -42,7 +43,6 @@ from kit.store.models import (
     MeetingStatus,
     TokenKind,
     VenueKind,
-    Visibility,
 )
 from kit.store.people import find_or_add_person, mark_verified, update_person
 from kit.store.sql import SqlParams
@@ -323,13 +323,7 @@ async def get_meeting(public_id: str) -> Meeting:
     if not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
         raise MeetingNotFound()
     meeting = await Meeting.get_or_none(public_id=public_id).select_related("campaign", "host")
-    if meeting is None or meeting.status in {
-        MeetingStatus.DRAFT,
-        MeetingStatus.AWAITING,
-        MeetingStatus.PENDING,
-        MeetingStatus.HIDDEN,
-        MeetingStatus.DECLINED,
-    }:
+    if meeting is None or not is_visible(meeting):
         raise MeetingNotFound()
     return meeting
 
@@ -357,9 +351,7 @@ class PublicStats:
 async def public_stats(now: datetime | None = None) -> PublicStats:
     """What the home page says about the kit's reach; counted in the database."""
     now = now or datetime.now(UTC)
-    upcoming = Meeting.filter(
-        status=MeetingStatus.PUBLISHED, visibility=Visibility.PUBLIC, starts_at__gt=now
-    )
+    upcoming = Meeting.filter(listed_q(now))
     [row] = await upcoming.annotate(
         n=Count("id"), countries=Count("country", distinct=True)
     ).values("n", "countries")

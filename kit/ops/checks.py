@@ -146,10 +146,10 @@ def check_forwarded(settings: Settings) -> CheckResult:
 def check_geocoder(settings: Settings) -> CheckResult:
     """Which geocoder answers; the bundled gazetteer is queried, remote services are not."""
     from kit.maps.gazetteer import lookup_zip
-    from kit.maps.geocoding import make_geocoder
+    from kit.store.geocode_cache import make_configured_geocoder
 
     try:
-        make_geocoder(settings.geocoder, settings.geocoder_user_agent)
+        make_configured_geocoder(settings)
         place = lookup_zip("10001")
     except SettingsError as exc:
         return CheckResult("geocoder", "FAIL", str(exc))

@@ -15,6 +15,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count, Max, Min, Sum
 
 from kit.campaigns.service import asks_for, campaign_of
+from kit.meetings.public import listed_q
 from kit.reports import ideas as idea_board
 from kit.store.models import Campaign, Commitment, Idea, Meeting, MeetingStatus, Report, Visibility
 
@@ -144,12 +145,7 @@ async def campaign_outcomes(campaign: Campaign, now: datetime | None = None) -> 
     """Meetings held, people reached (the hosts' headcounts), commitments by ask, ideas."""
     now = now or datetime.now(UTC)
     progress = await campaign_progress(campaign)
-    upcoming = await Meeting.filter(
-        campaign_id=campaign.id,
-        status=MeetingStatus.PUBLISHED,
-        visibility=Visibility.PUBLIC,
-        starts_at__gt=now,
-    ).count()
+    upcoming = await Meeting.filter(listed_q(now), campaign_id=campaign.id).count()
     return CampaignOutcomes(
         campaign=campaign,
         meetings_held=progress.meetings_held,
@@ -213,12 +209,7 @@ async def upcoming_meetings(
     campaign: Campaign, now: datetime | None = None, limit: int = 50
 ) -> list[Meeting]:
     return (
-        await Meeting.filter(
-            campaign_id=campaign.id,
-            status=MeetingStatus.PUBLISHED,
-            visibility=Visibility.PUBLIC,
-            starts_at__gt=now or datetime.now(UTC),
-        )
+        await Meeting.filter(listed_q(now or datetime.now(UTC)), campaign_id=campaign.id)
         .order_by("starts_at")
         .limit(limit)
         .select_related("campaign")
@@ -226,11 +217,11 @@ async def upcoming_meetings(
 
 
 def _on_the_map(campaign: Campaign, now: datetime | None) -> Any:
+    # Held meetings stay on the map; of the others, those anyone may find.
     return Meeting.filter(
-        Q(status=MeetingStatus.COMPLETED)
-        | Q(status=MeetingStatus.PUBLISHED, starts_at__gt=now or datetime.now(UTC)),
+        Q(status=MeetingStatus.COMPLETED, visibility=Visibility.PUBLIC)
+        | listed_q(now or datetime.now(UTC)),
         campaign_id=campaign.id,
-        visibility=Visibility.PUBLIC,
     )
 
 

@@ -17,7 +17,7 @@ from tortoise.migrations.api import migrate
 
 from kit.core.errors import KitError
 from kit.core.rendering import plural
-from kit.maps.repin import ensure_public_points
+from kit.store.repin import ensure_public_points
 
 MODELS_MODULE = "kit.store.models"
 MIGRATIONS_MODULE = "kit.store.migrations"
@@ -76,7 +76,7 @@ async def apply_migrations(
 ) -> list[str]:
     """Apply pending migrations (or move to ``target``, "models.0003_..."); return the
     names applied (empty when up to date). With the site's ``secret_key``, also re-pin
-    meetings whose public point predates the current scheme (kit.maps.repin)."""
+    meetings whose public point predates the current scheme (kit.store.repin)."""
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:

@@ -11,8 +11,7 @@ from starlette.schemas import SchemaGenerator
 from kit import __version__
 from kit.campaigns import service as campaigns
 from kit.core import urls
-from kit.maps import geojson
-from kit.meetings import discovery
+from kit.meetings import discovery, search
 from kit.meetings import service as meetings
 from kit.meetings.public import public_meeting
 from kit.store.models import Meeting
@@ -316,5 +315,5 @@ async def meetings_geojson(request: Request) -> Response:
       "400": {$ref: "#/components/responses/Error"}
     """
     found = await discovery.meetings_in_view(request.query_params)
-    collection = geojson.feature_collection(found, request.app.state.settings.base_url)
+    collection = search.feature_collection(found, request.app.state.settings.base_url)
     return JSONResponse(collection, media_type="application/geo+json")

@@ -12,11 +12,10 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from kit.core.settings import Settings
 from kit.jobs.schedule import run_schedule_loop
-from kit.maps.cache import DatabaseGeocodeCache
-from kit.maps.geocoding import make_geocoder
 from kit.meetings.feeds import FeedCache
 from kit.outbox.delivery import background_delivery
 from kit.store.db import tortoise_config
+from kit.store.geocode_cache import DatabaseGeocodeCache, make_configured_geocoder
 from kit.web import routes
 from kit.web.errors import EXCEPTION_HANDLERS
 from kit.web.request_guards import LimitRequestBody, RejectNulInUrl
@@ -70,9 +69,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.feed_cache = FeedCache()
-    app.state.geocoder = make_geocoder(
-        settings.geocoder, settings.geocoder_user_agent, cache=DatabaseGeocodeCache()
-    )
+    app.state.geocoder = make_configured_geocoder(settings, cache=DatabaseGeocodeCache())
     return app
 
 

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from kit.campaigns import service as campaigns
 from kit.core.errors import NotFound, ValidationError
-from kit.maps import geojson
+from kit.meetings import search
 from kit.meetings.discovery import InvalidQuery
 from kit.reports import ideas, outcomes
 from kit.store.models import Idea
@@ -152,11 +152,11 @@ async def campaign_geojson(request: Request) -> Response:
     campaign = await campaigns.get_public_campaign(request.path_params["slug"])
     bbox = request.query_params.get("bbox")
     try:
-        box = geojson.parse_bbox(bbox) if bbox is not None else None
+        box = search.parse_bbox(bbox) if bbox is not None else None
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
     found = await outcomes.map_meetings(campaign, box)
-    collection = geojson.feature_collection(found, request.app.state.settings.base_url)
+    collection = search.feature_collection(found, request.app.state.settings.base_url)
     for feature, meeting in zip(collection["features"], found, strict=True):
         feature["properties"]["status"] = str(meeting.status)
     return JSONResponse(collection, media_type="application/geo+json")

@@ -5,6 +5,7 @@ first when configured, and the offline answer stands in whenever it fails."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import logging
@@ -24,9 +25,11 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from kit.core.errors import SettingsError
+from kit.core.settings import Settings
 from kit.maps import build_gazetteer, gazetteer
 from kit.maps.gazetteer import Gazetteer, index_version, normalize_name
 from kit.maps.geocoding import (
+    GeocoderConfigError,
     GeopyGeocoder,
     MemoryGeocodeCache,
     OfflineGeocoder,
@@ -608,15 +611,26 @@ def test_make_geocoder_wraps_a_geopy_service_with_the_offline_fallback(places: G
 
 
 def test_make_geocoder_rejects_an_unknown_service(places: Gazetteer) -> None:
-    with pytest.raises(SettingsError, match="KIT_GEOCODER 'nowhere' is neither") as error:
+    with pytest.raises(GeocoderConfigError, match="KIT_GEOCODER 'nowhere' is neither") as error:
         make_geocoder("nowhere", USER_AGENT, gazetteer=places)
     assert error.value.env == "KIT_GEOCODER"
 
 
 def test_make_geocoder_rejects_the_sample_user_agent_nominatim_forbids(places: Gazetteer) -> None:
-    with pytest.raises(SettingsError) as error:
+    with pytest.raises(GeocoderConfigError) as error:
         make_geocoder("nominatim", "geopy/2.5.0", gazetteer=places)
     assert error.value.env == "KIT_GEOCODER_USER_AGENT"
+
+
+def test_the_configured_geocoder_reports_a_bad_setting_as_a_settings_error(
+    settings: Settings,
+) -> None:
+    from kit.store.geocode_cache import make_configured_geocoder
+
+    bad = dataclasses.replace(settings, geocoder="nowhere")
+    with pytest.raises(SettingsError, match="KIT_GEOCODER 'nowhere' is neither") as error:
+        make_configured_geocoder(bad)
+    assert error.value.env == "KIT_GEOCODER"
 
 
 async def test_memory_cache_forgets_the_least_recently_used_first() -> None:
@@ -635,7 +649,7 @@ async def test_memory_cache_forgets_the_least_recently_used_first() -> None:
 async def test_remote_answers_are_kept_in_the_database_across_instances(
     offline: OfflineGeocoder, db: str
 ) -> None:
-    from kit.maps.cache import DatabaseGeocodeCache
+    from kit.store.geocode_cache import DatabaseGeocodeCache
     from kit.store.models import GeocodeAnswer
 
     def fresh(domain: str) -> GeopyGeocoder:

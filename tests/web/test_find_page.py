@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from kit.maps.distance import MILES
-from kit.maps.nearby import haversine_km
+from kit.maps.privacy import haversine_km
 from tests.factories import GEOCODER, HouseGeocoder, local, make_campaign, make_meeting
 
 LYON = {"street": "3 rue de la République", "locality": "Lyon", "postal_code": "69001"}

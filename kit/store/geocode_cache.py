@@ -1,5 +1,6 @@
 """Remote geocoders' answers kept in the database: shared by every worker, kept across
-restarts, as public services (Nominatim) ask of their users."""
+restarts, as public services (Nominatim) ask of their users; and the geocoder the
+settings configure, in front of that cache."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from kit.core.errors import SettingsError
+from kit.core.settings import Settings
+from kit.maps.geocoding import GeocodeCache, GeocoderConfigError, make_geocoder
+from kit.maps.places import Geocoder
 from kit.store.models import GeocodeAnswer
 
 KEY_MAX = 300
@@ -28,3 +33,11 @@ class DatabaseGeocodeCache:
             await GeocodeAnswer.create(key=_key(key), value=value)
         except IntegrityError:  # another worker cached it first
             await GeocodeAnswer.filter(key=_key(key)).update(value=value)
+
+
+def make_configured_geocoder(settings: Settings, cache: GeocodeCache | None = None) -> Geocoder:
+    """``settings.geocoder`` in front of ``cache``; a bad setting is a SettingsError."""
+    try:
+        return make_geocoder(settings.geocoder, settings.geocoder_user_agent, cache=cache)
+    except GeocoderConfigError as error:
+        raise SettingsError(error.env, error.problem) from None

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from tortoise import Tortoise
 
-from kit.maps import repin
 from kit.maps.privacy import MAX_OFFSET_KM, MIN_OFFSET_KM, destination, public_point
-from kit.maps.repin import ensure_public_points, read_batch, repin_meetings, write_points
 from kit.meetings.service import get_managed_meeting, update_meeting
+from kit.store import repin
 from kit.store.models import Meeting, VenueKind
+from kit.store.repin import ensure_public_points, read_batch, repin_meetings, write_points
 from tests.factories import SECRET, SITE, HouseGeocoder, local, make_meeting
 from tests.servers import ROOT, run_kit
 

@@ -1,4 +1,5 @@
-"""Searching near a point: public points only, nearest first, paged by cursor."""
+"""Public searches: near a point (public points only, nearest first, paged by cursor),
+a campaign's upcoming list, and the map's GeoJSON box (homes at their approximate point)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ from typing import Any
 import pytest
 
 from kit.core.errors import ValidationError
-from kit.maps.nearby import (
+from kit.maps.cursors import NearbyQuery, UpcomingQuery
+from kit.maps.privacy import destination, haversine_km
+from kit.meetings.public import public_meeting
+from kit.meetings.search import (
     NearbyPage,
-    NearbyQuery,
-    UpcomingQuery,
+    feature_collection,
     find_nearby,
     list_upcoming,
+    meetings_in_bbox,
+    parse_bbox,
     parse_limit,
     parse_radius,
 )
-from kit.maps.privacy import destination, haversine_km
-from kit.meetings.public import public_meeting
 from kit.store.models import Meeting, MeetingStatus, Visibility
 from tests.conftest import is_postgres
 from tests.factories import GEOCODER, local, make_campaign, make_meeting
@@ -221,28 +224,6 @@ async def test_a_damaged_or_foreign_cursor_is_refused(db: str) -> None:
     assert "different search" in raised.value.fields["cursor"]
 
 
-def test_parse_radius() -> None:
-    assert parse_radius(None) == parse_radius("") == 25
-    assert parse_radius("12.5") == 12.5
-    assert parse_radius("500") == 500
-    for text in ("501", "0", "-3", "abc", "nan", "inf"):
-        with pytest.raises(ValidationError) as raised:
-            parse_radius(text)
-        assert raised.value.fields["radius_km"], text
-    with pytest.raises(ValidationError) as raised:
-        parse_radius("600")
-    assert "at most 500 km" in raised.value.fields["radius_km"]
-
-
-def test_parse_limit() -> None:
-    assert parse_limit(None) == parse_limit(" ") == 20
-    assert parse_limit("1") == 1 and parse_limit("100") == 100
-    for text in ("0", "101", "ten", "2.5"):
-        with pytest.raises(ValidationError) as raised:
-            parse_limit(text)
-        assert raised.value.fields["limit"], text
-
-
 async def test_out_of_range_queries_are_refused(db: str) -> None:
     for query, field in (
         (NearbyQuery(lat=0, lon=0, radius_km=501), "radius_km"),
@@ -338,7 +319,7 @@ async def test_date_pages_lose_and_repeat_nothing_when_meetings_start_together(
     db: str, monkeypatch: pytest.MonkeyPatch, walk_first: bool
 ) -> None:
     if walk_first:  # as a wide search does: the next meetings in start order, then the box
-        monkeypatch.setattr("kit.maps.nearby.WALK_FROM_KM", 0.0)
+        monkeypatch.setattr("kit.meetings.search.WALK_FROM_KM", 0.0)
     lat, lon = 40.0, -75.0
     made = []
     for i in range(7):
@@ -462,8 +443,8 @@ async def test_a_short_walk_in_start_order_falls_back_to_the_box_and_loses_nothi
     db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Read only 3 meetings in start order before falling back: the sooner ones are far.
-    monkeypatch.setattr("kit.maps.nearby.WALK_ROWS", 3)
-    monkeypatch.setattr("kit.maps.nearby.WALK_FROM_KM", 0.0)
+    monkeypatch.setattr("kit.meetings.search.WALK_ROWS", 3)
+    monkeypatch.setattr("kit.meetings.search.WALK_FROM_KM", 0.0)
     for day in (1, 2, 3, 4):
         await meeting_at(51.5, -0.12, starts_at=local(day), ends_at=local(day, 20))  # London
     near = [
@@ -474,3 +455,109 @@ async def test_a_short_walk_in_start_order_falls_back_to_the_box_and_loses_nothi
     ]
     pages = await all_pages(NearbyQuery(lat=40.0, lon=-75.0, limit=2, sort="date"))
     assert [m.public_id for page in pages for m, _ in page.items] == [m.public_id for m in near]
+
+
+# --- the map's box ----------------------------------------------------------------
+
+BASE = "http://testserver"
+
+
+async def ids_in(*bbox: float, **options: Any) -> set[str]:
+    return {m.public_id for m in await meetings_in_bbox(*bbox, **options)}
+
+
+async def test_bbox_returns_only_points_inside(db: str) -> None:
+    inside = await meeting_at(40.5, -74.0)
+    north = await meeting_at(41.5, -74.0)
+    east = await meeting_at(40.5, -72.0)
+    assert await ids_in(-75.0, 40.0, -73.0, 41.0) == {inside.public_id}
+    assert await ids_in(-75.0, 40.0, -71.0, 42.0) == {
+        inside.public_id,
+        north.public_id,
+        east.public_id,
+    }
+    assert await ids_in(-180.0, -90.0, 180.0, 90.0) == {
+        inside.public_id,
+        north.public_id,
+        east.public_id,
+    }
+
+
+async def test_bbox_across_the_antimeridian(db: str) -> None:
+    fiji_east = await meeting_at(-16.5, 179.5)
+    fiji_west = await meeting_at(-16.5, -179.5)
+    await meeting_at(-16.5, 170.0)
+    await meeting_at(-16.5, -170.0)
+    assert await ids_in(179.0, -17.0, -179.0, -16.0) == {fiji_east.public_id, fiji_west.public_id}
+
+
+async def test_bbox_leaves_out_hidden_and_past_meetings(db: str) -> None:
+    shown = await meeting_at(40.5, -74.0)
+    for change in (
+        {"status": MeetingStatus.CANCELLED},
+        {"status": MeetingStatus.PENDING},
+        {"starts_at": datetime.now(UTC) - timedelta(minutes=5)},
+    ):
+        hidden = await meeting_at(40.5, -74.0)
+        await Meeting.filter(id=hidden.id).update(**change)
+    await meeting_at(40.5, -74.0, visibility="unlisted")
+    assert await ids_in(-75.0, 40.0, -73.0, 41.0) == {shown.public_id}
+
+
+async def test_bbox_campaign_filter_and_limit(db: str) -> None:
+    campaign = await make_campaign("spring-talks")
+    ours = await meeting_at(40.5, -74.0, campaign="spring-talks")
+    for _ in range(3):
+        await meeting_at(40.5, -74.0)
+    box = (-75.0, 40.0, -73.0, 41.0)
+    assert await ids_in(*box, campaign_id=campaign.id) == {ours.public_id}
+    assert len(await meetings_in_bbox(*box, limit=2)) == 2
+
+
+async def test_features_put_homes_at_their_approximate_point(db: str) -> None:
+    home = (await make_meeting(title="At home")).meeting
+    venue = (
+        await make_meeting(
+            title="At the library",
+            kind="public",
+            address={"street": "3 W 125th St", "postal_code": "10027"},
+        )
+    ).meeting
+    found = await meetings_in_bbox(-74.5, 40.5, -73.5, 41.5)
+    collection = feature_collection(found, BASE)
+    assert collection["type"] == "FeatureCollection"
+    features = {f["id"]: f for f in collection["features"]}
+    home_feature = features[home.public_id]
+    assert home_feature["geometry"] == {
+        "type": "Point",
+        "coordinates": [home.approx_lon, home.approx_lat],  # RFC 7946: lon first
+    }
+    assert home_feature["geometry"]["coordinates"] != [home.lon, home.lat]
+    assert home_feature["properties"]["approximate"] is True
+    venue_feature = features[venue.public_id]
+    assert venue_feature["geometry"]["coordinates"] == [venue.lon, venue.lat]
+    assert venue_feature["properties"]["approximate"] is False
+    assert set(home_feature["properties"]) == {
+        "id",
+        "title",
+        "starts_at",
+        "timezone",
+        "locality",
+        "seats_left",
+        "url",
+        "approximate",
+    }
+    assert home_feature["properties"]["url"] == f"{BASE}/meetings/{home.public_id}"
+    assert home_feature["properties"]["seats_left"] == 12
+    assert "417 Elm" not in str(collection) and "quinn" not in str(collection).lower()
+
+
+def test_the_leaves_refusals_come_back_as_the_kits_validation_error() -> None:
+    for parse, text, field in (
+        (parse_radius, "600", "radius_km"),
+        (parse_limit, "ten", "limit"),
+        (parse_bbox, "0,10,1,5", "bbox"),
+    ):
+        with pytest.raises(ValidationError) as raised:
+            parse(text)
+        assert list(raised.value.fields) == [field], text
