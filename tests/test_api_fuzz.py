@@ -50,7 +50,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from kit.web.api import SCHEMAS
+from kit.web.openapi import SCHEMAS
 from kit.web.routes import ROUTES
 from tests.factories import meeting_body, publish_on_server_sync
 from tests.servers import ROOT, free_port, kit_env, kit_output, kit_serve, server_database

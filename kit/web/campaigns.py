@@ -210,3 +210,25 @@ async def idea_confirm(request: Request) -> Response:
     return render(
         request, "campaigns/idea_confirm.html", {**context, "done": True, "counted": counted}
     )
+
+
+async def campaigns_list(request: Request) -> Response:
+    """
+    ---
+    summary: List public campaigns
+    operationId: listCampaigns
+    responses:
+      "200":
+        description: Public campaigns with their date windows and goals.
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [campaigns]
+              properties:
+                campaigns:
+                  type: array
+                  items: {$ref: "#/components/schemas/Campaign"}
+    """
+    items = [campaigns.campaign_summary(c) for c in await campaigns.list_campaigns()]
+    return JSONResponse({"campaigns": items})

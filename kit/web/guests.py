@@ -295,3 +295,22 @@ async def unsubscribe(request: Request) -> Response:
         await EmailOptOut.get_or_create(email=email)
         done = True
     return render(request, "unsubscribe.html", {"email": email, "done": done})
+
+
+async def meeting_detail_json(request: Request) -> Response:
+    """
+    ---
+    summary: A meeting's public details
+    operationId: getMeeting
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+    responses:
+      "200":
+        description: Public fields; a home's location is approximate.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/PublicMeeting"}
+      "404": {$ref: "#/components/responses/Error"}
+    """
+    meeting = await meetings.get_meeting(request.path_params["id"])
+    return JSONResponse(public_meeting(meeting, request.app.state.settings.base_url, detail=True))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from kit.coordinators import access
 from kit.core import urls
@@ -18,12 +18,13 @@ from kit.core.validation import email as email_field
 from kit.core.validation import flatten, phone, text
 from kit.meetings import host_access, hosttools, rsvps
 from kit.meetings import service as meetings
+from kit.meetings.public import public_meeting
 from kit.printables import context as printing
 from kit.reports import service as reports
 from kit.store.models import Coordinator, Meeting, RsvpStatus
 from kit.web.coordinators import current_coordinator
 from kit.web.csrf import read_form
-from kit.web.forms import form_to_dict
+from kit.web.forms import form_to_dict, read_json
 from kit.web.host_page import HostPage, host_page
 from kit.web.limits import client_ip, limit_publishing
 from kit.web.templating import render
@@ -452,3 +453,132 @@ async def confirm_host(request: Request) -> Response:
     return RedirectResponse(
         f"/manage/{meeting.public_id}?token={token}&confirmed=1", status_code=303
     )
+
+
+async def meetings_create(request: Request) -> Response:
+    """
+    ---
+    summary: Publish a meeting (no account needed)
+    operationId: createMeeting
+    description: >-
+      Times are local at the meeting's place and start from now to two years ahead.
+      A local time the clocks skip (spring forward) is a 422 on `starts_at` (or
+      `ends_at`) naming the two times that exist; one the clocks show twice (fall
+      back) is a 422 on it and on `starts_at_fold` until that says `first` or `second`.
+    parameters:
+      - name: Idempotency-Key
+        in: header
+        required: false
+        description: A random value; repeating a request with it returns the first meeting.
+        schema: {type: string, maxLength: 200}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/MeetingInput"}
+    responses:
+      "201":
+        description: >-
+          Created (or, with the same `Idempotency-Key` header, the meeting the first
+          request made). `manage_url` is the host's private key; keep it secret. A new
+          host's meeting is `awaiting` until they open the link emailed to them.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/MeetingCreated"}
+      "400": {$ref: "#/components/responses/Error"}
+      "413": {$ref: "#/components/responses/Error"}
+      "415": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+      "429": {$ref: "#/components/responses/Error"}
+    """
+    state = request.app.state
+    data = meetings.parse_meeting_input(await read_json(request))
+    await limit_publishing(request)
+    result = await meetings.create_meeting(
+        data,
+        geocoder=state.geocoder,
+        site=state.settings,
+        submission=request.headers.get("idempotency-key", "")[:200],
+    )
+    meeting = result.meeting
+    base = state.settings.base_url
+    body: dict[str, Any] = {
+        "id": meeting.public_id,
+        "url": urls.meeting(base, meeting.public_id),
+        "status": str(meeting.status),
+        "manage_url": urls.manage(base, meeting.public_id, result.manage_token),
+        "message": hosting_message(result),
+    }
+    return JSONResponse(body, status_code=201)
+
+
+def hosting_message(result: meetings.CreatedMeeting) -> str:
+    if result.awaiting_email:
+        return (
+            f"Almost done: we've emailed a link to {result.meeting.host.email}. Open it to "
+            "confirm your address, and your meeting goes live."
+        )
+    if result.meeting.status.value == "pending":
+        return "A coordinator will look at your meeting before it shows up in search."
+    return "Your meeting is live."
+
+
+async def meeting_update(request: Request) -> Response:
+    """
+    ---
+    summary: Change a meeting (host only)
+    operationId: updateMeeting
+    description: >-
+      Times are checked as when publishing (see createMeeting); a start left unchanged
+      may be in the past. A new time that the clocks show twice needs its own
+      `starts_at_fold` (or `ends_at_fold`): the old time's choice is not carried over.
+    security: [{manageToken: []}]
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/MeetingChanges"}
+    responses:
+      "200":
+        description: The meeting as the public now sees it.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/PublicMeeting"}
+      "400": {$ref: "#/components/responses/Error"}
+      "404": {$ref: "#/components/responses/Error"}
+      "409": {$ref: "#/components/responses/Error"}
+      "413": {$ref: "#/components/responses/Error"}
+      "415": {$ref: "#/components/responses/Error"}
+      "422": {$ref: "#/components/responses/Error"}
+    """
+    state = request.app.state
+    meeting = (await host_page(request)).meeting
+    changes = await read_json(request)
+    meeting = await meetings.update_meeting(
+        meeting, changes, geocoder=state.geocoder, site=state.settings
+    )
+    return JSONResponse(public_meeting(meeting, state.settings.base_url, detail=True))
+
+
+async def meeting_cancel(request: Request) -> Response:
+    """
+    ---
+    summary: Cancel a meeting (host only)
+    operationId: cancelMeeting
+    security: [{manageToken: []}]
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string}}
+    responses:
+      "200":
+        description: Cancelled.
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/PublicMeeting"}
+      "404": {$ref: "#/components/responses/Error"}
+      "409": {$ref: "#/components/responses/Error"}
+    """
+    meeting = (await host_page(request)).meeting
+    meeting = await meetings.cancel_meeting(meeting, site=request.app.state.settings)
+    return JSONResponse(public_meeting(meeting, request.app.state.settings.base_url, detail=True))

@@ -9,14 +9,15 @@ from starlette.staticfiles import StaticFiles
 
 from kit.core.rendering import STATIC_DIR
 from kit.web import (
-    api,
     calendars,
     campaigns,
     coordinators,
     dev,
+    find,
     flags,
     guests,
     hosting,
+    openapi,
     pages,
     printables,
     reports,
@@ -66,7 +67,7 @@ ROUTES: list[BaseRoute] = [
         methods=["GET", "POST"],
         name="host_confirm",
     ),
-    Route("/find", pages.find, name="find"),
+    Route("/find", find.find, name="find"),
     Route("/meetings.ics", calendars.near_feed, name="near_feed"),
     Route("/campaigns/{slug}/meetings.ics", calendars.campaign_feed, name="campaign_feed"),
     Route("/feeds/{token}.ics", calendars.person_feed, name="person_feed"),
@@ -107,8 +108,8 @@ ROUTES: list[BaseRoute] = [
     ),
     Route("/rsvp/{token}/cancel", guests.rsvp_cancel, methods=["POST"], name="rsvp_cancel"),
     Route("/unsubscribe/{token}", guests.unsubscribe, methods=["GET", "POST"], name="unsubscribe"),
-    Route("/openapi.json", api.openapi, name="openapi", include_in_schema=False),
-    Route("/api/campaigns", api.campaigns_list, name="api_campaigns_list"),
+    Route("/openapi.json", openapi.openapi, name="openapi", include_in_schema=False),
+    Route("/api/campaigns", campaigns.campaigns_list, name="api_campaigns_list"),
     Route(
         "/api/campaigns/{slug}/outcomes", campaigns.campaign_outcomes, name="api_campaign_outcomes"
     ),
@@ -118,17 +119,22 @@ ROUTES: list[BaseRoute] = [
         name="api_campaign_geojson",
     ),
     Route("/api/meetings/{id}/report", reports.report_create, methods=["POST"], name="api_report"),
-    Route("/api/meetings", api.meetings_search, methods=["GET"], name="api_meetings_search"),
-    Route("/api/meetings", api.meetings_create, methods=["POST"], name="api_meetings"),
-    Route("/api/meetings.geojson", api.meetings_geojson, name="api_meetings_geojson"),
-    Route("/api/meetings/{id}", api.meeting_detail, methods=["GET"], name="api_meeting"),
-    Route("/api/meetings/{id}", api.meeting_update, methods=["PATCH"], name="api_meeting_update"),
+    Route("/api/meetings", find.meetings_search, methods=["GET"], name="api_meetings_search"),
+    Route("/api/meetings", hosting.meetings_create, methods=["POST"], name="api_meetings"),
+    Route("/api/meetings.geojson", find.meetings_geojson, name="api_meetings_geojson"),
+    Route("/api/meetings/{id}", guests.meeting_detail_json, methods=["GET"], name="api_meeting"),
+    Route(
+        "/api/meetings/{id}", hosting.meeting_update, methods=["PATCH"], name="api_meeting_update"
+    ),
     Route(
         "/api/meetings/{id}/rsvps", guests.rsvp_create, methods=["POST"], name="api_rsvps_create"
     ),
     Route("/api/meetings/{id}/flags", flags.flag_create, methods=["POST"], name="api_flags"),
     Route(
-        "/api/meetings/{id}/cancel", api.meeting_cancel, methods=["POST"], name="api_meeting_cancel"
+        "/api/meetings/{id}/cancel",
+        hosting.meeting_cancel,
+        methods=["POST"],
+        name="api_meeting_cancel",
     ),
     # Coordinators: sign-in, campaigns, dashboards, approvals, exports.
     Route("/coordinators", coordinators.home, name="coordinators_home"),

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from kit.store.models import Meeting, Person, Rsvp
-from kit.web.api import SCHEMAS
+from kit.web.openapi import SCHEMAS
 from kit.web.routes import ROUTES
 from tests.factories import (
     confirm_emailed_meeting,
