@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from kit.campaigns.guides import DEFAULT_ASKS
 from kit.core.errors import CampaignNotFound
-from kit.core.validation import can_be_key
 from kit.store.models import Campaign, Meeting
 
 SLUG_LENGTH = 64
@@ -17,13 +16,6 @@ MAX_ASKS_SHOWN = 6
 async def list_campaigns() -> list[Campaign]:
     """Public campaigns, newest window first."""
     return await Campaign.filter(is_public=True).order_by("-starts_on", "name")
-
-
-async def get_campaign(slug: str) -> Campaign:
-    campaign = await Campaign.get_or_none(slug=slug) if can_be_key(slug, SLUG_LENGTH) else None
-    if campaign is None:
-        raise CampaignNotFound()
-    return campaign
 
 
 def campaign_summary(campaign: Campaign) -> dict[str, object]:

@@ -78,6 +78,7 @@ async def publish_approved(
             "meeting_approved",
             to=meeting.host.email,
             meeting=meeting,
+            expires_at=meeting.starts_at,
             context=_coordinator_context(meeting, site),
         )
         await audit.record("meeting.approve", actor=actor, meeting=meeting, detail=detail)

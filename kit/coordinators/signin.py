@@ -74,16 +74,18 @@ async def send_signin_link(
     url = urls.coordinator_signin(site.base_url, raw)
     if safe_next(next_path) != "/coordinators":
         url += f"?next={quote(safe_next(next_path))}"
+    expires_at = (now or datetime.now(UTC)) + LOGIN_TTL
     async with in_transaction():
         await AccessToken.create(
             token_hash=hash_token(raw),
             kind=TokenKind.COORDINATOR_LOGIN,
             coordinator=coordinator,
-            expires_at=(now or datetime.now(UTC)) + LOGIN_TTL,
+            expires_at=expires_at,
         )
         await queue_email(
             "coordinator_signin",
             to=address,
+            expires_at=expires_at,
             context={
                 "coordinator": coordinator,
                 "signin_url": url,

@@ -111,6 +111,7 @@ async def invite_coordinator(
                 "invite them as that, or ask an admin to change their role."
             )
     raw_token = secrets.token_urlsafe(32)
+    expires_at = (now or datetime.now(UTC)) + INVITE_TTL
     async with in_transaction():
         invited, _ = await add_coordinator(address, name=name, role=role)
         await invited.campaigns.add(campaign)
@@ -118,11 +119,12 @@ async def invite_coordinator(
             token_hash=hash_token(raw_token),
             kind=TokenKind.COORDINATOR_LOGIN,
             coordinator=invited,
-            expires_at=(now or datetime.now(UTC)) + INVITE_TTL,
+            expires_at=expires_at,
         )
         await queue_email(
             "coordinator_invite",
             to=address,
+            expires_at=expires_at,
             reply_to=actor.email,
             context={
                 "coordinator": invited,

@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -171,7 +171,6 @@ class Settings:
     forwarded_allow_ips: tuple[str, ...] = ()
     debug: bool = False
     contact_email: str = ""  # unset: mail_from (see ``contact``)
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def contact(self) -> str:

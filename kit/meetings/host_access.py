@@ -77,16 +77,15 @@ async def queue_confirmation(meeting: Meeting, host: Person, site: Settings) -> 
 
     Inside the caller's transaction, like every email the kit queues.
     """
+    expires_at = datetime.now(UTC) + CONFIRM_TTL
     raw = await issue_token(
-        TokenKind.HOST_CONFIRM,
-        meeting=meeting,
-        person=host,
-        expires_at=datetime.now(UTC) + CONFIRM_TTL,
+        TokenKind.HOST_CONFIRM, meeting=meeting, person=host, expires_at=expires_at
     )
     await queue_email(
         "host_confirm",
         to=host.email,
         meeting=meeting,
+        expires_at=expires_at,
         context={
             "meeting": meeting,
             "host": host,

@@ -21,6 +21,24 @@ from kit.store.models import EmailOptOut, Meeting, OutboxEmail, Person, Rsvp, Rs
 from kit.store.tokens import issue_token
 
 APP_NAME = "House Meeting Kit"
+# Emails about a meeting that only help before it starts: their outbox rows expire then.
+BEFORE_THE_MEETING = frozenset(
+    {
+        "reminder",
+        "rsvp_confirmed",
+        "rsvp_promoted",
+        "rsvp_waitlisted",
+        "rsvp_requested",
+        "rsvp_again",
+        "rsvp_removed",
+        "rsvp_cancelled",
+        "meeting_changed",
+        "meeting_cancelled",
+        "host_new_rsvp",
+        "host_guest_cancelled",
+        "host_digest",
+    }
+)
 
 
 def unsubscribe_token(email: str, secret_key: str) -> str:
@@ -92,6 +110,7 @@ async def send_from_host(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
         attachments=attachments,
+        expires_at=meeting.starts_at if kind in BEFORE_THE_MEETING else None,
         context={
             "meeting": meeting,
             "host": meeting.host,

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
@@ -369,10 +368,6 @@ async def public_stats(now: datetime | None = None) -> PublicStats:
         localities=int(places["n"] or 0),
         countries=int(row["countries"] or 0),
     )
-
-
-def local_start(meeting: Meeting) -> datetime:
-    return meeting.starts_at.astimezone(ZoneInfo(meeting.timezone))
 
 
 async def update_meeting(

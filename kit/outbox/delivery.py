@@ -124,18 +124,27 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _now() -> datetime:
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock; tests pass a ``tests.clock.FakeClock`` as ``now`` instead."""
     return datetime.now(UTC)
 
 
 # --- Claims ----------------------------------------------------------------------------
 
 
-async def claim_due(*, batch: int = 50, lease: timedelta = LEASE) -> list[Claim]:
-    """Claim up to ``batch`` due emails for ``lease``; no other worker takes them meanwhile."""
-    now = _now()
+async def claim_due(
+    *, batch: int = 50, lease: timedelta = LEASE, now: Clock = utc_now
+) -> list[Claim]:
+    """Claim up to ``batch`` due emails for ``lease``; no other worker takes them meanwhile.
+
+    ``now`` is the clock every due, lease and backoff decision reads (here and below).
+    """
+    moment = now()
     due = (
-        OutboxEmail.filter(status=EmailStatus.PENDING, next_attempt_at__lte=now)
+        OutboxEmail.filter(status=EmailStatus.PENDING, next_attempt_at__lte=moment)
         .order_by("next_attempt_at", "id")
         .limit(batch)
     )
@@ -144,14 +153,17 @@ async def claim_due(*, batch: int = 50, lease: timedelta = LEASE) -> list[Claim]
             rows = await due.select_for_update(skip_locked=True)
             if rows:
                 await OutboxEmail.filter(id__in=[row.id for row in rows]).update(
-                    attempts=F("attempts") + 1, next_attempt_at=now + lease
+                    attempts=F("attempts") + 1, next_attempt_at=moment + lease
                 )
         return [Claim(row, row.attempts + 1) for row in rows]
     claims = []
     for row in await due:
         claimed = await OutboxEmail.filter(
-            id=row.id, status=EmailStatus.PENDING, attempts=row.attempts, next_attempt_at__lte=now
-        ).update(attempts=row.attempts + 1, next_attempt_at=now + lease)
+            id=row.id,
+            status=EmailStatus.PENDING,
+            attempts=row.attempts,
+            next_attempt_at__lte=moment,
+        ).update(attempts=row.attempts + 1, next_attempt_at=moment + lease)
         if claimed:
             claims.append(Claim(row, row.attempts + 1))
     return claims
@@ -166,12 +178,12 @@ async def _update_claimed(claim: Claim, **values: Any) -> bool:
     )
 
 
-async def release(claims: list[Claim], *, at: datetime | None = None) -> int:
+async def release(claims: list[Claim], *, at: datetime | None = None, now: Clock = utc_now) -> int:
     """Hand claimed rows back untried: the attempt doesn't count, due again ``at``."""
     released = 0
     for claim in claims:
         released += await _update_claimed(
-            claim, attempts=claim.token - 1, next_attempt_at=at or _now()
+            claim, attempts=claim.token - 1, next_attempt_at=at or now()
         )
     return released
 
@@ -188,6 +200,7 @@ async def deliver_due(
     lease: timedelta = LEASE,
     stop: asyncio.Event | None = None,
     backoff: Backoff = DEFAULT_BACKOFF,
+    now: Clock = utc_now,
 ) -> DeliveryStats:
     """Claim one batch of due emails and send them over one connection.
 
@@ -195,19 +208,21 @@ async def deliver_due(
     (due again after ``backoff.server_down_pause``) or when ``stop`` is set (due at once).
     """
     worker = worker_id or default_worker_id()
-    claims = await claim_due(batch=batch, lease=lease)
+    claims = await claim_due(batch=batch, lease=lease, now=now)
     stats = DeliveryStats(claimed=len(claims))
     if not claims:
         return stats
     async with transport.session() as session:
         for index, claim in enumerate(claims):
             if stop is not None and stop.is_set():
-                stats.released += await release(claims[index:])
+                stats.released += await release(claims[index:], now=now)
                 break
-            failure = await _deliver_one(session, claim, mail_from, lease, stats, worker, backoff)
+            failure = await _deliver_one(
+                session, claim, mail_from, lease, stats, worker, backoff, now
+            )
             if failure is not None and failure.stop_batch:
-                later = _now() + backoff.server_down_pause
-                stats.released += await release(claims[index + 1 :], at=later)
+                later = now() + backoff.server_down_pause
+                stats.released += await release(claims[index + 1 :], at=later, now=now)
                 break
     log.info("worker %s: %s", worker, stats)
     return stats
@@ -221,9 +236,10 @@ async def _deliver_one(
     stats: DeliveryStats,
     worker: str,
     backoff: Backoff,
+    now: Clock,
 ) -> SendFailure | None:
     email = claim.email
-    if not await _update_claimed(claim, next_attempt_at=_now() + lease):
+    if not await _update_claimed(claim, next_attempt_at=now() + lease):
         stats.lost += 1
         log.warning("worker %s: email %s was claimed by another worker; skipped", worker, email.id)
         return None
@@ -238,15 +254,15 @@ async def _deliver_one(
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
             failure = classify_failure(exc)
         else:
-            await _mark_sent(claim, stats, worker)
+            await _mark_sent(claim, stats, worker, now)
             return None
-    await _mark_failed(claim, failure, stats, worker, backoff)
+    await _mark_failed(claim, failure, stats, worker, backoff, now)
     return failure
 
 
-async def _mark_sent(claim: Claim, stats: DeliveryStats, worker: str) -> None:
+async def _mark_sent(claim: Claim, stats: DeliveryStats, worker: str, now: Clock) -> None:
     stats.sent += 1
-    values = {"status": EmailStatus.SENT, "sent_at": _now(), "last_error": ""}
+    values = {"status": EmailStatus.SENT, "sent_at": now(), "last_error": ""}
     if await _update_claimed(claim, **values):
         log.debug("worker %s: sent email %s to %s", worker, claim.email.id, claim.email.to_addr)
         return
@@ -261,7 +277,12 @@ async def _mark_sent(claim: Claim, stats: DeliveryStats, worker: str) -> None:
 
 
 async def _mark_failed(
-    claim: Claim, failure: SendFailure, stats: DeliveryStats, worker: str, backoff: Backoff
+    claim: Claim,
+    failure: SendFailure,
+    stats: DeliveryStats,
+    worker: str,
+    backoff: Backoff,
+    now: Clock,
 ) -> None:
     limit = MAX_PERMANENT_ATTEMPTS if failure.permanent else MAX_ATTEMPTS
     give_up = claim.token >= limit
@@ -269,7 +290,7 @@ async def _mark_failed(
         claim,
         status=EmailStatus.FAILED if give_up else EmailStatus.PENDING,
         last_error=failure.error[:2000],
-        next_attempt_at=_now() + backoff.retry_delay(claim.token),
+        next_attempt_at=now() + backoff.retry_delay(claim.token),
     )
     if not recorded:
         stats.lost += 1
@@ -302,6 +323,7 @@ async def run_delivery_loop(
     lease: timedelta = LEASE,
     worker_id: str | None = None,
     backoff: Backoff = DEFAULT_BACKOFF,
+    now: Clock = utc_now,
 ) -> None:
     """Deliver until ``stop`` is set: a batch whenever one is due, polling every
     ``interval`` seconds or sooner after ``mail_queue.notify()``. Database and SMTP errors
@@ -322,6 +344,7 @@ async def run_delivery_loop(
                     lease=lease,
                     stop=stop,
                     backoff=backoff,
+                    now=now,
                 )
             except Exception as exc:
                 pause = min(max(pause * 2, 1.0), MAX_ERROR_PAUSE)
@@ -388,6 +411,7 @@ async def run_worker(
     lease: timedelta = LEASE,
     backoff: Backoff = DEFAULT_BACKOFF,
     alongside: Sequence[Alongside] = (),
+    now: Clock = utc_now,
 ) -> int:
     """``kit worker``: connect to the database and deliver, with the ``alongside``
     loops, until stopped.
@@ -422,6 +446,7 @@ async def run_worker(
                 batch=batch,
                 lease=lease,
                 backoff=backoff,
+                now=now,
             ),
             *(loop(stop) for loop in alongside),
         )

@@ -61,8 +61,13 @@ async def queue_email(
     reply_to: str = "",
     headers: dict[str, str] | None = None,
     attachments: list[dict[str, str]] | None = None,
+    expires_at: datetime | None = None,
 ) -> OutboxEmail:
-    """Render and store one email; call it inside the transaction of the change it reports."""
+    """Render and store one email; call it inside the transaction of the change it reports.
+
+    ``expires_at``: when it would arrive too late to help (``kit outbox retry --all``
+    leaves it failed after that); None when it never does.
+    """
     rendered = render_email(kind, context)
     email = await OutboxEmail.create(
         kind=kind,
@@ -76,6 +81,7 @@ async def queue_email(
         attachments=attachments or [],
         meeting=meeting,
         next_attempt_at=datetime.now(UTC),
+        expires_at=expires_at,
     )
     notify()
     return email

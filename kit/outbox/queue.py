@@ -6,9 +6,10 @@ the server's last answer. ``kit outbox`` lists those, and ``kit outbox retry``
 hands them back to the workers once the cause is mended.
 
 Sending a day-old email is not always kind: a reminder of a meeting that has
-already started, or a sign-in link that has expired, would only confuse. Retrying
-"everything that failed" leaves those out and says so; an email named by its id is
-always sent again, because the operator chose it.
+already started, or a sign-in link that has expired, would only confuse. Whoever
+queues such an email gives its row an ``expires_at``; retrying "everything that
+failed" leaves out those past it and says so. An email named by its id is always
+sent again, because the operator chose it.
 """
 
 from __future__ import annotations
@@ -19,31 +20,8 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.functions import Count, Min
 
-from kit.coordinators.signin import LOGIN_TTL
 from kit.core.errors import KitError
 from kit.store.models import EmailStatus, OutboxEmail
-
-# Emails about a meeting that only help before it starts.
-BEFORE_THE_MEETING = frozenset(
-    {
-        "reminder",
-        "rsvp_confirmed",
-        "rsvp_promoted",
-        "rsvp_waitlisted",
-        "rsvp_requested",
-        "rsvp_again",
-        "rsvp_removed",
-        "rsvp_cancelled",
-        "meeting_changed",
-        "meeting_cancelled",
-        "meeting_approved",
-        "host_new_rsvp",
-        "host_guest_cancelled",
-        "host_digest",
-    }
-)
-# Emails whose link stops working after a while.
-LINK_LIFETIME = {"coordinator_signin": LOGIN_TTL, "host_confirm": timedelta(days=7)}
 
 
 class OutboxError(KitError):
@@ -111,7 +89,7 @@ async def failed_emails(
 ) -> list[FailedEmail]:
     """Failed emails, oldest first (only ``ids`` when given), each saying if it is stale."""
     now = now or datetime.now(UTC)
-    query = OutboxEmail.filter(status=EmailStatus.FAILED).select_related("meeting").order_by("id")
+    query = OutboxEmail.filter(status=EmailStatus.FAILED).order_by("id")
     if ids:
         query = query.filter(id__in=list(ids))
     if limit is not None:
@@ -132,12 +110,8 @@ async def failed_emails(
 
 
 def _why_stale(email: OutboxEmail, now: datetime) -> str:
-    meeting = email.meeting
-    if email.kind in BEFORE_THE_MEETING and meeting is not None and meeting.starts_at <= now:
-        return "the meeting has already started"
-    lifetime = LINK_LIFETIME.get(email.kind)
-    if lifetime is not None and email.created_at + lifetime <= now:
-        return "its link has expired"
+    if email.expires_at is not None and email.expires_at <= now:
+        return f"it expired {age(email.expires_at, now)}"
     return ""
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -194,6 +194,7 @@ async def request_email_support(idea: Idea, raw_email: str, *, site: Settings) -
     await queue_email(
         "idea_support_confirm",
         to=email,
+        expires_at=datetime.now(UTC) + timedelta(seconds=CONFIRM_MAX_AGE),
         context={
             "idea": idea,
             "campaign": idea.campaign,

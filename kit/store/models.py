@@ -455,6 +455,10 @@ class OutboxEmail(Model):
     last_error = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
+    # When sending it stops helping (a reminder: the meeting's start; a sign-in link: its
+    # expiry), for `kit outbox retry --all`. Null: never too late (and rows queued
+    # before it existed).
+    expires_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "outbox_email"

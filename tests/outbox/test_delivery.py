@@ -29,6 +29,7 @@ from kit.outbox.delivery import (
 from kit.outbox.email import notify, queue_email
 from kit.store.models import EmailStatus, OutboxEmail
 from kit.toolkit.mail import Transport
+from tests.clock import FakeClock
 from tests.servers import settings_env, spawn, until
 from tests.smtp import SmtpServer
 
@@ -282,14 +283,18 @@ async def test_claims_abandoned_by_a_dead_worker_go_out_after_the_lease(
     db: str, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
     await queue(30)
-    abandoned = await claim_due(batch=20, lease=timedelta(seconds=1))  # ... and the worker died
+    clock = FakeClock()
+    abandoned = await claim_due(batch=20, now=clock)  # ... and the worker died
     assert len(abandoned) == 20
     transport = Transport(smtp_server.url, tmp_path)
 
-    first = await deliver_due(transport, "kit@example.org", worker_id="next")
+    first = await deliver_due(transport, "kit@example.org", worker_id="next", now=clock)
     assert (first.claimed, first.sent) == (10, 10), "leased rows are not taken"
-    await asyncio.sleep(1.1)
-    second = await deliver_due(transport, "kit@example.org", worker_id="next")
+    clock.advance(delivery.LEASE.total_seconds() - 1)
+    early = await deliver_due(transport, "kit@example.org", worker_id="next", now=clock)
+    assert early.claimed == 0, "not before the lease ends"
+    clock.advance(1)
+    second = await deliver_due(transport, "kit@example.org", worker_id="next", now=clock)
     assert (second.claimed, second.sent) == (20, 20)
 
     assert_each_arrived_once(smtp_server, 30)
@@ -300,17 +305,26 @@ async def test_a_batch_that_outlasts_its_lease_skips_rows_another_worker_took(
     db: str, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
     await queue(10)
-    smtp_server.mailbox.delay = 0.3  # ten messages take 3 s; the batch's lease is 1 s
+    start = FakeClock()
+    slow_clock = FakeClock(start())
+
+    def ticking() -> datetime:  # the slow worker's time: 0.25 s a step, the lease is 1 s
+        slow_clock.advance(0.25)
+        return slow_clock()
+
+    smtp_server.mailbox.delay = 0.05  # the batch is still sending when the other one looks
     slow = asyncio.create_task(
         deliver_due(
             Transport(smtp_server.url, tmp_path),
             "kit@example.org",
             worker_id="slow",
             lease=timedelta(seconds=1),
+            now=ticking,
         )
     )
-    await asyncio.sleep(1.5)
-    other = await drain(Transport(smtp_server.url, tmp_path), "other")
+    await until(lambda: len(smtp_server.received) >= 2)
+    start.advance(1.3)  # past the lease of the claim (at 0.25 s), not of the row in flight
+    other = await drain(Transport(smtp_server.url, tmp_path), "other", now=start)
     stats = await slow
     assert stats.lost > 0 and other.sent > 0
     assert stats.sent + other.sent == 10
@@ -332,9 +346,11 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
     smtp_server.mailbox.release.set()
 
     transport = Transport(smtp_server.url, tmp_path)
-    stats = await deliver_due(transport, "kit@example.org", worker_id="next")
+    clock = FakeClock()
+    stats = await deliver_due(transport, "kit@example.org", worker_id="next", now=clock)
     assert (stats.claimed, stats.sent) == (30, 30), "the dead worker's batch is still leased"
-    await drain(transport, "next")  # waits out the lease, then sends the dead worker's batch
+    clock.advance(6)  # past the dead worker's 5 s lease
+    await drain(transport, "next", now=clock)  # sends the dead worker's batch
 
     # The message in flight was never accepted, so here nothing arrives twice; had
     # the worker died after the server's 250, that one message would have.
@@ -359,7 +375,9 @@ async def test_a_worker_killed_after_the_server_took_a_message_resends_only_that
     assert len(smtp_server.received) == 3
     smtp_server.mailbox.release.set()
 
-    await drain(Transport(smtp_server.url, tmp_path), "next")
+    clock = FakeClock()
+    clock.advance(3)  # past the dead worker's 2 s lease
+    await drain(Transport(smtp_server.url, tmp_path), "next", now=clock)
 
     ids = smtp_server.message_ids()
     assert len(ids) == 20, "every email arrived"

@@ -75,22 +75,21 @@ async def test_emails_given_up_in_a_long_outage_go_out_once_when_retried(
 
 
 async def test_retrying_everything_leaves_out_emails_that_would_arrive_too_late(db: str) -> None:
-    upcoming = (await make_meeting()).meeting
     held = (await make_meeting(title="Last week's meeting")).meeting
-    await Meeting.filter(id=held.id).update(starts_at=NOW - timedelta(days=1))
-    await OutboxEmail.all().delete()  # the hosts' own emails went out long ago
+    await OutboxEmail.all().delete()  # the host's own email went out long ago
 
-    late_reminder = await failed_email("reminder", held)
-    reminder = await failed_email("reminder", upcoming)
-    thanks = await failed_email("thank_you", held)
-    expired = await failed_email("coordinator_signin", created_at=NOW - timedelta(hours=1))
-    fresh = await failed_email("coordinator_signin")
+    # expires_at, as the code that queued each one set it (tests/outbox/test_expiry.py).
+    late_reminder = await failed_email("reminder", held, expires_at=NOW - timedelta(days=1))
+    reminder = await failed_email("reminder", expires_at=NOW + timedelta(days=1))
+    thanks = await failed_email("thank_you", held)  # never too late
+    expired = await failed_email("coordinator_signin", expires_at=NOW - timedelta(minutes=45))
+    fresh = await failed_email("coordinator_signin", expires_at=NOW + timedelta(minutes=15))
 
-    requeued = await outbox.retry(every=True)
+    requeued = await outbox.retry(every=True, now=NOW)
     assert sorted(requeued.ids) == [reminder.id, thanks.id, fresh.id]
     assert {(e.id, e.stale) for e in requeued.skipped} == {
-        (late_reminder.id, "the meeting has already started"),
-        (expired.id, "its link has expired"),
+        (late_reminder.id, "it expired 1 d ago"),
+        (expired.id, "it expired 45 min ago"),
     }
     for email in (reminder, thanks, fresh):
         await email.refresh_from_db()
@@ -119,16 +118,27 @@ async def test_a_retry_says_what_it_needs(db: str) -> None:
 
 
 def write_email_row(
-    database: Path, *, status: str, attempts: int, created_at: datetime = NOW
+    database: Path,
+    *,
+    status: str,
+    attempts: int,
+    created_at: datetime = NOW,
+    expires_at: datetime | None = None,
 ) -> None:
     """An outbox row written straight into a SQLite file, as an operator's tools find it."""
     with sqlite3.connect(database) as conn:
         conn.execute(
             "INSERT INTO outbox_email (kind, to_addr, sender_name, reply_to, subject, body_text,"
             " body_html, headers, attachments, status, attempts, next_attempt_at, last_error,"
-            " created_at) VALUES ('thank_you', 'guest@example.org', '', '', 'Thanks', 'Hi', '',"
-            " '{}', '[]', ?, ?, ?, 'SMTPConnectError: Connection refused', ?)",
-            (status, attempts, NOW.isoformat(" "), created_at.astimezone(UTC).isoformat(" ")),
+            " created_at, expires_at) VALUES ('thank_you', 'guest@example.org', '', '', 'Thanks',"
+            " 'Hi', '', '{}', '[]', ?, ?, ?, 'SMTPConnectError: Connection refused', ?, ?)",
+            (
+                status,
+                attempts,
+                NOW.isoformat(" "),
+                created_at.astimezone(UTC).isoformat(" "),
+                expires_at and expires_at.astimezone(UTC).isoformat(" "),
+            ),
         )
 
 
@@ -154,3 +164,20 @@ def test_kit_outbox_lists_failed_emails_and_retries_them(clean_env: dict[str, st
     after = run_kit(clean_env, "outbox")
     assert after.stdout.startswith("Outbox: 1 pending, oldest queued ")
     assert after.stdout.splitlines()[0].endswith("; 0 sent; 0 failed")
+
+
+def test_kit_outbox_retry_all_lists_what_it_leaves_failed(clean_env: dict[str, str]) -> None:
+    assert run_kit(clean_env, "migrate").returncode == 0
+    database = Path(clean_env["KIT_DATA_DIR"]) / "kit.sqlite3"
+    write_email_row(database, status="failed", attempts=8, expires_at=NOW + timedelta(days=1))
+    write_email_row(database, status="failed", attempts=8, expires_at=NOW - timedelta(days=2))
+
+    retried = run_kit(clean_env, "outbox", "retry", "--all")
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout.splitlines()[0].startswith("Queued 1 email again;")
+    assert retried.stdout.splitlines()[1:] == [
+        "Left failed: #2 thank_you to guest@example.org: it expired 2 d ago"
+    ]
+    after = run_kit(clean_env, "outbox")
+    assert after.stdout.splitlines()[0].endswith("; 0 sent; 1 failed")
+    assert "#2  " in after.stdout and "(stale: it expired 2 d ago)" in after.stdout
