@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import re
@@ -124,11 +125,12 @@ async def publish_confirmed(client: httpx.AsyncClient, url: str, body: dict[str,
         raise RuntimeError(f"POST /api/meetings answered {response.status_code}: {response.text}")
     public_id = str(response.json()["id"])
     quoted = public_id.replace("'", "''")
-    [(text,)] = await fetch_rows(
+    [(payload,)] = await fetch_rows(
         url,
-        "SELECT e.body_text FROM outbox_email e JOIN meeting m ON m.id = e.meeting_id "
+        "SELECT e.payload FROM outbox_message e JOIN meeting m ON m.id = e.meeting_id "
         f"WHERE m.public_id = '{quoted}' AND e.kind = 'host_confirm'",
     )
+    text = json.loads(payload)["body_text"] if isinstance(payload, str) else payload["body_text"]
     found = re.search(r"https?://[^/\s]+(/hosts/confirm/[\w-]+)", text)
     assert found, text
     async with httpx.AsyncClient(base_url=client.base_url, timeout=60) as browser:

@@ -169,7 +169,7 @@ async def send_all(
 
 async def database_counts(url: str) -> tuple[int, int]:
     """(meetings whose seat counter is wrong or over capacity, emails in the outbox)."""
-    [(outbox,)] = await fetch_rows(url, "SELECT count(*) FROM outbox_email")
+    [(outbox,)] = await fetch_rows(url, "SELECT count(*) FROM outbox_message")
     return await seat_counters_wrong(url), int(outbox)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import html
+import json
 import re
 import sqlite3
 import tempfile
@@ -20,7 +21,7 @@ from kit.core.settings import Settings
 from kit.maps.geocoding import make_geocoder
 from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.meetings.service import CreatedMeeting, create_meeting, parse_meeting_input
-from kit.store.models import Campaign, Meeting, OutboxEmail
+from kit.store.models import Campaign, Meeting, OutboxMessage
 
 GEOCODER = make_geocoder("offline", "house-meeting-kit-tests/1.0")
 SECRET = "test-secret-key-not-for-production"
@@ -124,11 +125,11 @@ LINK = re.compile(r"http://testserver(/[^\s\"'<>]+)")
 async def emailed_link(to: str, prefix: str, kind: str | None = None) -> str:
     """The newest link (a path) starting with ``prefix`` in an email queued to ``to``: the
     way a person reaches their private pages, from their own mailbox."""
-    rows = OutboxEmail.filter(to_addr=to.lower()).order_by("-id")
+    rows = OutboxMessage.filter(recipient=to.lower()).order_by("-id")
     if kind:
         rows = rows.filter(kind=kind)
     for row in await rows:
-        for path in LINK.findall(row.body_text):
+        for path in LINK.findall(row.payload["body_text"]):
             if path.startswith(prefix):
                 return path
     raise AssertionError(f"no {prefix}… link emailed to {to}")
@@ -175,7 +176,7 @@ async def publish_via_api(client: httpx.AsyncClient, **overrides: Any) -> dict[s
 
 SERVER_CONFIRM = re.compile(r"https?://[^/\s]+(/hosts/confirm/[\w-]+)")
 CONFIRM_SQL = (
-    "SELECT e.body_text FROM outbox_email e JOIN meeting m ON m.id = e.meeting_id "
+    "SELECT e.payload FROM outbox_message e JOIN meeting m ON m.id = e.meeting_id "
     "WHERE m.public_id = {} AND e.kind = 'host_confirm' ORDER BY e.id DESC LIMIT 1"
 )
 
@@ -201,11 +202,11 @@ async def _confirmation_text(database_url: str, public_id: str) -> str:
     (the server may not have delivered it yet)."""
     rows = await query_server(database_url, CONFIRM_SQL, public_id)
     assert rows, f"no confirmation email for {public_id}"
-    return str(rows[0][0])
+    return str(json.loads(rows[0][0])["body_text"])
 
 
 GUEST_MAIL_SQL = (
-    "SELECT e.to_addr, e.body_text FROM outbox_email e JOIN meeting m ON m.id = e.meeting_id "
+    "SELECT e.recipient, e.payload FROM outbox_message e JOIN meeting m ON m.id = e.meeting_id "
     "WHERE m.public_id = {} AND e.kind IN ('rsvp_confirmed', 'rsvp_waitlisted') ORDER BY e.id"
 )
 
@@ -213,7 +214,8 @@ GUEST_MAIL_SQL = (
 async def guest_pages_on_server(database_url: str, public_id: str) -> dict[str, str]:
     """Each guest's private RSVP page (a path), from the emails a real server queued."""
     pages = {}
-    for to, text in await query_server(database_url, GUEST_MAIL_SQL, public_id):
+    for to, payload in await query_server(database_url, GUEST_MAIL_SQL, public_id):
+        text = json.loads(payload)["body_text"]
         found = re.search(r"https?://[^/\s]+(/rsvp/[\w-]+)", text)
         assert found, text
         pages[str(to)] = found.group(1)

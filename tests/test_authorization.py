@@ -27,7 +27,7 @@ from kit.store.models import (
     IdeaStatus,
     Meeting,
     MeetingStatus,
-    OutboxEmail,
+    OutboxMessage,
     Person,
 )
 from kit.web.app import create_app
@@ -124,7 +124,7 @@ async def test_coordinator_of_a_cannot_act_on_b(cara: httpx.AsyncClient, world: 
     coordinator_mail = [
         "meeting_approved", "meeting_hidden", "meeting_unhidden", "coordinator_message"
     ]  # fmt: skip
-    assert not await OutboxEmail.filter(kind__in=coordinator_mail).exists()
+    assert not await OutboxMessage.filter(kind__in=coordinator_mail).exists()
 
 
 async def test_meetings_outside_any_campaign_are_for_admins(
@@ -352,4 +352,4 @@ async def test_viewers_and_moderators_act_only_within_their_role(
     )
     assert (await Campaign.get(id=world.a.id)).name != "Taken over"
     assert not (await Person.get(id=held.host_id)).trusted  # type: ignore[attr-defined]
-    assert not await OutboxEmail.filter(kind="coordinator_message").exists()
+    assert not await OutboxMessage.filter(kind="coordinator_message").exists()

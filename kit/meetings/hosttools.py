@@ -21,10 +21,11 @@ from kit.core.rendering import plural
 from kit.core.settings import Settings
 from kit.meetings.notifications import opted_out, send_from_host
 from kit.store.models import (
+    Channel,
     HostNotify,
     Meeting,
     MeetingStatus,
-    OutboxEmail,
+    OutboxMessage,
     Person,
     Rsvp,
     RsvpSource,
@@ -263,8 +264,11 @@ async def invite_friends(
         # One batch per host at a time (PostgreSQL; SQLite's transactions take the write
         # lock up front), so two batches can't both fit under the cap.
         host = await Person.filter(id=meeting.host.id).select_for_update().get()
-        sent = await OutboxEmail.filter(
-            kind="invitation", meeting__host_id=host.id, created_at__gt=now - INVITE_WINDOW
+        sent = await OutboxMessage.filter(
+            channel=Channel.EMAIL,
+            kind="invitation",
+            meeting__host_id=host.id,
+            created_at__gt=now - INVITE_WINDOW,
         ).count()
         cap = daily_invitation_cap(host)
         if sent + len(friends) > cap:

@@ -17,7 +17,16 @@ from kit.core import urls
 from kit.core.settings import Settings
 from kit.meetings.calendar_events import render_invite
 from kit.outbox import email as mail_queue
-from kit.store.models import EmailOptOut, Meeting, OutboxEmail, Person, Rsvp, RsvpStatus, TokenKind
+from kit.store.models import (
+    Channel,
+    EmailOptOut,
+    Meeting,
+    OutboxMessage,
+    Person,
+    Rsvp,
+    RsvpStatus,
+    TokenKind,
+)
 from kit.store.tokens import issue_token
 
 APP_NAME = "House Meeting Kit"
@@ -67,8 +76,8 @@ async def opted_out(email: str) -> bool:
 
 async def sent_recently(kind: str, to: str, meeting_id: int, since: datetime) -> bool:
     """Was an email of this kind queued for this address and meeting since ``since``?"""
-    return await OutboxEmail.filter(
-        kind=kind, to_addr=to, meeting_id=meeting_id, created_at__gt=since
+    return await OutboxMessage.filter(
+        channel=Channel.EMAIL, recipient=to, kind=kind, meeting_id=meeting_id, created_at__gt=since
     ).exists()
 
 

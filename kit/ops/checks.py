@@ -21,7 +21,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from kit.core.errors import SettingsError
-from kit.core.rendering import plural
 from kit.core.settings import Settings, hide_password
 
 Status = Literal["ok", "warn", "FAIL"]
@@ -395,7 +394,7 @@ async def check_outbox(now: datetime | None = None) -> CheckResult:
         return CheckResult(
             "outbox",
             "warn",
-            f"{plural(counts.failed, 'email', 'emails')} gave up after their last try: "
+            f"{outbox.in_words(counts, 'failed')} gave up after their last try: "
             "`kit outbox` lists them with the server's answer; "
             "`kit outbox retry --all` sends them again",
         )
@@ -403,7 +402,7 @@ async def check_outbox(now: datetime | None = None) -> CheckResult:
         return CheckResult(
             "outbox",
             "warn",
-            f"{plural(counts.pending, 'email', 'emails')} waiting, the oldest queued "
+            f"{outbox.in_words(counts, 'pending')} waiting, the oldest queued "
             f"{outbox.age(counts.oldest_pending, now)}: is the SMTP server reachable, and is "
             "a kit serve or kit worker running?",
         )

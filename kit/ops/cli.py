@@ -297,9 +297,14 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"Outbox: {counts.pending} pending{waiting}; {counts.sent} sent; {counts.failed} failed"
         )
-        failed = await outbox.failed_emails(limit=args.limit)
-        for email in failed:
-            print(f"  {email.describe()}")
+        if len(counts.channels) > 1:
+            for channel, each in counts.channels.items():
+                print(
+                    f"  {channel}: {each.pending} pending; {each.sent} sent; {each.failed} failed"
+                )
+        failed = await outbox.failed_messages(limit=args.limit)
+        for message in failed:
+            print(f"  {message.describe()}")
         if counts.failed > len(failed):
             print(f"... and {counts.failed - len(failed)} more (--limit)")
         if failed:
@@ -315,11 +320,14 @@ def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> int:
         done = await outbox.retry(args.ids, every=args.all)
         print(
-            f"Queued {plural(len(done.ids), 'email', 'emails')} again; a running kit serve "
+            f"Queued {plural(len(done.ids), 'message', 'messages')} again; a running kit serve "
             "or kit worker sends them within seconds."
         )
-        for email in done.skipped:
-            print(f"Left failed: #{email.id} {email.kind} to {email.to_addr}: {email.stale}")
+        for message in done.skipped:
+            print(
+                f"Left failed: #{message.id} {message.channel} {message.kind} to "
+                f"{message.recipient}: {message.stale}"
+            )
         return 0
 
     return run_async(with_database(settings, work))
@@ -415,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Without an action: counts by status and the emails delivery gave up on, "
         "with the server's last answer.",
     )
-    outbox.add_argument("--limit", type=int, default=50, help="failed emails to list")
+    outbox.add_argument("--limit", type=int, default=50, help="failed messages to list")
     outbox.set_defaults(func=cmd_outbox)
     outbox_sub = outbox.add_subparsers(dest="action", metavar="ACTION")
     retry = outbox_sub.add_parser(

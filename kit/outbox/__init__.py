@@ -1,2 +1,2 @@
-"""The transactional outbox: messages written in the same transaction as the change that
-causes them (email today), and the workers that deliver them."""
+"""The transactional outbox: messages of every channel (email today) written in the same
+transaction as the change that causes them, and the one loop that delivers them."""

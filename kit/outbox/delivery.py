@@ -1,7 +1,11 @@
 """Delivering the outbox: claim due rows, send them, mark them; retry with backoff.
 
-How an email is never sent twice
---------------------------------
+One loop for every channel: a batch is claimed across the channels this worker has
+senders for (``kit.outbox.channels``), grouped by channel, and each group goes out
+over one session of its sender (one SMTP connection for a batch of emails).
+
+How a message is never sent twice
+---------------------------------
 A worker *claims* rows before it sends them: it sets ``attempts = attempts + 1``
 and ``next_attempt_at = now + lease`` on rows that are pending and due. On
 PostgreSQL the batch is picked with ``SELECT ... FOR UPDATE SKIP LOCKED`` and
@@ -15,17 +19,17 @@ The attempt count a claim wrote is its token. Before each send the worker
 extends its lease with ``... WHERE attempts = token``, and it records the outcome
 the same way. Any other worker's claim changes ``attempts``, so a worker whose
 lease ran out (a batch slower than the lease) finds out before sending and skips
-the row. No database transaction is open while SMTP talks.
+the row. No database transaction is open while a sender talks.
 
 A worker that dies after claiming leaves its rows pending: they come due when
 the lease ends and another worker sends them. Nothing is lost.
 
 The window that remains: a worker that dies (or loses its database) after the
 server accepted a message but before the row is marked sent. That message goes
-out again after the lease, with the same Message-ID (``mail_queue.to_mime``), which
+out again after the lease, with the same key (the Message-ID of an email), which
 lets receivers drop the copy; at most one message per dead worker is in that
 window. Leases also assume the workers' clocks agree to well within the lease
-(5 minutes, against a 30-second SMTP timeout).
+(5 minutes, against a 30-second SMTP timeout; senders must time out well within it).
 """
 
 from __future__ import annotations
@@ -47,10 +51,12 @@ from tortoise.transactions import in_transaction
 
 from kit.core.outages import FailureLog
 from kit.core.settings import Settings
-from kit.outbox.email import listen, to_mime
+from kit.outbox.channels import ChannelSession, Failure, Sender
+from kit.outbox.email import EmailSender
+from kit.outbox.wake import listen
 from kit.store.db import tortoise_config
-from kit.store.models import EmailStatus, OutboxEmail
-from kit.toolkit.mail import MailSession, SendFailure, Transport, classify_failure
+from kit.store.models import Channel, DeliveryStatus, OutboxMessage
+from kit.toolkit.mail import Transport
 
 log = logging.getLogger("kit.outbox.delivery")
 
@@ -70,8 +76,8 @@ MAX_RETRY = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Backoff:
-    """How long an email waits after a failed try, and the rest of a batch while the
-    server is unreachable. The defaults serve production; tests pass shorter ones."""
+    """How long a message waits after a failed try, and the rest of a batch while the
+    far end is unreachable. The defaults serve production; tests pass shorter ones."""
 
     first_retry: timedelta = FIRST_RETRY
     server_down_pause: timedelta = SERVER_DOWN_PAUSE
@@ -111,13 +117,18 @@ class DeliveryStats:
 
 @dataclass(frozen=True)
 class Claim:
-    email: OutboxEmail
+    message: OutboxMessage
     token: int  # the ``attempts`` value this claim wrote
 
 
 def transport_for(settings: Settings) -> Transport:
     """KIT_SMTP_URL's server, or .eml files in the outbox folder when it is unset."""
     return Transport(settings.smtp_url, settings.outbox_dir)
+
+
+def senders_for(settings: Settings) -> list[Sender]:
+    """The channels this deployment delivers, each with its configured sender."""
+    return [EmailSender(transport_for(settings), settings.mail_from)]
 
 
 def default_worker_id() -> str:
@@ -136,15 +147,22 @@ def utc_now() -> datetime:
 
 
 async def claim_due(
-    *, batch: int = 50, lease: timedelta = LEASE, now: Clock = utc_now
+    *,
+    channels: Sequence[Channel] = tuple(Channel),
+    batch: int = 50,
+    lease: timedelta = LEASE,
+    now: Clock = utc_now,
 ) -> list[Claim]:
-    """Claim up to ``batch`` due emails for ``lease``; no other worker takes them meanwhile.
+    """Claim up to ``batch`` due messages of ``channels`` for ``lease``; no other worker
+    takes them meanwhile.
 
     ``now`` is the clock every due, lease and backoff decision reads (here and below).
     """
     moment = now()
     due = (
-        OutboxEmail.filter(status=EmailStatus.PENDING, next_attempt_at__lte=moment)
+        OutboxMessage.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at__lte=moment, channel__in=channels
+        )
         .order_by("next_attempt_at", "id")
         .limit(batch)
     )
@@ -152,15 +170,15 @@ async def claim_due(
         async with in_transaction():
             rows = await due.select_for_update(skip_locked=True)
             if rows:
-                await OutboxEmail.filter(id__in=[row.id for row in rows]).update(
+                await OutboxMessage.filter(id__in=[row.id for row in rows]).update(
                     attempts=F("attempts") + 1, next_attempt_at=moment + lease
                 )
         return [Claim(row, row.attempts + 1) for row in rows]
     claims = []
     for row in await due:
-        claimed = await OutboxEmail.filter(
+        claimed = await OutboxMessage.filter(
             id=row.id,
-            status=EmailStatus.PENDING,
+            status=DeliveryStatus.PENDING,
             attempts=row.attempts,
             next_attempt_at__lte=moment,
         ).update(attempts=row.attempts + 1, next_attempt_at=moment + lease)
@@ -172,8 +190,8 @@ async def claim_due(
 async def _update_claimed(claim: Claim, **values: Any) -> bool:
     """Change a row only while this claim still owns it."""
     return bool(
-        await OutboxEmail.filter(
-            id=claim.email.id, status=EmailStatus.PENDING, attempts=claim.token
+        await OutboxMessage.filter(
+            id=claim.message.id, status=DeliveryStatus.PENDING, attempts=claim.token
         ).update(**values)
     )
 
@@ -192,8 +210,7 @@ async def release(claims: list[Claim], *, at: datetime | None = None, now: Clock
 
 
 async def deliver_due(
-    transport: Transport,
-    mail_from: str,
+    senders: Sequence[Sender],
     *,
     worker_id: str | None = None,
     batch: int = 50,
@@ -202,83 +219,88 @@ async def deliver_due(
     backoff: Backoff = DEFAULT_BACKOFF,
     now: Clock = utc_now,
 ) -> DeliveryStats:
-    """Claim one batch of due emails and send them over one connection.
+    """Claim one batch of due messages and send each channel's share over one session.
 
-    Stops early, handing the untried rows back, when the server is unreachable
-    (due again after ``backoff.server_down_pause``) or when ``stop`` is set (due at once).
+    A channel stops early, handing its untried rows back, when its far end is
+    unreachable (due again after ``backoff.server_down_pause``); every channel does when
+    ``stop`` is set (due at once).
     """
     worker = worker_id or default_worker_id()
-    claims = await claim_due(batch=batch, lease=lease, now=now)
+    by_channel = {sender.channel: sender for sender in senders}
+    claims = await claim_due(channels=list(by_channel), batch=batch, lease=lease, now=now)
     stats = DeliveryStats(claimed=len(claims))
-    if not claims:
-        return stats
-    async with transport.session() as session:
-        for index, claim in enumerate(claims):
-            if stop is not None and stop.is_set():
-                stats.released += await release(claims[index:], now=now)
-                break
-            failure = await _deliver_one(
-                session, claim, mail_from, lease, stats, worker, backoff, now
-            )
-            if failure is not None and failure.stop_batch:
-                later = now() + backoff.server_down_pause
-                stats.released += await release(claims[index + 1 :], at=later, now=now)
-                break
-    log.info("worker %s: %s", worker, stats)
+    groups: dict[Channel, list[Claim]] = {}
+    for claim in claims:
+        groups.setdefault(claim.message.channel, []).append(claim)
+    for channel, group in groups.items():
+        if stop is not None and stop.is_set():
+            stats.released += await release(group, now=now)
+            continue
+        async with by_channel[channel].session() as session:
+            for index, claim in enumerate(group):
+                if stop is not None and stop.is_set():
+                    stats.released += await release(group[index:], now=now)
+                    break
+                failure = await _deliver_one(session, claim, lease, stats, worker, backoff, now)
+                if failure is not None and failure.stop_batch:
+                    later = now() + backoff.server_down_pause
+                    stats.released += await release(group[index + 1 :], at=later, now=now)
+                    break
+    if claims:
+        log.info("worker %s: %s", worker, stats)
     return stats
 
 
 async def _deliver_one(
-    session: MailSession,
+    session: ChannelSession,
     claim: Claim,
-    mail_from: str,
     lease: timedelta,
     stats: DeliveryStats,
     worker: str,
     backoff: Backoff,
     now: Clock,
-) -> SendFailure | None:
-    email = claim.email
+) -> Failure | None:
+    message = claim.message
     if not await _update_claimed(claim, next_attempt_at=now() + lease):
         stats.lost += 1
-        log.warning("worker %s: email %s was claimed by another worker; skipped", worker, email.id)
+        log.warning(
+            "worker %s: message %s was claimed by another worker; skipped", worker, message.id
+        )
         return None
     try:
-        msg = to_mime(email, mail_from)
-    except Exception as exc:  # a malformed row: trying again won't help
-        log.exception("worker %s: cannot build email %s", worker, email.id)
-        failure = SendFailure(f"cannot build: {exc!r}", permanent=True, stop_batch=False)
-    else:
-        try:
-            await session.send(msg)
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
-            failure = classify_failure(exc)
-        else:
-            await _mark_sent(claim, stats, worker, now)
-            return None
+        failure = await session.send(message)
+    except Exception as exc:  # a sender's bug or an unforeseen error: try again later
+        log.exception("worker %s: sending message %s failed", worker, message.id)
+        failure = Failure(repr(exc), permanent=False, stop_batch=False)
+    if failure is None:
+        await _mark_sent(claim, stats, worker, now)
+        return None
     await _mark_failed(claim, failure, stats, worker, backoff, now)
     return failure
 
 
 async def _mark_sent(claim: Claim, stats: DeliveryStats, worker: str, now: Clock) -> None:
     stats.sent += 1
-    values = {"status": EmailStatus.SENT, "sent_at": now(), "last_error": ""}
+    values = {"status": DeliveryStatus.SENT, "sent_at": now(), "last_error": ""}
+    message = claim.message
     if await _update_claimed(claim, **values):
-        log.debug("worker %s: sent email %s to %s", worker, claim.email.id, claim.email.to_addr)
+        log.debug(
+            "worker %s: sent %s %s to %s", worker, message.channel, message.id, message.recipient
+        )
         return
     # The send outlasted the lease and another worker claimed the row: it was
     # delivered all the same, so say so (the other worker may have sent it too).
-    await OutboxEmail.filter(id=claim.email.id, status=EmailStatus.PENDING).update(**values)
+    await OutboxMessage.filter(id=message.id, status=DeliveryStatus.PENDING).update(**values)
     log.warning(
-        "worker %s: email %s was sent after its lease ran out; it may arrive twice",
+        "worker %s: message %s was sent after its lease ran out; it may arrive twice",
         worker,
-        claim.email.id,
+        message.id,
     )
 
 
 async def _mark_failed(
     claim: Claim,
-    failure: SendFailure,
+    failure: Failure,
     stats: DeliveryStats,
     worker: str,
     backoff: Backoff,
@@ -288,7 +310,7 @@ async def _mark_failed(
     give_up = claim.token >= limit
     recorded = await _update_claimed(
         claim,
-        status=EmailStatus.FAILED if give_up else EmailStatus.PENDING,
+        status=DeliveryStatus.FAILED if give_up else DeliveryStatus.PENDING,
         last_error=failure.error[:2000],
         next_attempt_at=now() + backoff.retry_delay(claim.token),
     )
@@ -300,10 +322,11 @@ async def _mark_failed(
     else:
         stats.retried += 1
     log.warning(
-        "worker %s: email %s to %s failed (attempt %s%s): %s",
+        "worker %s: %s %s to %s failed (attempt %s%s): %s",
         worker,
-        claim.email.id,
-        claim.email.to_addr,
+        claim.message.channel,
+        claim.message.id,
+        claim.message.recipient,
         claim.token,
         ", giving up" if give_up else "",
         failure.error,
@@ -314,8 +337,7 @@ async def _mark_failed(
 
 
 async def run_delivery_loop(
-    transport: Transport,
-    mail_from: str,
+    senders: Sequence[Sender],
     *,
     stop: asyncio.Event,
     interval: float = 2.0,
@@ -326,7 +348,7 @@ async def run_delivery_loop(
     now: Clock = utc_now,
 ) -> None:
     """Deliver until ``stop`` is set: a batch whenever one is due, polling every
-    ``interval`` seconds or sooner after ``mail_queue.notify()``. Database and SMTP errors
+    ``interval`` seconds or sooner after ``wake.notify()``. Database and sender errors
     are logged and waited out; they never end the loop."""
     worker = worker_id or default_worker_id()
     wake = asyncio.Event()
@@ -337,8 +359,7 @@ async def run_delivery_loop(
             wake.clear()
             try:
                 stats = await deliver_due(
-                    transport,
-                    mail_from,
+                    senders,
                     worker_id=worker,
                     batch=batch,
                     lease=lease,
@@ -383,15 +404,14 @@ async def background_delivery(
     ``grace`` seconds it is cancelled, and its claimed rows go out when the lease ends.
     """
     stop = asyncio.Event()
-    transport = transport_for(settings)
+    senders = senders_for(settings)
     tasks = [
         asyncio.create_task(
-            run_delivery_loop(transport, settings.mail_from, stop=stop, interval=interval),
-            name="kit-mail-delivery",
+            run_delivery_loop(senders, stop=stop, interval=interval), name="kit-delivery"
         ),
         *(asyncio.create_task(loop(stop)) for loop in alongside),
     ]
-    log.info("delivering mail in-process to %s", transport.describe())
+    log.info("delivering in-process to %s", _describe(senders))
     try:
         yield
     finally:
@@ -399,7 +419,7 @@ async def background_delivery(
         try:
             await asyncio.wait_for(asyncio.gather(*tasks), grace)
         except TimeoutError:
-            log.warning("mail delivery did not stop within %s s; cancelled", grace)
+            log.warning("delivery did not stop within %s s; cancelled", grace)
 
 
 async def run_worker(
@@ -426,21 +446,20 @@ async def run_worker(
         signals = (signal.SIGINT, signal.SIGTERM)
         for sig in signals:
             loop.add_signal_handler(sig, stop.set)
-    transport = transport_for(settings)
+    senders = senders_for(settings)
     await Tortoise.init(config=tortoise_config(settings.database_url))
     try:
         # Fail fast on an unreachable database or a missing schema.
-        pending = await OutboxEmail.filter(status=EmailStatus.PENDING).count()
+        pending = await OutboxMessage.filter(status=DeliveryStatus.PENDING).count()
         log.info(
-            "worker %s delivering to %s; %s email(s) pending",
+            "worker %s delivering to %s; %s message(s) pending",
             default_worker_id(),
-            transport.describe(),
+            _describe(senders),
             pending,
         )
         await asyncio.gather(
             run_delivery_loop(
-                transport,
-                settings.mail_from,
+                senders,
                 stop=stop,
                 interval=interval,
                 batch=batch,
@@ -456,3 +475,7 @@ async def run_worker(
         await Tortoise.close_connections()
     log.info("worker %s stopped", default_worker_id())
     return 0
+
+
+def _describe(senders: Sequence[Sender]) -> str:
+    return ", ".join(f"{sender.channel}: {sender.describe()}" for sender in senders)

@@ -1,18 +1,19 @@
 """The one choke point for mail: queue in the caller's transaction, deliver later.
 
 ``queue_email`` renders ``templates/emails/<kind>/{subject.txt,body.txt,body.html}``
-and stores the result as an ``OutboxEmail`` row, inside whatever transaction the
+and stores the result as an email ``OutboxMessage``, inside whatever transaction the
 caller holds, so an email exists if and only if the change that caused it was
-committed. ``to_mime`` maps a row to the plain ``kit.toolkit.mail.Message`` the leaf
-builds MIME from; the worker that claims rows, retries and marks them sent lives in
-``kit.outbox.delivery``.
+committed. ``EmailSender`` is the email channel of delivery: it maps a row to the
+plain ``kit.toolkit.mail.Message`` the leaf builds MIME from and sends it over SMTP
+(or into .eml files). The loop that claims rows, retries and marks them sent is
+``kit.outbox.delivery``, the same for every channel.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Iterator
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -21,8 +22,19 @@ from typing import Any
 import jinja2
 
 from kit.core.rendering import make_environment
-from kit.store.models import Meeting, OutboxEmail
-from kit.toolkit.mail import Attachment, Message, build_message
+from kit.outbox.channels import Failure
+from kit.outbox.wake import notify
+from kit.store.models import Channel, Meeting, OutboxMessage
+from kit.toolkit.mail import (
+    Attachment,
+    MailSession,
+    Message,
+    Transport,
+    build_message,
+    classify_failure,
+)
+
+log = logging.getLogger("kit.outbox.email")
 
 _env: jinja2.Environment | None = None
 
@@ -62,23 +74,26 @@ async def queue_email(
     headers: dict[str, str] | None = None,
     attachments: list[dict[str, str]] | None = None,
     expires_at: datetime | None = None,
-) -> OutboxEmail:
+) -> OutboxMessage:
     """Render and store one email; call it inside the transaction of the change it reports.
 
     ``expires_at``: when it would arrive too late to help (``kit outbox retry --all``
     leaves it failed after that); None when it never does.
     """
     rendered = render_email(kind, context)
-    email = await OutboxEmail.create(
+    email = await OutboxMessage.create(
+        channel=Channel.EMAIL,
         kind=kind,
-        to_addr=to,
-        sender_name=sender_name,
-        reply_to=reply_to,
-        subject=rendered.subject,
-        body_text=rendered.body_text,
-        body_html=rendered.body_html,
-        headers=headers or {},
-        attachments=attachments or [],
+        recipient=to,
+        payload={
+            "sender_name": sender_name,
+            "reply_to": reply_to,
+            "subject": rendered.subject,
+            "body_text": rendered.body_text,
+            "body_html": rendered.body_html,
+            "headers": headers or {},
+            "attachments": attachments or [],
+        },
         meeting=meeting,
         next_attempt_at=datetime.now(UTC),
         expires_at=expires_at,
@@ -87,58 +102,71 @@ async def queue_email(
     return email
 
 
-def outbox_email_to_message(email: OutboxEmail, mail_from: str) -> Message:
-    """The plain message of one outbox row, sent as ``mail_from`` (KIT_MAIL_FROM).
+def outbox_email_to_message(email: OutboxMessage, mail_from: str) -> Message:
+    """The plain message of one email row, sent as ``mail_from`` (KIT_MAIL_FROM).
 
     Date and key come from the row, so a resend (after a crash between the server's
     250 and marking the row sent) carries the same Message-ID.
     """
+    content = email.payload
     return Message(
-        to=email.to_addr,
+        to=email.recipient,
         from_addr=mail_from,
-        from_name=email.sender_name,
-        reply_to=email.reply_to,
-        subject=email.subject,
-        text=email.body_text,
-        html=email.body_html,
-        headers=dict(email.headers),
+        from_name=content.get("sender_name", ""),
+        reply_to=content.get("reply_to", ""),
+        subject=content["subject"],
+        text=content["body_text"],
+        html=content.get("body_html", ""),
+        headers=dict(content.get("headers") or {}),
         attachments=tuple(
             Attachment(item["filename"], item["content_type"], item["text"])
-            for item in email.attachments
+            for item in content.get("attachments") or ()
         ),
         date=email.created_at,
         key=email.message_key,
     )
 
 
-def to_mime(email: OutboxEmail, mail_from: str) -> EmailMessage:
-    """The MIME message for one outbox row; the same bytes every time it is built."""
+def to_mime(email: OutboxMessage, mail_from: str) -> EmailMessage:
+    """The MIME message for one email row; the same bytes every time it is built."""
     return build_message(outbox_email_to_message(email, mail_from))
 
 
-# --- Waking the delivery loop ----------------------------------------------------------
-
-_listeners: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+# --- The email channel -----------------------------------------------------------------
 
 
-def notify() -> None:
-    """Wake this process's delivery loops early; a no-op when none runs.
+class EmailSender:
+    """Delivery's email channel: one SMTP connection per batch (or .eml files)."""
 
-    ``queue_email`` calls it before the caller commits, so the loop waits a moment
-    (``delivery.NOTIFY_DEBOUNCE``) before it looks; a transaction that takes longer is
-    picked up by the next regular poll.
-    """
-    for loop, event in list(_listeners):
-        with contextlib.suppress(RuntimeError):  # that loop has closed
-            loop.call_soon_threadsafe(event.set)
+    channel = Channel.EMAIL
+
+    def __init__(self, transport: Transport, mail_from: str) -> None:
+        self.transport = transport
+        self.mail_from = mail_from
+
+    def describe(self) -> str:
+        return self.transport.describe()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[_EmailSession]:
+        async with self.transport.session() as smtp:
+            yield _EmailSession(smtp, self.mail_from)
 
 
-@contextlib.contextmanager
-def listen(event: asyncio.Event) -> Iterator[None]:
-    """Have ``notify()`` set ``event`` while the block runs."""
-    item = (asyncio.get_running_loop(), event)
-    _listeners.add(item)
-    try:
-        yield
-    finally:
-        _listeners.discard(item)
+class _EmailSession:
+    def __init__(self, smtp: MailSession, mail_from: str) -> None:
+        self.smtp = smtp
+        self.mail_from = mail_from
+
+    async def send(self, message: OutboxMessage) -> Failure | None:
+        try:
+            mime = to_mime(message, self.mail_from)
+        except Exception as exc:  # a malformed row: trying again won't help
+            log.exception("cannot build email %s", message.id)
+            return Failure(f"cannot build: {exc!r}", permanent=True, stop_batch=False)
+        try:
+            await self.smtp.send(mime)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+            failure = classify_failure(exc)
+            return Failure(failure.error, failure.permanent, failure.stop_batch)
+        return None

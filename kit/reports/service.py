@@ -38,11 +38,12 @@ from kit.meetings.rsvps import rsvp_ref
 from kit.store.models import (
     Attendee,
     Campaign,
+    Channel,
     Commitment,
     Idea,
     Meeting,
     MeetingStatus,
-    OutboxEmail,
+    OutboxMessage,
     Report,
     Rsvp,
     RsvpStatus,
@@ -567,9 +568,9 @@ async def _invite_new_hosts(
     """Each new "I'll host" gets one invitation, on a first filing or on a later edit;
     never a second one to the same address for this meeting, however often it is filed."""
     invited: set[str] = set(
-        await OutboxEmail.filter(meeting_id=meeting.id, kind="host_invitation").values_list(  # type: ignore[arg-type]  # tortoise types flat values_list rows as tuples
-            "to_addr", flat=True
-        )
+        await OutboxMessage.filter(
+            channel=Channel.EMAIL, meeting_id=meeting.id, kind="host_invitation"
+        ).values_list("recipient", flat=True)  # type: ignore[arg-type]  # tortoise types flat values_list rows as tuples
     )
     sent = held = 0
     for row, person in attendees:

@@ -1,5 +1,5 @@
 """Tortoise models for the whole mission: people, campaigns, meetings, RSVPs,
-reports, secret links and the email outbox.
+reports, secret links and the outbox.
 
 Conventions: every datetime is stored in UTC (Tortoise ``use_tz``); a meeting
 keeps the IANA zone of its place so pages and invites show local time. Rows
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -66,10 +67,17 @@ class RsvpSource(StrEnum):
     FLYER = "flyer"  # the QR code on the printed flyer
 
 
-class EmailStatus(StrEnum):
+class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # gave up after the last retry
+
+
+class Channel(StrEnum):
+    """How an outbox message travels; each has a sender in ``kit.outbox`` that knows
+    its payload. (Texts, webhooks and federation deliveries join here.)"""
+
+    EMAIL = "email"
 
 
 class TokenKind(StrEnum):
@@ -425,44 +433,41 @@ class AccessToken(Model):
         table = "access_token"
 
 
-class OutboxEmail(Model):
-    """An email, written in the same transaction as the change that causes it.
+class OutboxMessage(Model):
+    """Something to deliver, written in the same transaction as the change that causes
+    it: an email now, and texts, webhooks and federation deliveries ride the same queue.
 
-    The text is rendered when queued, so delivery never re-renders anything:
-    delivery only wraps it in MIME with the configured sender and sends it.
+    ``payload`` holds what the channel's sender needs, rendered when queued, so
+    delivery never re-renders anything. For an email: ``sender_name`` ("Quinn via
+    House Meeting Kit"), ``reply_to``, ``subject``, ``body_text``, ``body_html``,
+    ``headers`` and ``attachments`` (``[{"filename", "content_type", "text"}]``),
+    read and written by ``kit.outbox.email`` alone.
     """
 
     id = fields.IntField(primary_key=True)
-    # Random, for the Message-ID: the header must not give away the row id (a count
-    # of the kit's mail). Null on rows queued before it existed.
+    # Random, for the Message-ID (and any channel's idempotency key): it must not give
+    # away the row id (a count of the kit's mail). Null on rows queued before it existed.
     message_key = fields.CharField(max_length=24, null=True, default=new_public_id)
-    kind = fields.CharField(max_length=40)  # template folder, e.g. "meeting_created"
-    to_addr = fields.CharField(max_length=254)
-    sender_name = fields.CharField(max_length=120, default="")  # "Quinn via House Meeting Kit"
-    reply_to = fields.CharField(max_length=254, default="")
-    subject = fields.CharField(max_length=300)
-    body_text = fields.TextField()
-    body_html = fields.TextField(default="")
-    headers: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
-    # [{"filename": "invite.ics", "content_type": "text/calendar; method=REQUEST", "text": ...}]
-    attachments: fields.Field[list[dict[str, str]]] = fields.JSONField(default=list)
+    channel = fields.CharEnumField(Channel, max_length=20, default=Channel.EMAIL)
+    kind = fields.CharField(max_length=40)  # what it says, e.g. "meeting_created"
+    recipient = fields.CharField(max_length=500)  # an address, a phone number, an inbox URL
+    payload: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
     meeting: fields.ForeignKeyNullableRelation[Meeting] = fields.ForeignKeyField(
-        "models.Meeting", related_name="emails", null=True, on_delete=fields.SET_NULL
+        "models.Meeting", related_name="outbox_messages", null=True, on_delete=fields.SET_NULL
     )
-    status = fields.CharEnumField(EmailStatus, max_length=10, default=EmailStatus.PENDING)
+    status = fields.CharEnumField(DeliveryStatus, max_length=10, default=DeliveryStatus.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()
     last_error = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
-    # When sending it stops helping (a reminder: the meeting's start; a sign-in link: its
-    # expiry), for `kit outbox retry --all`. Null: never too late (and rows queued
-    # before it existed).
+    # When delivering it stops helping (a reminder: the meeting's start; a sign-in link:
+    # its expiry), for `kit outbox retry --all`. Null: never too late.
     expires_at = fields.DatetimeField(null=True)
 
     class Meta:
-        table = "outbox_email"
-        indexes = (("status", "next_attempt_at"),)
+        table = "outbox_message"
+        indexes = (("status", "next_attempt_at"), ("recipient", "kind"))
 
 
 class RateCounter(Model):

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kit.core.errors import NotFound
-from kit.store.models import OutboxEmail
+from kit.store.models import Channel, OutboxMessage
 from kit.web.templating import render
 
 OUTBOX_SHOWN = 30
@@ -24,7 +24,7 @@ async def outbox(request: Request) -> Response:
     """The newest emails, each with its text and HTML parts. The HTML goes into a
     sandboxed iframe's srcdoc (escaped by Jinja), never into this page itself."""
     require_debug(request)
-    emails = await OutboxEmail.all().order_by("-id").limit(OUTBOX_SHOWN)
+    emails = await OutboxMessage.filter(channel=Channel.EMAIL).order_by("-id").limit(OUTBOX_SHOWN)
     response = render(request, "pages/dev_outbox.html", {"emails": emails})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -30,7 +30,7 @@ from kit.store.models import (
     Campaign,
     Coordinator,
     MeetingStatus,
-    OutboxEmail,
+    OutboxMessage,
     Person,
     TokenKind,
 )
@@ -117,8 +117,8 @@ async def test_signin_link_is_single_use_and_expires(db: str) -> None:
     await accounts.add_coordinator("cara@example.org")
     now = datetime.now(UTC)
     await signin.send_signin_link("cara@example.org", ip="1.2.3.4", site=SITE, now=now)
-    [mail] = await OutboxEmail.filter(kind="coordinator_signin")
-    raw = mail.body_text.split("/coordinators/signin/")[1].split()[0]
+    [mail] = await OutboxMessage.filter(kind="coordinator_signin")
+    raw = mail.payload["body_text"].split("/coordinators/signin/")[1].split()[0]
     [token] = await AccessToken.filter(kind=TokenKind.COORDINATOR_LOGIN)
     assert token.token_hash != raw and raw not in token.token_hash
     assert token.expires_at == now + timedelta(minutes=15)
@@ -138,8 +138,8 @@ async def test_signin_link_is_single_use_and_expires(db: str) -> None:
 async def test_two_clicks_on_one_link_sign_in_once(db: str) -> None:
     await accounts.add_coordinator("cara@example.org")
     await signin.send_signin_link("cara@example.org", ip="1.2.3.4", site=SITE)
-    [mail] = await OutboxEmail.filter(kind="coordinator_signin")
-    raw = mail.body_text.split("/coordinators/signin/")[1].split()[0]
+    [mail] = await OutboxMessage.filter(kind="coordinator_signin")
+    raw = mail.payload["body_text"].split("/coordinators/signin/")[1].split()[0]
     results = await asyncio.gather(
         *(signin.consume_signin_token(raw) for _ in range(5)), return_exceptions=True
     )
@@ -148,7 +148,7 @@ async def test_two_clicks_on_one_link_sign_in_once(db: str) -> None:
 
 async def test_unknown_addresses_get_no_mail_and_links_are_rate_limited(db: str) -> None:
     await signin.send_signin_link("nobody@example.org", ip="1.2.3.4", site=SITE)
-    assert not await OutboxEmail.exists()
+    assert not await OutboxMessage.exists()
     for _ in range(signin.SIGNIN_PER_EMAIL.hits - 1):
         await signin.send_signin_link("nobody@example.org", ip="1.2.3.4", site=SITE)
     with pytest.raises(RateLimited):

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from kit.coordinators import flags
 from kit.coordinators.accounts import add_coordinator
 from kit.core.rendering import TEMPLATES_DIR
-from kit.store.models import FlagReason, Meeting, MeetingFlag, MeetingStatus, OutboxEmail
+from kit.store.models import FlagReason, Meeting, MeetingFlag, MeetingStatus, OutboxMessage
 from tests.factories import csrf_from, make_campaign, make_meeting
 from tests.web.test_coordinator_pages import new_client, post_form, sign_in
 
@@ -112,9 +112,9 @@ async def test_a_campaign_hides_a_meeting_after_n_distinct_people_and_tells_the_
             "Hidden automatically after 2 reports, until a coordinator looks."
         )
         assert (await one.get(f"/meetings/{public_id}")).status_code == 404
-    [mail] = await OutboxEmail.filter(kind="meeting_hidden")
-    assert mail.to_addr == "quinn@example.org"
-    assert "Hidden automatically after 2 reports" in mail.body_text
+    [mail] = await OutboxMessage.filter(kind="meeting_hidden")
+    assert mail.recipient == "quinn@example.org"
+    assert "Hidden automatically after 2 reports" in mail.payload["body_text"]
 
 
 async def test_no_automatic_hiding_without_the_setting_or_for_a_past_meeting(
@@ -135,7 +135,7 @@ async def test_no_automatic_hiding_without_the_setting_or_for_a_past_meeting(
     for created in (plain, past):
         assert (await Meeting.get(id=created.meeting.id)).status is MeetingStatus.PUBLISHED
     assert await MeetingFlag.all().count() == 6
-    assert not await OutboxEmail.filter(kind="meeting_hidden").exists()
+    assert not await OutboxMessage.filter(kind="meeting_hidden").exists()
 
 
 async def test_coordinators_see_open_reports_of_their_campaigns_and_resolve_them(

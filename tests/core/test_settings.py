@@ -16,7 +16,7 @@ from kit.core.errors import SettingsError
 from kit.core.settings import PublicSite, Settings
 from kit.outbox import email as mail_queue
 from kit.reports.ideas import get_public_idea, request_email_support
-from kit.store.models import OutboxEmail
+from kit.store.models import OutboxMessage
 from kit.web.app import create_app
 from tests.factories import make_meeting
 from tests.reports.test_ideas import board
@@ -217,5 +217,8 @@ async def test_no_page_or_email_sees_the_secret_key_or_the_smtp_password(
     for context in [*pages, *emails.values()]:
         assert not holds_secrets(context)
     outputs = [a.text for a in answers]
-    outputs += [f"{e.subject}\n{e.body_text}\n{e.body_html}" for e in await OutboxEmail.all()]
+    outputs += [
+        f"{e.payload['subject']}\n{e.payload['body_text']}\n{e.payload['body_html']}"
+        for e in await OutboxMessage.all()
+    ]
     assert not [s for s in SECRETS for text in outputs if s in text]

@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from kit.core.settings import Settings
 from kit.outbox.email import queue_email
-from kit.store.models import EmailStatus, OutboxEmail
+from kit.store.models import DeliveryStatus, OutboxMessage
 from tests.servers import free_port, settings_env, spawn
 from tests.smtp import SmtpServer
 
@@ -69,16 +69,18 @@ async def test_mail_waits_while_smtp_is_down_and_goes_out_once_when_it_is_back(
         queued = time.monotonic()
         # The worker's first try may take a while on a busy machine (a fresh interpreter).
         deadline = queued + 60
-        while not await OutboxEmail.filter(attempts__gt=0).exists():
+        while not await OutboxMessage.filter(attempts__gt=0).exists():
             assert worker.poll() is None, (tmp_path / "worker.log").read_text()
             assert time.monotonic() < deadline, "the worker never tried to deliver"
             await asyncio.sleep(0.1)
         await asyncio.sleep(DOWN_FOR)
 
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()
-        rows = await OutboxEmail.all()
+        rows = await OutboxMessage.all()
         down_for = time.monotonic() - queued
-        assert {r.status for r in rows} == {EmailStatus.PENDING}, "nothing sent, nothing given up"
+        assert {r.status for r in rows} == {DeliveryStatus.PENDING}, (
+            "nothing sent, nothing given up"
+        )
         tried = [r for r in rows if r.attempts]
         assert tried and all("SMTPConnectError" in r.last_error for r in tried)
         # One connection attempt per pause, charged to one email: the rest keep their tries.
@@ -94,6 +96,6 @@ async def test_mail_waits_while_smtp_is_down_and_goes_out_once_when_it_is_back(
     assert returncode == 0, (tmp_path / "worker.log").read_text()
     ids = smtp_down.message_ids()
     assert len(ids) == EMAILS and max(ids.values()) == 1, ids
-    assert await OutboxEmail.filter(status=EmailStatus.SENT).count() == EMAILS
+    assert await OutboxMessage.filter(status=DeliveryStatus.SENT).count() == EMAILS
     recipients = sorted(to for r in smtp_down.received for to in r.rcpt_tos)
     assert recipients == sorted(f"guest{i}@example.org" for i in range(EMAILS))

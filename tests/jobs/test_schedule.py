@@ -12,7 +12,7 @@ from tortoise import Tortoise
 
 from kit.core.settings import Settings
 from kit.jobs.schedule import queue_digests, queue_reminders, run_schedule_loop
-from kit.store.models import HostNotify, Meeting, OutboxEmail, Rsvp
+from kit.store.models import HostNotify, Meeting, OutboxMessage, Rsvp
 from tests.factories import local, make_meeting
 from tests.servers import until
 
@@ -39,10 +39,12 @@ async def test_confirmed_guests_get_one_reminder_within_the_window(
     counts = await asyncio.gather(queue_reminders(settings, now), queue_reminders(settings, now))
     assert sum(counts) == 1
     assert await queue_reminders(settings, now + timedelta(minutes=5)) == 0
-    [reminder] = await OutboxEmail.filter(kind="reminder")
-    assert reminder.to_addr == "ada@example.org"
-    assert "417 Elm St" in reminder.body_text
-    assert reminder.headers["List-Unsubscribe"].startswith("<http://testserver/unsubscribe/")
+    [reminder] = await OutboxMessage.filter(kind="reminder")
+    assert reminder.recipient == "ada@example.org"
+    assert "417 Elm St" in reminder.payload["body_text"]
+    assert reminder.payload["headers"]["List-Unsubscribe"].startswith(
+        "<http://testserver/unsubscribe/"
+    )
 
 
 async def test_digest_hosts_get_one_email_a_day_instead_of_one_each(
@@ -52,15 +54,15 @@ async def test_digest_hosts_get_one_email_a_day_instead_of_one_each(
     await Meeting.filter(id=created.meeting.id).update(host_notify=HostNotify.DIGEST)
     for email in ("ada@example.org", "bo@example.org"):
         await rsvp(client, created.meeting.public_id, email)
-    assert await OutboxEmail.filter(kind="host_new_rsvp").count() == 0
+    assert await OutboxMessage.filter(kind="host_new_rsvp").count() == 0
 
     now = datetime.now(UTC) + timedelta(minutes=1)
     assert await queue_digests(settings, now) == 1
     assert await queue_digests(settings, now + timedelta(hours=1)) == 0  # once a day
-    [digest] = await OutboxEmail.filter(kind="host_digest")
-    assert digest.to_addr == "quinn@example.org"
-    assert "ada" in digest.body_text and "bo" in digest.body_text
-    assert "ada@example.org" not in digest.body_text
+    [digest] = await OutboxMessage.filter(kind="host_digest")
+    assert digest.recipient == "quinn@example.org"
+    assert "ada" in digest.payload["body_text"] and "bo" in digest.payload["body_text"]
+    assert "ada@example.org" not in digest.payload["body_text"]
 
     assert await queue_digests(settings, now + timedelta(days=1, minutes=1)) == 0  # nothing new
     await Rsvp.filter().update(created_at=now + timedelta(days=1))

@@ -13,7 +13,8 @@ from kit.core.settings import Settings
 from kit.jobs.schedule import queue_reminders
 from kit.meetings import rsvps
 from kit.outbox.delivery import deliver_due
-from kit.store.models import OutboxEmail, Rsvp
+from kit.outbox.email import EmailSender
+from kit.store.models import OutboxMessage, Rsvp
 from kit.toolkit.mail import Transport
 from tests.factories import CreatedMeeting, csrf_from, make_meeting, rsvp_link
 from tests.smtp import SmtpServer
@@ -29,8 +30,8 @@ async def rsvp(client: httpx.AsyncClient, public_id: str, name: str, email: str)
     assert response.status_code == 202, response.text
 
 
-async def newest(kind: str, to: str) -> OutboxEmail:
-    row = await OutboxEmail.filter(kind=kind, to_addr=to).order_by("-id").first()
+async def newest(kind: str, to: str) -> OutboxMessage:
+    row = await OutboxMessage.filter(kind=kind, recipient=to).order_by("-id").first()
     assert row, f"no {kind} email to {to}"
     return row
 
@@ -38,8 +39,10 @@ async def newest(kind: str, to: str) -> OutboxEmail:
 async def test_the_host_hears_about_a_new_rsvp_from_the_kit(client: httpx.AsyncClient) -> None:
     created = await make_meeting()
     await rsvp(client, created.meeting.public_id, "Ada Okafor", "ada@example.org")
-    assert (await newest("host_new_rsvp", HOST)).sender_name == KIT
-    assert (await newest("rsvp_confirmed", "ada@example.org")).sender_name == "Quinn via " + KIT
+    assert (await newest("host_new_rsvp", HOST)).payload["sender_name"] == KIT
+    assert (await newest("rsvp_confirmed", "ada@example.org")).payload[
+        "sender_name"
+    ] == "Quinn via " + KIT
 
 
 async def test_a_host_on_their_own_guest_list_is_not_welcomed_by_themselves(
@@ -48,12 +51,12 @@ async def test_a_host_on_their_own_guest_list_is_not_welcomed_by_themselves(
     created = await make_meeting()
     await rsvp(client, created.meeting.public_id, "Quinn Doe", HOST)
     welcome = await newest("rsvp_confirmed", HOST)
-    assert welcome.sender_name == KIT
-    assert "You're on your own guest list" in welcome.body_text
-    assert "I'm so glad you're coming" not in welcome.body_text
-    assert "See you soon,\nQuinn" not in welcome.body_text
-    assert "You're on your own guest list" in welcome.body_html
-    assert not await OutboxEmail.filter(kind="host_new_rsvp").exists()
+    assert welcome.payload["sender_name"] == KIT
+    assert "You're on your own guest list" in welcome.payload["body_text"]
+    assert "I'm so glad you're coming" not in welcome.payload["body_text"]
+    assert "See you soon,\nQuinn" not in welcome.payload["body_text"]
+    assert "You're on your own guest list" in welcome.payload["body_html"]
+    assert not await OutboxMessage.filter(kind="host_new_rsvp").exists()
 
 
 async def test_the_hosts_copy_of_a_message_to_guests_is_from_the_kit(
@@ -75,14 +78,20 @@ async def test_the_hosts_copy_of_a_message_to_guests_is_from_the_kit(
     )
     assert "Your message is on its way to 2 guests." in sent.text
     to_ada = await newest("host_message", "ada@example.org")
-    assert to_ada.sender_name == "Quinn via " + KIT
-    assert "Hi Ada," in to_ada.body_text and "Park on Oak St, please.\n\nQuinn" in to_ada.body_text
+    assert to_ada.payload["sender_name"] == "Quinn via " + KIT
+    assert (
+        "Hi Ada," in to_ada.payload["body_text"]
+        and "Park on Oak St, please.\n\nQuinn" in to_ada.payload["body_text"]
+    )
     own = await newest("host_message", HOST)
-    assert own.sender_name == KIT
-    assert "Hi Quinn," not in own.body_text
-    assert "Here's your copy, as they got it:" in own.body_text
-    assert "Park on Oak St, please.\n\nHouse Meeting Kit" in own.body_text
-    assert "Here's your copy" in own.body_html and "Hi Quinn" not in own.body_html
+    assert own.payload["sender_name"] == KIT
+    assert "Hi Quinn," not in own.payload["body_text"]
+    assert "Here's your copy, as they got it:" in own.payload["body_text"]
+    assert "Park on Oak St, please.\n\nHouse Meeting Kit" in own.payload["body_text"]
+    assert (
+        "Here's your copy" in own.payload["body_html"]
+        and "Hi Quinn" not in own.payload["body_html"]
+    )
 
 
 async def delivered_to(
@@ -91,7 +100,8 @@ async def delivered_to(
     """Send what is queued through the real SMTP server; the newest email of each subject
     that reached ``address``."""
     await deliver_due(
-        Transport(smtp_server.url, tmp_path), settings.mail_from, lease=timedelta(seconds=30)
+        [EmailSender(Transport(smtp_server.url, tmp_path), settings.mail_from)],
+        lease=timedelta(seconds=30),
     )
     return {str(m["Subject"]): m for m in smtp_server.messages if m["To"] == address}
 
@@ -177,7 +187,7 @@ async def test_a_host_who_cancels_their_own_rsvp_is_not_thanked_by_themselves(
     cancelled = newest_subject(to_quinn, "RSVP cancelled: Neighbors talk schools")
     assert_from_the_kit(cancelled)
     assert "Your seat is free for a guest" in cancelled.get_body(("plain",)).get_content()
-    assert not await OutboxEmail.filter(kind="host_guest_cancelled").exists()
+    assert not await OutboxMessage.filter(kind="host_guest_cancelled").exists()
 
 
 async def test_a_host_waitlisted_asked_or_taken_off_their_own_list_hears_from_the_kit(
@@ -198,7 +208,10 @@ async def test_a_host_waitlisted_asked_or_taken_off_their_own_list_hears_from_th
         ("rsvp_removed", "You took yourself off the guest list"),
     ]:
         email = await newest(kind, HOST)
-        assert email.sender_name == KIT, kind
-        assert says in email.body_text and says in email.body_html, kind
+        assert email.payload["sender_name"] == KIT, kind
+        assert says in email.payload["body_text"] and says in email.payload["body_html"], kind
         for host_voice in ("\nQuinn\n", "Quinn</p>", "I welcome each guest", "I'm sorry"):
-            assert host_voice not in email.body_text + email.body_html, (kind, host_voice)
+            assert host_voice not in email.payload["body_text"] + email.payload["body_html"], (
+                kind,
+                host_voice,
+            )

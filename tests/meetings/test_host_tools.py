@@ -14,7 +14,7 @@ import httpx
 from kit.meetings import hosttools
 from kit.meetings import service as meetings
 from kit.meetings.hosttools import ref_code
-from kit.store.models import Meeting, MeetingStatus, OutboxEmail, Person, Rsvp, RsvpSource
+from kit.store.models import Meeting, MeetingStatus, OutboxMessage, Person, Rsvp, RsvpSource
 from kit.toolkit.spreadsheet import FORMULA_TRIGGERS
 from tests.factories import SITE, csrf_from, make_meeting
 from tests.toolkit.test_printables import qr_codes
@@ -116,11 +116,11 @@ async def test_message_goes_to_confirmed_guests_as_the_host(client: httpx.AsyncC
     )
     assert response.status_code == 200
     assert "on its way to 1 guest" in response.text
-    [sent] = await OutboxEmail.filter(kind="host_message")
-    assert sent.to_addr == "ada@example.org"
-    assert sent.subject == "Parking"
-    assert sent.sender_name == "Quinn via House Meeting Kit"
-    assert "Park on Elm." in sent.body_text
+    [sent] = await OutboxMessage.filter(kind="host_message")
+    assert sent.recipient == "ada@example.org"
+    assert sent.payload["subject"] == "Parking"
+    assert sent.payload["sender_name"] == "Quinn via House Meeting Kit"
+    assert "Park on Elm." in sent.payload["body_text"]
 
 
 async def test_message_needs_words_and_is_rate_limited(client: httpx.AsyncClient) -> None:
@@ -152,9 +152,9 @@ async def test_invitations_carry_the_hosts_referral_code(client: httpx.AsyncClie
         },
     )
     assert response.status_code == 200
-    invitations = await OutboxEmail.filter(kind="invitation").order_by("to_addr")
-    assert [e.to_addr for e in invitations] == ["kim@example.org", "lee@example.org"]
-    body = invitations[0].body_text
+    invitations = await OutboxMessage.filter(kind="invitation").order_by("recipient")
+    assert [e.recipient for e in invitations] == ["kim@example.org", "lee@example.org"]
+    body = invitations[0].payload["body_text"]
     assert "Come, it's at my place!" in body
     assert "417 Elm St" not in body
     link = re.search(r"http://testserver(/meetings/\S+?source=invitation)", body)
@@ -213,9 +213,9 @@ async def test_an_invitation_quotes_a_hostile_note_as_the_hosts_words(
 ) -> None:
     created = await make_meeting(description="Details at www.evil.example/more, see you!")
     assert (await invite(client, created, "kim@example.org", HOSTILE_NOTE)).status_code == 200
-    [mail] = await OutboxEmail.filter(kind="invitation")
-    assert mail.subject == "Quinn invites you to Neighbors talk schools"
-    text, html = mail.body_text, mail.body_html
+    [mail] = await OutboxMessage.filter(kind="invitation")
+    assert mail.payload["subject"] == "Quinn invites you to Neighbors talk schools"
+    text, html = mail.payload["body_text"], mail.payload["body_html"]
     assert "evil" not in text.lower() and "evil" not in html.lower()
     # In the text: the kit's words, then "Quinn wrote:" and every line of the note quoted.
     assert text.index("Quinn is hosting a house meeting") < text.index("Quinn wrote:")
@@ -227,7 +227,10 @@ async def test_an_invitation_quotes_a_hostile_note_as_the_hosts_words(
     # In the HTML: the note escaped inside a quote, and no link but the kit's own.
     assert "&lt;/blockquote&gt;" in html and '<a href="https://evil' not in html
     [invite_url] = re.findall(r"http://testserver/meetings/\S+source=invitation", text)
-    assert hrefs(html) == {invite_url.replace("&", "&amp;"), mail.headers["List-Unsubscribe"][1:-1]}
+    assert hrefs(html) == {
+        invite_url.replace("&", "&amp;"),
+        mail.payload["headers"]["List-Unsubscribe"][1:-1],
+    }
     assert "The words quoted above are Quinn's, not House Meeting Kit's." in text
 
 
@@ -238,10 +241,12 @@ async def test_a_trusted_hosts_note_keeps_its_links_but_never_its_html(
     await Person.filter(email="quinn@example.org").update(trusted=True)
     note = 'Sign-up sheet: https://campaign.example/sheet <a href="https://x.example">x</a>'
     assert (await invite(client, created, "kim@example.org", note)).status_code == 200
-    [mail] = await OutboxEmail.filter(kind="invitation")
-    assert "> Sign-up sheet: https://campaign.example/sheet" in mail.body_text
-    assert "https://campaign.example/sheet" in mail.body_html
-    assert not any("example/sheet" in h or "x.example" in h for h in hrefs(mail.body_html))
+    [mail] = await OutboxMessage.filter(kind="invitation")
+    assert "> Sign-up sheet: https://campaign.example/sheet" in mail.payload["body_text"]
+    assert "https://campaign.example/sheet" in mail.payload["body_html"]
+    assert not any(
+        "example/sheet" in h or "x.example" in h for h in hrefs(mail.payload["body_html"])
+    )
 
 
 async def test_invitations_are_capped_per_host_per_day(client: httpx.AsyncClient) -> None:
@@ -269,7 +274,7 @@ async def test_invitations_are_capped_per_host_per_day(client: httpx.AsyncClient
     # A host a coordinator vouches for: 250 a day.
     await Person.filter(email="quinn@example.org").update(trusted=True)
     assert (await invite(client, second, addresses(50, 60))).status_code == 200
-    assert await OutboxEmail.filter(kind="invitation").count() == 110
+    assert await OutboxMessage.filter(kind="invitation").count() == 110
 
     # The window moves: a day later the host can invite again.
     meeting = await meetings.get_managed_meeting(second.meeting.public_id, second.manage_token)
@@ -291,7 +296,7 @@ async def test_no_invitations_until_the_meeting_is_published(client: httpx.Async
         refused = await invite(client, created, "kim@example.org", "Come!")
         assert refused.status_code == 409, status
         assert says in refused.text.replace("&#39;", "'")
-    assert not await OutboxEmail.filter(kind="invitation").exists()
+    assert not await OutboxMessage.filter(kind="invitation").exists()
 
 
 async def test_bad_invitation_list_is_refused_and_kept(client: httpx.AsyncClient) -> None:
@@ -309,7 +314,7 @@ async def test_bad_invitation_list_is_refused_and_kept(client: httpx.AsyncClient
     )
     assert response.status_code == 422
     assert "nope" in response.text
-    assert await OutboxEmail.filter(kind="invitation").count() == 0
+    assert await OutboxMessage.filter(kind="invitation").count() == 0
 
 
 async def test_public_page_shows_the_rsvp_thermometer(client: httpx.AsyncClient) -> None:

@@ -8,7 +8,7 @@ import re
 import httpx
 
 from kit.meetings.service import describe_placement
-from kit.store.models import OutboxEmail
+from kit.store.models import OutboxMessage
 from kit.web.templating import make_templates
 from tests.factories import SITE, HouseGeocoder, make_meeting
 
@@ -40,11 +40,11 @@ async def test_the_hosts_emails_say_where_the_meeting_was_placed(db: str) -> Non
     await make_meeting(HouseGeocoder(*HOUSE), address=PORTLAND_ME)
     await make_meeting(HouseGeocoder(*HOUSE), proven=False, address=PORTLAND_ME)
     for kind in ("meeting_created", "host_confirm"):
-        email = await OutboxEmail.get(kind=kind)
-        assert "Placed in Portland, ME, US, on Eastern Time." in email.body_text
-        assert "https://www.openstreetmap.org/?mlat=" in email.body_text
-        assert "Placed in <strong>Portland, ME, US</strong>" in email.body_html
-        assert f"{HOUSE[0]:.4f}" not in email.body_text + email.body_html
+        email = await OutboxMessage.get(kind=kind)
+        assert "Placed in Portland, ME, US, on Eastern Time." in email.payload["body_text"]
+        assert "https://www.openstreetmap.org/?mlat=" in email.payload["body_text"]
+        assert "Placed in <strong>Portland, ME, US</strong>" in email.payload["body_html"]
+        assert f"{HOUSE[0]:.4f}" not in email.payload["body_text"] + email.payload["body_html"]
 
 
 async def test_the_manage_page_draws_a_small_map_of_the_meetings_own_point(

@@ -13,7 +13,8 @@ from icalendar import Calendar
 
 from kit.core.settings import Settings
 from kit.outbox.delivery import deliver_due
-from kit.store.models import Meeting, MeetingStatus, OutboxEmail, Rsvp, RsvpSource, RsvpStatus
+from kit.outbox.email import EmailSender
+from kit.store.models import Meeting, MeetingStatus, OutboxMessage, Rsvp, RsvpSource, RsvpStatus
 from kit.toolkit.mail import Transport
 from tests.factories import csrf_from, make_meeting, rsvp_link
 from tests.ics import parse_ics
@@ -27,7 +28,8 @@ async def rsvp(client: httpx.AsyncClient, meeting_id: str, **body: object) -> ht
 
 async def deliver(settings: Settings, smtp_server: SmtpServer, tmp_path: Path) -> None:
     await deliver_due(
-        Transport(smtp_server.url, tmp_path), settings.mail_from, lease=timedelta(seconds=30)
+        [EmailSender(Transport(smtp_server.url, tmp_path), settings.mail_from)],
+        lease=timedelta(seconds=30),
     )
 
 
@@ -106,7 +108,7 @@ async def test_the_same_email_again_changes_nothing_and_mails_its_owner_a_link(
     [only] = await Rsvp.filter(meeting_id=created.meeting.id).select_related("person")
     assert (only.guests, only.person.name) == (0, "Ada Okafor")
     assert (await Meeting.get(id=created.meeting.id)).seats_taken == 1
-    kinds = [e.kind for e in await OutboxEmail.filter(to_addr="ada@example.org").order_by("id")]
+    kinds = [e.kind for e in await OutboxMessage.filter(recipient="ada@example.org").order_by("id")]
     assert kinds == ["rsvp_confirmed", "rsvp_again"]
 
 
@@ -334,7 +336,7 @@ async def test_unsubscribe_stops_host_updates_but_not_confirmations(
 
     await rsvp(client, created.meeting.public_id, email="bo@example.org", name="Bo")
     await deliver(settings, smtp_server, tmp_path)
-    kinds = [e.kind for e in await OutboxEmail.filter(to_addr="quinn@example.org")]
+    kinds = [e.kind for e in await OutboxMessage.filter(recipient="quinn@example.org")]
     assert kinds.count("host_new_rsvp") == 1
     assert to(smtp_server, "bo@example.org")
 
@@ -414,8 +416,8 @@ async def edit(client: httpx.AsyncClient, created, **fields: str) -> None:  # no
     assert response.status_code == 200, response.text
 
 
-async def change_emails(to_addr: str = "ada@example.org") -> list[OutboxEmail]:
-    return await OutboxEmail.filter(kind="meeting_changed", to_addr=to_addr).order_by("id")
+async def change_emails(to_addr: str = "ada@example.org") -> list[OutboxMessage]:
+    return await OutboxMessage.filter(kind="meeting_changed", recipient=to_addr).order_by("id")
 
 
 async def test_a_new_title_or_description_is_emailed_to_guests_with_the_new_words(
@@ -428,17 +430,21 @@ async def test_a_new_title_or_description_is_emailed_to_guests_with_the_new_word
         client, created, description="We'll talk about the school budget vote.\nBring a friend."
     )
     renamed, described = await change_emails()
-    assert renamed.subject == "New title: Parents and teachers talk schools"
-    assert "I've changed the title for Parents and teachers talk schools" in renamed.body_text
-    assert "It's now called “Parents and teachers talk schools”." in renamed.body_text
-    assert "What it's about now" not in renamed.body_text
-    assert described.subject == "New description: Parents and teachers talk schools"
+    assert renamed.payload["subject"] == "New title: Parents and teachers talk schools"
+    assert (
+        "I've changed the title for Parents and teachers talk schools"
+        in renamed.payload["body_text"]
+    )
+    assert "It's now called “Parents and teachers talk schools”." in renamed.payload["body_text"]
+    assert "What it's about now" not in renamed.payload["body_text"]
+    assert described.payload["subject"] == "New description: Parents and teachers talk schools"
     assert (
         "What it's about now:\n  We'll talk about the school budget vote.\n  Bring a friend."
-        in described.body_text
+        in described.payload["body_text"]
     )
-    assert "We&#39;ll talk about the school budget vote.<br>Bring a friend." in (
-        described.body_html
+    assert (
+        "We&#39;ll talk about the school budget vote.<br>Bring a friend."
+        in (described.payload["body_html"])
     )
     meeting = await Meeting.get(id=created.meeting.id)
     assert meeting.sequence == created.meeting.sequence + 2  # calendars get the new words
@@ -461,7 +467,7 @@ async def test_tidying_the_title_or_description_emails_nobody(client: httpx.Asyn
     )
     await edit(client, created, title="Neighbors talk schools and parks")
     [email] = await change_emails()
-    assert email.subject == "New title: Neighbors talk schools and parks"
+    assert email.payload["subject"] == "New title: Neighbors talk schools and parks"
 
 
 def manage_link_of(msg: EmailMessage) -> str:

@@ -25,7 +25,7 @@ from kit.store.models import (
     Attendee,
     Coordinator,
     Meeting,
-    OutboxEmail,
+    OutboxMessage,
     Person,
     RateCounter,
     Report,
@@ -82,7 +82,7 @@ async def test_export_writes_every_table_with_a_manifest(
         "report": await Report.all().count(),
         "attendee": await Attendee.all().count(),
         "person": await Person.all().count(),
-        "outbox_email": await OutboxEmail.all().count(),
+        "outbox_message": await OutboxMessage.all().count(),
     }
     assert expected["rsvp"] == 2 and expected["report"] == 1 and expected["attendee"] >= 1
     for table, count in expected.items():

@@ -26,8 +26,9 @@ from kit.outbox.delivery import (
     run_delivery_loop,
     transport_for,
 )
-from kit.outbox.email import notify, queue_email
-from kit.store.models import EmailStatus, OutboxEmail
+from kit.outbox.email import EmailSender, queue_email
+from kit.outbox.wake import notify
+from kit.store.models import DeliveryStatus, OutboxMessage
 from kit.toolkit.mail import Transport
 from tests.clock import FakeClock
 from tests.servers import settings_env, spawn, until
@@ -49,16 +50,20 @@ async def queue(count: int = 1, *, to: str = "guest{i}@example.org", **kwargs: A
 
 async def make_due_now() -> None:
     """Travel past every backoff: pending rows are due again."""
-    await OutboxEmail.filter(status=EmailStatus.PENDING).update(next_attempt_at=datetime.now(UTC))
+    await OutboxMessage.filter(status=DeliveryStatus.PENDING).update(
+        next_attempt_at=datetime.now(UTC)
+    )
 
 
 async def drain(transport: Transport, worker_id: str, **kwargs: Any) -> DeliveryStats:
     """Deliver until no email is pending (waiting out rows another worker holds)."""
     total = DeliveryStats()
     deadline = time.monotonic() + 60
-    while await OutboxEmail.filter(status=EmailStatus.PENDING).exists():
+    while await OutboxMessage.filter(status=DeliveryStatus.PENDING).exists():
         assert time.monotonic() < deadline, "emails still pending after 60 s"
-        stats = await deliver_due(transport, "kit@example.org", worker_id=worker_id, **kwargs)
+        stats = await deliver_due(
+            [EmailSender(transport, "kit@example.org")], worker_id=worker_id, **kwargs
+        )
         for name in vars(total):
             setattr(total, name, getattr(total, name) + getattr(stats, name))
         if not stats.claimed:
@@ -103,7 +108,9 @@ async def test_an_email_queued_in_a_rolled_back_transaction_is_never_sent(
             await queue_email("manage_links", to="lost@example.org", context=CONTEXT)
             raise _Rollback
     await queue(to="kept@example.org")
-    stats = await deliver_due(Transport(smtp_server.url, tmp_path), "kit@example.org")
+    stats = await deliver_due(
+        [EmailSender(Transport(smtp_server.url, tmp_path), "kit@example.org")]
+    )
     assert (stats.claimed, stats.sent) == (1, 1)
     assert [r.rcpt_tos for r in smtp_server.received] == [["kept@example.org"]]
 
@@ -124,8 +131,12 @@ async def test_a_queued_email_is_delivered_once_as_built(
         ],
     )
     transport = Transport(smtp_server.url, tmp_path)
-    assert (await deliver_due(transport, "House Meeting Kit <kit@example.org>")).sent == 1
-    assert (await deliver_due(transport, "House Meeting Kit <kit@example.org>")).claimed == 0
+    assert (
+        await deliver_due([EmailSender(transport, "House Meeting Kit <kit@example.org>")])
+    ).sent == 1
+    assert (
+        await deliver_due([EmailSender(transport, "House Meeting Kit <kit@example.org>")])
+    ).claimed == 0
 
     [received] = smtp_server.received
     assert received.mail_from == "kit@example.org"
@@ -146,8 +157,8 @@ async def test_a_queued_email_is_delivered_once_as_built(
     assert invite.get_filename() == "invite.ics"
     assert invite.get_content().splitlines() == INVITE.splitlines()
 
-    row = await OutboxEmail.get()
-    assert (row.status, row.attempts, row.last_error) == (EmailStatus.SENT, 1, "")
+    row = await OutboxMessage.get()
+    assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.SENT, 1, "")
     assert row.sent_at is not None
     assert row.message_key and msg["Message-ID"].endswith(f".{row.message_key}@example.org>")
 
@@ -160,25 +171,27 @@ async def test_while_the_server_is_down_emails_wait_and_then_go_out_once(
     transport = Transport(server.url, tmp_path)
     before = datetime.now(UTC)
 
-    stats = await deliver_due(transport, "kit@example.org")
+    stats = await deliver_due([EmailSender(transport, "kit@example.org")])
     assert (stats.claimed, stats.retried, stats.released, stats.sent) == (2, 1, 1, 0)
-    tried, untried = await OutboxEmail.all().order_by("id")
-    assert tried.status == untried.status == EmailStatus.PENDING
+    tried, untried = await OutboxMessage.all().order_by("id")
+    assert tried.status == untried.status == DeliveryStatus.PENDING
     assert tried.attempts == 1 and "SMTPConnectError" in tried.last_error
     assert untried.attempts == 0, "an email that was never tried doesn't use up an attempt"
     assert tried.next_attempt_at >= before + delivery.retry_delay(1)
     assert untried.next_attempt_at >= before + delivery.SERVER_DOWN_PAUSE
-    assert (await deliver_due(transport, "kit@example.org")).claimed == 0, "backing off"
+    assert (await deliver_due([EmailSender(transport, "kit@example.org")])).claimed == 0, (
+        "backing off"
+    )
 
     server.start()
     try:
         await make_due_now()
-        assert (await deliver_due(transport, "kit@example.org")).sent == 2
-        assert (await deliver_due(transport, "kit@example.org")).claimed == 0
+        assert (await deliver_due([EmailSender(transport, "kit@example.org")])).sent == 2
+        assert (await deliver_due([EmailSender(transport, "kit@example.org")])).claimed == 0
         assert_each_arrived_once(server, 2)
     finally:
         server.stop()
-    assert {r.attempts for r in await OutboxEmail.all()} == {1, 2}
+    assert {r.attempts for r in await OutboxMessage.all()} == {1, 2}
 
 
 async def test_a_refused_recipient_fails_after_fewer_attempts_than_a_down_server(
@@ -191,15 +204,15 @@ async def test_a_refused_recipient_fails_after_fewer_attempts_than_a_down_server
     transport = Transport(smtp_server.url, tmp_path)
 
     for _ in range(delivery.MAX_PERMANENT_ATTEMPTS):
-        await deliver_due(transport, "kit@example.org")
+        await deliver_due([EmailSender(transport, "kit@example.org")])
         await make_due_now()
-    assert (await deliver_due(transport, "kit@example.org")).claimed == 0
+    assert (await deliver_due([EmailSender(transport, "kit@example.org")])).claimed == 0
 
-    refused = await OutboxEmail.get(to_addr="nobody@example.org")
-    assert refused.status == EmailStatus.FAILED
+    refused = await OutboxMessage.get(recipient="nobody@example.org")
+    assert refused.status == DeliveryStatus.FAILED
     assert refused.attempts == delivery.MAX_PERMANENT_ATTEMPTS
     assert "550 5.1.1 No such user here" in refused.last_error
-    assert (await OutboxEmail.get(to_addr="somebody@example.org")).status == EmailStatus.SENT
+    assert (await OutboxMessage.get(recipient="somebody@example.org")).status == DeliveryStatus.SENT
     assert [r.rcpt_tos for r in smtp_server.received] == [["somebody@example.org"]]
 
 
@@ -210,14 +223,14 @@ async def test_transient_refusals_are_retried_up_to_max_attempts(
     await queue(to="busy@example.org")
     transport = Transport(smtp_server.url, tmp_path)
     for attempt in range(1, delivery.MAX_ATTEMPTS + 1):
-        stats = await deliver_due(transport, "kit@example.org")
-        row = await OutboxEmail.get()
+        stats = await deliver_due([EmailSender(transport, "kit@example.org")])
+        row = await OutboxMessage.get()
         assert row.attempts == attempt
         if attempt < delivery.MAX_ATTEMPTS:
-            assert (stats.retried, row.status) == (1, EmailStatus.PENDING)
+            assert (stats.retried, row.status) == (1, DeliveryStatus.PENDING)
             assert row.next_attempt_at > datetime.now(UTC) + delivery.retry_delay(attempt) / 2
         await make_due_now()
-    assert (row.status, stats.failed) == (EmailStatus.FAILED, 1)
+    assert (row.status, stats.failed) == (DeliveryStatus.FAILED, 1)
     assert "452 4.2.2 Mailbox full" in row.last_error
 
 
@@ -225,10 +238,10 @@ async def test_without_an_smtp_url_emails_land_as_eml_files(db: str, settings: S
     assert settings.smtp_url is None
     await queue(3)
     transport = transport_for(settings)
-    assert (await deliver_due(transport, settings.mail_from)).sent == 3
+    assert (await deliver_due([EmailSender(transport, settings.mail_from)])).sent == 3
 
-    rows = await OutboxEmail.all()
-    assert {r.status for r in rows} == {EmailStatus.SENT}
+    rows = await OutboxMessage.all()
+    assert {r.status for r in rows} == {DeliveryStatus.SENT}
     found = {}
     for path in settings.outbox_dir.iterdir():
         assert path.suffix == ".eml", f"left behind: {path.name}"
@@ -236,7 +249,7 @@ async def test_without_an_smtp_url_emails_land_as_eml_files(db: str, settings: S
         found[msg["Message-ID"]] = msg
     for row in rows:
         [msg] = [m for mid, m in found.items() if mid.endswith(f".{row.message_key}@example.org>")]
-        assert msg["To"] == row.to_addr
+        assert msg["To"] == row.recipient
         assert "Hi Quinn" in msg.get_body(("plain",)).get_content()
 
 
@@ -255,7 +268,7 @@ async def test_two_workers_in_one_process_deliver_each_email_once(
     assert_each_arrived_once(smtp_server, 200)
     assert a.sent + b.sent == 200
     assert a.sent and b.sent, "both workers took part"
-    assert await OutboxEmail.filter(status=EmailStatus.SENT).count() == 200
+    assert await OutboxMessage.filter(status=DeliveryStatus.SENT).count() == 200
 
 
 async def test_a_worker_process_and_this_one_deliver_each_email_once(
@@ -276,7 +289,7 @@ async def test_a_worker_process_and_this_one_deliver_each_email_once(
     assert "worker" in log and "stopped" in log
     assert_each_arrived_once(smtp_server, 200)
     assert 0 < here.sent < 200, "both processes took part"
-    assert await OutboxEmail.filter(status=EmailStatus.SENT).count() == 200
+    assert await OutboxMessage.filter(status=DeliveryStatus.SENT).count() == 200
 
 
 async def test_claims_abandoned_by_a_dead_worker_go_out_after_the_lease(
@@ -288,17 +301,25 @@ async def test_claims_abandoned_by_a_dead_worker_go_out_after_the_lease(
     assert len(abandoned) == 20
     transport = Transport(smtp_server.url, tmp_path)
 
-    first = await deliver_due(transport, "kit@example.org", worker_id="next", now=clock)
+    first = await deliver_due(
+        [EmailSender(transport, "kit@example.org")], worker_id="next", now=clock
+    )
     assert (first.claimed, first.sent) == (10, 10), "leased rows are not taken"
     clock.advance(delivery.LEASE.total_seconds() - 1)
-    early = await deliver_due(transport, "kit@example.org", worker_id="next", now=clock)
+    early = await deliver_due(
+        [EmailSender(transport, "kit@example.org")], worker_id="next", now=clock
+    )
     assert early.claimed == 0, "not before the lease ends"
     clock.advance(1)
-    second = await deliver_due(transport, "kit@example.org", worker_id="next", now=clock)
+    second = await deliver_due(
+        [EmailSender(transport, "kit@example.org")], worker_id="next", now=clock
+    )
     assert (second.claimed, second.sent) == (20, 20)
 
     assert_each_arrived_once(smtp_server, 30)
-    assert {r.id for r in await OutboxEmail.filter(attempts=2)} == {c.email.id for c in abandoned}
+    assert {r.id for r in await OutboxMessage.filter(attempts=2)} == {
+        c.message.id for c in abandoned
+    }
 
 
 async def test_a_batch_that_outlasts_its_lease_skips_rows_another_worker_took(
@@ -315,8 +336,7 @@ async def test_a_batch_that_outlasts_its_lease_skips_rows_another_worker_took(
     smtp_server.mailbox.delay = 0.05  # the batch is still sending when the other one looks
     slow = asyncio.create_task(
         deliver_due(
-            Transport(smtp_server.url, tmp_path),
-            "kit@example.org",
+            [EmailSender(Transport(smtp_server.url, tmp_path), "kit@example.org")],
             worker_id="slow",
             lease=timedelta(seconds=1),
             now=ticking,
@@ -347,7 +367,9 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
 
     transport = Transport(smtp_server.url, tmp_path)
     clock = FakeClock()
-    stats = await deliver_due(transport, "kit@example.org", worker_id="next", now=clock)
+    stats = await deliver_due(
+        [EmailSender(transport, "kit@example.org")], worker_id="next", now=clock
+    )
     assert (stats.claimed, stats.sent) == (30, 30), "the dead worker's batch is still leased"
     clock.advance(6)  # past the dead worker's 5 s lease
     await drain(transport, "next", now=clock)  # sends the dead worker's batch
@@ -355,7 +377,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
     # The message in flight was never accepted, so here nothing arrives twice; had
     # the worker died after the server's 250, that one message would have.
     assert_each_arrived_once(smtp_server, 80)
-    assert await OutboxEmail.filter(status=EmailStatus.SENT).count() == 80
+    assert await OutboxMessage.filter(status=DeliveryStatus.SENT).count() == 80
 
 
 async def test_a_worker_killed_after_the_server_took_a_message_resends_only_that_one(
@@ -384,7 +406,7 @@ async def test_a_worker_killed_after_the_server_took_a_message_resends_only_that
     twice = [message_id for message_id, n in ids.items() if n > 1]
     assert len(twice) == 1 and ids[twice[0]] == 2, ids
     assert twice[0] == str(smtp_server.messages[2]["Message-ID"]), "the one in the window"
-    assert await OutboxEmail.filter(status=EmailStatus.SENT).count() == 20
+    assert await OutboxMessage.filter(status=DeliveryStatus.SENT).count() == 20
 
 
 async def test_stopping_hands_claimed_emails_back(
@@ -393,10 +415,12 @@ async def test_stopping_hands_claimed_emails_back(
     await queue(5)
     stop = asyncio.Event()
     stop.set()
-    stats = await deliver_due(Transport(smtp_server.url, tmp_path), "x@example.org", stop=stop)
+    stats = await deliver_due(
+        [EmailSender(Transport(smtp_server.url, tmp_path), "x@example.org")], stop=stop
+    )
     assert (stats.claimed, stats.released, stats.sent) == (5, 5, 0)
-    rows = await OutboxEmail.all()
-    assert {(r.status, r.attempts) for r in rows} == {(EmailStatus.PENDING, 0)}
+    rows = await OutboxMessage.all()
+    assert {(r.status, r.attempts) for r in rows} == {(DeliveryStatus.PENDING, 0)}
     assert all(r.next_attempt_at <= datetime.now(UTC) for r in rows)
 
 
@@ -409,7 +433,9 @@ async def test_the_loop_wakes_on_new_mail_and_outlives_database_errors(
     stop = asyncio.Event()
     loop = asyncio.create_task(
         run_delivery_loop(
-            Transport(smtp_server.url, tmp_path), "kit@example.org", stop=stop, interval=3600
+            [EmailSender(Transport(smtp_server.url, tmp_path), "kit@example.org")],
+            stop=stop,
+            interval=3600,
         )
     )
     try:
@@ -418,13 +444,13 @@ async def test_the_loop_wakes_on_new_mail_and_outlives_database_errors(
         await smtp_server.wait_for(1, timeout=5)
 
         conn = Tortoise.get_connection("default")
-        await conn.execute_script("ALTER TABLE outbox_email RENAME TO outbox_email_away")
+        await conn.execute_script("ALTER TABLE outbox_message RENAME TO outbox_message_away")
         try:
             with caplog.at_level(logging.INFO, logger="kit.outbox.delivery"):
                 notify()
                 await until(lambda: "delivery still failing" in caplog.text, timeout=10)
         finally:
-            await conn.execute_script("ALTER TABLE outbox_email_away RENAME TO outbox_email")
+            await conn.execute_script("ALTER TABLE outbox_message_away RENAME TO outbox_message")
         assert not loop.done()
         with caplog.at_level(logging.INFO, logger="kit.outbox.delivery"):
             await queue()

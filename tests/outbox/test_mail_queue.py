@@ -12,7 +12,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from kit.outbox.email import queue_email, to_mime
-from kit.store.models import OutboxEmail
+from kit.store.models import OutboxMessage
 
 CONTEXT = {"host": {"first_name": "Quinn"}, "links": []}
 MAIL_FROM = "House Meeting Kit <kit@example.org>"
@@ -22,7 +22,7 @@ class _Rollback(Exception):
     pass
 
 
-async def queue(to: str = "guest@example.org", **kwargs: Any) -> OutboxEmail:
+async def queue(to: str = "guest@example.org", **kwargs: Any) -> OutboxMessage:
     return await queue_email("manage_links", to=to, context=CONTEXT, **kwargs)
 
 
@@ -33,7 +33,7 @@ async def test_queue_email_is_stored_only_if_the_transaction_commits(db: str) ->
             raise _Rollback
     async with in_transaction():
         await queue("kept@example.org")
-    assert [e.to_addr for e in await OutboxEmail.all()] == ["kept@example.org"]
+    assert [e.recipient for e in await OutboxMessage.all()] == ["kept@example.org"]
 
 
 async def test_to_mime_gives_a_row_the_same_message_id_and_date_every_time(db: str) -> None:
@@ -49,7 +49,7 @@ async def test_message_ids_do_not_count_the_kits_mail(db: str) -> None:
     rows = [await queue() for _ in range(3)]
     for row in rows:
         assert row.message_key and len(row.message_key) >= 12  # random, set when queued
-        stored = await OutboxEmail.get(id=row.id)
+        stored = await OutboxMessage.get(id=row.id)
         message_id = to_mime(stored, MAIL_FROM)["Message-ID"]
         created = stored.created_at.astimezone(UTC)
         assert message_id == f"<{created:%Y%m%d%H%M%S}.{stored.message_key}@example.org>"
@@ -59,10 +59,10 @@ async def test_message_ids_do_not_count_the_kits_mail(db: str) -> None:
 
 async def test_rows_queued_before_message_keys_keep_a_stable_id_without_theirs(db: str) -> None:
     old, other = await queue(), await queue("other@example.org")
-    await OutboxEmail.filter(id__in=[old.id, other.id]).update(message_key=None)
-    old, other = await OutboxEmail.get(id=old.id), await OutboxEmail.get(id=other.id)
+    await OutboxMessage.filter(id__in=[old.id, other.id]).update(message_key=None)
+    old, other = await OutboxMessage.get(id=old.id), await OutboxMessage.get(id=other.id)
     first = to_mime(old, MAIL_FROM)["Message-ID"]
-    assert first == to_mime(await OutboxEmail.get(id=old.id), MAIL_FROM)["Message-ID"]
+    assert first == to_mime(await OutboxMessage.get(id=old.id), MAIL_FROM)["Message-ID"]
     assert first != to_mime(other, MAIL_FROM)["Message-ID"]
     assert "outbox" not in first
     old.id += 1000  # the id is no part of it: nothing to read back, or to guess from

@@ -16,7 +16,8 @@ import pytest
 from kit.outbox import delivery
 from kit.outbox import queue as outbox
 from kit.outbox.delivery import deliver_due
-from kit.store.models import EmailStatus, Meeting, OutboxEmail
+from kit.outbox.email import EmailSender
+from kit.store.models import DeliveryStatus, Meeting, OutboxMessage
 from kit.toolkit.mail import Transport
 from tests.factories import make_meeting
 from tests.outbox.test_delivery import assert_each_arrived_once, make_due_now
@@ -26,20 +27,22 @@ from tests.smtp import SmtpServer
 NOW = datetime.now(UTC)
 
 
-async def failed_email(kind: str, meeting: Meeting | None = None, **fields: object) -> OutboxEmail:
+async def failed_email(
+    kind: str, meeting: Meeting | None = None, **fields: object
+) -> OutboxMessage:
     created_at = fields.pop("created_at", None)
-    email = await OutboxEmail.create(
+    email = await OutboxMessage.create(
         kind=kind,
-        to_addr=f"{kind}@example.org",
+        recipient=f"{kind}@example.org",
         subject=f"About {kind}",
         body_text="Hello",
         meeting=meeting,
         next_attempt_at=NOW,
         last_error="SMTPConnectError: Connection refused",
-        **{"status": EmailStatus.FAILED, "attempts": delivery.MAX_ATTEMPTS, **fields},
+        **{"status": DeliveryStatus.FAILED, "attempts": delivery.MAX_ATTEMPTS, **fields},
     )
     if created_at is not None:
-        await OutboxEmail.filter(id=email.id).update(created_at=created_at)
+        await OutboxMessage.filter(id=email.id).update(created_at=created_at)
     return email
 
 
@@ -50,23 +53,23 @@ async def test_emails_given_up_in_a_long_outage_go_out_once_when_retried(
     server = SmtpServer(unused_tcp_port)
     transport = Transport(server.url, tmp_path)
     for _ in range(delivery.MAX_ATTEMPTS):  # the server stays down through every retry
-        await deliver_due(transport, "kit@example.org")
+        await deliver_due([EmailSender(transport, "kit@example.org")])
         await make_due_now()
-    [email] = await OutboxEmail.all()
-    assert (email.status, email.attempts) == (EmailStatus.FAILED, delivery.MAX_ATTEMPTS)
+    [email] = await OutboxMessage.all()
+    assert (email.status, email.attempts) == (DeliveryStatus.FAILED, delivery.MAX_ATTEMPTS)
     counts = await outbox.summary()
     assert (counts.pending, counts.sent, counts.failed) == (0, 0, 1)
-    [listed] = await outbox.failed_emails()
-    assert listed.to_addr == created.meeting.host.email
+    [listed] = await outbox.failed_messages()
+    assert listed.recipient == created.meeting.host.email
     assert "SMTPConnectError" in listed.describe() and not listed.stale
 
     server.start()
     try:
         requeued = await outbox.retry(every=True)
         assert requeued.ids == [email.id] and requeued.skipped == []
-        assert (await deliver_due(transport, "kit@example.org")).sent == 1
+        assert (await deliver_due([EmailSender(transport, "kit@example.org")])).sent == 1
         assert (await outbox.retry(every=True)).ids == [], "nothing failed any more"
-        assert (await deliver_due(transport, "kit@example.org")).claimed == 0
+        assert (await deliver_due([EmailSender(transport, "kit@example.org")])).claimed == 0
         assert_each_arrived_once(server, 1)
     finally:
         server.stop()
@@ -76,7 +79,7 @@ async def test_emails_given_up_in_a_long_outage_go_out_once_when_retried(
 
 async def test_retrying_everything_leaves_out_emails_that_would_arrive_too_late(db: str) -> None:
     held = (await make_meeting(title="Last week's meeting")).meeting
-    await OutboxEmail.all().delete()  # the host's own email went out long ago
+    await OutboxMessage.all().delete()  # the host's own email went out long ago
 
     # expires_at, as the code that queued each one set it (tests/outbox/test_expiry.py).
     late_reminder = await failed_email("reminder", held, expires_at=NOW - timedelta(days=1))
@@ -93,28 +96,28 @@ async def test_retrying_everything_leaves_out_emails_that_would_arrive_too_late(
     }
     for email in (reminder, thanks, fresh):
         await email.refresh_from_db()
-        assert (email.status, email.attempts) == (EmailStatus.PENDING, 0)
+        assert (email.status, email.attempts) == (DeliveryStatus.PENDING, 0)
         assert email.next_attempt_at <= datetime.now(UTC), "due at once"
     await late_reminder.refresh_from_db()
-    assert late_reminder.status == EmailStatus.FAILED
+    assert late_reminder.status == DeliveryStatus.FAILED
 
     # Named by its id, an email goes out whatever its age: the operator chose it.
     assert (await outbox.retry([late_reminder.id])).ids == [late_reminder.id]
     await late_reminder.refresh_from_db()
-    assert late_reminder.status == EmailStatus.PENDING
+    assert late_reminder.status == DeliveryStatus.PENDING
 
 
 async def test_a_retry_says_what_it_needs(db: str) -> None:
-    sent = await failed_email("thank_you", status=EmailStatus.SENT)
+    sent = await failed_email("thank_you", status=DeliveryStatus.SENT)
     with pytest.raises(outbox.OutboxError, match="ids from `kit outbox`"):
         await outbox.retry()
     with pytest.raises(outbox.OutboxError, match="or pass --all"):
         await outbox.retry([1], every=True)
     missing = sent.id + 10**6  # an id no row has, whatever ids the database hands out
-    with pytest.raises(outbox.OutboxError, match=f"No failed email with id {sent.id}, {missing}"):
+    with pytest.raises(outbox.OutboxError, match=f"No failed message with id {sent.id}, {missing}"):
         await outbox.retry([sent.id, missing])
     await sent.refresh_from_db()
-    assert sent.status == EmailStatus.SENT, "a sent email is never sent again"
+    assert sent.status == DeliveryStatus.SENT, "a sent email is never sent again"
 
 
 def write_email_row(
@@ -128,10 +131,10 @@ def write_email_row(
     """An outbox row written straight into a SQLite file, as an operator's tools find it."""
     with sqlite3.connect(database) as conn:
         conn.execute(
-            "INSERT INTO outbox_email (kind, to_addr, sender_name, reply_to, subject, body_text,"
-            " body_html, headers, attachments, status, attempts, next_attempt_at, last_error,"
-            " created_at, expires_at) VALUES ('thank_you', 'guest@example.org', '', '', 'Thanks',"
-            " 'Hi', '', '{}', '[]', ?, ?, ?, 'SMTPConnectError: Connection refused', ?, ?)",
+            "INSERT INTO outbox_message (channel, kind, recipient, payload, status, attempts,"
+            " next_attempt_at, last_error, created_at, expires_at) VALUES ('email', 'thank_you',"
+            ' \'guest@example.org\', \'{"subject": "Thanks", "body_text": "Hi"}\', ?, ?, ?,'
+            " 'SMTPConnectError: Connection refused', ?, ?)",
             (
                 status,
                 attempts,
@@ -156,11 +159,11 @@ def test_kit_outbox_lists_failed_emails_and_retries_them(clean_env: dict[str, st
     vague = run_kit(clean_env, "outbox", "retry")
     assert vague.returncode == 2
     assert vague.stderr.strip().splitlines() == [
-        "kit: Name the emails to send again (ids from `kit outbox`), or pass --all."
+        "kit: Name the messages to send again (ids from `kit outbox`), or pass --all."
     ]
     retried = run_kit(clean_env, "outbox", "retry", "1")
     assert retried.returncode == 0, retried.stderr
-    assert retried.stdout.startswith("Queued 1 email again;")
+    assert retried.stdout.startswith("Queued 1 message again;")
     after = run_kit(clean_env, "outbox")
     assert after.stdout.startswith("Outbox: 1 pending, oldest queued ")
     assert after.stdout.splitlines()[0].endswith("; 0 sent; 0 failed")
@@ -174,9 +177,9 @@ def test_kit_outbox_retry_all_lists_what_it_leaves_failed(clean_env: dict[str, s
 
     retried = run_kit(clean_env, "outbox", "retry", "--all")
     assert retried.returncode == 0, retried.stderr
-    assert retried.stdout.splitlines()[0].startswith("Queued 1 email again;")
+    assert retried.stdout.splitlines()[0].startswith("Queued 1 message again;")
     assert retried.stdout.splitlines()[1:] == [
-        "Left failed: #2 thank_you to guest@example.org: it expired 2 d ago"
+        "Left failed: #2 email thank_you to guest@example.org: it expired 2 d ago"
     ]
     after = run_kit(clean_env, "outbox")
     assert after.stdout.splitlines()[0].endswith("; 0 sent; 1 failed")

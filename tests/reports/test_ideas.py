@@ -17,7 +17,7 @@ from kit.core.settings import Limit
 from kit.meetings import service as meetings
 from kit.reports import ideas
 from kit.reports import service as reports
-from kit.store.models import Campaign, Idea, IdeaStatus, IdeaSupport, Meeting, OutboxEmail
+from kit.store.models import Campaign, Idea, IdeaStatus, IdeaSupport, Meeting, OutboxMessage
 from tests.factories import SITE, csrf_from, make_campaign, make_meeting
 
 IDEAS = ["A crossing guard on Elm St", "Monthly street clean-up", "Benches at the bus stop"]
@@ -101,10 +101,10 @@ async def test_email_support_counts_each_address_once(
     assert sent.status_code == 200
     assert "Check your inbox" in sent.text
     assert await supporters(idea) == 0  # nothing counts before the confirmation
-    [mail] = await OutboxEmail.filter(kind="idea_support_confirm")
-    assert mail.to_addr == "ada+ideas@example.org"
-    assert idea.text in mail.body_text
-    link = re.search(r"http://testserver(/ideas/confirm/\S+)", mail.body_text)
+    [mail] = await OutboxMessage.filter(kind="idea_support_confirm")
+    assert mail.recipient == "ada+ideas@example.org"
+    assert idea.text in mail.payload["body_text"]
+    link = re.search(r"http://testserver(/ideas/confirm/\S+)", mail.payload["body_text"])
     assert link
 
     # Opening the link counts nothing (mail scanners open links); the button does.
@@ -122,9 +122,9 @@ async def test_email_support_counts_each_address_once(
     await client.post(
         f"/ideas/{idea.public_id}/email", data={"csrf_token": token, "email": "ada@example.org"}
     )
-    second = await OutboxEmail.filter(kind="idea_support_confirm").order_by("-id").first()
+    second = await OutboxMessage.filter(kind="idea_support_confirm").order_by("-id").first()
     assert second is not None
-    link2 = re.search(r"http://testserver(/ideas/confirm/\S+)", second.body_text)
+    link2 = re.search(r"http://testserver(/ideas/confirm/\S+)", second.payload["body_text"])
     assert link2
     await client.post(link2.group(1), data={"csrf_token": token})
     assert await supporters(idea) == 1
@@ -140,7 +140,7 @@ async def test_bad_email_or_link_counts_nothing(
     )
     assert bad.status_code == 422
     assert 'value="not-an-email"' in bad.text
-    assert not await OutboxEmail.filter(kind="idea_support_confirm").exists()
+    assert not await OutboxMessage.filter(kind="idea_support_confirm").exists()
 
     good = ideas.confirmation_token(idea, "bo@example.org", SITE.secret_key)
     forged = ideas.confirmation_token(idea, "bo@example.org", "another-secret")

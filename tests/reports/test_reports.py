@@ -31,7 +31,7 @@ from kit.store.models import (
     Idea,
     Meeting,
     MeetingStatus,
-    OutboxEmail,
+    OutboxMessage,
     RateCounter,
     Report,
     Rsvp,
@@ -240,8 +240,8 @@ async def test_host_files_the_report_from_the_form(
     form.update({"headcount": "6", "csrf_token": await csrf_from(client, path)})
     assert (await client.post(path.split("?")[0], data=form)).status_code == 303
     assert (await Report.get(meeting_id=meeting.id)).headcount == 6
-    assert await OutboxEmail.filter(kind="thank_you").count() == 3
-    assert await OutboxEmail.filter(kind="host_invitation").count() == 2
+    assert await OutboxMessage.filter(kind="thank_you").count() == 3
+    assert await OutboxMessage.filter(kind="host_invitation").count() == 2
 
 
 async def test_a_form_error_keeps_everything_typed(client: httpx.AsyncClient) -> None:
@@ -323,7 +323,7 @@ async def test_report_through_the_api_then_an_edit(client: httpx.AsyncClient) ->
     assert body["ideas"] == REPORT["ideas"]
     [ada] = await Attendee.filter(email="ada@example.org")
     assert ada.rsvp_id is not None and ada.name == "Ada Okafor" and not ada.walk_in
-    assert await OutboxEmail.filter(kind="thank_you").count() == 2  # Ada and Wally; Pat has none
+    assert await OutboxMessage.filter(kind="thank_you").count() == 2  # Ada and Wally; Pat has none
 
     idea = await Idea.get(text="A crossing guard on Elm St")
     await Idea.filter(id=idea.id).update(supporters=7)
@@ -332,8 +332,8 @@ async def test_report_through_the_api_then_an_edit(client: httpx.AsyncClient) ->
     assert second.status_code == 200
     kept = await Idea.filter(meeting_id=meeting.id).order_by("id")
     assert [(i.id == idea.id, i.supporters) for i in kept] == [(True, 7), (False, 0)]
-    assert await OutboxEmail.filter(kind="thank_you").count() == 2
-    assert await OutboxEmail.filter(kind="host_invitation").count() == 1
+    assert await OutboxMessage.filter(kind="thank_you").count() == 2
+    assert await OutboxMessage.filter(kind="host_invitation").count() == 1
 
     # An edit that adds a new would-be host invites just that person.
     more = {
@@ -349,7 +349,7 @@ async def test_report_through_the_api_then_an_edit(client: httpx.AsyncClient) ->
         ],
     }
     assert (await api(client, meeting, token, more)).status_code == 200
-    invited = await OutboxEmail.filter(kind="host_invitation").values_list("to_addr", flat=True)
+    invited = await OutboxMessage.filter(kind="host_invitation").values_list("recipient", flat=True)
     assert sorted(invited) == ["nia@example.org", "wally@example.org"]
 
 
@@ -442,9 +442,9 @@ async def test_a_would_be_host_publishes_from_the_invitation(
     await make_campaign("spring")
     meeting, token = await held_meeting(campaign="spring")
     assert (await api(client, meeting, token, REPORT)).status_code == 201
-    [invitation] = await OutboxEmail.filter(kind="host_invitation")
-    assert invitation.to_addr == "wally@example.org"
-    link = re.search(r"http://testserver(/host\?\S+)", invitation.body_text)
+    [invitation] = await OutboxMessage.filter(kind="host_invitation")
+    assert invitation.recipient == "wally@example.org"
+    link = re.search(r"http://testserver(/host\?\S+)", invitation.payload["body_text"])
     assert link
     params = dict(parse_qsl(urlsplit(link.group(1)).query))
     assert params == {
@@ -549,16 +549,22 @@ async def test_host_is_asked_for_a_report_then_reminded_at_3_and_7_days(
     assert await twice(timedelta(days=8)) == 0
     assert (await run_due_jobs(settings, ended + timedelta(days=9)))[2] == 0
 
-    mail = await OutboxEmail.filter(meeting_id=meeting.id, kind__startswith="report").order_by("id")
+    mail = await OutboxMessage.filter(meeting_id=meeting.id, kind__startswith="report").order_by(
+        "id"
+    )
     assert [m.kind for m in mail] == ["report_request", "report_reminder", "report_reminder"]
-    assert {m.to_addr for m in mail} == {"quinn@example.org"}
-    assert mail[2].subject.startswith("Last reminder")
+    assert {m.recipient for m in mail} == {"quinn@example.org"}
+    assert mail[2].payload["subject"].startswith("Last reminder")
     # Each email carries a fresh manage token that opens the report form.
-    links = {re.search(r"/manage/\S+/report\?token=\S+", m.body_text).group(0) for m in mail}  # type: ignore[union-attr]
+    links = {
+        re.search(r"/manage/\S+/report\?token=\S+", m.payload["body_text"]).group(0) for m in mail
+    }  # type: ignore[union-attr]
     assert len(links) == 3
     token = next(iter(links)).split("token=")[1]
     assert (await meetings.get_managed_meeting(meeting.public_id, token)).id == meeting.id
-    assert mail[1].headers["List-Unsubscribe"].startswith("<http://testserver/unsubscribe/")
+    assert (
+        mail[1].payload["headers"]["List-Unsubscribe"].startswith("<http://testserver/unsubscribe/")
+    )
 
 
 async def test_no_request_once_the_report_is_filed(settings: Settings, db: str) -> None:
@@ -571,7 +577,7 @@ async def test_no_request_once_the_report_is_filed(settings: Settings, db: str) 
     # A meeting that ended long ago (before an upgrade, say) is never asked about.
     old, _ = await held_meeting(title="Long ago", ended_ago=timedelta(days=30))
     assert await queue_report_requests(settings) == 0
-    assert not await OutboxEmail.filter(meeting_id=old.id).filter(kind="report_request").exists()
+    assert not await OutboxMessage.filter(meeting_id=old.id).filter(kind="report_request").exists()
 
 
 async def test_two_first_filings_at_once_thank_each_guest_once(db: str) -> None:
@@ -584,7 +590,7 @@ async def test_two_first_filings_at_once_thank_each_guest_once(db: str) -> None:
     )
     assert sorted(f.created for f in filed) == [False, True]
     assert await Report.filter(meeting_id=meeting.id).count() == 1
-    assert await OutboxEmail.filter(kind="thank_you").count() == 2
+    assert await OutboxMessage.filter(kind="thank_you").count() == 2
 
 
 async def test_a_big_meetings_report_form_posts_in_one_go(client: httpx.AsyncClient) -> None:
@@ -640,18 +646,20 @@ async def test_three_api_calls_can_no_longer_send_hundreds_of_emails(
         response = await api(client, meeting, token, {"attendees": people})
         assert response.status_code == (200 if batch else 201), response.text
         answers.append(response.json().get("emails"))
-    caused = await OutboxEmail.filter(kind__in=["thank_you", "host_invitation"])
+    caused = await OutboxMessage.filter(kind__in=["thank_you", "host_invitation"])
     assert len(caused) == 40 + 20, "thank-yous and invitations from two filings"
     assert (reports.MAX_THANKED_WALK_INS, reports.MAX_HOST_INVITATIONS) == (40, 20)
     assert answers == [
         {"thank_yous": 40, "host_invitations": 20, "held_back": (298 - 40) + (298 - 20)},
         {"thank_yous": 0, "host_invitations": 0, "held_back": 299},
     ]
-    assert "n0-3@example.net" not in {e.to_addr for e in caused}  # unsubscribed
+    assert "n0-3@example.net" not in {e.recipient for e in caused}  # unsubscribed
     invitations = [e for e in caused if e.kind == "host_invitation"]
-    assert len({e.to_addr for e in invitations}) == 20
+    assert len({e.recipient for e in invitations}) == 20
     for invitation in invitations:  # non-essential mail, with its one-click unsubscribe
-        assert invitation.headers["List-Unsubscribe"].startswith("<http://testserver/unsubscribe/")
+        assert invitation.payload["headers"]["List-Unsubscribe"].startswith(
+            "<http://testserver/unsubscribe/"
+        )
 
 
 async def test_a_walk_in_is_invited_to_host_only_when_the_host_ticks_that_they_agreed(
@@ -681,7 +689,7 @@ async def test_a_walk_in_is_invited_to_host_only_when_the_host_ticks_that_they_a
         "walkin.2.invite_consent": "1",
     }
     assert (await client.post(path.split("?")[0], data=form)).status_code == 303
-    invited = await OutboxEmail.filter(kind="host_invitation").values_list("to_addr", flat=True)
+    invited = await OutboxMessage.filter(kind="host_invitation").values_list("recipient", flat=True)
     assert invited == ["lee@example.org"]
     stored = await Attendee.filter(meeting_id=meeting.id).order_by("id")
     assert [a.invite_consent for a in stored] == [False, True, True]
@@ -691,7 +699,7 @@ async def test_a_walk_in_is_invited_to_host_only_when_the_host_ticks_that_they_a
     # Kim agrees after all; filing again invites her, and nobody a second time.
     form |= {"walkin.0.invite_consent": "1", "csrf_token": await csrf_from(client, path)}
     assert (await client.post(path.split("?")[0], data=form)).status_code == 303
-    invited = await OutboxEmail.filter(kind="host_invitation").values_list("to_addr", flat=True)
+    invited = await OutboxMessage.filter(kind="host_invitation").values_list("recipient", flat=True)
     assert sorted(invited) == ["kim@example.org", "lee@example.org"]
 
 
@@ -736,4 +744,4 @@ async def test_the_form_says_when_a_cap_held_emails_back(client: httpx.AsyncClie
     saved = await client.get(response.headers["location"])
     assert "Your report is saved" in saved.text
     assert "2 emails to people on it were not sent" in saved.text
-    assert await OutboxEmail.filter(kind="thank_you").count() == 40
+    assert await OutboxMessage.filter(kind="thank_you").count() == 40

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from kit.store.models import Campaign, Meeting, MeetingStatus, OutboxEmail
+from kit.store.models import Campaign, Meeting, MeetingStatus, OutboxMessage
 from tests.factories import (
     confirm_emailed_meeting,
     local,
@@ -43,12 +43,12 @@ async def test_create_answers_with_links_and_emails_the_host(client: httpx.Async
     assert body["status"] == "awaiting"  # a new host confirms their email first
     assert body["url"] == f"http://testserver/meetings/{body['id']}"
     assert body["manage_url"].startswith(f"http://testserver/manage/{body['id']}?token=")
-    email = await OutboxEmail.get()
-    assert (email.to_addr, email.kind) == ("quinn@example.org", "host_confirm")
-    assert "http://testserver/hosts/confirm/" in email.body_text
+    email = await OutboxMessage.get()
+    assert (email.recipient, email.kind) == ("quinn@example.org", "host_confirm")
+    assert "http://testserver/hosts/confirm/" in email.payload["body_text"]
     live = await confirm_emailed_meeting(client, "quinn@example.org")
-    created = await OutboxEmail.get(kind="meeting_created")
-    assert f"http://testserver{live.split('&confirmed=')[0]}" in created.body_text
+    created = await OutboxMessage.get(kind="meeting_created")
+    assert f"http://testserver{live.split('&confirmed=')[0]}" in created.payload["body_text"]
 
 
 async def test_double_submission_creates_one_meeting(client: httpx.AsyncClient) -> None:
@@ -108,7 +108,7 @@ async def test_invalid_meeting_is_refused_with_a_field_message(
     assert field in body["fields"]
     assert body["fields"][field]
     assert await Meeting.all().count() == 0
-    assert await OutboxEmail.all().count() == 0
+    assert await OutboxMessage.all().count() == 0
 
 
 async def test_body_must_be_a_json_object(client: httpx.AsyncClient) -> None:
@@ -287,11 +287,11 @@ async def test_a_public_place_is_shown_by_its_name(client: httpx.AsyncClient) ->
     assert public["location"]["venue"] == "Harlem Library"
     page = (await client.get(f"/meetings/{created['id']}")).text
     assert "Harlem Library, 9 W 124th St, New York" in page
-    email = await OutboxEmail.get(kind="meeting_created")
-    assert "Harlem Library" in email.body_text
-    assert "never shown publicly" not in email.body_text
-    assert "its name and address are shown to everyone" in email.body_text
-    assert "never shown publicly" not in (email.body_html or "")
+    email = await OutboxMessage.get(kind="meeting_created")
+    assert "Harlem Library" in email.payload["body_text"]
+    assert "never shown publicly" not in email.payload["body_text"]
+    assert "its name and address are shown to everyone" in email.payload["body_text"]
+    assert "never shown publicly" not in (email.payload["body_html"] or "")
 
 
 async def test_a_home_keeps_no_public_name(client: httpx.AsyncClient) -> None:
@@ -300,9 +300,9 @@ async def test_a_home_keeps_no_public_name(client: httpx.AsyncClient) -> None:
     public = (await client.get(f"/api/meetings/{created['id']}")).json()
     assert "venue" not in public["location"]
     assert (await Meeting.get(public_id=created["id"])).venue_name == ""
-    email = await OutboxEmail.get(kind="meeting_created")
-    assert "Smiths" not in email.body_text
-    assert "Your street address is never shown publicly" in email.body_text
+    email = await OutboxMessage.get(kind="meeting_created")
+    assert "Smiths" not in email.payload["body_text"]
+    assert "Your street address is never shown publicly" in email.payload["body_text"]
 
 
 # --- searching soonest first, and a campaign's meetings without a place ----------------

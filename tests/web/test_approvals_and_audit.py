@@ -13,8 +13,9 @@ from starlette.applications import Starlette
 from kit.coordinators.accounts import add_coordinator
 from kit.core.settings import Settings
 from kit.outbox.delivery import deliver_due
+from kit.outbox.email import EmailSender
 from kit.store import audit
-from kit.store.models import AuditEntry, Meeting, MeetingStatus, OutboxEmail
+from kit.store.models import AuditEntry, Meeting, MeetingStatus, OutboxMessage
 from kit.toolkit.mail import Transport
 from kit.web.app import create_app
 from tests.factories import make_campaign, make_meeting
@@ -55,9 +56,11 @@ async def test_the_queue_shows_the_description_and_declines_with_a_reason(
     assert "declined" in after.text and "Nothing is waiting" in after.text
     stored = await Meeting.get(id=meeting.id)
     assert (stored.status, stored.hidden_reason) == (MeetingStatus.DECLINED, "Please add a date.")
-    [mail] = await OutboxEmail.filter(kind="meeting_declined")
-    assert mail.to_addr == "quinn@example.org" and mail.reply_to == "cara@example.org"
-    assert "Please add a date." in mail.body_text and "approved" in mail.subject
+    [mail] = await OutboxMessage.filter(kind="meeting_declined")
+    assert mail.recipient == "quinn@example.org" and mail.payload["reply_to"] == "cara@example.org"
+    assert (
+        "Please add a date." in mail.payload["body_text"] and "approved" in mail.payload["subject"]
+    )
     async with new_client(app, "203.0.113.5") as public:  # like a hidden meeting: not public
         assert (await public.get(f"/meetings/{meeting.public_id}")).status_code == 404
         assert (await public.get(f"/api/meetings/{meeting.public_id}")).status_code == 404
@@ -164,7 +167,7 @@ async def test_kit_approve_tells_the_host_with_the_same_email_as_the_web(
     assert done.returncode == 0, done.stderr
     assert "Published: Neighbors talk schools" in done.stdout and "being told" in done.stdout
     assert (await Meeting.get(id=by_cli.id)).status is MeetingStatus.PUBLISHED
-    await deliver_due(Transport(smtp_server.url, tmp_path), settings.mail_from)
+    await deliver_due([EmailSender(Transport(smtp_server.url, tmp_path), settings.mail_from)])
     live = [m for m in smtp_server.messages if m["Subject"].startswith("Your meeting is live")]
     assert len(live) == 2
     web_mail, cli_mail = (
@@ -188,6 +191,6 @@ async def test_kit_approve_tells_the_host_with_the_same_email_as_the_web(
     )
     again = run_kit(settings_env(settings), "approve", by_cli.public_id)  # nothing waits now
     assert again.returncode != 0 and "couldn't find that meeting" in again.stderr
-    assert await OutboxEmail.filter(kind="meeting_approved").count() == 2
+    assert await OutboxMessage.filter(kind="meeting_approved").count() == 2
     log = [(e.actor_label, e.detail) for e in await AuditEntry.filter(action="meeting.approve")]
     assert sorted(log) == [("cara@example.org", ""), ("cli", "kit approve")]

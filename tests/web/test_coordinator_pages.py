@@ -18,12 +18,13 @@ from kit.coordinators import signin
 from kit.coordinators.accounts import add_coordinator
 from kit.core.settings import Settings
 from kit.outbox.delivery import deliver_due
+from kit.outbox.email import EmailSender
 from kit.store.models import (
     AccessToken,
     Campaign,
     Meeting,
     MeetingStatus,
-    OutboxEmail,
+    OutboxMessage,
     Person,
     TokenKind,
 )
@@ -83,10 +84,12 @@ async def post_form(
 
 async def signin_link_for(email: str) -> str:
     mail = (
-        await OutboxEmail.filter(kind="coordinator_signin", to_addr=email).order_by("-id").first()
+        await OutboxMessage.filter(kind="coordinator_signin", recipient=email)
+        .order_by("-id")
+        .first()
     )
     assert mail is not None, f"no sign-in email to {email}"
-    match = re.search(r"http://testserver(/coordinators/signin/\S+)", mail.body_text)
+    match = re.search(r"http://testserver(/coordinators/signin/\S+)", mail.payload["body_text"])
     assert match
     return match.group(1)
 
@@ -140,7 +143,7 @@ async def test_signin_answers_the_same_for_unknown_addresses(client: httpx.Async
     )
     assert known.status_code == unknown.status_code == 200
     assert known.text.replace("cara@", "X@") == unknown.text.replace("nobody@", "X@")
-    assert await OutboxEmail.filter(to_addr="nobody@example.org").count() == 0
+    assert await OutboxMessage.filter(recipient="nobody@example.org").count() == 0
 
 
 async def test_signin_link_works_once_and_expires(client: httpx.AsyncClient) -> None:
@@ -165,7 +168,8 @@ async def test_signin_email_arrives_with_a_working_link(
         client, "/coordinators/signin", "/coordinators/signin", email="cara@example.org"
     )
     await deliver_due(
-        Transport(smtp_server.url, tmp_path), settings.mail_from, lease=timedelta(seconds=30)
+        [EmailSender(Transport(smtp_server.url, tmp_path), settings.mail_from)],
+        lease=timedelta(seconds=30),
     )
     [msg] = [m for m in smtp_server.messages if m["To"] == "cara@example.org"]
     text = msg.get_body(("plain",)).get_content()
@@ -417,8 +421,8 @@ async def test_approval_publishes_and_tells_the_host(client: httpx.AsyncClient) 
     after = await client.get(approved.headers["location"])
     assert "is live" in after.text and "Nothing is waiting" in after.text
     assert (await Meeting.get(id=created.meeting.id)).status is MeetingStatus.PUBLISHED
-    [mail] = await OutboxEmail.filter(kind="meeting_approved")
-    assert mail.to_addr == "quinn@example.org" and "is live" in mail.subject
+    [mail] = await OutboxMessage.filter(kind="meeting_approved")
+    assert mail.recipient == "quinn@example.org" and "is live" in mail.payload["subject"]
     twice = await client.post(
         f"/coordinators/meetings/{created.meeting.public_id}/approve",
         data={"csrf_token": csrf_of(after.text)},
@@ -447,9 +451,9 @@ async def test_hiding_takes_a_meeting_off_public_pages_and_tells_the_host(
     )
     assert (await other_client.get(f"/meetings/{public_id}")).status_code == 404
     assert (await other_client.get(f"/api/meetings/{public_id}")).status_code == 404
-    [mail] = await OutboxEmail.filter(kind="meeting_hidden")
-    assert mail.to_addr == "quinn@example.org" and mail.reply_to == "cara@example.org"
-    assert "Not a house meeting: an ad." in mail.body_text
+    [mail] = await OutboxMessage.filter(kind="meeting_hidden")
+    assert mail.recipient == "quinn@example.org" and mail.payload["reply_to"] == "cara@example.org"
+    assert "Not a house meeting: an ad." in mail.payload["body_text"]
     assert (await post_form(client, page, f"{page}/hide", reason="Again")).status_code == 409
 
 
@@ -470,9 +474,9 @@ async def test_a_hidden_meeting_can_be_shown_again(
     meeting = await Meeting.get(id=created.meeting.id)
     assert (meeting.status, meeting.hidden_reason) == (MeetingStatus.PUBLISHED, "")
     assert (await other_client.get(f"/meetings/{public_id}")).status_code == 200
-    [mail] = await OutboxEmail.filter(kind="meeting_unhidden")
-    assert mail.to_addr == "quinn@example.org" and mail.reply_to == "cara@example.org"
-    assert f"/meetings/{public_id}" in mail.body_text
+    [mail] = await OutboxMessage.filter(kind="meeting_unhidden")
+    assert mail.recipient == "quinn@example.org" and mail.payload["reply_to"] == "cara@example.org"
+    assert f"/meetings/{public_id}" in mail.payload["body_text"]
     # A second click (another tab) finds it already shown.
     assert (await post_form(client, page, f"{page}/unhide")).status_code == 409
 
@@ -526,10 +530,15 @@ async def test_contacting_a_host_goes_through_the_outbox(client: httpx.AsyncClie
             client, page, f"{page}/contact", subject=f"Packets {n}", message="Got your packets?"
         )
         assert sent.status_code == 303
-    [first, *_] = await OutboxEmail.filter(kind="coordinator_message").order_by("id")
-    assert first.to_addr == "quinn@example.org" and first.reply_to == "cara@example.org"
-    assert first.sender_name == "Cara Diaz via House Meeting Kit"
-    assert first.subject == "Packets 0" and "Got your packets?" in first.body_text
+    [first, *_] = await OutboxMessage.filter(kind="coordinator_message").order_by("id")
+    assert (
+        first.recipient == "quinn@example.org" and first.payload["reply_to"] == "cara@example.org"
+    )
+    assert first.payload["sender_name"] == "Cara Diaz via House Meeting Kit"
+    assert (
+        first.payload["subject"] == "Packets 0"
+        and "Got your packets?" in first.payload["body_text"]
+    )
     limited = await post_form(client, page, f"{page}/contact", subject="Again", message="Hello?")
     assert limited.status_code == 429
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kit.core.settings import Settings
-from kit.store.models import OutboxEmail
+from kit.store.models import OutboxMessage
 from kit.web.app import create_app
 from tests.factories import make_meeting
 
@@ -33,14 +33,15 @@ async def test_the_outbox_page_lists_emails_and_keeps_their_html_in_a_sandbox(
     debug_client: httpx.AsyncClient,
 ) -> None:
     await make_meeting()
-    email = await OutboxEmail.filter(to_addr="quinn@example.org").order_by("-id").first()
+    email = await OutboxMessage.filter(recipient="quinn@example.org").order_by("-id").first()
     assert email is not None
-    await OutboxEmail.filter(id=email.id).update(body_html='<p>Hi</p><script>alert("x")</script>')
+    email.payload["body_html"] = '<p>Hi</p><script>alert("x")</script>'
+    await email.save(update_fields=["payload"])
     page = await debug_client.get("/dev/outbox")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-    assert "quinn@example.org" in page.text and email.subject in page.text
+    assert "quinn@example.org" in page.text and email.payload["subject"] in page.text
     assert email.kind in page.text and "pending" in page.text
-    assert email.body_text.splitlines()[0] in page.text
+    assert email.payload["body_text"].splitlines()[0] in page.text
     assert 'sandbox="" ' in page.text
     assert '<script>alert("x")</script>' not in page.text  # only escaped, in srcdoc
     assert 'srcdoc="&lt;p&gt;Hi&lt;/p&gt;&lt;script&gt;' in page.text

@@ -267,11 +267,11 @@ async def test_manage_form_bad_change_keeps_the_meeting_as_it_was(
 async def test_host_tools_refuse_bad_messages_and_invitations_beside_the_field(
     client: httpx.AsyncClient, tool: str, form: dict[str, str], field: str, message: str
 ) -> None:
-    from kit.store.models import OutboxEmail
+    from kit.store.models import OutboxMessage
 
     created = await make_meeting()
     await rsvp_as_ana(client, created.meeting.public_id)  # the message form needs a guest
-    sent_before = await OutboxEmail.all().count()
+    sent_before = await OutboxMessage.all().count()
     response = await client.post(
         f"/manage/{created.meeting.public_id}/{tool}",
         data={
@@ -283,7 +283,7 @@ async def test_host_tools_refuse_bad_messages_and_invitations_beside_the_field(
     assert response.status_code == 422
     assert message in field_error(response.text, field).lower()
     assert_no_markup_from_input(response.text)
-    assert await OutboxEmail.all().count() == sent_before
+    assert await OutboxMessage.all().count() == sent_before
 
 
 async def test_host_email_preference_with_an_unknown_choice_is_a_clear_4xx(

@@ -31,7 +31,7 @@ from kit.store.models import (
     IdeaSupport,
     Meeting,
     MeetingStatus,
-    OutboxEmail,
+    OutboxMessage,
     Report,
 )
 from tests.factories import csrf_from, make_campaign, make_meeting
@@ -54,7 +54,7 @@ async def report_rows() -> Rows:
         await Attendee.all().count(),
         await Commitment.all().count(),
         await Idea.all().count(),
-        await OutboxEmail.all().count(),
+        await OutboxMessage.all().count(),
         await Meeting.filter(status=MeetingStatus.COMPLETED).count(),
     )
 
@@ -179,8 +179,8 @@ async def test_report_form_files_markup_as_plain_text_everywhere_it_shows(
     for page in pages:
         assert_no_markup_from_input(page)
         assert "&lt;script&gt;" in page
-    [thanks] = await OutboxEmail.filter(kind="thank_you", to_addr="pat@example.org")
-    assert "<script>alert" not in (thanks.body_html or "")
+    [thanks] = await OutboxMessage.filter(kind="thank_you", recipient="pat@example.org")
+    assert "<script>alert" not in (thanks.payload["body_html"] or "")
 
 
 @pytest.mark.parametrize("text", list(ODD_UNICODE.values()), ids=list(ODD_UNICODE))
@@ -410,7 +410,7 @@ async def test_supporting_a_mangled_idea_link_is_a_404_and_counts_nothing(
         assert response.status_code == 404, action
         assert_no_markup_from_input(response.text)
     assert await IdeaSupport.all().count() == 0
-    assert await OutboxEmail.filter(kind="idea_support_confirm").count() == 0
+    assert await OutboxMessage.filter(kind="idea_support_confirm").count() == 0
 
 
 @pytest.mark.parametrize(
@@ -437,7 +437,7 @@ async def test_idea_email_support_refuses_an_unusable_address_beside_the_field(
     assert message in field_error(response.text, "email").lower()
     assert_no_markup_from_input(response.text)
     assert str(escape(email)) in response.text, "what was typed is kept"
-    assert await OutboxEmail.filter(kind="idea_support_confirm").count() == 0
+    assert await OutboxMessage.filter(kind="idea_support_confirm").count() == 0
 
 
 @pytest.mark.parametrize("sent", ["missing", "wrong"])
@@ -459,7 +459,7 @@ async def test_idea_support_forms_refuse_a_post_without_its_csrf_token(
     assert (await client.post(f"/ideas/confirm/{confirm}", data=form)).status_code == 403
     assert (await Idea.get(id=idea.id)).supporters == 0
     assert await IdeaSupport.all().count() == 0
-    assert await OutboxEmail.filter(kind="idea_support_confirm").count() == 0
+    assert await OutboxMessage.filter(kind="idea_support_confirm").count() == 0
 
 
 @pytest.mark.parametrize("token", ["x" * 600, "<script>", "%ED%A0%80", "e30.AAAA.BBBB"])
@@ -502,7 +502,7 @@ async def test_signin_refuses_an_unusable_address_beside_the_field(
     assert_no_markup_from_input(response.text)
     assert str(escape(email)) in response.text, "what was typed is kept"
     assert "correct horse" not in response.text, "a password is never sent back"
-    assert await OutboxEmail.all().count() == 0
+    assert await OutboxMessage.all().count() == 0
     assert await AccessToken.all().count() == 0
 
 
@@ -763,14 +763,14 @@ async def test_coordinator_meeting_tools_refuse_bad_text_beside_the_field(
     client: httpx.AsyncClient, action: str, form: dict[str, str], field: str, message: str
 ) -> None:
     meeting, page = await meeting_in_winter(client)
-    sent_before = await OutboxEmail.all().count()
+    sent_before = await OutboxMessage.all().count()
     response = await post_form(client, page, f"{page}/{action}", **form)
     assert response.status_code == 422
     assert message in field_error(response.text, field).lower()
     assert_no_markup_from_input(response.text)
     assert str(escape(form[field])) in response.text, "what was typed is kept"
     assert (await Meeting.get(id=meeting.id)).status is MeetingStatus.PUBLISHED
-    assert await OutboxEmail.all().count() == sent_before
+    assert await OutboxMessage.all().count() == sent_before
 
 
 async def test_a_subject_with_a_line_break_cannot_add_mail_headers(
@@ -782,10 +782,10 @@ async def test_a_subject_with_a_line_break_cannot_add_mail_headers(
         subject="Packets\r\nBcc: everyone@example.org", message="Hello " + SCRIPT,
     )  # fmt: skip
     assert response.status_code == 303
-    [sent] = await OutboxEmail.filter(kind="coordinator_message")
-    assert "\n" not in sent.subject and "\r" not in sent.subject
-    assert sent.to_addr == "quinn@example.org"
-    assert "<script>alert" not in (sent.body_html or "")
+    [sent] = await OutboxMessage.filter(kind="coordinator_message")
+    assert "\n" not in sent.payload["subject"] and "\r" not in sent.payload["subject"]
+    assert sent.recipient == "quinn@example.org"
+    assert "<script>alert" not in (sent.payload["body_html"] or "")
 
 
 @pytest.mark.parametrize(
@@ -840,7 +840,7 @@ async def test_every_coordinator_form_refuses_a_post_without_its_csrf_token(
         f"/coordinators/meetings/{meeting.public_id}/contact": {"subject": "x", "message": "x"},
         f"/coordinators/ideas/{idea.public_id}/status": {"status": "declined"},
     }
-    before = (await OutboxEmail.all().count(), await Campaign.all().count())
+    before = (await OutboxMessage.all().count(), await Campaign.all().count())
     for sent in (None, own[:-4] + "AAAA"):
         for path, form in targets.items():
             data = {**form} if sent is None else {**form, "csrf_token": sent}
@@ -848,7 +848,7 @@ async def test_every_coordinator_form_refuses_a_post_without_its_csrf_token(
             assert response.status_code == 403, path
             assert "reload the page" in response.text
     assert (await client.get("/coordinators")).status_code == 200, "still signed in"
-    assert (await OutboxEmail.all().count(), await Campaign.all().count()) == before
+    assert (await OutboxMessage.all().count(), await Campaign.all().count()) == before
     assert (await Coordinator.get(id=coordinator.id)).password_hash is None
     assert (await Meeting.get(id=pending.id)).status is MeetingStatus.PENDING
     assert (await Meeting.get(id=meeting.id)).status is MeetingStatus.COMPLETED

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from kit.coordinators.accounts import add_coordinator
 from kit.core.settings import Limit, Settings
 from kit.meetings.service import CreatedMeeting
-from kit.store.models import Meeting, MeetingStatus, OutboxEmail
+from kit.store.models import Meeting, MeetingStatus, OutboxMessage
 from kit.web.app import create_app
 from kit.web.csrf import EXEMPT_PATHS
 from kit.web.routes import ROUTES
@@ -89,14 +89,14 @@ async def test_host_publishes_and_lands_on_the_manage_page(client: httpx.AsyncCl
     meeting = await Meeting.get()
     assert meeting.status is MeetingStatus.AWAITING  # until the host proves the address
     assert meeting.timezone == "America/New_York"
-    email = await OutboxEmail.get()
-    assert (email.to_addr, email.kind) == ("quinn@example.org", "host_confirm")
+    email = await OutboxMessage.get()
+    assert (email.recipient, email.kind) == ("quinn@example.org", "host_confirm")
     live = await confirm_emailed_meeting(client, "quinn@example.org")
     assert (await Meeting.get()).status is MeetingStatus.PUBLISHED
     landed = await client.get(live)
     assert "your email is confirmed" in landed.text and "Your meeting is live" in landed.text
-    created = await OutboxEmail.get(kind="meeting_created")
-    assert live.split("?token=")[1].split("&")[0] in created.body_text
+    created = await OutboxMessage.get(kind="meeting_created")
+    assert live.split("?token=")[1].split("&")[0] in created.payload["body_text"]
 
 
 async def test_form_errors_are_inline_and_keep_what_was_typed(client: httpx.AsyncClient) -> None:

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from kit.store.models import OutboxEmail
+from kit.store.models import OutboxMessage
 from tests.factories import csrf_from, make_meeting
 
 
@@ -23,9 +23,9 @@ async def test_fresh_link_by_email_leaves_the_old_one_working(client: httpx.Asyn
     assert response.status_code == 200
     assert "a fresh link is on its way" in response.text
 
-    email = await OutboxEmail.filter(kind="manage_links").get()
-    assert email.to_addr == "quinn@example.org"
-    fresh = re.search(r"http://testserver(/manage/\S+)", email.body_text)
+    email = await OutboxMessage.filter(kind="manage_links").get()
+    assert email.recipient == "quinn@example.org"
+    fresh = re.search(r"http://testserver(/manage/\S+)", email.payload["body_text"])
     assert fresh
     assert (await client.get(fresh.group(1))).status_code == 200
     assert (await client.get(old)).status_code == 200  # a printed packet's link still works
@@ -38,7 +38,7 @@ async def test_unknown_email_gets_the_same_answer_and_no_mail(client: httpx.Asyn
     )
     assert response.status_code == 200
     assert "a fresh link is on its way" in response.text
-    assert await OutboxEmail.all().count() == 0
+    assert await OutboxMessage.all().count() == 0
 
 
 async def test_malformed_email_is_refused_inline(client: httpx.AsyncClient) -> None:

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from kit.coordinators.accounts import add_coordinator
 from kit.core.settings import Settings
-from kit.store.models import AuditEntry, Coordinator, CoordinatorRole, OutboxEmail
+from kit.store.models import AuditEntry, Coordinator, CoordinatorRole, OutboxMessage
 from kit.web.app import create_app
 from tests.factories import make_campaign
 from tests.web.test_coordinator_pages import (
@@ -38,9 +38,9 @@ async def campaigns(db: str) -> None:
 
 
 async def invitation_link(email: str) -> str:
-    mail = await OutboxEmail.get(kind="coordinator_invite", to_addr=email)
-    match = re.search(r"http://\S+/coordinators/signin/[\w-]+", mail.body_text)
-    assert match, mail.body_text
+    mail = await OutboxMessage.get(kind="coordinator_invite", recipient=email)
+    match = re.search(r"http://\S+/coordinators/signin/[\w-]+", mail.payload["body_text"])
+    assert match, mail.payload["body_text"]
     return match.group(0).removeprefix("http://127.0.0.1:8000").removeprefix("http://testserver")
 
 
@@ -55,9 +55,11 @@ async def test_a_coordinator_invites_a_viewer_who_signs_in_from_the_email(
     )  # fmt: skip
     assert invited.status_code == 303
     assert "vi@example.org is invited" in (await client.get(TEAM)).text
-    mail = await OutboxEmail.get(kind="coordinator_invite")
-    assert mail.to_addr == "vi@example.org" and mail.reply_to == "cara@example.org"
-    assert "Winter House Meetings" in mail.subject and "viewer" in mail.body_text
+    mail = await OutboxMessage.get(kind="coordinator_invite")
+    assert mail.recipient == "vi@example.org" and mail.payload["reply_to"] == "cara@example.org"
+    assert (
+        "Winter House Meetings" in mail.payload["subject"] and "viewer" in mail.payload["body_text"]
+    )
     vi = await Coordinator.get(email="vi@example.org")
     assert vi.role is CoordinatorRole.VIEWER
     async with new_client(app, "198.51.100.7") as browser:
@@ -86,7 +88,7 @@ async def test_an_invitation_needs_a_campaign_of_ones_own_and_good_input(
     assert 'value="not-an-email"' in bad.text  # what was typed stays
     none = await post_form(client, TEAM, TEAM, email="x@example.org", campaign="")
     assert none.status_code == 422 and "Choose a campaign." in none.text
-    assert not await OutboxEmail.filter(kind="coordinator_invite").exists()
+    assert not await OutboxMessage.filter(kind="coordinator_invite").exists()
     assert await Coordinator.filter(email="x@example.org").count() == 0
 
 

@@ -33,3 +33,16 @@ class RunSQLOnPostgres(ops.RunSQL):
     async def database_backward(self, app_label, old_state, new_state, state_editor=None):
         if state_editor and state_editor.client.capabilities.dialect == "postgres":
             await super().database_backward(app_label, old_state, new_state, state_editor)
+
+
+class RunSQLByDialect(ops.RunSQL):
+    """The same change spelled for each database (JSON functions differ), forward only."""
+
+    def __init__(self, *, sqlite: str | list[str], postgres: str | list[str]) -> None:
+        super().__init__(sqlite)
+        self.by_dialect = {"sqlite": sqlite, "postgres": postgres}
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None):
+        if state_editor:
+            sql = self.by_dialect[state_editor.client.capabilities.dialect]
+            await self._run_sql(state_editor, sql)
