@@ -237,11 +237,17 @@ class Server:
 
 @contextlib.asynccontextmanager
 async def kit_serve(
-    url: str, data_dir: Path, workers: int = 1, env: Mapping[str, str] = {}
+    url: str,
+    data_dir: Path,
+    workers: int = 1,
+    env: Mapping[str, str] = {},
+    cpus: str | None = None,
 ) -> AsyncIterator[Server]:
-    """``kit serve`` (which applies the migrations first) until the block ends."""
+    """``kit serve`` (which applies the migrations first) until the block ends; with
+    ``cpus`` ("0"), pinned to those cores by ``taskset``."""
     port = free_port()
     command = [
+        *(["taskset", "-c", cpus] if cpus else []),
         sys.executable, "-m", "kit.ops.cli", "serve", "--port", str(port),
         "--workers", str(workers), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
