@@ -18,9 +18,12 @@ thread-safe), so a PDF never stalls the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -60,6 +63,7 @@ from kit.toolkit.printables import (
 MAX_ITEM_MINUTES = 180
 MAX_AGENDA_MINUTES = 12 * 60
 _render_limiter = anyio.CapacityLimiter(1)
+log = logging.getLogger("kit.printables")
 
 
 class PdfCache:
@@ -122,8 +126,29 @@ async def render_cached(document: Document, cache: PdfCache | None = None) -> Re
 
 
 async def warm_up() -> None:
-    """Fonts and stylesheet loaded before the first request (call it from the lifespan)."""
+    """WeasyPrint imported, fonts and stylesheet loaded, in the render thread."""
     await anyio.to_thread.run_sync(printables.warm_up, limiter=_render_limiter)
+
+
+async def _warm_up_quietly() -> None:
+    try:
+        await warm_up()
+    except Exception:  # noqa: BLE001 - the first PDF then pays, and reports, the same failure
+        log.warning("could not warm up the PDF renderer", exc_info=True)
+
+
+@contextlib.asynccontextmanager
+async def warming_up() -> AsyncIterator[asyncio.Task[None]]:
+    """Warm up the PDF renderer in the background while the block runs (``kit serve``):
+    the first packet no longer pays WeasyPrint's import and font loading (≈0.5 s), and no
+    request waits for it, because the work happens in the render thread after start-up."""
+    task = asyncio.create_task(_warm_up_quietly(), name="kit-pdf-warm-up")
+    try:
+        yield task
+    finally:
+        task.cancel()  # one not yet started never starts; one under way finishes its thread
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 # A meeting as the leaf prints it ---------------------------------------------------------

@@ -41,18 +41,20 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
 import pydyf
 import segno
-import weasyprint
 from markupsafe import Markup
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
 
 from kit.toolkit.markdown import markdown_to_html
+
+if TYPE_CHECKING:  # WeasyPrint itself is imported by the functions that lay out a PDF
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher
 
 PDF = "application/pdf"
 LETTER_COUNTRIES = frozenset({"US", "CA"})
@@ -167,11 +169,11 @@ class SignInRow:
     hint: str = ""  # "guest of Sam" for the people a guest brings
 
 
-class DataOnlyFetcher(URLFetcher):
+def data_only_fetcher() -> URLFetcher:
     """Fetches ``data:`` URIs only; anything else fails before a socket is opened."""
+    from weasyprint.urls import URLFetcher
 
-    def __init__(self) -> None:
-        super().__init__(timeout=1, allowed_protocols={"data"}, allow_redirects=False)
+    return URLFetcher(timeout=1, allowed_protocols={"data"}, allow_redirects=False)
 
 
 def page_size(country: str) -> str:
@@ -466,6 +468,8 @@ def campaign_guide_document(
     return Document(filename, _template("guide.html").render(context))
 
 
+# WeasyPrint is imported here, by the first PDF (or ``warm_up``), not with this module: it
+# is a third of a web worker's start-up import and 26 MB, and most workers never print.
 _RENDER_LOCK = threading.Lock()  # WeasyPrint (and the shared font configuration) per thread
 _shared: dict[str, Any] = {}
 
@@ -473,18 +477,23 @@ _shared: dict[str, Any] = {}
 def _stylesheet() -> tuple[weasyprint.CSS, FontConfiguration]:
     """print.css parsed once, with the one font configuration every render shares."""
     if not _shared:
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
+
         fonts = FontConfiguration()
-        css = weasyprint.CSS(string=print_css(), font_config=fonts, url_fetcher=DataOnlyFetcher())
+        css = weasyprint.CSS(string=print_css(), font_config=fonts, url_fetcher=data_only_fetcher())
         _shared.update(css=css, fonts=fonts)
     return _shared["css"], _shared["fonts"]
 
 
 def html_to_pdf(html: str, *, repeat_last_page: int = 0) -> bytes:
     """Lay out print HTML with WeasyPrint. Blocking and CPU-bound; renders take turns."""
+    import weasyprint
+
     with _RENDER_LOCK:
         css, fonts = _stylesheet()
         source = weasyprint.HTML(
-            string=html, base_url=str(pdf_templates_dir()), url_fetcher=DataOnlyFetcher()
+            string=html, base_url=str(pdf_templates_dir()), url_fetcher=data_only_fetcher()
         )
         document = source.render(stylesheets=[css], font_config=fonts, **PDF_OPTIONS)
         finisher = _repeat_last_page(repeat_last_page) if repeat_last_page > 0 else None

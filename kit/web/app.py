@@ -14,6 +14,7 @@ from kit.core.settings import Settings
 from kit.jobs.schedule import run_schedule_loop
 from kit.meetings.feeds import FeedCache
 from kit.outbox.delivery import background_delivery
+from kit.printables.context import warming_up
 from kit.store.db import tortoise_config
 from kit.store.geocode_cache import DatabaseGeocodeCache, make_configured_geocoder
 from kit.web import routes
@@ -41,6 +42,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             background_delivery(
                 settings, alongside=[lambda stop: run_schedule_loop(settings, stop=stop)]
             ),
+            warming_up(),
         ):
             yield
 

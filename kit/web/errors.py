@@ -13,9 +13,10 @@ from typing import Any
 import asyncpg
 from asyncpg.exceptions import InternalClientError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
+from starlette.types import ExceptionHandler
 from tortoise.exceptions import BaseORMException
 
 from kit.core.errors import KitError, database_unavailable
@@ -100,14 +101,25 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status_code, message, headers=headers or None)
 
 
+async def client_disconnected(conn: HTTPConnection, exc: Exception) -> None:
+    """The client left before its body was read: nobody is there to answer, so nothing is
+    sent (uvicorn closes the connection) and it is logged as the routine event it is."""
+    log.info(
+        "%s %s: client disconnected before its request was read",
+        conn.scope.get("method"),
+        conn.url.path,
+    )
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(request, 500, HTTP_MESSAGES[500])
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: dict[Any, ExceptionHandler] = {
     KitError: kit_error,
     HTTPException: http_error,
+    ClientDisconnect: client_disconnected,
     # The shapes a database outage takes, checked by ``database_error``: Tortoise's
     # wrappers, asyncpg's own errors, the socket errors of a refused connection, and
     # sqlite3 errors that escape Tortoise's translation (commit, rollback).

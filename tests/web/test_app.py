@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 from openapi_spec_validator import validate
 
 import kit
+from kit.printables import context as printing
 from kit.store.models import Meeting, MeetingStatus
 from kit.web.routes import ROUTES
 from tests.factories import make_campaign, make_meeting, rsvp_link
@@ -202,3 +206,25 @@ def test_every_route_has_its_own_endpoint() -> None:
     dispatch = re.compile(r"url\.path\.rsplit|url\.path\.endswith\(\"/|\[request\.url\.path\]")
     for path in Path(kit.__file__).parent.joinpath("web").glob("*.py"):
         assert not dispatch.search(path.read_text(encoding="utf-8")), path
+
+
+def test_web_workers_import_weasyprint_only_to_print() -> None:
+    """WeasyPrint is a third of a worker's start-up import (and 26 MB): it comes with the
+    first PDF or the background warm-up, not with the app."""
+    script = "import sys, kit.web.app; print(sorted(m for m in sys.modules if 'weasyprint' in m))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+async def test_pdf_warm_up_runs_in_the_background() -> None:
+    printing.printables._shared.clear()
+    loop_ticks = 0
+    async with printing.warming_up() as warming:
+        # The block runs at once, and the event loop stays free while the thread works.
+        while not warming.done():
+            await asyncio.sleep(0.005)
+            loop_ticks += 1
+    assert loop_ticks > 0
+    assert printing.printables._shared, "the stylesheet is parsed and the fonts loaded"
