@@ -11,6 +11,7 @@ which reads its files back with the helpers below. Setup for ical.js:
 from __future__ import annotations
 
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -21,15 +22,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar, Component, Event
+from icalendar import Alarm, Calendar, Component, Event
 
 from kit.toolkit.calendar import (
+    ALARM_BEFORE,
     Attendee,
     CalendarEvent,
     InviteMethod,
     Organizer,
-    event_component,
+    attendee_address,
+    event_text,
+    event_times,
     new_calendar,
+    organizer_address,
     render_feed,
     render_invite,
     render_public_ics,
@@ -337,12 +342,111 @@ def test_long_lines_fold_at_75_octets_without_splitting_characters(node: str) ->
     assert seen["events"][0]["description"].startswith(description)
 
 
+def icalendar_vevent(event: CalendarEvent, *, stamp: datetime, alarm: bool = False) -> Event:
+    """The same VEVENT built from icalendar's objects, as the kit wrote it before it
+    wrote text: the oracle the text writer is held to, byte for byte."""
+    start, end = event_times(event)
+    vevent = Event()
+    vevent.add("UID", event.uid)
+    vevent.add("DTSTAMP", stamp)
+    vevent.add("DTSTART", start)
+    vevent.add("DTEND", end)
+    vevent.add("SUMMARY", event.title)
+    vevent.add("DESCRIPTION", event.description)
+    vevent.add("LOCATION", event.location)
+    if event.geo is not None:
+        vevent.add("GEO", event.geo)
+    vevent.add("URL", event.url)
+    vevent.add("STATUS", event.status)
+    vevent.add("SEQUENCE", event.sequence)
+    if event.last_modified is not None:
+        vevent.add("LAST-MODIFIED", event.last_modified.astimezone(UTC))
+    if event.organizer:
+        vevent.add("ORGANIZER", organizer_address(event.organizer))
+    if event.attendee:
+        vevent.add("ATTENDEE", attendee_address(event.attendee))
+    if alarm:
+        vevent.add_component(
+            Alarm.new_display(description=f"Reminder: {event.title}", trigger=-ALARM_BEFORE)
+        )
+    return vevent
+
+
 def test_fast_serialize_is_byte_for_byte_icalendars_to_ical() -> None:
     event = lyon_event(title=TRICKY_TITLE, description="x" * 300 + "é" * 80, sequence=3)
     calendar = new_calendar("REQUEST")
-    vevent: Component = event_component(event, stamp=NOW, alarm=True)
+    vevent: Component = icalendar_vevent(event, stamp=NOW, alarm=True)
     calendar.add_component(vevent)
     assert serialize(calendar) == calendar.to_ical()
+
+
+# Pieces of text that have tripped calendar writers: TEXT escapes, every kind of line
+# break, RFC 6868 carets and quotes in names, characters of 2, 3 and 4 UTF-8 octets
+# (which a fold must not split), and a backslash or caret right at a fold.
+PIECES = [
+    "a", "Z", " ", ",", ";", ":", "\\", "\\N", "\\n", "\n", "\r\n", "\r", '"', "'", "^",
+    "é", "ß", "日本", "🏠", "🎉", "\t", "x" * 70, "é" * 40, "https://kit.example/a?b=1,2;3",
+]  # fmt: skip
+ZONES = ["Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC",
+         "Etc/UTC", "America/St_Johns"]  # fmt: skip
+
+
+def random_text(rng: random.Random, most: int, pieces: list[str] = PIECES) -> str:
+    return "".join(rng.choice(pieces) for _ in range(rng.randint(0, most)))
+
+
+# Names come through the kit's input checks, which let no line break through; URLs are
+# the kit's own.
+URL_PIECES = ["a", "Z", "-", "_", "x" * 70, "?b=1,2;3", "%C3%A9", "#x"]
+ONE_LINE = [p for p in PIECES if "\r" not in p and "\n" not in p]
+
+
+def random_event(rng: random.Random) -> CalendarEvent:
+    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=15 * rng.randint(0, 70_000))
+    return CalendarEvent(
+        uid=f"meeting-{rng.randint(1, 10**9)}@kit.example{random_text(rng, 2)}",
+        sequence=rng.randint(0, 40),
+        title=random_text(rng, 12) or "t",
+        description=random_text(rng, 30),
+        starts_at=start,
+        ends_at=start + timedelta(minutes=30 * rng.randint(1, 8)),
+        timezone=rng.choice(ZONES),
+        location=random_text(rng, 8),
+        url="https://kit.example/meetings/" + random_text(rng, 3, URL_PIECES),
+        status=rng.choice(["CONFIRMED", "CANCELLED"]),
+        geo=rng.choice([None, (rng.uniform(-90, 90), rng.uniform(-180, 180)), (45.0, 4.5)]),
+        organizer=rng.choice([None, Organizer(random_text(rng, 4, ONE_LINE) or "Q", MAIL_FROM)]),
+        attendee=rng.choice([None, Attendee(random_text(rng, 4, ONE_LINE) or "A", "ada@x.org")]),
+        last_modified=rng.choice([None, start - timedelta(days=3, microseconds=1234)]),
+    )
+
+
+def test_the_text_writer_is_byte_for_byte_icalendar_on_random_events() -> None:
+    rng = random.Random(5545)
+    for _ in range(1500):
+        event = random_event(rng)
+        alarm = rng.random() < 0.3
+        stamp = NOW + timedelta(microseconds=rng.randint(0, 10**6))
+        expected = serialize(icalendar_vevent(event, stamp=stamp, alarm=alarm)).decode()
+        assert event_text(event, stamp=stamp, alarm=alarm) == expected, event
+
+
+def test_random_events_pass_icalendar_and_icaljs_strict(node: str) -> None:
+    rng = random.Random(7986)
+    events = [random_event(rng) for _ in range(200)]
+    ics = render_feed(events, name="Random, events", now=NOW)
+    assert_wire_format(ics)
+    parsed, seen = read_both(node, ics)
+    assert len(seen["events"]) == len(parsed.walk("VEVENT")) == len(events)
+    for event, vevent in zip(events, seen["events"], strict=True):
+        assert vevent["uid"].startswith("meeting-") and vevent["location"] is not None
+        assert vevent["description"] == parsed_text(event.description)
+
+
+def parsed_text(text: str) -> str:
+    """What a reader gets back of a TEXT value: every line break read as "\\n" (and, as
+    icalendar writes it, a literal backslash-N too)."""
+    return text.replace("\\N", "\n").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def test_streamed_feed_is_what_icalendar_itself_writes() -> None:
