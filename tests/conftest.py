@@ -18,6 +18,7 @@ from kit.ops.export import kit_tables
 from kit.store.db import apply_migrations, tortoise_config
 from kit.web.app import create_app
 from tests.smtp import smtp_server  # noqa: F401 - fixture
+from tests.writes import writes  # noqa: F401 - fixture
 
 TEST_DATABASE_URL = os.environ.get("KIT_TEST_DATABASE_URL", "")
 
