@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +108,7 @@ def hello_world() -> Iterator[str]:
                     ["curl", "-sf", f"http://127.0.0.1:{port}/"], check=True, capture_output=True
                 )
                 break
-            subprocess.run(["sleep", "0.1"], check=True)
+            time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -155,10 +156,9 @@ async def bench_db(db: str, args: argparse.Namespace, workdir: Path) -> list[str
     rows.append(row("Starlette hello-world", hello_figures, hello_figures))
     async with kit_serve(url, data_dir, workers=1, env=limits, cpus=SERVER_CPU) as server:
         for kind, urls in paths.items():
+            # Nothing else runs in this process meanwhile: wrk may block it.
             wrk(server.base, urls, 2, args.connections)  # warm: templates, pools, caches
-            figures = await asyncio.to_thread(
-                wrk, server.base, urls, args.duration, args.connections
-            )
+            figures = wrk(server.base, urls, args.duration, args.connections)
             rows.append(row(kind, figures, hello_figures))
     header = (
         f"\n### {db}, {args.size:,} meetings (seeded in {seeded:.0f} s)\n\n"

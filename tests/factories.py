@@ -21,7 +21,10 @@ from kit.core.settings import Settings
 from kit.maps.geocoding import make_geocoder
 from kit.maps.places import AddressQuery, Geocoder, Place
 from kit.meetings.service import CreatedMeeting, create_meeting, parse_meeting_input
+from kit.outbox.channels import Sender
+from kit.outbox.email import EmailSender
 from kit.store.models import Campaign, Meeting, OutboxMessage
+from kit.toolkit.mail import Transport
 
 GEOCODER = make_geocoder("offline", "house-meeting-kit-tests/1.0")
 SECRET = "test-secret-key-not-for-production"
@@ -290,3 +293,8 @@ async def assert_seats_agree(database_url: str | None = None) -> None:
     else:
         rows = await query_server(database_url, SEATS_DISAGREE_SQL)
     assert not rows, f"seat counts out of step (public_id, taken, capacity, held): {rows}"
+
+
+def by_email(transport: Transport, mail_from: str = "kit@example.org") -> list[Sender]:
+    """The senders of a worker that delivers email only, over ``transport``."""
+    return [EmailSender(transport, mail_from)]

@@ -26,11 +26,12 @@ from kit.outbox.delivery import (
     run_delivery_loop,
     transport_for,
 )
-from kit.outbox.email import EmailSender, queue_email
+from kit.outbox.email import queue_email
 from kit.outbox.wake import notify
 from kit.store.models import DeliveryStatus, OutboxMessage
 from kit.toolkit.mail import Transport
 from tests.clock import FakeClock
+from tests.factories import by_email
 from tests.servers import settings_env, spawn, until
 from tests.smtp import SmtpServer
 
@@ -61,9 +62,7 @@ async def drain(transport: Transport, worker_id: str, **kwargs: Any) -> Delivery
     deadline = time.monotonic() + 60
     while await OutboxMessage.filter(status=DeliveryStatus.PENDING).exists():
         assert time.monotonic() < deadline, "emails still pending after 60 s"
-        stats = await deliver_due(
-            [EmailSender(transport, "kit@example.org")], worker_id=worker_id, **kwargs
-        )
+        stats = await deliver_due(by_email(transport), worker_id=worker_id, **kwargs)
         for name in vars(total):
             setattr(total, name, getattr(total, name) + getattr(stats, name))
         if not stats.claimed:
@@ -108,9 +107,7 @@ async def test_an_email_queued_in_a_rolled_back_transaction_is_never_sent(
             await queue_email("manage_links", to="lost@example.org", context=CONTEXT)
             raise _Rollback
     await queue(to="kept@example.org")
-    stats = await deliver_due(
-        [EmailSender(Transport(smtp_server.url, tmp_path), "kit@example.org")]
-    )
+    stats = await deliver_due(by_email(Transport(smtp_server.url, tmp_path)))
     assert (stats.claimed, stats.sent) == (1, 1)
     assert [r.rcpt_tos for r in smtp_server.received] == [["kept@example.org"]]
 
@@ -131,11 +128,9 @@ async def test_a_queued_email_is_delivered_once_as_built(
         ],
     )
     transport = Transport(smtp_server.url, tmp_path)
+    assert (await deliver_due(by_email(transport, "House Meeting Kit <kit@example.org>"))).sent == 1
     assert (
-        await deliver_due([EmailSender(transport, "House Meeting Kit <kit@example.org>")])
-    ).sent == 1
-    assert (
-        await deliver_due([EmailSender(transport, "House Meeting Kit <kit@example.org>")])
+        await deliver_due(by_email(transport, "House Meeting Kit <kit@example.org>"))
     ).claimed == 0
 
     [received] = smtp_server.received
@@ -171,7 +166,7 @@ async def test_while_the_server_is_down_emails_wait_and_then_go_out_once(
     transport = Transport(server.url, tmp_path)
     before = datetime.now(UTC)
 
-    stats = await deliver_due([EmailSender(transport, "kit@example.org")])
+    stats = await deliver_due(by_email(transport))
     assert (stats.claimed, stats.retried, stats.released, stats.sent) == (2, 1, 1, 0)
     tried, untried = await OutboxMessage.all().order_by("id")
     assert tried.status == untried.status == DeliveryStatus.PENDING
@@ -179,15 +174,13 @@ async def test_while_the_server_is_down_emails_wait_and_then_go_out_once(
     assert untried.attempts == 0, "an email that was never tried doesn't use up an attempt"
     assert tried.next_attempt_at >= before + delivery.retry_delay(1)
     assert untried.next_attempt_at >= before + delivery.SERVER_DOWN_PAUSE
-    assert (await deliver_due([EmailSender(transport, "kit@example.org")])).claimed == 0, (
-        "backing off"
-    )
+    assert (await deliver_due(by_email(transport))).claimed == 0, "backing off"
 
     server.start()
     try:
         await make_due_now()
-        assert (await deliver_due([EmailSender(transport, "kit@example.org")])).sent == 2
-        assert (await deliver_due([EmailSender(transport, "kit@example.org")])).claimed == 0
+        assert (await deliver_due(by_email(transport))).sent == 2
+        assert (await deliver_due(by_email(transport))).claimed == 0
         assert_each_arrived_once(server, 2)
     finally:
         server.stop()
@@ -204,9 +197,9 @@ async def test_a_refused_recipient_fails_after_fewer_attempts_than_a_down_server
     transport = Transport(smtp_server.url, tmp_path)
 
     for _ in range(delivery.MAX_PERMANENT_ATTEMPTS):
-        await deliver_due([EmailSender(transport, "kit@example.org")])
+        await deliver_due(by_email(transport))
         await make_due_now()
-    assert (await deliver_due([EmailSender(transport, "kit@example.org")])).claimed == 0
+    assert (await deliver_due(by_email(transport))).claimed == 0
 
     refused = await OutboxMessage.get(recipient="nobody@example.org")
     assert refused.status == DeliveryStatus.FAILED
@@ -223,7 +216,7 @@ async def test_transient_refusals_are_retried_up_to_max_attempts(
     await queue(to="busy@example.org")
     transport = Transport(smtp_server.url, tmp_path)
     for attempt in range(1, delivery.MAX_ATTEMPTS + 1):
-        stats = await deliver_due([EmailSender(transport, "kit@example.org")])
+        stats = await deliver_due(by_email(transport))
         row = await OutboxMessage.get()
         assert row.attempts == attempt
         if attempt < delivery.MAX_ATTEMPTS:
@@ -238,7 +231,7 @@ async def test_without_an_smtp_url_emails_land_as_eml_files(db: str, settings: S
     assert settings.smtp_url is None
     await queue(3)
     transport = transport_for(settings)
-    assert (await deliver_due([EmailSender(transport, settings.mail_from)])).sent == 3
+    assert (await deliver_due(by_email(transport, settings.mail_from))).sent == 3
 
     rows = await OutboxMessage.all()
     assert {r.status for r in rows} == {DeliveryStatus.SENT}
@@ -301,19 +294,13 @@ async def test_claims_abandoned_by_a_dead_worker_go_out_after_the_lease(
     assert len(abandoned) == 20
     transport = Transport(smtp_server.url, tmp_path)
 
-    first = await deliver_due(
-        [EmailSender(transport, "kit@example.org")], worker_id="next", now=clock
-    )
+    first = await deliver_due(by_email(transport), worker_id="next", now=clock)
     assert (first.claimed, first.sent) == (10, 10), "leased rows are not taken"
     clock.advance(delivery.LEASE.total_seconds() - 1)
-    early = await deliver_due(
-        [EmailSender(transport, "kit@example.org")], worker_id="next", now=clock
-    )
+    early = await deliver_due(by_email(transport), worker_id="next", now=clock)
     assert early.claimed == 0, "not before the lease ends"
     clock.advance(1)
-    second = await deliver_due(
-        [EmailSender(transport, "kit@example.org")], worker_id="next", now=clock
-    )
+    second = await deliver_due(by_email(transport), worker_id="next", now=clock)
     assert (second.claimed, second.sent) == (20, 20)
 
     assert_each_arrived_once(smtp_server, 30)
@@ -336,7 +323,7 @@ async def test_a_batch_that_outlasts_its_lease_skips_rows_another_worker_took(
     smtp_server.mailbox.delay = 0.05  # the batch is still sending when the other one looks
     slow = asyncio.create_task(
         deliver_due(
-            [EmailSender(Transport(smtp_server.url, tmp_path), "kit@example.org")],
+            by_email(Transport(smtp_server.url, tmp_path)),
             worker_id="slow",
             lease=timedelta(seconds=1),
             now=ticking,
@@ -367,9 +354,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
 
     transport = Transport(smtp_server.url, tmp_path)
     clock = FakeClock()
-    stats = await deliver_due(
-        [EmailSender(transport, "kit@example.org")], worker_id="next", now=clock
-    )
+    stats = await deliver_due(by_email(transport), worker_id="next", now=clock)
     assert (stats.claimed, stats.sent) == (30, 30), "the dead worker's batch is still leased"
     clock.advance(6)  # past the dead worker's 5 s lease
     await drain(transport, "next", now=clock)  # sends the dead worker's batch
@@ -416,7 +401,7 @@ async def test_stopping_hands_claimed_emails_back(
     stop = asyncio.Event()
     stop.set()
     stats = await deliver_due(
-        [EmailSender(Transport(smtp_server.url, tmp_path), "x@example.org")], stop=stop
+        by_email(Transport(smtp_server.url, tmp_path), "x@example.org"), stop=stop
     )
     assert (stats.claimed, stats.released, stats.sent) == (5, 5, 0)
     rows = await OutboxMessage.all()
@@ -433,7 +418,7 @@ async def test_the_loop_wakes_on_new_mail_and_outlives_database_errors(
     stop = asyncio.Event()
     loop = asyncio.create_task(
         run_delivery_loop(
-            [EmailSender(Transport(smtp_server.url, tmp_path), "kit@example.org")],
+            by_email(Transport(smtp_server.url, tmp_path)),
             stop=stop,
             interval=3600,
         )

@@ -16,10 +16,9 @@ import pytest
 from kit.outbox import delivery
 from kit.outbox import queue as outbox
 from kit.outbox.delivery import deliver_due
-from kit.outbox.email import EmailSender
 from kit.store.models import DeliveryStatus, Meeting, OutboxMessage
 from kit.toolkit.mail import Transport
-from tests.factories import make_meeting
+from tests.factories import by_email, make_meeting
 from tests.outbox.test_delivery import assert_each_arrived_once, make_due_now
 from tests.servers import run_kit
 from tests.smtp import SmtpServer
@@ -53,7 +52,7 @@ async def test_emails_given_up_in_a_long_outage_go_out_once_when_retried(
     server = SmtpServer(unused_tcp_port)
     transport = Transport(server.url, tmp_path)
     for _ in range(delivery.MAX_ATTEMPTS):  # the server stays down through every retry
-        await deliver_due([EmailSender(transport, "kit@example.org")])
+        await deliver_due(by_email(transport))
         await make_due_now()
     [email] = await OutboxMessage.all()
     assert (email.status, email.attempts) == (DeliveryStatus.FAILED, delivery.MAX_ATTEMPTS)
@@ -67,9 +66,9 @@ async def test_emails_given_up_in_a_long_outage_go_out_once_when_retried(
     try:
         requeued = await outbox.retry(every=True)
         assert requeued.ids == [email.id] and requeued.skipped == []
-        assert (await deliver_due([EmailSender(transport, "kit@example.org")])).sent == 1
+        assert (await deliver_due(by_email(transport))).sent == 1
         assert (await outbox.retry(every=True)).ids == [], "nothing failed any more"
-        assert (await deliver_due([EmailSender(transport, "kit@example.org")])).claimed == 0
+        assert (await deliver_due(by_email(transport))).claimed == 0
         assert_each_arrived_once(server, 1)
     finally:
         server.stop()
