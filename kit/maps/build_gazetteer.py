@@ -113,7 +113,7 @@ CREATE TABLE postcodes (code TEXT NOT NULL, country TEXT NOT NULL, shown TEXT NO
 """
 # Created after the rows are in: faster than maintaining them during the inserts.
 INDEXES = """
-CREATE INDEX places_lat ON places (lat);
+CREATE INDEX places_point ON places (lat, lon);
 CREATE INDEX qualifiers_norm ON qualifiers (norm);
 """
 

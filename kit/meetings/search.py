@@ -5,27 +5,30 @@ The pure parts (query parameters, the sort key, cursors, boxes) are maps leaves
 ``QueryError`` becomes the kit's ValidationError (one 400 for the web to render).
 
 Every search reads many meetings per request on hot paths, so it skips the ORM's
-query building and writes SQL that SQLite and PostgreSQL both plan onto the
-(approx_lat, approx_lon) index, reading only the columns the public view needs.
+query building and writes SQL, reading only the columns the public view needs.
 Distances are measured to each meeting's PUBLIC point, the point the map shows
 (``kit.maps.privacy.public_point``): never to a home's exact spot (three distances
 would give the house away by trilateration), and never to a hidden point other than
 the one shown.
 
-How nearest-first stays fast at a million meetings with the plain btree index:
-a bounding box on the indexed columns, then ordering by ``Origin``'s arithmetic-only
-distance; the box grows from a small circle until it holds one more meeting than the
-page needs (or reaches ``radius_km``), so a dense city sorts a hundred rows instead of
-tens of thousands; keyset pagination; haversine in Python for the page's rows only;
-campaigns for the whole page in one query.
+How nearest-first stays fast at a million meetings: a spatial index on the public
+point of every published public meeting (SQLite's R*Tree, PostgreSQL's GiST; see
+``kit/store/migrations/0012_spatial_index.py``) finds the meetings in a bounding box,
+ordered by ``Origin``'s arithmetic-only distance; the box grows from a small circle
+until it holds one more meeting than the page needs (or reaches ``radius_km``), so a
+dense city sorts a few hundred index entries instead of tens of thousands. The page is
+cut from the index's candidates first and only its own rows are read whole, with their
+campaigns, in the same query (``page_sql``); keyset pagination; haversine in Python for
+the page's rows only. One query shape on both databases (``near_sql`` differs only in
+how the index is named), checked against reading every meeting on random data
+(``tests/meetings/test_spatial_index.py``).
 
 Sorted by date (``sort="date"``, soonest first) the box can't grow from the centre:
 the soonest meeting may be at the edge. The whole radius's box is read on the same
-index and sorted by (starts_at, public_id), which costs what the radius holds (about
-7,000 rows for 25 km around Manhattan at a million meetings worldwide: tens of ms, not
-the nearest-first search's 2 ms); wide searches first try the next meetings in start
-order (``fetch_soonest``). A campaign's meetings without a place (``list_upcoming``)
-have no box at all. Both are paged by a keyset on (starts_at, public_id).
+index and sorted by (starts_at, public_id), which costs what the radius holds; wide
+searches first try the next meetings in start order (``fetch_soonest``). A campaign's
+meetings without a place (``list_upcoming``) have no box at all. Both are paged by a
+keyset on (starts_at, public_id).
 
 The map's box (``meetings_in_bbox``) is matched against the same public point each
 feature shows (``feature_collection``, built from ``public_meeting()``).
@@ -33,7 +36,7 @@ feature shows (``feature_collection``, built from ``public_meeting()``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,7 +69,7 @@ from kit.maps.geojson import features_to_collection, public_to_feature
 from kit.maps.privacy import haversine_km
 from kit.meetings.public import listed_sql, public_meeting
 from kit.store.models import Campaign, Meeting
-from kit.store.sql import SqlParams, as_datetime
+from kit.store.sql import SqlParams, as_datetime, partial_model
 
 MAX_FEATURES = 2000
 
@@ -161,39 +164,67 @@ def public_upcoming_sql(
     return conditions
 
 
-def lon_ranges_sql(p: SqlParams, ranges: Sequence[tuple[float, float]]) -> str:
+def lon_ranges_sql(p: SqlParams, ranges: Sequence[tuple[float, float]], table: str = "") -> str:
     """approx_lon within any of the ranges (two when a box crosses the antimeridian)."""
-    parts = [f"approx_lon BETWEEN {p.real(west)} AND {p.real(east)}" for west, east in ranges]
-    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+    return any_of([f"{table}approx_lon BETWEEN {p.real(w)} AND {p.real(e)}" for w, e in ranges])
 
 
-def columns_sql() -> str:
-    return ", ".join(PUBLIC_COLUMNS)
+def columns_sql(table: str = "") -> str:
+    """The public columns, of ``table`` when given (``"m."``) but named plainly."""
+    if not table:
+        return ", ".join(PUBLIC_COLUMNS)
+    return ", ".join(f"{table}{c} AS {c}" for c in PUBLIC_COLUMNS)
 
 
 async def meetings_from_rows(rows: Iterable[dict[str, Any]]) -> list[Meeting]:
     """Meeting objects from raw rows, with their campaigns, as select_related would give.
 
     They hold PUBLIC_COLUMNS only (Tortoise marks them partial): enough for
-    public_meeting(), not for saving.
+    public_meeting(), not for saving. Rows read with their campaign joined
+    (``with_campaigns``, ``page_sql``) carry what a meeting card shows of it
+    (CAMPAIGN_SHOWN); others have whole campaigns looked up in one more query.
     """
-    meetings = [Meeting._init_from_db(**_python_values(row)) for row in rows]
-    ids = {m.campaign_id for m in meetings if m.campaign_id is not None}  # type: ignore[attr-defined]
-    campaigns = await campaigns_by_id(ids)
+    rows = list(rows)
+    meetings = [partial_model(Meeting, row, PUBLIC_COLUMNS) for row in rows]
+    if rows and JOINED_ID in rows[0]:
+        campaigns = campaigns_from_rows(rows)
+    else:
+        campaigns = await campaigns_by_id({m.campaign_id for m in meetings if m.campaign_id})  # type: ignore[attr-defined]
     for meeting in meetings:
         # The slot select_related("campaign") fills; `meeting.campaign` reads it.
         object.__setattr__(meeting, "_campaign", campaigns.get(meeting.campaign_id))  # type: ignore[attr-defined]
     return meetings
 
 
-def _python_values(row: dict[str, Any]) -> dict[str, Any]:
-    values = {c: row[c] for c in PUBLIC_COLUMNS}
-    for column in ("starts_at", "ends_at"):
-        if isinstance(values[column], str):
-            # SQLite hands back text; the C parser is ~10x faster than the one
-            # Tortoise would use, and this is the hottest part of building a page.
-            values[column] = datetime.fromisoformat(values[column])
-    return values
+JOINED = "campaign__"
+JOINED_ID = f"{JOINED}id"
+# What the public view and a meeting's card show of its campaign.
+CAMPAIGN_SHOWN = ("id", "slug", "name", "is_public")
+CAMPAIGN_JOINED = tuple(f"{JOINED}{c}" for c in CAMPAIGN_SHOWN)
+BY_START = "page.starts_at, page.public_id"
+
+
+def campaign_columns_sql() -> str:
+    return ", ".join(f"c.{c} AS {JOINED}{c}" for c in CAMPAIGN_SHOWN)
+
+
+def with_campaigns(sql: str, order: str) -> str:
+    """A page's query with each row's campaign joined on (one round trip, not two):
+    the page is cut first, so only its own rows are joined."""
+    return (
+        f"SELECT page.*, {campaign_columns_sql()} FROM ({sql}) AS page "
+        f"LEFT JOIN campaign AS c ON c.id = page.campaign_id ORDER BY {order}"
+    )
+
+
+def campaigns_from_rows(rows: list[dict[str, Any]]) -> dict[int, Campaign]:
+    campaigns: dict[int, Campaign] = {}
+    for row in rows:
+        cid = row[JOINED_ID]
+        if cid is not None and cid not in campaigns:
+            shown = {c: row[j] for c, j in zip(CAMPAIGN_SHOWN, CAMPAIGN_JOINED, strict=True)}
+            campaigns[cid] = partial_model(Campaign, shown, CAMPAIGN_SHOWN)
+    return campaigns
 
 
 async def campaigns_by_id(ids: set[int]) -> dict[int, Campaign]:
@@ -252,25 +283,34 @@ def date_cursor(text: str | None, search: str) -> Since | None:
         return decode_date_cursor(text, search) if text else None
 
 
-def filters_sql(p: SqlParams, q: Filters, now: datetime, *, by_location: bool = True) -> list[str]:
-    """The public-listing rule and the query's own filters, as SQL conditions."""
-    column = p.filter_only if by_location else str
-    where = public_upcoming_sql(p, now, q.campaign_id, by_location=by_location)
+def filters_sql(
+    p: SqlParams, q: Filters, now: datetime, column: Callable[[str], str] = str
+) -> list[str]:
+    """The public-listing rule and the query's own filters, as SQL conditions on the
+    columns ``column`` names (``"s.starts_at"`` for ``starts_at``, say)."""
+    where = listed_sql(p, now, column)
+    if q.campaign_id is not None:
+        where.append(f"{column('campaign_id')} = {p.add(q.campaign_id)}")
     if q.starts_from is not None:
         where.append(f"{column('starts_at')} >= {p.time(q.starts_from)}")
     if q.starts_before is not None:
         where.append(f"{column('starts_at')} < {p.time(q.starts_before)}")
     if q.has_space:
-        where.append("seats_taken < capacity")
+        where.append(f"{column('seats_taken')} < {column('capacity')}")
     return where
 
 
-def box_sql(p: SqlParams, origin: Origin, radius_km: float) -> list[str]:
-    """The bounding box on the (approx_lat, approx_lon) index."""
+def of_spot(name: str) -> str:
+    """A column of the meeting a spatial search reads (``near_sql``'s ``s``)."""
+    return f"s.{name}"
+
+
+def box_sql(p: SqlParams, origin: Origin, radius_km: float, table: str = "") -> list[str]:
+    """The bounding box on (approx_lat, approx_lon), of ``table`` when given (``"s."``)."""
     south, north, lon_ranges = origin.box(radius_km)
-    where = [f"approx_lat BETWEEN {p.real(south)} AND {p.real(north)}"]
+    where = [f"{table}approx_lat BETWEEN {p.real(south)} AND {p.real(north)}"]
     if lon_ranges is not None:
-        where.append(lon_ranges_sql(p, lon_ranges))
+        where.append(lon_ranges_sql(p, lon_ranges, table))
     return where
 
 
@@ -280,35 +320,89 @@ async def fetch_within(
     """Up to limit + 1 rows with key <= radius², after the cursor, in order."""
     conn = Meeting._meta.db
     p = SqlParams(conn.capabilities.dialect)
-    key = key_sql(origin, p)
-    where = box_sql(p, origin, radius_km) + filters_sql(p, q, now)
+    source, where = near_sql(p, q, origin, radius_km, now)
     outer = [f"k <= {p.real(km_to_key(radius_km))}"]
     if after is not None:
         d, pid = p.real(after.key), p.add(after.public_id)
         outer.append(f"(k > {d} OR (k = {d} AND public_id > {pid}))")
-    sql = (
-        f"SELECT * FROM (SELECT {columns_sql()}, {key} AS k FROM meeting "
-        f"WHERE {' AND '.join(where)}) AS candidate "
+    inner = (
+        f"SELECT s.id AS id, s.public_id AS public_id, {key_sql(origin, p, 's.')} AS k "
+        f"FROM {source} WHERE {' AND '.join(where)}"
+    )
+    page = (
+        f"SELECT id, public_id, k FROM ({inner}) AS candidate "
         f"WHERE {' AND '.join(outer)} ORDER BY k, public_id LIMIT {p.add(q.limit + 1)}"
     )
-    return await conn.execute_query_dict(sql, p.values)
+    return await conn.execute_query_dict(page_sql(page, "page.k, m.public_id", "k"), p.values)
 
 
-def since_sql(p: SqlParams, since: Since, starts: str = "starts_at") -> str:
+def near_sql(
+    p: SqlParams, q: Filters, origin: Origin, radius_km: float, now: datetime
+) -> tuple[str, list[str]]:
+    """FROM and WHERE for the listed meetings of the query whose public point is
+    within ``radius_km``'s box, found through the spatial index
+    (``kit/store/migrations/0012_spatial_index.py``); ``s`` is the meeting. Only
+    what filters and sorts is read for every candidate; the page's own meetings are
+    then read whole (``page_sql``).
+
+    Both indexes hold published public meetings only; the whole listed rule is
+    checked on the rows anyway (``filters_sql``).
+    """
+    south, north, lon_ranges = origin.box(radius_km)
+    # On PostgreSQL the listed rule's status and visibility, written as constants,
+    # are also the partial index's predicate, word for word, as the planner needs.
+    where = filters_sql(p, q, now, of_spot)
+    if not p.postgres:
+        # SQLite's R*Tree: its 32-bit bounds are rounded outwards, so comparing them
+        # with the box loses nothing. CROSS JOIN: the R*Tree drives, and the
+        # meeting's row (``s``) is read by rowid for each of its entries.
+        spot = [f"r.north >= {p.real(south)}", f"r.south <= {p.real(north)}"]
+        if lon_ranges is not None:
+            ranges = [f"(r.east >= {p.real(w)} AND r.west <= {p.real(e)})" for w, e in lon_ranges]
+            spot.append(any_of(ranges))
+        exact = box_sql(p, origin, radius_km, "s.")
+        return "meeting_rtree AS r CROSS JOIN meeting AS s", [*spot, "s.id = r.id", *exact, *where]
+    # PostgreSQL's partial GiST index on point(lon, lat): the same expression and
+    # the index's own WHERE written out, so the planner can match both. Its points and
+    # boxes are float8, exact: no BETWEEN beside them, which would tempt the planner
+    # onto the (approx_lat, approx_lon) btree and its band of latitude round the globe.
+    boxes = [(-180.0, 180.0)] if lon_ranges is None else lon_ranges
+    point = "point(s.approx_lon, s.approx_lat)"
+    spot = [
+        f"{point} <@ box(point({p.real(w)}, {p.real(south)}), point({p.real(e)}, {p.real(north)}))"
+        for w, e in boxes
+    ]
+    return "meeting AS s", [any_of(spot), *where]
+
+
+def page_sql(page: str, order: str, *extra: str) -> str:
+    """The meetings of a page cut from the spatial index (``page`` selects their
+    ids, and ``extra`` columns), with their public columns and campaigns joined."""
+    columns = [f"m.{c} AS {c}" for c in PUBLIC_COLUMNS] + [f"page.{c} AS {c}" for c in extra]
+    return (
+        f"SELECT {', '.join(columns)}, {campaign_columns_sql()} FROM ({page}) AS page "
+        "JOIN meeting AS m ON m.id = page.id "
+        f"LEFT JOIN campaign AS c ON c.id = m.campaign_id ORDER BY {order}"
+    )
+
+
+def any_of(conditions: list[str]) -> str:
+    return conditions[0] if len(conditions) == 1 else "(" + " OR ".join(conditions) + ")"
+
+
+def since_sql(
+    p: SqlParams, since: Since, starts: str = "starts_at", public_id: str = "public_id"
+) -> str:
     """After the cursor in (starts_at, public_id) order."""
     t, pid = p.time(since.starts_at), p.add(since.public_id)
     # The first bound alone is a range on starts_at an index can seek to.
-    return f"{starts} >= {t} AND ({starts} > {t} OR public_id > {pid})"
+    return f"{starts} >= {t} AND ({starts} > {t} OR {public_id} > {pid})"
 
 
-def soonest_sql(
-    p: SqlParams, q: Filters, now: datetime, since: Since | None, *, by_location: bool
-) -> list[str]:
-    where = filters_sql(p, q, now, by_location=by_location)
+def soonest_sql(p: SqlParams, q: Filters, now: datetime, since: Since | None) -> list[str]:
+    where = filters_sql(p, q, now)
     if since is not None:
-        where.append(
-            since_sql(p, since, p.filter_only("starts_at") if by_location else "starts_at")
-        )
+        where.append(since_sql(p, since))
     return where
 
 
@@ -320,9 +414,9 @@ async def fetch_upcoming(q: Filters, now: datetime, since: Since | None) -> list
     walks the (status, starts_at) index)."""
     conn = Meeting._meta.db
     p = SqlParams(conn.capabilities.dialect)
-    where = " AND ".join(soonest_sql(p, q, now, since, by_location=False))
+    where = " AND ".join(soonest_sql(p, q, now, since))
     sql = f"SELECT {columns_sql()} FROM meeting WHERE {where} {SOONEST} {p.add(q.limit + 1)}"
-    return await conn.execute_query_dict(sql, p.values)
+    return await conn.execute_query_dict(with_campaigns(sql, BY_START), p.values)
 
 
 async def fetch_soonest(
@@ -356,7 +450,7 @@ async def fetch_soonest_walking(
 ) -> list[dict[str, Any]]:
     conn = Meeting._meta.db
     p = SqlParams(conn.capabilities.dialect)
-    walk = " AND ".join(soonest_sql(p, q, now, since, by_location=False))
+    walk = " AND ".join(soonest_sql(p, q, now, since))
     # A prefix of the (starts_at, public_id) order, so whatever it holds inside the
     # circle comes, in this order, before anything after it.
     walked = f"SELECT {columns_sql()} FROM meeting WHERE {walk} {SOONEST} {p.add(WALK_ROWS)}"
@@ -366,7 +460,7 @@ async def fetch_soonest_walking(
         f"SELECT {columns_sql()} FROM ({walked}) AS walked WHERE {' AND '.join(inside)} "
         f"{SOONEST} {p.add(q.limit + 1)}"
     )
-    return await conn.execute_query_dict(sql, p.values)
+    return await conn.execute_query_dict(with_campaigns(sql, BY_START), p.values)
 
 
 async def fetch_soonest_in_box(
@@ -374,13 +468,18 @@ async def fetch_soonest_in_box(
 ) -> list[dict[str, Any]]:
     conn = Meeting._meta.db
     p = SqlParams(conn.capabilities.dialect)
-    where = box_sql(p, origin, q.radius_km) + soonest_sql(p, q, now, since, by_location=True)
-    sql = (
-        f"SELECT {columns_sql()} FROM (SELECT {columns_sql()}, {key_sql(origin, p)} AS k "
-        f"FROM meeting WHERE {' AND '.join(where)}) AS candidate "
+    source, where = near_sql(p, q, origin, q.radius_km, now)
+    if since is not None:
+        where.append(since_sql(p, since, "s.starts_at", "s.public_id"))
+    inner = (
+        f"SELECT s.id AS id, s.public_id AS public_id, s.starts_at AS starts_at, "
+        f"{key_sql(origin, p, 's.')} AS k FROM {source} WHERE {' AND '.join(where)}"
+    )
+    page = (
+        f"SELECT id FROM ({inner}) AS candidate "
         f"WHERE k <= {p.real(km_to_key(q.radius_km))} {SOONEST} {p.add(q.limit + 1)}"
     )
-    return await conn.execute_query_dict(sql, p.values)
+    return await conn.execute_query_dict(page_sql(page, "m.starts_at, m.public_id"), p.values)
 
 
 async def to_page(q: NearbyQuery, rows: list[dict[str, Any]], search: str) -> NearbyPage:
@@ -413,11 +512,11 @@ def with_distances(q: NearbyQuery, meetings: list[Meeting], next_cursor: str | N
     return NearbyPage(items, next_cursor)
 
 
-def key_sql(origin: Origin, p: SqlParams) -> str:
-    """``Origin``'s sort key over (approx_lat, approx_lon), in SQL."""
+def key_sql(origin: Origin, p: SqlParams, table: str = "") -> str:
+    """``Origin``'s sort key over (approx_lat, approx_lon) of ``table``, in SQL."""
     lat, lon = p.real(origin.lat), p.real(origin.lon)
-    dy = f"(approx_lat - {lat})"
-    dlon = f"(approx_lon - {lon})"
+    dy = f"({table}approx_lat - {lat})"
+    dlon = f"({table}approx_lon - {lon})"
     if origin.wraps:
         # Always the same expression for one search, so a cursor's key compares exactly.
         dlon = (

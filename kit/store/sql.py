@@ -18,10 +18,13 @@ never mistaken for one. ``time`` writes a datetime the way each database compare
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
-from tortoise import Tortoise
+from tortoise import Tortoise, fields
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 
@@ -90,3 +93,50 @@ def as_datetime(value: Any) -> datetime | None:
 def as_date(value: Any) -> date:
     """A date as read raw: asyncpg gives a date, SQLite text ("2026-11-30")."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+# --- model objects from raw rows, fast ------------------------------------------------
+
+M = TypeVar("M", bound=Model)
+Convert = Callable[[Any], Any] | None
+
+
+def partial_model(model: type[M], row: Mapping[str, Any], columns: tuple[str, ...]) -> M:
+    """A read-only model object holding ``columns`` of a raw row, what
+    ``model._init_from_db(**row)`` gives for those columns (a test holds them equal).
+
+    Tortoise's own path for a partial row builds its sets of field kinds and converts
+    each field through its generic converter, every row: 60 µs for a meeting, a third
+    of a nearby search. Here the converters are chosen once per model and columns.
+    """
+    item = model.__new__(model)
+    _set = object.__setattr__
+    _set(item, "_partial", True)
+    _set(item, "_saved_in_db", True)
+    _set(item, "_custom_generated_pk", False)
+    _set(item, "_await_when_save", {})
+    for column, name, convert in _converters(model, columns):
+        value = row[column]
+        _set(item, name, value if convert is None or value is None else convert(value))
+    return item
+
+
+@cache
+def _converters(model: type[Model], columns: tuple[str, ...]) -> list[tuple[str, str, Convert]]:
+    meta = model._meta
+    native = {key for key, _, _ in meta.db_native_fields}
+    found: list[tuple[str, str, Convert]] = []
+    for column in columns:
+        name = meta.fields_db_projection_reverse.get(column, column)
+        field = meta.fields_map[name]
+        convert: Convert
+        if column in native:
+            convert = None
+        elif isinstance(field, fields.DatetimeField):
+            convert = as_datetime
+        elif isinstance(field, fields.data.CharEnumFieldInstance):
+            convert = field.enum_type
+        else:
+            convert = field.to_python_value
+        found.append((column, name, convert))
+    return found

@@ -36,13 +36,25 @@ class RunSQLOnPostgres(ops.RunSQL):
 
 
 class RunSQLByDialect(ops.RunSQL):
-    """The same change spelled for each database (JSON functions differ), forward only."""
+    """The same change spelled for each database (JSON functions differ), forward only.
+
+    A list is run one statement at a time, each whole: Tortoise's SQLite editor splits
+    a string on every ";", which would cut a trigger's BEGIN ... END body apart.
+    """
 
     def __init__(self, *, sqlite: str | list[str], postgres: str | list[str]) -> None:
         super().__init__(sqlite)
         self.by_dialect = {"sqlite": sqlite, "postgres": postgres}
 
     async def database_forward(self, app_label, old_state, new_state, state_editor=None):
-        if state_editor:
-            sql = self.by_dialect[state_editor.client.capabilities.dialect]
+        if not state_editor:
+            return
+        sql = self.by_dialect[state_editor.client.capabilities.dialect]
+        if isinstance(sql, str):
             await self._run_sql(state_editor, sql)
+            return
+        for statement in sql:
+            if state_editor.collect_sql:
+                state_editor.collected_sql.append(statement)
+            else:
+                await state_editor.client.execute_query(statement)
