@@ -36,13 +36,29 @@ class RunSQLOnPostgres(ops.RunSQL):
 
 
 class RunSQLByDialect(ops.RunSQL):
-    """The same change spelled for each database (JSON functions differ), forward only."""
+    """The same change spelled for each database (JSON functions differ), forward only.
 
-    def __init__(self, *, sqlite: str | list[str], postgres: str | list[str]) -> None:
+    ``whole_statements``: each string is one statement, run as it is. Tortoise's SQLite
+    schema editor splits what it runs on ";", which cuts a trigger's body apart.
+    """
+
+    def __init__(
+        self,
+        *,
+        sqlite: str | list[str],
+        postgres: str | list[str],
+        whole_statements: bool = False,
+    ) -> None:
         super().__init__(sqlite)
         self.by_dialect = {"sqlite": sqlite, "postgres": postgres}
+        self.whole_statements = whole_statements
 
     async def database_forward(self, app_label, old_state, new_state, state_editor=None):
-        if state_editor:
-            sql = self.by_dialect[state_editor.client.capabilities.dialect]
+        if not state_editor:
+            return
+        sql = self.by_dialect[state_editor.client.capabilities.dialect]
+        if not self.whole_statements or state_editor.collect_sql:
             await self._run_sql(state_editor, sql)
+            return
+        for statement in [sql] if isinstance(sql, str) else sql:
+            await state_editor.client.execute_query(statement)
