@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import random
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 from kit.meetings.map_clusters import (
     MAX_CELLS,
     POINTS_UP_TO,
+    STORED_LEVELS,
     Grid,
     clusters_in,
     grid_for,
@@ -200,3 +202,8 @@ async def test_a_bad_zoom_is_a_400(db: str, client: httpx.AsyncClient, zoom: str
     response = await client.get("/api/meetings.geojson", params={"bbox": "1,2,3,4", "zoom": zoom})
     assert response.status_code == 400
     assert "zoom" in response.json()["fields"]
+
+
+def test_the_triggers_keep_the_levels_the_map_reads() -> None:
+    migration = importlib.import_module("kit.store.migrations.0013_map_cells")
+    assert migration._LEVELS == STORED_LEVELS
