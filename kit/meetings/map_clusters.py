@@ -13,7 +13,7 @@ Where the counts come from:
 
 - coarse zooms (level <= 12): the ``map_cell`` table, kept in step by triggers on
   the meeting table (migration 0013), at the stored level just at or below the one
-  asked (cells at most four times wider). It counts published public meetings by
+  asked (cells at most twice as wide). It counts published public meetings by
   the UTC day they start: the days after today are summed from it, and today's
   meetings not yet started (the listing rule's ``starts_at > now``) are counted from
   the meeting table on its (status, starts_at) index. So past meetings drop out at
