@@ -115,6 +115,12 @@ def hello_world() -> Iterator[str]:
         process.wait(10)
 
 
+def box_around(lat: float, lon: float, dx: float, dy: float) -> str:
+    west, east = max(-180.0, lon - dx), min(180.0, lon + dx)
+    south, north = max(-90.0, lat - dy), min(90.0, lat + dy)
+    return f"{west:.4f},{south:.4f},{east:.4f},{north:.4f}"
+
+
 async def paths_by_kind(url: str, points: list[tuple[float, float]]) -> dict[str, list[str]]:
     rows = await fetch_rows(
         url,
@@ -128,6 +134,9 @@ async def paths_by_kind(url: str, points: list[tuple[float, float]]) -> dict[str
         f"{lon - 0.08:.4f},{lat - 0.05:.4f},{lon + 0.08:.4f},{lat + 0.05:.4f}"
         for lat, lon in points
     ]
+    # A state or a small country, and a continent (bench/map.py's boxes): clusters.
+    regions = [box_around(lat, lon, 4.0, 2.5) for lat, lon in points]
+    continents = [box_around(lat, lon, 35.0, 20.0) for lat, lon in points]
     return {
         "`/healthz`": ["/healthz"],
         "nearby search, 20 results (`/api/meetings?near=lat,lon`)": [
@@ -136,6 +145,10 @@ async def paths_by_kind(url: str, points: list[tuple[float, float]]) -> dict[str
         "`/find` HTML (`?near=lat,lon`)": [f"/find?near={p}" for p in near],
         "meeting page HTML": [f"/meetings/{m}" for m in meetings],
         "GeoJSON, a city-sized map box": [f"/api/meetings.geojson?bbox={b}" for b in boxes],
+        "GeoJSON, a region-sized map box": [f"/api/meetings.geojson?bbox={b}" for b in regions],
+        "GeoJSON, a continent-sized map box": [
+            f"/api/meetings.geojson?bbox={b}" for b in continents
+        ],
         "near-me `.ics` feed (warm after the first pass)": [
             f"/meetings.ics?near={p}" for p in near
         ],

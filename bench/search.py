@@ -272,6 +272,9 @@ def seed_sqlite(path: Path, size: int, cities: list[City]) -> None:
     db = sqlite3.connect(path)
     try:
         db.execute("PRAGMA synchronous=OFF")
+        # The map_cell triggers upsert all over that table's index: with SQLite's 2 MB
+        # default cache the one big transaction spills and rereads pages without end.
+        db.execute("PRAGMA cache_size=-400000")
         with db:
             db.executemany(insert_sql("person", PERSON_COLUMNS), map(for_sqlite, people))
             db.executemany(insert_sql("campaign", CAMPAIGN_COLUMNS), map(for_sqlite, campaigns))

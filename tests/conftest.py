@@ -78,6 +78,8 @@ async def empty_all_tables() -> None:
         await conn.execute_script(
             "PRAGMA foreign_keys=OFF;"
             + "".join(f'DELETE FROM "{t}";' for t in tables)
+            # Deleting meetings ran the map_cell triggers (migration 0013): empty it again.
+            + 'DELETE FROM "map_cell";'
             + "PRAGMA foreign_keys=ON;"
         )
 

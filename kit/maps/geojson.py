@@ -33,3 +33,26 @@ def public_to_feature(public: dict[str, Any]) -> dict[str, Any]:
 
 def features_to_collection(features: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": list(features)}
+
+
+def cluster_to_feature(
+    cluster_id: str,
+    count: int,
+    lat: float,
+    lon: float,
+    bounds: tuple[float, float, float, float],
+    zoom_to: int,
+) -> dict[str, Any]:
+    """A cluster of ``count`` meetings at the mean of their public points; ``bounds``
+    (west, south, east, north) is its cell, what a click zooms the map to."""
+    return {
+        "type": "Feature",
+        "id": cluster_id,
+        "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+        "properties": {
+            "cluster": True,
+            "count": count,
+            "bbox": [round(v, 6) for v in bounds],
+            "zoom_to": zoom_to,
+        },
+    }

@@ -18,7 +18,7 @@ from kit.maps.countries import country_name
 from kit.maps.distance import DistanceUnit, unit_for
 from kit.maps.gazetteer import US_ZIP_COUNTRIES, parse_zip
 from kit.maps.places import Geocoder, Place
-from kit.meetings import search
+from kit.meetings import map_clusters, search
 from kit.store.models import Campaign, Meeting
 
 
@@ -315,11 +315,22 @@ async def list_campaign_meetings(
     return CampaignListing(campaign, page.items, page.next_cursor)
 
 
-async def meetings_in_view(params: Mapping[str, str]) -> list[Meeting]:
-    """The map's points for the visible box (``bbox=west,south,east,north``)."""
+async def meetings_in_view(params: Mapping[str, str]) -> map_clusters.MapView:
+    """The map's points, or clusters, for the visible box (``bbox=west,south,east,north``,
+    ``zoom=0..20``: derived from the box when left out)."""
     try:
-        west, south, east, north = search.parse_bbox(params.get("bbox", ""))
+        box = search.parse_bbox(params.get("bbox", ""))
     except ValidationError as exc:
         raise InvalidQuery(exc.fields) from None
+    zoom = parse_zoom(params.get("zoom"))
     campaign_id = await campaign_id_for(params.get("campaign"))
-    return await search.meetings_in_bbox(west, south, east, north, campaign_id=campaign_id)
+    return await map_clusters.map_view(box, zoom=zoom, campaign_id=campaign_id)
+
+
+def parse_zoom(text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    if not text.isascii() or not text.isdigit() or int(text) > map_clusters.MAX_ZOOM:
+        top = map_clusters.MAX_ZOOM
+        raise InvalidQuery({"zoom": f"The zoom is a whole number from 0 to {top}."})
+    return int(text)

@@ -547,3 +547,29 @@ class MeetingFlag(Model):
         table = "meeting_flag"
         unique_together = (("meeting", "reporter_key"),)
         indexes = (("resolved_at", "created_at"),)
+
+
+class MapCell(Model):
+    """How many listed-to-be meetings a map cell holds, by campaign and day of start.
+
+    Kept in step with the meeting table by database triggers (migration 0013): a
+    published public meeting adds itself to one row per stored level, under campaign
+    key 0 (every meeting) and under its campaign's id, in the UTC day it starts.
+    ``sum_lat``/``sum_lon`` add up PUBLIC points only (approx_lat/approx_lon), so a
+    cluster sits at the mean of what the map would show. Rows of past days are never
+    read (kit.meetings.map_clusters reads the days after today).
+    """
+
+    id = fields.IntField(primary_key=True)
+    level = fields.SmallIntField()  # cells of 360 / 2**level degrees
+    campaign_key = fields.IntField()  # 0: every meeting, else a campaign's id
+    y = fields.IntField()
+    x = fields.IntField()
+    day = fields.IntField()  # days since 1970-01-01 (UTC) of starts_at
+    count = fields.IntField(default=0)
+    sum_lat = fields.FloatField(default=0.0)
+    sum_lon = fields.FloatField(default=0.0)
+
+    class Meta:
+        table = "map_cell"
+        unique_together = (("level", "campaign_key", "y", "x", "day"),)

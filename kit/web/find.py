@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from kit.campaigns.service import list_campaigns
 from kit.maps.countries import country_names
-from kit.meetings import discovery, search
+from kit.meetings import discovery, map_clusters
 from kit.meetings.discovery import InvalidQuery
 from kit.meetings.public import public_location, public_meeting
 from kit.store.models import Meeting
@@ -182,15 +182,22 @@ async def meetings_geojson(request: Request) -> Response:
     parameters:
       - {name: bbox, in: query, required: true, schema: {type: string, minLength: 7},
          description: "west,south,east,north in degrees"}
+      - {name: zoom, in: query, schema: {type: integer, minimum: 0, maximum: 20},
+         description: "the map's zoom; derived from the box's width when left out"}
       - {name: campaign, in: query, schema: {type: string}}
     responses:
       "200":
-        description: A FeatureCollection; homes are at their approximate point.
+        description: >
+          A FeatureCollection. A box holding up to 250 listed meetings gets them as
+          points, homes at their approximate point. A fuller one gets at most 1,000
+          clusters instead, one per grid cell holding meetings: a Point at the mean of
+          its meetings' public points with properties `cluster` (true), `count`, `bbox`
+          (the cell: west, south, east, north) and `zoom_to` (a zoom to show it at).
         content:
           application/geo+json:
             schema: {type: object, required: [type, features]}
       "400": {$ref: "#/components/responses/Error"}
     """
-    found = await discovery.meetings_in_view(request.query_params)
-    collection = search.feature_collection(found, request.app.state.settings.base_url)
+    view = await discovery.meetings_in_view(request.query_params)
+    collection = map_clusters.view_to_collection(view, request.app.state.settings.base_url)
     return JSONResponse(collection, media_type="application/geo+json")

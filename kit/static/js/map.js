@@ -1,6 +1,8 @@
 /* The find page's map: progressive enhancement over the plain list.
    Loads public meeting points for the visible area as GeoJSON whenever the map
-   moves, clusters dense areas, and links each popup to its meeting page.
+   moves, clusters dense areas, and links each popup to its meeting page. A box
+   holding many meetings comes back as the server's clusters (features with
+   properties.cluster): numbered circles that zoom the map to their cell.
    Tiles are decoration: when they fail to load, markers and the list still work. */
 (function () {
   "use strict";
@@ -26,6 +28,8 @@
 
   var layer = typeof L.markerClusterGroup === "function" ? L.markerClusterGroup() : L.layerGroup();
   map.addLayer(layer);
+  // The server's clusters go beside the points, never into the client's clustering.
+  var clusters = L.layerGroup().addTo(map);
   el.dataset.markers = "0";
 
   function text(value) {
@@ -51,6 +55,29 @@
         : props.seats_left > 0 ? text(seatsLeft(props.seats_left)) : "Full: waitlist");
   }
 
+  // Sized and coloured like markerCluster's own circles (its CSS classes).
+  function clusterMarker(f) {
+    var c = f.geometry.coordinates;
+    var n = f.properties.count;
+    var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+    var label = n.toLocaleString();
+    var marker = L.marker([c[1], c[0]], {
+      title: label + " meetings: zoom in",
+      alt: label + " meetings",
+      keyboard: true,
+      icon: L.divIcon({
+        html: "<div><span>" + text(label) + "</span></div>",
+        className: "marker-cluster marker-cluster-" + size,
+        iconSize: L.point(40, 40)
+      })
+    });
+    marker.on("click", function () {
+      var b = f.properties.bbox;
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { maxZoom: f.properties.zoom_to });
+    });
+    return marker;
+  }
+
   var pending = null;
   function load() {
     var b = map.getBounds();
@@ -59,19 +86,28 @@
     bbox[1] = Math.max(-90, bbox[1]); bbox[3] = Math.min(90, bbox[3]);
     if (pending) { pending.abort(); }
     pending = new AbortController();
-    var url = el.dataset.geojson + "?bbox=" + bbox.join(",");
+    var zoom = Math.max(0, Math.min(20, Math.round(map.getZoom())));
+    var url = el.dataset.geojson + "?bbox=" + bbox.join(",") + "&zoom=" + zoom;
     if (el.dataset.campaign) { url += "&campaign=" + encodeURIComponent(el.dataset.campaign); }
     fetch(url, { signal: pending.signal })
       .then(function (r) { return r.ok ? r.json() : { features: [] }; })
       .then(function (data) {
         layer.clearLayers();
+        clusters.clearLayers();
+        var points = 0;
         data.features.forEach(function (f) {
+          if (f.properties.cluster) {
+            clusters.addLayer(clusterMarker(f));
+            return;
+          }
+          points += 1;
           var c = f.geometry.coordinates;
           var marker = L.marker([c[1], c[0]], { title: f.properties.title, alt: f.properties.title });
           marker.bindPopup(popup(f.properties));
           layer.addLayer(marker);
         });
-        el.dataset.markers = String(data.features.length);
+        el.dataset.markers = String(points);
+        el.dataset.clusters = String(data.features.length - points);
       })
       .catch(function () { /* aborted by a newer move, or offline: keep the list */ });
   }
