@@ -20,9 +20,10 @@ campaign's meetings; ``source="meetings"`` counts the same figures from the meet
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Literal
 
 from kit.maps.countries import country_name, region_name
@@ -61,8 +62,7 @@ class Counts:
     commitments: int = 0
 
     def __add__(self, other: Counts) -> Counts:
-        pairs = zip(asdict(self).values(), asdict(other).values(), strict=True)
-        return Counts(*(a + b for a, b in pairs))
+        return total([self, other])
 
 
 def _campaign_meetings(p: SqlParams, campaign_id: int) -> str:
@@ -128,8 +128,18 @@ async def tallied_counts(campaign_id: int, grain: str, keys: Sequence[str]) -> l
     return await read_rows(_tallied_counts(p, campaign_id, grain, keys), p)
 
 
+COUNTED = tuple(Counts.__dataclass_fields__)
+_figures = attrgetter(*COUNTED)
+
+
+def total(counts: Iterable[Counts]) -> Counts:
+    """The sum of many counts (a thousand towns' in a region: no Counts in between)."""
+    columns = list(zip(*map(_figures, counts), strict=True))
+    return Counts(*map(sum, columns)) if columns else Counts()
+
+
 def _counts(row: dict[str, Any]) -> Counts:
-    return Counts(**{k: int(row[k] or 0) for k in Counts.__dataclass_fields__})
+    return Counts(*(int(row[k] or 0) for k in COUNTED))
 
 
 @dataclass(frozen=True)
@@ -277,8 +287,7 @@ async def by_region(campaign_id: int, source: Source = "tally") -> list[Region]:
     result = []
     for (country, region), places in regions.items():
         places.sort(key=lambda p: (-p.counts.meetings, p.locality))
-        total = sum((p.counts for p in places), Counts())
-        result.append(Region(country, region, total, places))
+        result.append(Region(country, region, total(p.counts for p in places), places))
     return sorted(result, key=lambda r: (-r.counts.meetings, r.label))
 
 
@@ -451,7 +460,7 @@ async def campaign_dashboard(
     campaign: Campaign, now: datetime | None = None, source: Source = "tally"
 ) -> Dashboard:
     regions = await by_region(campaign.id, source)
-    counts = sum((r.counts for r in regions), Counts())
+    counts = total(r.counts for r in regions)
     totals, funnel = await totals_and_funnel(campaign.id, counts, source)
     past_due_count, past_due = await past_due_reports(campaign.id, now)
     return Dashboard(

@@ -245,6 +245,9 @@ class Meeting(Model):
             # Coordinators' dashboards group a campaign's meetings and follow offshoots.
             ("campaign_id", "status"),
             ("grew_from_id",),
+            # Its latest meetings by date, and those past due for a report (migration 0014).
+            ("campaign_id", "starts_at"),
+            ("campaign_id", "status", "ends_at"),
         )
 
     @property

@@ -1,6 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
+from tortoise.indexes import Index
 
 from kit.store.migrations._dashboard_tally import RunStatements, install
 
@@ -33,6 +34,14 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'dashboard_tally', 'app': 'models', 'unique_together': (('campaign_id', 'week', 'status', 'country', 'region', 'locality'),), 'pk_attr': 'id', 'table_description': "A campaign's dashboard sums for one status and one place or one week."},
             bases=['Model'],
+        ),
+        ops.AddIndex(
+            model_name='Meeting',
+            index=Index(fields=['campaign_id', 'starts_at']),
+        ),
+        ops.AddIndex(
+            model_name='Meeting',
+            index=Index(fields=['campaign_id', 'status', 'ends_at']),
         ),
         RunStatements({'sqlite': install('sqlite'), 'postgres': install('postgres')}),
     ]
