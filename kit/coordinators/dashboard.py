@@ -9,17 +9,22 @@ Counts cover the meetings a campaign is planning or held: pending, published and
 completed ones ("planned"). Cancelled and hidden meetings are counted apart.
 
 RSVPs, attendees and commitments are not counted here: each meeting row keeps its own
-tallies (kit.meetings.tallies, recounted whenever its RSVPs or report change), so the funnel, the
-regions and the weeks are one pass over the campaign's meetings. ``campaign_dashboard``
-groups by region and by week, and takes the funnel from the regions' sums.
+tallies (kit.meetings.tallies, recounted whenever its RSVPs or report change), and triggers
+on the meeting table sum those rows into ``dashboard_tally`` by campaign, status and place,
+and by campaign, status and ISO week (kit/store/migrations/_dashboard_tally.py). The
+totals, the funnel, the regions and the weeks read those few hundred rows instead of the
+campaign's meetings; ``source="meetings"`` counts the same figures from the meeting rows
+(the tests' oracle, and what ``kit.coordinators.tally.rebuild`` restores the tallies to).
+``campaign_dashboard`` takes the funnel from the regions' sums.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from operator import attrgetter
+from typing import Any, Literal
 
 from kit.maps.countries import country_name, region_name
 from kit.reports.outcomes import Progress, campaign_progress, progress_to_json
@@ -27,6 +32,7 @@ from kit.store.models import Campaign, Meeting, MeetingStatus
 from kit.store.sql import SqlParams, as_date, as_datetime, default_params, read_rows
 
 PLANNED = "('pending', 'published', 'completed')"
+Source = Literal["tally", "meetings"]  # where the sums come from: the tallies or a recount
 OVERDUE_AFTER = timedelta(hours=24)
 PAST_DUE_SHOWN = 100
 MAX_GENERATIONS = 100  # a guard against a loop of grew_from links
@@ -56,8 +62,7 @@ class Counts:
     commitments: int = 0
 
     def __add__(self, other: Counts) -> Counts:
-        pairs = zip(asdict(self).values(), asdict(other).values(), strict=True)
-        return Counts(*(a + b for a, b in pairs))
+        return total([self, other])
 
 
 def _campaign_meetings(p: SqlParams, campaign_id: int) -> str:
@@ -96,8 +101,45 @@ async def grouped_counts(
     return await read_rows(_grouped_counts(p, campaign_id, keys), p)
 
 
+def _tallied_counts(p: SqlParams, campaign_id: int, grain: str, keys: Sequence[str]) -> str:
+    """The same counts as ``_grouped_counts``, summed from the tallies of one grain
+    ("place" or "week"), ``keys`` written over ``t``. Rows a change emptied are skipped."""
+    names = ", ".join(k.rsplit(" AS ", 1)[-1] for k in keys)
+    select = ", ".join(keys) + "," if keys else ""
+    group = f"GROUP BY {names} HAVING SUM(t.meetings) > 0" if keys else ""
+    week = "t.week = ''" if grain == "place" else "t.week <> ''"
+    return f"""
+        SELECT {select}
+          SUM(t.meetings) AS meetings,
+          SUM(CASE WHEN t.status = 'completed' THEN t.meetings ELSE 0 END) AS held,
+          SUM(t.reported) AS reported,
+          SUM(t.rsvps) AS rsvps,
+          SUM(t.attended) AS attended,
+          SUM(t.committed) AS committed,
+          SUM(t.commitments) AS commitments
+        FROM dashboard_tally t
+        WHERE t.campaign_id = {p.add(campaign_id)} AND {week} AND t.status IN {PLANNED}
+        {group}
+    """
+
+
+async def tallied_counts(campaign_id: int, grain: str, keys: Sequence[str]) -> list[dict[str, Any]]:
+    p = default_params()
+    return await read_rows(_tallied_counts(p, campaign_id, grain, keys), p)
+
+
+COUNTED = tuple(Counts.__dataclass_fields__)
+_figures = attrgetter(*COUNTED)
+
+
+def total(counts: Iterable[Counts]) -> Counts:
+    """The sum of many counts (a thousand towns' in a region: no Counts in between)."""
+    columns = list(zip(*map(_figures, counts), strict=True))
+    return Counts(*map(sum, columns)) if columns else Counts()
+
+
 def _counts(row: dict[str, Any]) -> Counts:
-    return Counts(**{k: int(row[k] or 0) for k in Counts.__dataclass_fields__})
+    return Counts(*(int(row[k] or 0) for k in COUNTED))
 
 
 @dataclass(frozen=True)
@@ -134,8 +176,22 @@ class Totals:
     ideas: int
 
 
+def _by_status(source: Source) -> str:
+    """The campaign's meetings by status, as one row ``t`` (its id is parameter {campaign})."""
+    if source == "meetings":
+        table, count, where = "meeting m", "1", ""
+    else:
+        table, count, where = "dashboard_tally m", "m.meetings", "AND m.week = ''"
+    by = "".join(
+        f"SUM(CASE WHEN m.status = '{s}' THEN {count} ELSE 0 END) AS {s},"
+        for s in ("pending", "published", "completed", "cancelled", "hidden")
+    )
+    return f"""(SELECT {by} SUM({count}) AS meetings
+                FROM {table} WHERE m.campaign_id = {{campaign}} {where}) t"""
+
+
 async def totals_and_funnel(
-    campaign_id: int, counts: Counts | None = None
+    campaign_id: int, counts: Counts | None = None, source: Source = "tally"
 ) -> tuple[Totals, Funnel]:
     """Meetings by status, ideas and new hosts (cheap), and the funnel. Pass ``counts``
     (the sum of ``by_region``) to skip counting the people a second time."""
@@ -148,20 +204,16 @@ async def totals_and_funnel(
             JOIN meeting parent ON parent.id = child.grew_from_id
             WHERE parent.campaign_id = {campaign} AND child.status IN {PLANNED}) AS new_hosts,
           (SELECT COUNT(*) FROM idea i WHERE i.campaign_id = {campaign}) AS ideas
-        FROM
-          (SELECT COUNT(*) AS meetings,
-             SUM(CASE WHEN m.status = 'pending' THEN 1 ELSE 0 END) AS pending,
-             SUM(CASE WHEN m.status = 'published' THEN 1 ELSE 0 END) AS published,
-             SUM(CASE WHEN m.status = 'completed' THEN 1 ELSE 0 END) AS completed,
-             SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
-             SUM(CASE WHEN m.status = 'hidden' THEN 1 ELSE 0 END) AS hidden
-            FROM meeting m WHERE m.campaign_id = {campaign}) t
+        FROM {_by_status(source).format(campaign=campaign)}
         """,
         p,
     )
     n = {k: int(val or 0) for k, val in row.items()}
     if counts is None:
-        [grand] = await grouped_counts(campaign_id, [])
+        if source == "meetings":
+            [grand] = await grouped_counts(campaign_id, [])
+        else:
+            [grand] = await tallied_counts(campaign_id, "place", [])
         counts = _counts(grand)
     totals = Totals(
         meetings=n["meetings"],
@@ -221,11 +273,13 @@ class Region:
         return f"{region_name(self.country, self.region)}, {country}" if self.region else country
 
 
-async def by_region(campaign_id: int) -> list[Region]:
+async def by_region(campaign_id: int, source: Source = "tally") -> list[Region]:
     """Regions (state or province) with their towns, most meetings first."""
-    rows = await grouped_counts(
-        campaign_id, ["m.country AS country", "m.region AS region", "m.locality AS locality"]
-    )
+    keys = ["country", "region", "locality"]
+    if source == "meetings":
+        rows = await grouped_counts(campaign_id, [f"m.{k} AS {k}" for k in keys])
+    else:
+        rows = await tallied_counts(campaign_id, "place", [f"t.{k} AS {k}" for k in keys])
     regions: dict[tuple[str, str], list[Place]] = {}
     for row in rows:
         places = regions.setdefault((row["country"], row["region"]), [])
@@ -233,8 +287,7 @@ async def by_region(campaign_id: int) -> list[Region]:
     result = []
     for (country, region), places in regions.items():
         places.sort(key=lambda p: (-p.counts.meetings, p.locality))
-        total = sum((p.counts for p in places), Counts())
-        result.append(Region(country, region, total, places))
+        result.append(Region(country, region, total(p.counts for p in places), places))
     return sorted(result, key=lambda r: (-r.counts.meetings, r.label))
 
 
@@ -249,10 +302,13 @@ class Week:
         return f"{year}-W{week:02d}"
 
 
-async def by_week(campaign_id: int) -> list[Week]:
+async def by_week(campaign_id: int, source: Source = "tally") -> list[Week]:
     """ISO weeks (Monday to Sunday, UTC) of the meetings' start, oldest first."""
-    p = default_params()
-    rows = await grouped_counts(campaign_id, [f"{_week_start(p)} AS week"], p)
+    if source == "meetings":
+        p = default_params()
+        rows = await grouped_counts(campaign_id, [f"{_week_start(p)} AS week"], p)
+    else:
+        rows = await tallied_counts(campaign_id, "week", ["t.week AS week"])
     weeks = [Week(as_date(row["week"]), _counts(row)) for row in rows]
     return sorted(weeks, key=lambda w: w.starts_on)
 
@@ -400,10 +456,12 @@ async def latest_meetings(campaign_id: int, limit: int = LATEST_SHOWN) -> list[L
     ]
 
 
-async def campaign_dashboard(campaign: Campaign, now: datetime | None = None) -> Dashboard:
-    regions = await by_region(campaign.id)
-    counts = sum((r.counts for r in regions), Counts())
-    totals, funnel = await totals_and_funnel(campaign.id, counts)
+async def campaign_dashboard(
+    campaign: Campaign, now: datetime | None = None, source: Source = "tally"
+) -> Dashboard:
+    regions = await by_region(campaign.id, source)
+    counts = total(r.counts for r in regions)
+    totals, funnel = await totals_and_funnel(campaign.id, counts, source)
     past_due_count, past_due = await past_due_reports(campaign.id, now)
     return Dashboard(
         campaign=campaign,
@@ -411,7 +469,7 @@ async def campaign_dashboard(campaign: Campaign, now: datetime | None = None) ->
         funnel=funnel,
         commitments=await commitments_by_ask(campaign),
         regions=regions,
-        weeks=await by_week(campaign.id),
+        weeks=await by_week(campaign.id, source),
         growth=await growth_tree(campaign.id),
         past_due_count=past_due_count,
         past_due=past_due,

@@ -245,6 +245,9 @@ class Meeting(Model):
             # Coordinators' dashboards group a campaign's meetings and follow offshoots.
             ("campaign_id", "status"),
             ("grew_from_id",),
+            # Its latest meetings by date, and those past due for a report (migration 0014).
+            ("campaign_id", "starts_at"),
+            ("campaign_id", "status", "ends_at"),
         )
 
     @property
@@ -573,3 +576,31 @@ class MapCell(Model):
     class Meta:
         table = "map_cell"
         unique_together = (("level", "campaign_key", "y", "x", "day"),)
+
+
+class DashboardTally(Model):
+    """A campaign's dashboard sums for one status and one place or one week.
+
+    Kept by database triggers on the meeting table (migration 0014), so every writer of a
+    meeting row moves the sums in its own transaction. A row has either a week (the
+    Monday, UTC, as YYYY-MM-DD) with no place, or a place with week "". Rebuilt from
+    the meetings by ``kit.coordinators.tallies.rebuild``.
+    """
+
+    id = fields.IntField(primary_key=True)
+    campaign_id = fields.IntField()
+    status = fields.CharField(max_length=20)
+    week = fields.CharField(max_length=10, default="")
+    country = fields.CharField(max_length=2, default="")
+    region = fields.CharField(max_length=120, default="")
+    locality = fields.CharField(max_length=120, default="")
+    meetings = fields.IntField(default=0)
+    reported = fields.IntField(default=0)
+    rsvps = fields.IntField(default=0)
+    attended = fields.IntField(default=0)
+    committed = fields.IntField(default=0)
+    commitments = fields.IntField(default=0)
+
+    class Meta:
+        table = "dashboard_tally"
+        unique_together = (("campaign_id", "week", "status", "country", "region", "locality"),)
