@@ -202,7 +202,8 @@ async def record_rsvp(
 async def _record(
     meeting_id: int, data: RsvpInput, site: Settings, now: datetime, notify: bool
 ) -> RsvpReceipt:
-    meeting = await lock_meeting(meeting_id)
+    # Locked (PostgreSQL) and read once, with the host and campaign its emails show.
+    meeting = await lock_meeting_for_mail(meeting_id)
     check_open(meeting, now)
     status = status_for_new(meeting, data.party_size)
     person = await find_or_add_person(data.name, data.email, data.phone)
@@ -211,15 +212,17 @@ async def _record(
         if notify:
             await _remind_of_rsvp(meeting, rsvp, person, site, now)
         return RsvpReceipt(person.email, status)
-    if status is RsvpStatus.CONFIRMED and not await take_seats(meeting.id, data.party_size):
-        # Can't happen while the row is locked; if it does, the waitlist is the safe answer.
-        if not meeting.waitlist_enabled:
+    if status is RsvpStatus.CONFIRMED:
+        if await take_seats(meeting.id, data.party_size):
+            meeting.seats_taken += data.party_size  # what the row now says: it is locked
+        elif not meeting.waitlist_enabled:
+            # Can't happen while the row is locked; if it does, the waitlist is the safe
+            # answer.
             raise Conflict(FULL)
-        status = RsvpStatus.WAITLISTED
-    # Read once, after the seats moved: promotion counts on it, the emails show it.
-    fresh = await meeting_for_mail(meeting.id)
+        else:
+            status = RsvpStatus.WAITLISTED
     # Waiting parties come first; a new waitlisted party didn't fit, so it isn't one of them.
-    await promote_waitlist(meeting.id, site=site, notify=notify, meeting=fresh)
+    await promote_waitlist(meeting.id, site=site, notify=notify, meeting=meeting)
     fields: dict[str, Any] = {
         "guests": data.guests,
         "status": status,
@@ -234,8 +237,8 @@ async def _record(
         # are the same (a new confirmed RSVP is neither waiting nor has the address yet).
         "address_sent_at": None,
     }
-    exact = notify and status is RsvpStatus.CONFIRMED and await _may_reveal(fresh, now)
-    if exact and fresh.kind.value != "public":
+    exact = notify and status is RsvpStatus.CONFIRMED and await _may_reveal(meeting, now)
+    if exact and meeting.kind.value != "public":
         fields["address_sent_at"] = now
     if rsvp is None:
         rsvp = await Rsvp.create(meeting_id=meeting.id, person=person, **fields)
@@ -245,20 +248,21 @@ async def _record(
     await tallies.refresh(meeting.id)
     if notify:
         token = await issue_token(TokenKind.RSVP_MANAGE, rsvp=rsvp)
-        await notifications.rsvp_recorded(fresh, rsvp, person, token, site=site, exact=exact)
+        await notifications.rsvp_recorded(meeting, rsvp, person, token, site=site, exact=exact)
     return RsvpReceipt(person.email, status)
 
 
 async def _remind_of_rsvp(
     meeting: Meeting, rsvp: Rsvp, person: Person, site: Settings, now: datetime
 ) -> None:
-    """Email the owner of an address that RSVPed again a fresh link to their RSVP."""
+    """Email the owner of an address that RSVPed again a fresh link to their RSVP.
+
+    ``meeting``: read with its host and campaign (``lock_meeting_for_mail``)."""
     since = now - REPEAT_EMAIL_EVERY
     if await notifications.sent_recently("rsvp_again", person.email, meeting.id, since):
         return
     token = await issue_token(TokenKind.RSVP_MANAGE, rsvp=rsvp)
-    fresh = await meeting_for_mail(meeting.id)
-    await notifications.rsvp_repeated(fresh, rsvp, person, token, site=site)
+    await notifications.rsvp_repeated(meeting, rsvp, person, token, site=site)
 
 
 async def reveal_address(meeting: Meeting, rsvp: Rsvp, now: datetime) -> bool:
@@ -519,3 +523,10 @@ async def find_guest(meeting: Meeting, ref: str) -> Rsvp:
 
 async def meeting_for_mail(meeting_id: int) -> Meeting:
     return await Meeting.get(id=meeting_id).select_related("host", "campaign")
+
+
+async def lock_meeting_for_mail(meeting_id: int) -> Meeting:
+    """kit.store.transactions.lock_meeting, with the host and campaign in the same read;
+    only the meeting's row is locked (FOR UPDATE OF meeting: the campaign may be none)."""
+    query = Meeting.select_for_update(of=("meeting",)).select_related("host", "campaign")
+    return await query.get(id=meeting_id)

@@ -32,12 +32,15 @@ from email.message import EmailMessage
 from typing import Any
 
 import jinja2
+from tortoise import Tortoise
+from tortoise.fields.data import JSON_DUMPS
 
 from kit.core.rendering import make_environment
 from kit.core.settings import Settings
 from kit.outbox.channels import Failure
 from kit.outbox.wake import notify
 from kit.store.models import Channel, Meeting, OutboxMessage
+from kit.store.sql import SqlParams
 from kit.toolkit.mail import (
     Attachment,
     MailSession,
@@ -97,13 +100,25 @@ class Deferred:
         self.rows.clear()
 
     async def render(self) -> None:
-        """Render each message and store it on its row: after the commit."""
+        """Render each message and store them on their rows, in one UPDATE: after the
+        commit."""
         rows, self.rows = self.rows, []
+        if not rows:
+            return
+        conn = Tortoise.get_connection("default")
+        p = SqlParams(conn.capabilities.dialect)
+        cast = "::jsonb" if p.postgres else ""
+        ids, cases = [], []
         for email, render in rows:
             email.payload = render()
-            await OutboxMessage.filter(id=email.id).update(payload=email.payload)
-        if rows:
-            notify()
+            ids.append(p.add(email.id))
+            cases.append(f"WHEN {ids[-1]} THEN {p.add(JSON_DUMPS(email.payload))}{cast}")
+        await conn.execute_query(
+            f"UPDATE outbox_message SET payload = CASE id {' '.join(cases)} END "
+            f"WHERE id IN ({', '.join(ids)})",
+            p.values,
+        )
+        notify()
 
 
 _deferred: ContextVar[Deferred | None] = ContextVar("kit_outbox_deferred", default=None)
