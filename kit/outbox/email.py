@@ -9,10 +9,12 @@ Rendering can wait for the commit. Inside ``rendering_after_commit()`` a message
 comes with its *facts* (``queue_email(..., facts=...)``: the renderer's name and the ids
 and values it renders from) is stored as those facts only; once the transaction has
 committed, the caller renders every such message from what it has in memory and writes
-the result onto its row. A process that dies in between leaves facts-only rows: the
-email channel renders them at delivery through the renderer registered under that
-name (``register_renderer``; the layer that writes the emails registers them, so this
-one needs to know nothing of meetings), the same email either way.
+the result onto its row. A process that dies in between leaves facts-only rows, which
+come due after ``RENDER_GRACE`` (so delivery doesn't race the process that will render
+them a moment later): the email channel renders them at delivery through the renderer
+registered under that name (``register_renderer``; the layer that writes the emails
+registers them, so this one needs to know nothing of meetings), the same email either
+way.
 
 ``EmailSender`` is the email channel of delivery: it maps a row to the plain
 ``kit.toolkit.mail.Message`` the leaf builds MIME from and sends it over SMTP
@@ -27,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -80,6 +82,8 @@ def render_email(kind: str, context: dict[str, Any]) -> RenderedEmail:
 
 
 Payload = dict[str, Any]
+# How long a row queued as facts waits for the process that queued it to render it.
+RENDER_GRACE = timedelta(seconds=30)
 # Renders the payload of a facts-only row (kind, facts, the site): see the module's doc.
 FactsRenderer = Callable[[str, dict[str, Any], Settings], Awaitable[Payload]]
 _renderers: dict[str, FactsRenderer] = {}
@@ -113,9 +117,10 @@ class Deferred:
             email.payload = render()
             ids.append(p.add(email.id))
             cases.append(f"WHEN {ids[-1]} THEN {p.add(JSON_DUMPS(email.payload))}{cast}")
+        due = p.time(datetime.now(UTC))
         await conn.execute_query(
-            f"UPDATE outbox_message SET payload = CASE id {' '.join(cases)} END "
-            f"WHERE id IN ({', '.join(ids)})",
+            f"UPDATE outbox_message SET payload = CASE id {' '.join(cases)} END, "
+            f"next_attempt_at = {due} WHERE id IN ({', '.join(ids)})",
             p.values,
         )
         notify()
@@ -192,13 +197,16 @@ async def queue_email(
         )
 
     deferred = _deferred.get() if facts is not None else None
+    now = datetime.now(UTC)
     email = await OutboxMessage.create(
         channel=Channel.EMAIL,
         kind=kind,
         recipient=to,
         payload={"facts": facts} if deferred is not None else render(),
         meeting=meeting,
-        next_attempt_at=datetime.now(UTC),
+        # A row of facts waits for its process to render it (which makes it due now):
+        # delivery renders it only if that process died.
+        next_attempt_at=now + RENDER_GRACE if deferred is not None else now,
         expires_at=expires_at,
     )
     if deferred is not None:
