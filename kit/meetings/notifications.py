@@ -1,13 +1,17 @@
 """Which email each event sends, to whom, with which invite: personal notes from the host.
 
 Every function here only queues (``kit.outbox.email.queue_email``) inside the
-caller's transaction. Messages go out as "<host first name> via House Meeting
+caller's transaction. An RSVP's emails are queued as their facts (``RSVP_FACTS``: ids,
+the guest's link, whether the address is revealed) and rendered just after the commit
+by ``kit.meetings.rsvps``, or at delivery by ``render_rsvp_facts`` if the process died
+in between: the same email either way. Messages go out as "<host first name> via House Meeting
 Kit", are signed by the host, carry a Reply-To to the host only when the host
 allowed it, and have List-Unsubscribe headers (honored for non-essential mail).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -89,38 +93,65 @@ async def send_from_host(
     site: Settings,
     *,
     essential: bool = True,
-    invite: bytes | None = None,
+    invite: bytes | Callable[[], bytes] | None = None,
     method: Literal["REQUEST", "CANCEL"] = "REQUEST",
+    facts: dict[str, Any] | None = None,
 ) -> None:
-    """Queue one email written as the host; non-essential mail skips people who opted out."""
+    """Queue one email written as the host; non-essential mail skips people who opted out.
+
+    ``invite`` may be a function (called when the email is rendered); ``facts`` let the
+    rendering wait for the commit (kit.outbox.email.rendering_after_commit)."""
     if not essential and await opted_out(to):
         return
-    link = unsubscribe_url(to, site)
-    to_host = to.lower() == meeting.host.email
-    attachments = []
-    if invite is not None:
-        attachments.append(
-            {
-                "filename": "invite.ics",
-                "content_type": f"text/calendar; method={method}; charset=UTF-8",
-                "text": invite.decode(),
-            }
-        )
+    message = host_message(kind, meeting, to, context, site, essential=essential)
     await mail_queue.queue_email(
         kind,
         to=to,
         meeting=meeting,
+        attachments=lambda: invite_attachments(invite, method),
+        expires_at=meeting.starts_at if kind in BEFORE_THE_MEETING else None,
+        facts=None if facts is None else {**facts, "essential": essential},
+        **message,
+    )
+
+
+def invite_attachments(
+    invite: bytes | Callable[[], bytes] | None, method: Literal["REQUEST", "CANCEL"]
+) -> list[dict[str, str]]:
+    if invite is None:
+        return []
+    data = invite() if callable(invite) else invite
+    return [
+        {
+            "filename": "invite.ics",
+            "content_type": f"text/calendar; method={method}; charset=UTF-8",
+            "text": data.decode(),
+        }
+    ]
+
+
+def host_message(
+    kind: str,
+    meeting: Meeting,
+    to: str,
+    context: dict[str, Any],
+    site: Settings,
+    *,
+    essential: bool,
+) -> dict[str, Any]:
+    """Sender, Reply-To, headers and template context of one email written as the host."""
+    link = unsubscribe_url(to, site)
+    to_host = to.lower() == meeting.host.email
+    return {
         # Mail to the host themselves (new RSVPs, their own copy, the guest mails of a host
         # on their own list) is from the kit, not "Ada", and Reply-To would point at them.
-        sender_name=APP_NAME if to_host else sender_name(meeting),
-        reply_to=meeting.host.email if meeting.reply_to_host and not to_host else "",
-        headers={
+        "sender_name": APP_NAME if to_host else sender_name(meeting),
+        "reply_to": meeting.host.email if meeting.reply_to_host and not to_host else "",
+        "headers": {
             "List-Unsubscribe": f"<{link}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
-        attachments=attachments,
-        expires_at=meeting.starts_at if kind in BEFORE_THE_MEETING else None,
-        context={
+        "context": {
             "meeting": meeting,
             "host": meeting.host,
             "site": site.public,
@@ -129,7 +160,7 @@ async def send_from_host(
             "essential": essential,
             **context,
         },
-    )
+    }
 
 
 def invite_for(
@@ -154,6 +185,9 @@ def invite_for(
     )
 
 
+RSVP_FACTS = "rsvp_recorded"
+
+
 async def rsvp_recorded(
     meeting: Meeting,
     rsvp: Rsvp,
@@ -171,21 +205,60 @@ async def rsvp_recorded(
     """
     link = urls.rsvp_manage(site.base_url, token)
     context = {"rsvp": rsvp, "guest": person, "rsvp_url": link, "exact": exact}
+    facts = {
+        "renderer": RSVP_FACTS,
+        "meeting_id": meeting.id,
+        "rsvp_id": rsvp.id,
+        "rsvp_url": link,
+        "exact": exact,
+    }
+    kind = GUEST_KINDS[rsvp.status]
+    invite = None
     if rsvp.status is RsvpStatus.CONFIRMED:
-        invite = invite_for(meeting, person, site, exact=exact, manage_url=link)
-        await send_from_host("rsvp_confirmed", meeting, person.email, context, site, invite=invite)
-    elif rsvp.status is RsvpStatus.REQUESTED:
-        await send_from_host("rsvp_requested", meeting, person.email, context, site)
-    else:
-        await send_from_host("rsvp_waitlisted", meeting, person.email, context, site)
+        invite = lambda: invite_for(meeting, person, site, exact=exact, manage_url=link)  # noqa: E731
+    await send_from_host(kind, meeting, person.email, context, site, invite=invite, facts=facts)
     if not tell_host or person.id == meeting.host_id:  # type: ignore[attr-defined]
         return
     if rsvp.status is RsvpStatus.REQUESTED:  # the host must answer: not a digest line
-        await send_from_host("host_new_rsvp", meeting, meeting.host.email, context, site)
+        await send_from_host(
+            "host_new_rsvp", meeting, meeting.host.email, context, site, facts=facts
+        )
     elif meeting.host_notify == "each":
         await send_from_host(
-            "host_new_rsvp", meeting, meeting.host.email, context, site, essential=False
+            "host_new_rsvp",
+            meeting,
+            meeting.host.email,
+            context,
+            site,
+            essential=False,
+            facts=facts,
         )
+
+
+GUEST_KINDS = {
+    RsvpStatus.CONFIRMED: "rsvp_confirmed",
+    RsvpStatus.REQUESTED: "rsvp_requested",
+    RsvpStatus.WAITLISTED: "rsvp_waitlisted",
+}
+
+
+async def render_rsvp_facts(kind: str, facts: dict[str, Any], site: Settings) -> dict[str, Any]:
+    """The payload of an email ``rsvp_recorded`` queued as facts, rendered at delivery."""
+    meeting = await Meeting.get(id=facts["meeting_id"]).select_related("host", "campaign")
+    rsvp = await Rsvp.get(id=facts["rsvp_id"]).select_related("person")
+    person, exact, link = rsvp.person, facts["exact"], facts["rsvp_url"]
+    context = {"rsvp": rsvp, "guest": person, "rsvp_url": link, "exact": exact}
+    to = meeting.host.email if kind == "host_new_rsvp" else person.email
+    message = host_message(kind, meeting, to, context, site, essential=facts["essential"])
+    invite = None
+    if kind == "rsvp_confirmed":
+        invite = invite_for(meeting, person, site, exact=exact, manage_url=link)
+    return mail_queue.email_payload(
+        kind, attachments=invite_attachments(invite, "REQUEST"), **message
+    )
+
+
+mail_queue.register_renderer(RSVP_FACTS, render_rsvp_facts)
 
 
 async def rsvp_repeated(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
@@ -31,6 +32,7 @@ from kit.core import validation as v
 from kit.core.errors import Conflict, NotFound, ValidationError
 from kit.core.settings import Settings
 from kit.meetings import notifications, tallies
+from kit.outbox import email as mail_queue
 from kit.store.models import (
     Meeting,
     MeetingStatus,
@@ -41,6 +43,7 @@ from kit.store.models import (
     TokenKind,
 )
 from kit.store.people import find_or_add_person, update_person
+from kit.store.sql import SqlParams
 from kit.store.tokens import find_token, issue_token
 from kit.store.transactions import atomically, lock_meeting
 
@@ -176,21 +179,31 @@ async def record_rsvp(
     now = now or datetime.now(UTC)
     check_open(meeting, now)
     data = replace(data, ref=issued_ref(meeting, data.ref, site.secret_key))
-    for attempt in range(3):
-        try:
-            return await atomically(lambda: _record(meeting.id, data, site, now, notify))
-        except IntegrityError:
-            # Two first RSVPs from one email raced on the unique (meeting, person):
-            # the loser runs again and finds the winner's row.
-            if attempt == 2:
-                raise
+    # The emails are queued as facts in the transaction and rendered once it committed:
+    # rendering (two emails and an invite) no longer holds the meeting's lock (PostgreSQL)
+    # or the database's write lock (SQLite).
+    async with mail_queue.rendering_after_commit() as deferred:
+
+        async def work() -> RsvpReceipt:
+            deferred.clear()  # a retried transaction queues its emails again
+            return await _record(meeting.id, data, site, now, notify)
+
+        for attempt in range(3):
+            try:
+                return await atomically(work)
+            except IntegrityError:
+                # Two first RSVPs from one email raced on the unique (meeting, person):
+                # the loser runs again and finds the winner's row.
+                if attempt == 2:
+                    raise
     raise AssertionError("unreachable")
 
 
 async def _record(
     meeting_id: int, data: RsvpInput, site: Settings, now: datetime, notify: bool
 ) -> RsvpReceipt:
-    meeting = await lock_meeting(meeting_id)
+    # Locked (PostgreSQL) and read once, with the host and campaign its emails show.
+    meeting = await lock_meeting_for_mail(meeting_id)
     check_open(meeting, now)
     status = status_for_new(meeting, data.party_size)
     person = await find_or_add_person(data.name, data.email, data.phone)
@@ -199,11 +212,17 @@ async def _record(
         if notify:
             await _remind_of_rsvp(meeting, rsvp, person, site, now)
         return RsvpReceipt(person.email, status)
-    if status is RsvpStatus.CONFIRMED and not await take_seats(meeting.id, data.party_size):
-        # Can't happen while the row is locked; if it does, the waitlist is the safe answer.
-        if not meeting.waitlist_enabled:
+    if status is RsvpStatus.CONFIRMED:
+        if await take_seats(meeting.id, data.party_size):
+            meeting.seats_taken += data.party_size  # what the row now says: it is locked
+        elif not meeting.waitlist_enabled:
+            # Can't happen while the row is locked; if it does, the waitlist is the safe
+            # answer.
             raise Conflict(FULL)
-        status = RsvpStatus.WAITLISTED
+        else:
+            status = RsvpStatus.WAITLISTED
+    # Waiting parties come first; a new waitlisted party didn't fit, so it isn't one of them.
+    await promote_waitlist(meeting.id, site=site, notify=notify, meeting=meeting)
     fields: dict[str, Any] = {
         "guests": data.guests,
         "status": status,
@@ -214,33 +233,36 @@ async def _record(
         "ref": data.ref,
         "created_at": now,
         "reminded_at": None,
+        # Decided before the row is written, so it is written once: the counts it reads
+        # are the same (a new confirmed RSVP is neither waiting nor has the address yet).
         "address_sent_at": None,
     }
+    exact = notify and status is RsvpStatus.CONFIRMED and await _may_reveal(meeting, now)
+    if exact and meeting.kind.value != "public":
+        fields["address_sent_at"] = now
     if rsvp is None:
         rsvp = await Rsvp.create(meeting_id=meeting.id, person=person, **fields)
     else:  # a cancelled RSVP made again: as a new one
         rsvp.update_from_dict(fields)
         await rsvp.save()
-    await promote_waitlist(meeting.id, site=site, notify=notify)
     await tallies.refresh(meeting.id)
     if notify:
         token = await issue_token(TokenKind.RSVP_MANAGE, rsvp=rsvp)
-        fresh = await meeting_for_mail(meeting.id)
-        exact = await reveal_address(fresh, rsvp, now)
-        await notifications.rsvp_recorded(fresh, rsvp, person, token, site=site, exact=exact)
+        await notifications.rsvp_recorded(meeting, rsvp, person, token, site=site, exact=exact)
     return RsvpReceipt(person.email, status)
 
 
 async def _remind_of_rsvp(
     meeting: Meeting, rsvp: Rsvp, person: Person, site: Settings, now: datetime
 ) -> None:
-    """Email the owner of an address that RSVPed again a fresh link to their RSVP."""
+    """Email the owner of an address that RSVPed again a fresh link to their RSVP.
+
+    ``meeting``: read with its host and campaign (``lock_meeting_for_mail``)."""
     since = now - REPEAT_EMAIL_EVERY
     if await notifications.sent_recently("rsvp_again", person.email, meeting.id, since):
         return
     token = await issue_token(TokenKind.RSVP_MANAGE, rsvp=rsvp)
-    fresh = await meeting_for_mail(meeting.id)
-    await notifications.rsvp_repeated(fresh, rsvp, person, token, site=site)
+    await notifications.rsvp_repeated(meeting, rsvp, person, token, site=site)
 
 
 async def reveal_address(meeting: Meeting, rsvp: Rsvp, now: datetime) -> bool:
@@ -254,24 +276,41 @@ async def reveal_address(meeting: Meeting, rsvp: Rsvp, now: datetime) -> bool:
         return False
     if meeting.kind.value == "public" or rsvp.address_sent_at is not None:
         return True
-    sent = await Rsvp.filter(
-        meeting_id=meeting.id, address_sent_at__gt=now - ADDRESS_WINDOW
-    ).count()
-    waiting = await Rsvp.filter(meeting_id=meeting.id, status=RsvpStatus.WAITLISTED).count()
-    if sent >= meeting.capacity + waiting + ADDRESS_MARGIN:
+    if not await _may_reveal(meeting, now):
         return False
     rsvp.address_sent_at = now
     await Rsvp.filter(id=rsvp.id).update(address_sent_at=now)
     return True
 
 
-async def promote_waitlist(meeting_id: int, *, site: Settings, notify: bool = True) -> list[Rsvp]:
+async def _may_reveal(meeting: Meeting, now: datetime) -> bool:
+    """Is the meeting under its daily cap of exact addresses sent? One read counts both."""
+    if meeting.kind.value == "public":
+        return True
+    conn = Tortoise.get_connection("default")  # the transaction's, inside one
+    p = SqlParams(conn.capabilities.dialect)
+    since, waiting = p.time(now - ADDRESS_WINDOW), p.add(RsvpStatus.WAITLISTED.value)
+    [row] = await conn.execute_query_dict(
+        f"SELECT COALESCE(SUM(CASE WHEN address_sent_at > {since} THEN 1 ELSE 0 END), 0) AS sent,"
+        f" COALESCE(SUM(CASE WHEN status = {waiting} THEN 1 ELSE 0 END), 0) AS waiting"
+        f" FROM rsvp WHERE meeting_id = {p.add(meeting.id)}",
+        p.values,
+    )
+    return int(row["sent"]) < meeting.capacity + int(row["waiting"]) + ADDRESS_MARGIN
+
+
+async def promote_waitlist(
+    meeting_id: int, *, site: Settings, notify: bool = True, meeting: Meeting | None = None
+) -> list[Rsvp]:
     """Confirm waiting parties, first come first served, while whole parties fit.
 
     Called inside a transaction that locked the meeting (kit.store.transactions).
+    ``meeting``: the caller's row of it read in this transaction after its own seat
+    changes, with host and campaign (``meeting_for_mail``); its seat count is kept up.
     """
     promoted: list[Rsvp] = []
-    meeting = await Meeting.get(id=meeting_id).only("id", "capacity", "seats_taken")
+    if meeting is None:
+        meeting = await Meeting.get(id=meeting_id).only("id", "capacity", "seats_taken")
     free = meeting.capacity - meeting.seats_taken
     if free <= 0:
         return promoted  # the usual case on a full meeting: no query per waiting party
@@ -284,15 +323,16 @@ async def promote_waitlist(meeting_id: int, *, site: Settings, notify: bool = Tr
         # take_seats stays the guard against anything else taking the seats first.
         if rsvp.party_size <= free and await take_seats(meeting_id, rsvp.party_size):
             free -= rsvp.party_size
+            meeting.seats_taken += rsvp.party_size
             rsvp.status = RsvpStatus.CONFIRMED
             await rsvp.save(update_fields=["status", "updated_at"])
             promoted.append(rsvp)
     if promoted and notify:
-        meeting = await meeting_for_mail(meeting_id)
+        mail_meeting = await meeting_for_mail(meeting_id)
         now = datetime.now(UTC)
         for rsvp in promoted:
-            exact = await reveal_address(meeting, rsvp, now)
-            await notifications.rsvp_promoted(meeting, rsvp, site=site, exact=exact)
+            exact = await reveal_address(mail_meeting, rsvp, now)
+            await notifications.rsvp_promoted(mail_meeting, rsvp, site=site, exact=exact)
     return promoted
 
 
@@ -483,3 +523,10 @@ async def find_guest(meeting: Meeting, ref: str) -> Rsvp:
 
 async def meeting_for_mail(meeting_id: int) -> Meeting:
     return await Meeting.get(id=meeting_id).select_related("host", "campaign")
+
+
+async def lock_meeting_for_mail(meeting_id: int) -> Meeting:
+    """kit.store.transactions.lock_meeting, with the host and campaign in the same read;
+    only the meeting's row is locked (FOR UPDATE OF meeting: the campaign may be none)."""
+    query = Meeting.select_for_update(of=("meeting",)).select_related("host", "campaign")
+    return await query.get(id=meeting_id)

@@ -128,7 +128,7 @@ def transport_for(settings: Settings) -> Transport:
 
 def senders_for(settings: Settings) -> list[Sender]:
     """The channels this deployment delivers, each with its configured sender."""
-    return [EmailSender(transport_for(settings), settings.mail_from)]
+    return [EmailSender(transport_for(settings), settings.mail_from, settings)]
 
 
 def default_worker_id() -> str:

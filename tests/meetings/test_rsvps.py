@@ -6,14 +6,16 @@ import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
+import pytest
 from icalendar import Calendar
 
 from kit.core.settings import Settings
 from kit.outbox.delivery import deliver_due
-from kit.outbox.email import EmailSender
+from kit.outbox.email import RENDER_GRACE, Deferred, EmailSender
 from kit.store.models import Meeting, MeetingStatus, OutboxMessage, Rsvp, RsvpSource, RsvpStatus
 from kit.toolkit.mail import Transport
 from tests.factories import csrf_from, make_meeting, rsvp_link
@@ -79,6 +81,49 @@ async def test_rsvp_confirms_and_sends_a_personal_invite(
     [host_note] = to(smtp_server, "quinn@example.org")[-1:]
     assert "Ada" in host_note["Subject"]
     assert "ada@example.org" not in host_note.get_body(("plain",)).get_content()
+
+
+async def test_emails_of_an_rsvp_whose_process_died_after_the_commit_still_go_out_the_same(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An RSVP's emails are queued as facts in its transaction and rendered after the
+    commit; a process that dies in between leaves the facts, and delivery renders them."""
+    would_have_stored: list[dict[str, Any]] = []
+
+    async def die_after_commit(self: Deferred) -> None:
+        would_have_stored.extend(render() for _, render in self.rows)
+        self.rows = []
+
+    monkeypatch.setattr(Deferred, "render", die_after_commit)
+    created = await make_meeting()
+    response = await rsvp(client, created.meeting.public_id, guests=1)
+    assert response.json()["status"] == "confirmed"
+    rows = await OutboxMessage.filter(
+        meeting_id=created.meeting.id, kind__in=["rsvp_confirmed", "host_new_rsvp"]
+    ).order_by("id")
+    assert [(r.kind, list(r.payload)) for r in rows] == [
+        ("rsvp_confirmed", ["facts"]),
+        ("host_new_rsvp", ["facts"]),
+    ]
+
+    site_aware = EmailSender(Transport(smtp_server.url, tmp_path), settings.mail_from, settings)
+    await deliver_due([site_aware], lease=timedelta(seconds=30))
+    assert not to(smtp_server, "ada@example.org")  # they wait for their process to render...
+    later = datetime.now(UTC) + RENDER_GRACE + timedelta(seconds=1)
+    await deliver_due([site_aware], lease=timedelta(seconds=30), now=lambda: later)
+    sent = [await OutboxMessage.get(id=r.id) for r in rows]  # ...which died: delivery does
+    assert [r.status.value for r in sent] == ["sent", "sent"]
+    assert [r.payload for r in sent] == would_have_stored
+    [confirmation] = to(smtp_server, "ada@example.org")
+    assert confirmation["Subject"] == would_have_stored[0]["subject"]
+    assert "417 Elm St" in confirmation.get_body(("plain",)).get_content()
+    assert invite_of(confirmation)["METHOD"] == "REQUEST"
+    [host_note] = to(smtp_server, "quinn@example.org")[-1:]
+    assert host_note["Subject"] == would_have_stored[1]["subject"]
 
 
 async def test_full_meeting_waitlists_without_the_address(
