@@ -113,7 +113,8 @@ CREATE TABLE postcodes (code TEXT NOT NULL, country TEXT NOT NULL, shown TEXT NO
 """
 # Created after the rows are in: faster than maintaining them during the inserts.
 INDEXES = """
-CREATE INDEX places_point ON places (lat, lon);
+CREATE VIRTUAL TABLE places_rtree USING rtree(id, south, north, west, east);
+INSERT INTO places_rtree SELECT id, lat, lat, lon, lon FROM places;
 CREATE INDEX qualifiers_norm ON qualifiers (norm);
 """
 
