@@ -33,6 +33,7 @@ from typing import Any
 import asyncpg
 import httpx
 from _harness import (
+    SECRET,
     Server,
     drain,
     for_sqlite,
@@ -46,7 +47,7 @@ from _harness import (
 from tortoise import Tortoise
 
 from kit.maps.cursors import NearbyQuery
-from kit.maps.privacy import KM_PER_DEGREE
+from kit.maps.privacy import KM_PER_DEGREE, public_point
 from kit.meetings.search import find_nearby
 from kit.store.db import apply_migrations, tortoise_config
 
@@ -185,8 +186,11 @@ def meeting_rows(size: int, cities: list[City], seed: int = 1) -> Iterator[tuple
     now = datetime.now(UTC).replace(microsecond=0)
     for i in range(size):
         city, lat, lon = meeting_point(rng, cities, weights)
-        km, bearing = rng.uniform(0.5, 1.5), rng.uniform(0, 2 * math.pi)
-        approx = offset(lat, lon, km * math.sin(bearing), km * math.cos(bearing))
+        lat, lon = round(lat, 6), round(lon, 6)
+        kind = "home" if rng.random() < 0.8 else "public"
+        # The point the kit itself stores (under kit serve's key), as in a real
+        # database: a random one would have kit serve re-pin every meeting at start.
+        approx = public_point(kind, lat, lon, key=SECRET)
         status, visibility, starts = meeting_state(rng, now)
         capacity = rng.randint(8, 30)
         seats = capacity if rng.random() < 0.2 else rng.randint(0, capacity - 1)
@@ -201,15 +205,15 @@ def meeting_rows(size: int, cities: list[City], seed: int = 1) -> Iterator[tuple
             city.timezone,
             f"{rng.randint(1, 999)} Main St",
             "",
-            round(lat, 6),
-            round(lon, 6),
+            lat,
+            lon,
             city.name[:120],
             "",
             "",
             city.country,
-            round(approx[0], 6),
-            round(approx[1], 6),
-            "home" if rng.random() < 0.8 else "public",
+            approx[0],
+            approx[1],
+            kind,
             capacity,
             seats,
             None,

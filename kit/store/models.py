@@ -440,11 +440,13 @@ class OutboxMessage(Model):
     """Something to deliver, written in the same transaction as the change that causes
     it: an email now, and texts, webhooks and federation deliveries ride the same queue.
 
-    ``payload`` holds what the channel's sender needs, rendered when queued, so
-    delivery never re-renders anything. For an email: ``sender_name`` ("Quinn via
-    House Meeting Kit"), ``reply_to``, ``subject``, ``body_text``, ``body_html``,
-    ``headers`` and ``attachments`` (``[{"filename", "content_type", "text"}]``),
-    read and written by ``kit.outbox.email`` alone.
+    ``payload`` holds what the channel's sender needs, rendered when queued, or for
+    an email queued with its facts (an RSVP's) just after the commit, or by delivery
+    when that process died first (``kit.outbox.email``). For an email:
+    ``sender_name`` ("Quinn via House Meeting Kit"), ``reply_to``, ``subject``,
+    ``body_text``, ``body_html``, ``headers`` and ``attachments``
+    (``[{"filename", "content_type", "text"}]``), read and written by
+    ``kit.outbox.email`` alone.
     """
 
     id = fields.IntField(primary_key=True)
