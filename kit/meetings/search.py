@@ -158,10 +158,7 @@ def public_upcoming_sql(
     that index; without it (a campaign's list, no place) the planner may pick another.
     """
     column = p.filter_only if by_location else str
-    conditions = listed_sql(p, now, column)
-    if campaign_id is not None:
-        conditions.append(f"{column('campaign_id')} = {p.add(campaign_id)}")
-    return conditions
+    return filters_sql(p, Filters(campaign_id=campaign_id), now, column)
 
 
 def lon_ranges_sql(p: SqlParams, ranges: Sequence[tuple[float, float]], table: str = "") -> str:
@@ -169,11 +166,8 @@ def lon_ranges_sql(p: SqlParams, ranges: Sequence[tuple[float, float]], table: s
     return any_of([f"{table}approx_lon BETWEEN {p.real(w)} AND {p.real(e)}" for w, e in ranges])
 
 
-def columns_sql(table: str = "") -> str:
-    """The public columns, of ``table`` when given (``"m."``) but named plainly."""
-    if not table:
-        return ", ".join(PUBLIC_COLUMNS)
-    return ", ".join(f"{table}{c} AS {c}" for c in PUBLIC_COLUMNS)
+def columns_sql() -> str:
+    return ", ".join(PUBLIC_COLUMNS)
 
 
 async def meetings_from_rows(rows: Iterable[dict[str, Any]]) -> list[Meeting]:
