@@ -65,11 +65,12 @@ from kit.maps.cursors import (
     require_aware,
     wider_radius,
 )
+from kit.maps.first_circle import FIRST_CIRCLES
 from kit.maps.geojson import features_to_collection, public_to_feature
 from kit.maps.privacy import haversine_km
 from kit.meetings.public import listed_sql, public_meeting
 from kit.store.models import Campaign, Meeting
-from kit.store.sql import SqlParams, as_datetime, partial_model
+from kit.store.sql import SqlParams, as_datetime, partial_model, query_dicts
 
 MAX_FEATURES = 2000
 
@@ -230,7 +231,7 @@ async def campaigns_by_id(ids: set[int]) -> dict[int, Campaign]:
     columns = ", ".join(Campaign._meta.fields_db_projection.values())
     placeholders = ", ".join(p.add(i) for i in sorted(ids))
     sql = f"SELECT {columns} FROM campaign WHERE id IN ({placeholders})"
-    rows = await conn.execute_query_dict(sql, p.values)
+    rows = await query_dicts(conn, sql, p.values)
     return {row["id"]: Campaign._init_from_db(**row) for row in rows}
 
 
@@ -252,13 +253,19 @@ async def find_nearby(q: NearbyQuery) -> NearbyPage:
     with refused_as_validation():
         after = decode_cursor(q.cursor, search) if q.cursor else None
     inner_km = key_to_km(after.key) if after else 0.0
-    radius = min(q.radius_km, max(FIRST_RADIUS_KM, inner_km * 1.5))
+    if after is None:
+        radius = FIRST_CIRCLES.first_radius(q.lat, q.lon, q, q.radius_km)
+    else:
+        radius = min(q.radius_km, max(FIRST_RADIUS_KM, inner_km * 1.5))
     while True:
         rows = await fetch_within(q, origin, radius, after, now)
         # Enough rows inside this circle: nothing outside it can come before them.
         if len(rows) > q.limit or radius >= q.radius_km:
             break
         radius = wider_radius(radius, inner_km, len(rows), q.limit + 1, q.radius_km)
+    if after is None:
+        last_km = key_to_km(float(rows[-1]["k"])) if rows else 0.0
+        FIRST_CIRCLES.learn(q.lat, q.lon, q, len(rows), last_km)
     return await to_page(q, rows, search)
 
 
@@ -327,7 +334,7 @@ async def fetch_within(
         f"SELECT id, public_id, k FROM ({inner}) AS candidate "
         f"WHERE {' AND '.join(outer)} ORDER BY k, public_id LIMIT {p.add(q.limit + 1)}"
     )
-    return await conn.execute_query_dict(page_sql(page, "page.k, m.public_id", "k"), p.values)
+    return await query_dicts(conn, page_sql(page, "page.k, m.public_id", "k"), p.values)
 
 
 def near_sql(
@@ -410,7 +417,7 @@ async def fetch_upcoming(q: Filters, now: datetime, since: Since | None) -> list
     p = SqlParams(conn.capabilities.dialect)
     where = " AND ".join(soonest_sql(p, q, now, since))
     sql = f"SELECT {columns_sql()} FROM meeting WHERE {where} {SOONEST} {p.add(q.limit + 1)}"
-    return await conn.execute_query_dict(with_campaigns(sql, BY_START), p.values)
+    return await query_dicts(conn, with_campaigns(sql, BY_START), p.values)
 
 
 async def fetch_soonest(
@@ -454,7 +461,7 @@ async def fetch_soonest_walking(
         f"SELECT {columns_sql()} FROM ({walked}) AS walked WHERE {' AND '.join(inside)} "
         f"{SOONEST} {p.add(q.limit + 1)}"
     )
-    return await conn.execute_query_dict(with_campaigns(sql, BY_START), p.values)
+    return await query_dicts(conn, with_campaigns(sql, BY_START), p.values)
 
 
 async def fetch_soonest_in_box(
@@ -473,7 +480,7 @@ async def fetch_soonest_in_box(
         f"SELECT id FROM ({inner}) AS candidate "
         f"WHERE k <= {p.real(km_to_key(q.radius_km))} {SOONEST} {p.add(q.limit + 1)}"
     )
-    return await conn.execute_query_dict(page_sql(page, "m.starts_at, m.public_id"), p.values)
+    return await query_dicts(conn, page_sql(page, "m.starts_at, m.public_id"), p.values)
 
 
 async def to_page(q: NearbyQuery, rows: list[dict[str, Any]], search: str) -> NearbyPage:
@@ -549,7 +556,7 @@ async def meetings_in_bbox(
         where.append(lon_ranges_sql(p, ranges))
     where += public_upcoming_sql(p, now or datetime.now(UTC), campaign_id)
     sql = f"SELECT {columns_sql()} FROM meeting WHERE {' AND '.join(where)} LIMIT {p.add(limit)}"
-    meetings = await meetings_from_rows(await conn.execute_query_dict(sql, p.values))
+    meetings = await meetings_from_rows(await query_dicts(conn, sql, p.values))
     meetings.sort(key=lambda m: (m.starts_at, m.public_id))
     return meetings
 

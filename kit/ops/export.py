@@ -30,7 +30,7 @@ from tortoise.transactions import in_transaction
 from kit import __version__
 from kit.core.errors import KitError
 from kit.ops.checks import migration_state
-from kit.store.sql import SqlParams
+from kit.store.sql import SqlParams, query_dicts
 
 FORMAT = "house-meeting-kit-export/1"
 MANIFEST = "manifest.json"
@@ -158,7 +158,7 @@ async def _write_table(conn: BaseDBAsyncClient, query: PageQuery, path: Path) ->
     after: tuple[Any, ...] | None = None
     with path.open("w", encoding="utf-8") as f:
         while True:
-            rows = await conn.execute_query_dict(*query.sql(after))
+            rows = await query_dicts(conn, *query.sql(after))
             for row in rows:
                 record = {k: to_json_value(v) for k, v in row.items()}
                 f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")

@@ -28,7 +28,7 @@ from typing import Any
 from tortoise import BaseDBAsyncClient
 
 from kit.maps.privacy import public_point
-from kit.store.sql import SqlParams
+from kit.store.sql import SqlParams, query_dicts
 
 log = logging.getLogger("kit")
 
@@ -40,8 +40,8 @@ COLUMNS = "id, kind, lat, lon, approx_lat, approx_lon"
 async def ensure_public_points(conn: BaseDBAsyncClient, key: str) -> int:
     """Re-pin every meeting if the oldest or newest are stale; return how many changed."""
     for order in ("", " DESC"):
-        ends = await conn.execute_query_dict(
-            f"SELECT {COLUMNS} FROM meeting ORDER BY id{order} LIMIT {int(SAMPLE)}"
+        ends = await query_dicts(
+            conn, f"SELECT {COLUMNS} FROM meeting ORDER BY id{order} LIMIT {int(SAMPLE)}"
         )
         if any(stale_point(row, key) for row in ends):
             break
@@ -74,7 +74,7 @@ async def read_batch(
     p = SqlParams(conn.capabilities.dialect)
     where = f"WHERE id < {p.add(below)} " if below is not None else ""
     sql = f"SELECT {COLUMNS} FROM meeting {where}ORDER BY id DESC LIMIT {p.add(batch)}"
-    return await conn.execute_query_dict(sql, p.values)
+    return await query_dicts(conn, sql, p.values)
 
 
 async def write_points(conn: BaseDBAsyncClient, updates: list[list[Any]]) -> None:

@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from tortoise import Tortoise, fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -70,17 +71,37 @@ def default_params() -> SqlParams:
     return SqlParams(Tortoise.get_connection("default").capabilities.dialect)
 
 
+async def query_dicts(
+    conn: BaseDBAsyncClient, sql: str, values: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    """``conn.execute_query_dict``, minus SQLite's slow part.
+
+    Tortoise turns each ``sqlite3.Row`` into a dict with ``dict(row)``, which looks up
+    every column by name through a linear search of the row's columns: for 20
+    meetings of 48 columns that is 0.23 ms, more than the spatial index takes to
+    find them. Zipping the column names (read once) with each row's values gives the
+    same dicts in a sixth of the time. asyncpg's records convert fast already.
+    """
+    if conn.capabilities.dialect != "sqlite":
+        return await conn.execute_query_dict(sql, values)
+    _, rows = await conn.execute_query(sql, values)
+    if not rows:
+        return []
+    names = rows[0].keys()
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 async def read_rows(sql: str, params: SqlParams) -> list[dict[str, Any]]:
     """The rows of one read on the default connection (the dashboard's figures, the
     campaign exports' batches)."""
     if not params.postgres:
-        return await Tortoise.get_connection("default").execute_query_dict(sql, params.values)
+        return await query_dicts(Tortoise.get_connection("default"), sql, params.values)
     # PostgreSQL's JIT compiler spends 0.1 to 0.4 s compiling the dashboard's aggregates,
     # more than running them takes: switch it off for this statement only (the exports'
     # batches, joins over a whole campaign, get the same setting).
     async with in_transaction() as conn:
         await conn.execute_script("SET LOCAL jit = off")
-        return await conn.execute_query_dict(sql, params.values)
+        return await query_dicts(conn, sql, params.values)
 
 
 def as_datetime(value: Any) -> datetime | None:

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from kit.campaigns.service import list_campaigns
 from kit.maps.countries import country_names
@@ -15,6 +15,7 @@ from kit.meetings import discovery, map_clusters
 from kit.meetings.discovery import InvalidQuery
 from kit.meetings.public import public_location, public_meeting
 from kit.store.models import Meeting
+from kit.web.fastjson import FastJSONResponse
 from kit.web.languages import hint_countries
 from kit.web.templating import render
 
@@ -159,13 +160,13 @@ async def meetings_search(request: Request) -> Response:
     if discovery.lists_campaign(request.query_params):
         listing = await discovery.list_campaign_meetings(request.query_params)
         found = [public_meeting(m, base) for m in listing.items]
-        return JSONResponse({"meetings": found, "next": listing.next_cursor})
+        return FastJSONResponse({"meetings": found, "next": listing.next_cursor})
     result = await discovery.search_meetings(
         request.query_params,
         state.geocoder,
         hint_countries=hint_countries(request.headers.get("accept-language", "")),
     )
-    return JSONResponse(
+    return FastJSONResponse(
         {
             "meetings": [search_item(m, d, base) for m, d in result.items],
             "next": result.next_cursor,
@@ -200,4 +201,4 @@ async def meetings_geojson(request: Request) -> Response:
     """
     view = await discovery.meetings_in_view(request.query_params)
     collection = map_clusters.view_to_collection(view, request.app.state.settings.base_url)
-    return JSONResponse(collection, media_type="application/geo+json")
+    return FastJSONResponse(collection, media_type="application/geo+json")

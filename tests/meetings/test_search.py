@@ -285,11 +285,20 @@ async def query_plan(search: Any, nth: int = 0) -> str:
         seen.append((sql, values or []))
         return await run(sql, values)
 
+    run_rows = conn.execute_query
+
+    async def recording_rows(sql: str, values: list[Any] | None = None) -> Any:
+        seen.append((sql, values or []))
+        return await run_rows(sql, values)
+
+    # Reads go through either (kit.store.sql.query_dicts takes SQLite's rows as they come).
     conn.execute_query_dict = recording  # type: ignore[method-assign]
+    conn.execute_query = recording_rows  # type: ignore[method-assign]
     try:
         await search()
     finally:
         del conn.execute_query_dict
+        del conn.execute_query
     sql, values = seen[nth]
     if not is_postgres():
         return " ".join(r["detail"] for r in await run("EXPLAIN QUERY PLAN " + sql, values))

@@ -5,10 +5,14 @@ meeting (its R*Tree is kept in step by triggers)."""
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from datetime import UTC, datetime, timedelta
 
-from kit.maps.cursors import NearbyQuery, Origin, km_to_key
+import pytest
+
+from kit.maps.cursors import NearbyQuery, Origin, key_to_km, km_to_key
+from kit.maps.first_circle import FIRST_CIRCLES, Hint, cell_key
 from kit.meetings.search import find_nearby
 from kit.store.models import Meeting, MeetingStatus, Visibility
 from tests.conftest import is_postgres
@@ -121,6 +125,50 @@ async def test_every_search_finds_what_reading_every_meeting_finds(db: str) -> N
             now=NOW,
         )
         assert await every_page(q) == await brute_force(q), q
+
+
+async def test_where_a_search_starts_never_changes_what_it_finds(db: str) -> None:
+    """Each search leaves a hint of how wide its first circle should be (kit.maps.first_circle):
+    a hint far too small, far too large or saying "read the whole radius" changes only how
+    many queries a search takes."""
+    rng = random.Random(16)
+    await random_meetings(rng, 300)
+    for hint in [Hint(0.001, 21), Hint(5000.0, 2), Hint(math.inf, 1), None]:
+        for _ in range(15):
+            lat, lon, spread = rng.choice(CENTRES)
+            lat, lon = near(rng, lat, lon, spread)
+            q = NearbyQuery(
+                lat=lat,
+                lon=lon,
+                radius_km=rng.choice([3.0, 25.0, 500.0]),
+                limit=rng.choice([1, 7, 20]),
+                now=NOW,
+            )
+            FIRST_CIRCLES.clear()
+            if hint is not None:
+                FIRST_CIRCLES._hints[cell_key(lat, lon, q)] = hint
+            assert await every_page(q) == await brute_force(q), (q, hint)
+
+
+async def test_a_search_leaves_the_circle_that_held_its_page_for_the_next(db: str) -> None:
+    rng = random.Random(17)
+    await random_meetings(rng, 300)
+    lat, lon = CENTRES[0][0] + 0.01, CENTRES[0][1]
+    q = NearbyQuery(lat=lat, lon=lon, radius_km=25.0, limit=5, now=NOW)
+    FIRST_CIRCLES.clear()
+    page = await find_nearby(q)
+    everyone = await brute_force(q)
+    assert len(everyone) > q.limit + 1
+    past_page = await Meeting.get(public_id=everyone[q.limit])
+    learned = FIRST_CIRCLES._hints[cell_key(lat, lon, q)]
+    origin = Origin.at(lat, lon, q.radius_km)
+    expected = key_to_km(key(origin, past_page.approx_lat, past_page.approx_lon))
+    assert (learned.rows, learned.radius_km) == (q.limit + 1, pytest.approx(expected))
+    assert [m.public_id for m, _ in page.items] == everyone[: q.limit]
+    # Far from every meeting, the whole radius is read at once next time.
+    empty = NearbyQuery(lat=-40.0, lon=-140.0, radius_km=25.0, now=NOW)
+    assert (await find_nearby(empty)).items == []
+    assert math.isinf(FIRST_CIRCLES._hints[cell_key(-40.0, -140.0, empty)].radius_km)
 
 
 async def assert_index_follows_the_table() -> None:
