@@ -114,17 +114,22 @@ async def test_every_search_finds_what_reading_every_meeting_finds(db: str) -> N
     rng = random.Random(15)
     await random_meetings(rng, 400)
     for _ in range(40):
-        lat, lon, spread = rng.choice(CENTRES)
-        lat, lon = near(rng, lat, lon, spread)
-        q = NearbyQuery(
-            lat=lat,
-            lon=lon,
-            radius_km=rng.choice([0.5, 3.0, 25.0, 100.0, 500.0]),
-            limit=rng.choice([1, 3, 7, 20]),
-            sort=rng.choice(["distance", "distance", "date"]),
-            now=NOW,
-        )
+        q = random_query(rng, sort=rng.choice(["distance", "distance", "date"]))
         assert await every_page(q) == await brute_force(q), q
+
+
+def random_query(rng: random.Random, **options: str) -> NearbyQuery:
+    """A search near one of the centres, of any radius and page size."""
+    lat, lon, spread = rng.choice(CENTRES)
+    lat, lon = near(rng, lat, lon, spread)
+    return NearbyQuery(
+        lat=lat,
+        lon=lon,
+        radius_km=rng.choice([0.5, 3.0, 25.0, 100.0, 500.0]),
+        limit=rng.choice([1, 3, 7, 20]),
+        now=NOW,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 async def test_where_a_search_starts_never_changes_what_it_finds(db: str) -> None:
@@ -135,18 +140,10 @@ async def test_where_a_search_starts_never_changes_what_it_finds(db: str) -> Non
     await random_meetings(rng, 300)
     for hint in [Hint(0.001, 21), Hint(5000.0, 2), Hint(math.inf, 1), None]:
         for _ in range(15):
-            lat, lon, spread = rng.choice(CENTRES)
-            lat, lon = near(rng, lat, lon, spread)
-            q = NearbyQuery(
-                lat=lat,
-                lon=lon,
-                radius_km=rng.choice([3.0, 25.0, 500.0]),
-                limit=rng.choice([1, 7, 20]),
-                now=NOW,
-            )
+            q = random_query(rng)
             FIRST_CIRCLES.clear()
             if hint is not None:
-                FIRST_CIRCLES._hints[cell_key(lat, lon, q)] = hint
+                FIRST_CIRCLES._hints[cell_key(q.lat, q.lon, q)] = hint
             assert await every_page(q) == await brute_force(q), (q, hint)
 
 
