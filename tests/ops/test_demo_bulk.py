@@ -25,6 +25,7 @@ from kit.meetings.search import find_nearby
 from kit.meetings.service import create_meeting
 from kit.ops import demo, demo_bulk
 from kit.store.models import DashboardTally, MapCell, Meeting, Rsvp
+from kit.store.repin import repin_meetings
 from tests.servers import run_kit
 
 SEATS_AND_RSVPS_OFF = """
@@ -91,6 +92,7 @@ async def assert_consistent(settings: Settings) -> list[Meeting]:
         )
         if m.kind == "home":  # a venue is shown at its door, a home never
             assert (m.approx_lat, m.approx_lon) != (m.lat, m.lon)
+    assert await repin_meetings(conn, settings.secret_key) == 0  # kit serve re-pins none
     assert await stored_cells() == expected_cells(meetings)
     before = await tallies()
     await tally.rebuild()
