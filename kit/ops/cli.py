@@ -199,12 +199,17 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from kit.ops import demo
+    from kit.ops import demo, demo_bulk
 
     run_async(apply_migrations(settings.database_url))
 
     async def work() -> int:
-        summary = await demo.load_demo(settings, meetings=args.meetings, seed=args.seed)
+        if args.bulk or args.meetings >= demo_bulk.BULK_FROM:
+            summary = await demo_bulk.load_bulk_demo(
+                settings, meetings=args.meetings, seed=args.seed
+            )
+        else:
+            summary = await demo.load_demo(settings, meetings=args.meetings, seed=args.seed)
         print(summary.describe())
         print((await demo.demo_tour(settings)).describe())
         return 0
@@ -410,6 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="fill the database with a realistic demo (idempotent)")
     demo.add_argument("--meetings", type=int, default=300, help="upcoming meetings to create")
     demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument(
+        "--bulk",
+        action="store_true",
+        help="write rows in bulk instead of one meeting at a time (the default from "
+        "5,000 meetings): for load tests",
+    )
     demo.set_defaults(func=cmd_demo)
 
     worker = sub.add_parser(
