@@ -191,6 +191,18 @@ def _by_status(source: Source) -> str:
                 FROM {table} WHERE m.campaign_id = {{campaign}} {where}) t"""
 
 
+def _new_hosts(source: Source) -> str:
+    """Hosts of planned meetings that grew from the campaign's (parameter {campaign})."""
+    if source == "meetings":
+        return f"""SELECT COUNT(DISTINCT child.host_id) FROM meeting child
+            JOIN meeting parent ON parent.id = child.grew_from_id
+            WHERE parent.campaign_id = {{campaign}} AND child.status IN {PLANNED}"""
+    return (
+        "SELECT COUNT(*) FROM dashboard_host_tally h "
+        "WHERE h.campaign_id = {campaign} AND h.meetings > 0"
+    )
+
+
 async def totals_and_funnel(
     campaign_id: int, counts: Counts | None = None, source: Source = "tally"
 ) -> tuple[Totals, Funnel]:
@@ -201,9 +213,7 @@ async def totals_and_funnel(
     [row] = await read_rows(
         f"""
         SELECT t.*,
-          (SELECT COUNT(DISTINCT child.host_id) FROM meeting child
-            JOIN meeting parent ON parent.id = child.grew_from_id
-            WHERE parent.campaign_id = {campaign} AND child.status IN {PLANNED}) AS new_hosts,
+          ({_new_hosts(source).format(campaign=campaign)}) AS new_hosts,
           (SELECT COUNT(*) FROM idea i WHERE i.campaign_id = {campaign}) AS ideas
         FROM {_by_status(source).format(campaign=campaign)}
         """,

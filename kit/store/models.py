@@ -626,3 +626,20 @@ class DashboardOutcomeTally(Model):
     class Meta:
         table = "dashboard_outcome_tally"
         unique_together = (("campaign_id", "status", "ask"),)
+
+
+class DashboardHostTally(Model):
+    """How many planned meetings a host holds that grew from one campaign's meetings.
+
+    A campaign's new hosts are its rows above zero. Kept by database triggers on the
+    meeting table (migration 0015), rebuilt by ``kit.coordinators.tally.rebuild``.
+    """
+
+    id = fields.IntField(primary_key=True)
+    campaign_id = fields.IntField()
+    host_id = fields.IntField()
+    meetings = fields.IntField(default=0, db_default=0)
+
+    class Meta:
+        table = "dashboard_host_tally"
+        unique_together = (("campaign_id", "host_id"),)

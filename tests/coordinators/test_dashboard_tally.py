@@ -21,6 +21,7 @@ from kit.store.models import (
     Attendee,
     Campaign,
     Commitment,
+    DashboardHostTally,
     DashboardOutcomeTally,
     DashboardTally,
     Meeting,
@@ -218,6 +219,25 @@ async def test_growth_tree_matches_a_walk_in_python(db: str) -> None:
             walked.by_generation
         )
     assert walked.generations >= 2
+    assert (await figures(spring, "tally"))["funnel"]["new_hosts"] > 0
+
+    # New hosts as parents and children change: hosts swapped, children cancelled, a
+    # parent and its child moved in one statement, a parent deleted, a meeting its own parent.
+    grown = await Meeting.filter(grew_from_id__isnull=False).order_by("id")
+    child = grown[0]
+    await Meeting.filter(id=grown[1].id).update(host_id=child.host_id)
+    await Meeting.filter(id=grown[2].id).update(status=MeetingStatus.CANCELLED)
+    await Meeting.filter(id__in=[child.id, child.grew_from_id]).update(
+        campaign_id=other.id, status=MeetingStatus.HIDDEN
+    )
+    await Meeting.filter(id__in=[child.id, child.grew_from_id]).update(
+        campaign_id=spring.id, status=MeetingStatus.PUBLISHED
+    )
+    await Meeting.filter(id=grown[3].grew_from_id).delete()
+    await Meeting.filter(id=grown[4].id).update(grew_from_id=grown[4].id)
+    await Meeting.filter(id=grown[4].id).update(campaign_id=other.id)
+    await assert_tallies_agree([spring, other])
+
     await Meeting.filter(id=made[0]).update(grew_from_id=made[-1])  # a loop
     await Meeting.filter(id=made[-1]).update(grew_from_id=made[1])
     shown = (await figures(spring, "tally"))["growth"]
@@ -231,15 +251,22 @@ async def test_growth_tree_matches_a_walk_in_python(db: str) -> None:
 async def test_rebuild_counts_the_same_tallies_again(db: str) -> None:
     rng = random.Random(7)
     campaigns = [await make_campaign("spring", asks=ASKS), await make_campaign("fall", asks=ASKS)]
-    await build(rng, campaigns)
+    made = await build(rng, campaigns)
+    for child, parent in zip(made[1::2], made[::2], strict=False):
+        await Meeting.filter(id=child.id).update(grew_from_id=parent.id)
+    new_hosts = (await figures(campaigns[0], "tally"))["funnel"]["new_hosts"]
     kept = await counted_rows()
     outcomes = await outcome_rows()
     assert outcomes
     await DashboardTally.all().update(meetings=0, rsvps=99)  # gone wrong somehow
     await DashboardOutcomeTally.all().update(commitments=7, headcount=-1)
+    await DashboardHostTally.all().delete()
     assert await counted_rows() != kept and await outcome_rows() != outcomes
     await tally.rebuild()
     assert await counted_rows() == kept and await outcome_rows() == outcomes
+    assert (
+        new_hosts > 0 and (await figures(campaigns[0], "tally"))["funnel"]["new_hosts"] == new_hosts
+    )
     await assert_tallies_agree(campaigns)
 
 

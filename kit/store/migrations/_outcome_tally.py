@@ -160,7 +160,106 @@ END $$ LANGUAGE plpgsql""",
     f"CREATE TRIGGER outcome_tally_meeting_update AFTER UPDATE ON meeting FOR EACH ROW "
     f"WHEN ({MOVED}) EXECUTE FUNCTION outcome_tally_meeting()",
 ]
-TRIGGERS = {"sqlite": SQLITE_TRIGGERS, "postgres": POSTGRES_TRIGGERS}
+
+
+# --- New hosts: who hosts the planned meetings that grew from a campaign's meetings ----------
+#
+# ``dashboard_host_tally`` counts, for each campaign and host, the planned meetings the host
+# holds that grew from one of the campaign's meetings; the campaign's new hosts are its
+# rows above zero. A meeting counts as a child (its parent's campaign, its host) and moves
+# its children as a parent (its campaign). Each row's change and its tally step are one:
+# on SQLite a row trigger runs as its row changes; on PostgreSQL BEFORE triggers do (an
+# AFTER trigger runs at the statement's end and would read a parent or child that a later
+# row of the same UPDATE already changed). A meeting about to be deleted takes itself and
+# its children out first; its children's grew_from set to NULL then finds no parent.
+
+HOSTS = "dashboard_host_tally"
+PLANNED = "('pending', 'published', 'completed')"
+
+
+def _parent_campaign(r: str) -> str:
+    return (
+        f"(CASE WHEN {r}.grew_from_id = {r}.id THEN {r}.campaign_id "
+        f"ELSE (SELECT p.campaign_id FROM meeting p WHERE p.id = {r}.grew_from_id) END)"
+    )
+
+
+def _hosts_upsert(select: str) -> str:
+    return (
+        f"INSERT INTO {HOSTS} (campaign_id, host_id, meetings) {select} "
+        f"ON CONFLICT (campaign_id, host_id) DO UPDATE "
+        f"SET meetings = {HOSTS}.meetings + excluded.meetings;"
+    )
+
+
+def _child_in(r: str) -> str:
+    return _hosts_upsert(
+        f"SELECT k.campaign_id, {r}.host_id, 1 FROM (SELECT {_parent_campaign(r)} AS campaign_id) k "
+        f"WHERE k.campaign_id IS NOT NULL AND {r}.status IN {PLANNED}"
+    )
+
+
+def _child_out(r: str) -> str:
+    return (
+        f"UPDATE {HOSTS} SET meetings = meetings - 1 WHERE host_id = {r}.host_id "
+        f"AND campaign_id = {_parent_campaign(r)} AND {r}.status IN {PLANNED};"
+    )
+
+
+def _children(r: str) -> str:
+    return f"FROM meeting c WHERE c.grew_from_id = {r}.id AND c.id <> {r}.id AND c.status IN {PLANNED}"
+
+
+def _parent_in(r: str, when: str = "") -> str:
+    return _hosts_upsert(
+        f"SELECT {r}.campaign_id, c.host_id, COUNT(*) {_children(r)} "
+        f"AND {r}.campaign_id IS NOT NULL {when} GROUP BY c.host_id"
+    )
+
+
+def _parent_out(r: str, when: str = "") -> str:
+    return (
+        f"UPDATE {HOSTS} SET meetings = meetings - "
+        f"(SELECT COUNT(*) {_children(r)} AND c.host_id = {HOSTS}.host_id) "
+        f"WHERE campaign_id = {r}.campaign_id {when} AND host_id IN (SELECT c.host_id {_children(r)});"
+    )
+
+
+HOSTS_WATCHED = " OR ".join(
+    f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in ("grew_from_id", "status", "host_id", "campaign_id")
+)
+MOVED_CAMPAIGN = "AND OLD.campaign_id IS DISTINCT FROM NEW.campaign_id"
+_sqlite_moved = MOVED_CAMPAIGN.replace("IS DISTINCT FROM", "IS NOT")
+
+SQLITE_TRIGGERS += [
+    _sqlite("host_tally_meeting_insert", "AFTER INSERT", "meeting", _child_in("NEW")),
+    _sqlite(
+        "host_tally_meeting_delete", "BEFORE DELETE", "meeting",
+        _child_out("OLD") + " " + _parent_out("OLD"),
+    ),
+    _sqlite(
+        "host_tally_meeting_update", "AFTER UPDATE", "meeting",
+        " ".join([_child_out("OLD"), _child_in("NEW"), _parent_out("OLD", _sqlite_moved),
+                  _parent_in("NEW", _sqlite_moved)]),
+        HOSTS_WATCHED,
+    ),
+]  # fmt: skip
+POSTGRES_TRIGGERS += [
+    f"""CREATE OR REPLACE FUNCTION host_tally_meeting() RETURNS trigger AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN {_child_out("OLD")} END IF;
+  IF TG_OP = 'DELETE' THEN {_parent_out("OLD")} RETURN OLD; END IF;
+  IF TG_OP = 'UPDATE' AND OLD.campaign_id IS DISTINCT FROM NEW.campaign_id THEN
+    {_parent_out("OLD")} {_parent_in("NEW")}
+  END IF;
+  {_child_in("NEW")}
+  RETURN NEW;
+END $$ LANGUAGE plpgsql""",
+    "CREATE TRIGGER host_tally_meeting_insert_delete BEFORE INSERT OR DELETE ON meeting "
+    "FOR EACH ROW EXECUTE FUNCTION host_tally_meeting()",
+    f"CREATE TRIGGER host_tally_meeting_update BEFORE UPDATE ON meeting FOR EACH ROW "
+    f"WHEN ({HOSTS_WATCHED}) EXECUTE FUNCTION host_tally_meeting()",
+]
 
 
 def rebuild() -> list[str]:
@@ -174,7 +273,16 @@ def rebuild() -> list[str]:
         f"INSERT INTO {TABLE} (campaign_id, status, ask, headcount) "
         f"SELECT m.campaign_id, m.status, {HEADCOUNTS}, SUM(rp.headcount) "
         f"{planned.format(t='report rp', a='rp')} GROUP BY m.campaign_id, m.status",
+        f"DELETE FROM {HOSTS}",
+        f"INSERT INTO {HOSTS} (campaign_id, host_id, meetings) "
+        f"SELECT parent.campaign_id, child.host_id, COUNT(*) FROM meeting child "
+        f"JOIN meeting parent ON parent.id = child.grew_from_id "
+        f"WHERE child.status IN {PLANNED} AND parent.campaign_id IS NOT NULL "
+        f"GROUP BY parent.campaign_id, child.host_id",
     ]
+
+
+TRIGGERS = {"sqlite": SQLITE_TRIGGERS, "postgres": POSTGRES_TRIGGERS}
 
 
 def install(dialect: str) -> list[str]:
