@@ -40,8 +40,10 @@ from kit.coordinators.accounts import add_coordinator
 from kit.coordinators.api_tokens import create_api_token
 from kit.core.settings import Settings
 from kit.meetings import tallies
+from kit.reports.outcomes import campaign_progress
 from kit.store.db import apply_migrations, tortoise_config
 from kit.store.migrations import _dashboard_tally as dashboard_tally
+from kit.store.migrations import _outcome_tally as outcome_tally
 from kit.store.models import Campaign
 from kit.web.app import create_app
 from kit.web.coordinators import SESSION_EPOCH, SESSION_KEY, SESSION_SINCE
@@ -235,7 +237,7 @@ async def seed_postgres(url: str, d: Data) -> None:
         await conn.execute(tallies.RECOUNT)
         await conn.execute("RESET session_replication_role")
         async with conn.transaction():
-            for statement in dashboard_tally.rebuild("postgres"):
+            for statement in dashboard_tally.rebuild("postgres") + outcome_tally.rebuild():
                 await conn.execute(statement)
         for table in ("campaign", "person", "meeting", "rsvp", "attendee"):
             await conn.execute(
@@ -278,6 +280,8 @@ async def add_proposed_indexes(db: str) -> None:
 QUERIES = (
     "totals + funnel",
     "commitments by ask",
+    "commitments + progress (tallies)",
+    "progress (recount)",
     "by region",
     "by week",
     "growth tree",
@@ -340,6 +344,8 @@ def queries(
     return {
         "totals + funnel": lambda: dashboard.totals_and_funnel(cid),
         "commitments by ask": lambda: dashboard.commitments_by_ask(campaign),
+        "commitments + progress (tallies)": lambda: dashboard.outcomes(cid),
+        "progress (recount)": lambda: campaign_progress(campaign),
         "by region": lambda: dashboard.by_region(cid),
         "by week": lambda: dashboard.by_week(cid),
         "growth tree": lambda: dashboard.growth_tree(cid),

@@ -26,8 +26,9 @@ from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 from typing import Any, Literal
 
+from kit.campaigns.service import asks_for
 from kit.maps.countries import country_name, region_name
-from kit.reports.outcomes import Progress, campaign_progress, progress_to_json
+from kit.reports.outcomes import Progress, _by_ask, campaign_progress, progress_to_json
 from kit.store.models import Campaign, Meeting, MeetingStatus
 from kit.store.sql import SqlParams, as_date, as_datetime, default_params, read_rows
 
@@ -190,6 +191,18 @@ def _by_status(source: Source) -> str:
                 FROM {table} WHERE m.campaign_id = {{campaign}} {where}) t"""
 
 
+def _new_hosts(source: Source) -> str:
+    """Hosts of planned meetings that grew from the campaign's (parameter {campaign})."""
+    if source == "meetings":
+        return f"""SELECT COUNT(DISTINCT child.host_id) FROM meeting child
+            JOIN meeting parent ON parent.id = child.grew_from_id
+            WHERE parent.campaign_id = {{campaign}} AND child.status IN {PLANNED}"""
+    return (
+        "SELECT COUNT(*) FROM dashboard_host_tally h "
+        "WHERE h.campaign_id = {campaign} AND h.meetings > 0"
+    )
+
+
 async def totals_and_funnel(
     campaign_id: int, counts: Counts | None = None, source: Source = "tally"
 ) -> tuple[Totals, Funnel]:
@@ -200,9 +213,7 @@ async def totals_and_funnel(
     [row] = await read_rows(
         f"""
         SELECT t.*,
-          (SELECT COUNT(DISTINCT child.host_id) FROM meeting child
-            JOIN meeting parent ON parent.id = child.grew_from_id
-            WHERE parent.campaign_id = {campaign} AND child.status IN {PLANNED}) AS new_hosts,
+          ({_new_hosts(source).format(campaign=campaign)}) AS new_hosts,
           (SELECT COUNT(*) FROM idea i WHERE i.campaign_id = {campaign}) AS ideas
         FROM {_by_status(source).format(campaign=campaign)}
         """,
@@ -237,20 +248,83 @@ async def totals_and_funnel(
     return totals, funnel
 
 
-async def commitments_by_ask(campaign: Campaign) -> list[tuple[str, str, int]]:
+def _asks_counted(campaign: Campaign, counted: dict[str, int]) -> list[tuple[str, str, int]]:
     """(key, label, how many) for each of the campaign's asks, then any others reported."""
-    p = default_params()
-    rows = await read_rows(
-        f"""
-        SELECT c.ask, COUNT(*) AS n FROM commitment c
-        WHERE c.meeting_id IN {_campaign_meetings(p, campaign.id)} GROUP BY c.ask
-        """,
-        p,
-    )
-    counted = {r["ask"]: int(r["n"]) for r in rows}
+    counted = dict(counted)
     labels = {a["key"]: a["label"] for a in campaign.asks}
     known = [(key, label, counted.pop(key, 0)) for key, label in labels.items()]
     return known + sorted(((k, k, n) for k, n in counted.items()), key=lambda t: -t[2])
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Commitments by ask and headcount, for each status of the campaign's meetings."""
+
+    commitments: dict[str, dict[str, int]]  # status -> ask -> commitments
+    headcount: dict[str, int]  # status -> the reports' headcounts
+
+    def asks(self, statuses: Iterable[str]) -> dict[str, int]:
+        summed: dict[str, int] = {}
+        for status in statuses:
+            for ask, n in self.commitments.get(status, {}).items():
+                summed[ask] = summed.get(ask, 0) + n
+        return {ask: n for ask, n in summed.items() if n}
+
+
+PLANNED_STATUSES = ("pending", "published", "completed")
+
+
+async def outcomes(campaign_id: int, source: Source = "tally") -> Outcomes:
+    """The campaign's ``Outcomes``: a few tallied rows, or (``"meetings"``) a recount."""
+    p = default_params()
+    campaign = p.add(campaign_id)
+    if source == "meetings":
+        sql = f"""
+            SELECT m.status, c.ask, COUNT(*) AS commitments, 0 AS headcount
+            FROM commitment c JOIN meeting m ON m.id = c.meeting_id
+            WHERE m.campaign_id = {campaign} GROUP BY m.status, c.ask
+            UNION ALL
+            SELECT m.status, '' AS ask, 0 AS commitments, SUM(r.headcount) AS headcount
+            FROM report r JOIN meeting m ON m.id = r.meeting_id
+            WHERE m.campaign_id = {campaign} GROUP BY m.status
+        """
+    else:
+        sql = f"""
+            SELECT t.status, t.ask, t.commitments, t.headcount FROM dashboard_outcome_tally t
+            WHERE t.campaign_id = {campaign}
+        """
+    commitments: dict[str, dict[str, int]] = {}
+    headcount: dict[str, int] = {}
+    for row in await read_rows(sql, p):
+        status = str(row["status"])
+        if row["ask"]:
+            by_ask = commitments.setdefault(status, {})
+            by_ask[row["ask"]] = by_ask.get(row["ask"], 0) + int(row["commitments"] or 0)
+        else:
+            headcount[status] = headcount.get(status, 0) + int(row["headcount"] or 0)
+    return Outcomes(commitments, headcount)
+
+
+async def commitments_by_ask(
+    campaign: Campaign, counted: Outcomes | None = None
+) -> list[tuple[str, str, int]]:
+    """(key, label, how many) for each of the campaign's asks, then any others reported,
+    at the planned meetings."""
+    counted = counted or await outcomes(campaign.id)
+    return _asks_counted(campaign, counted.asks(PLANNED_STATUSES))
+
+
+def progress(campaign: Campaign, held: int, counted: Outcomes) -> Progress:
+    """``kit.reports.outcomes.campaign_progress`` from the tallies: ``held`` is the
+    campaign's completed meetings (the funnel's), the rest comes from ``counted``."""
+    done = MeetingStatus.COMPLETED.value
+    return Progress(
+        meetings_held=held,
+        people_reached=counted.headcount.get(done, 0),
+        commitments=_by_ask(
+            [{"ask": k, "n": n} for k, n in counted.asks([done]).items()], asks_for(campaign)
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -320,31 +394,38 @@ class Growth:
     by_generation: list[tuple[int, int]]  # (generation, meetings), generation 0 included
 
 
-async def growth_tree(campaign_id: int) -> Growth:
+async def growth_tree(campaign_id: int, planned: int | None = None) -> Growth:
     """How far meetings spread: each meeting's generation is the number of grew_from links
-    above it, found by walking up from the meetings that grew (primary-key lookups only)."""
+    above it, found by walking up from the meetings that grew (primary-key lookups only).
+    A walk goes one step deeper per link, so the meetings of generation g are those the
+    walk reached at depth g less those it reached at g + 1: no grouping by meeting. Pass
+    ``planned`` (the funnel's planned meetings) to skip counting generation 0: it is the
+    planned meetings that did not grow."""
     p = default_params()
     campaign = p.add(campaign_id)
+    roots = f"""UNION ALL SELECT 0, COUNT(*) FROM meeting m
+        WHERE m.campaign_id = {campaign} AND m.status IN {PLANNED} AND m.grew_from_id IS NULL"""
     rows = await read_rows(
         f"""
-        WITH RECURSIVE up(id, parent, depth) AS (
-          SELECT m.id, m.grew_from_id, 1 FROM meeting m
+        WITH RECURSIVE up(parent, depth) AS (
+          SELECT m.grew_from_id, 1 FROM meeting m
           WHERE m.campaign_id = {campaign} AND m.status IN {PLANNED}
             AND m.grew_from_id IS NOT NULL
           UNION ALL
-          SELECT up.id, p.grew_from_id, up.depth + 1 FROM up JOIN meeting p ON p.id = up.parent
+          SELECT p.grew_from_id, up.depth + 1 FROM up JOIN meeting p ON p.id = up.parent
           WHERE p.grew_from_id IS NOT NULL AND up.depth < {MAX_GENERATIONS}
-        ),
-        gen AS (SELECT id, MAX(depth) AS generation FROM up GROUP BY id)
-        SELECT generation, COUNT(*) AS meetings FROM gen GROUP BY generation
-        UNION ALL
-        SELECT 0, COUNT(*) FROM meeting m
-        WHERE m.campaign_id = {campaign} AND m.status IN {PLANNED} AND m.grew_from_id IS NULL
+        )
+        SELECT depth, COUNT(*) AS meetings FROM up GROUP BY depth
+        {roots if planned is None else ""}
         """,
         p,
     )
-    counted = sorted((int(r["generation"]), int(r["meetings"])) for r in rows)
-    grown = sum(n for g, n in counted if g > 0)
+    reached = {int(r["depth"]): int(r["meetings"]) for r in rows}
+    grown = reached.get(1, 0)
+    if planned is not None:
+        reached[0] = planned
+    counted = [(g, reached.get(g, 0) - reached.get(g + 1, 0)) for g in sorted(reached) if g > 0]
+    counted.insert(0, (0, reached.get(0, 0) - (grown if planned is not None else 0)))
     generations = max((g for g, n in counted if n), default=0)
     return Growth(grown, generations, [(g, n) for g, n in counted if n or g == 0])
 
@@ -463,17 +544,22 @@ async def campaign_dashboard(
     counts = total(r.counts for r in regions)
     totals, funnel = await totals_and_funnel(campaign.id, counts, source)
     past_due_count, past_due = await past_due_reports(campaign.id, now)
+    counted = await outcomes(campaign.id, source)
+    if source == "meetings":
+        shown, planned = await campaign_progress(campaign), None
+    else:
+        shown, planned = progress(campaign, counts.held, counted), counts.meetings
     return Dashboard(
         campaign=campaign,
         totals=totals,
         funnel=funnel,
-        commitments=await commitments_by_ask(campaign),
+        commitments=await commitments_by_ask(campaign, counted),
         regions=regions,
         weeks=await by_week(campaign.id, source),
-        growth=await growth_tree(campaign.id),
+        growth=await growth_tree(campaign.id, planned),
         past_due_count=past_due_count,
         past_due=past_due,
-        progress=await campaign_progress(campaign),
+        progress=shown,
         latest=await latest_meetings(campaign.id),
     )
 

@@ -1,7 +1,9 @@
-"""The campaign dashboards' tallies (``dashboard_tally``): rebuilt from the meetings.
+"""The campaign dashboards' tallies (``dashboard_tally``, ``dashboard_outcome_tally``):
+rebuilt from the meetings, their commitments and reports.
 
-Triggers on the meeting table keep the tallies in step with every write (see
-kit/store/migrations/_dashboard_tally.py); migration 0014 backfills them. ``rebuild``
+Triggers keep the tallies in step with every write (see
+kit/store/migrations/_dashboard_tally.py and _outcome_tally.py); migrations 0014 and 0015
+backfill them. ``rebuild``
 counts them again from scratch, in one transaction: after restoring a backup made
 without them, or to heal them if anything ever wrote around the triggers.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from kit.store.migrations._dashboard_tally import rebuild as rebuild_sql
+from kit.store.migrations import _dashboard_tally, _outcome_tally
 
 
 async def rebuild(connection: BaseDBAsyncClient | None = None) -> None:
@@ -20,5 +22,6 @@ async def rebuild(connection: BaseDBAsyncClient | None = None) -> None:
         async with in_transaction() as conn:
             await rebuild(conn)
         return
-    for statement in rebuild_sql(connection.capabilities.dialect):
+    dialect = connection.capabilities.dialect
+    for statement in _dashboard_tally.rebuild(dialect) + _outcome_tally.rebuild():
         await connection.execute_query(statement)

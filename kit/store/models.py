@@ -606,3 +606,40 @@ class DashboardTally(Model):
     class Meta:
         table = "dashboard_tally"
         unique_together = (("campaign_id", "week", "status", "country", "region", "locality"),)
+
+
+class DashboardOutcomeTally(Model):
+    """A campaign's commitments to one ask, or (ask "") its reports' headcounts, by status.
+
+    Kept by database triggers on the commitment, report and meeting tables (migration
+    0015), in the transaction of every write. Rebuilt from those tables by
+    ``kit.coordinators.tally.rebuild``.
+    """
+
+    id = fields.IntField(primary_key=True)
+    campaign_id = fields.IntField()
+    status = fields.CharField(max_length=20)
+    ask = fields.CharField(max_length=40)
+    commitments = fields.IntField(default=0, db_default=0)
+    headcount = fields.IntField(default=0, db_default=0)
+
+    class Meta:
+        table = "dashboard_outcome_tally"
+        unique_together = (("campaign_id", "status", "ask"),)
+
+
+class DashboardHostTally(Model):
+    """How many planned meetings a host holds that grew from one campaign's meetings.
+
+    A campaign's new hosts are its rows above zero. Kept by database triggers on the
+    meeting table (migration 0015), rebuilt by ``kit.coordinators.tally.rebuild``.
+    """
+
+    id = fields.IntField(primary_key=True)
+    campaign_id = fields.IntField()
+    host_id = fields.IntField()
+    meetings = fields.IntField(default=0, db_default=0)
+
+    class Meta:
+        table = "dashboard_host_tally"
+        unique_together = (("campaign_id", "host_id"),)
