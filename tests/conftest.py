@@ -78,8 +78,9 @@ async def empty_all_tables() -> None:
         await conn.execute_script(
             "PRAGMA foreign_keys=OFF;"
             + "".join(f'DELETE FROM "{t}";' for t in tables)
-            # Deleting meetings ran the map_cell triggers (migration 0013): empty it again.
-            + 'DELETE FROM "map_cell";'
+            # Deleting meetings ran the map_cell triggers (migrations 0013, 0016): empty
+            # their tables again.
+            + 'DELETE FROM "map_cell"; DELETE FROM "map_cell_span";'
             + "PRAGMA foreign_keys=ON;"
         )
 

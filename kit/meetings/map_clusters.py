@@ -11,13 +11,16 @@ never changes a cluster's number.
 
 Where the counts come from:
 
-- coarse zooms (level <= 12): the ``map_cell`` table, kept in step by triggers on
-  the meeting table (migration 0013), at the stored level just at or below the one
-  asked (cells at most twice as wide). It counts published public meetings by
-  the UTC day they start: the days after today are summed from it, and today's
+- coarse zooms (level <= 12): tables kept in step by triggers on the meeting table,
+  at the stored level just at or below the one asked (cells at most twice as wide).
+  They count published public meetings by when they start: ``map_cell_span`` by the
+  UTC hour and by the 168-hour week (migration 0016), ``map_cell`` by the UTC day
+  (migration 0013). A box sums, per cell, today's hours after the current one, the
+  days after today to the end of the week, and the weeks after it; the current hour's
   meetings not yet started (the listing rule's ``starts_at > now``) are counted from
-  the meeting table on its (status, starts_at) index. So past meetings drop out at
-  the minute they start, and a continent sums a few thousand rows, not a million.
+  the meeting table on its (status, starts_at) index, all in one query. So past
+  meetings drop out at the minute they start, and a continent sums a few dozen rows a
+  cell (a few hundred meetings live at 1M), not a million.
 - fine zooms: the meeting table itself, on its (approx_lat, approx_lon) index: a
   box that small holds a few thousand meetings at most.
 
@@ -41,9 +44,9 @@ from kit.maps.geojson import cluster_to_feature, features_to_collection
 from kit.meetings.public import listed_sql
 from kit.meetings.search import feature_collection, meetings_in_bbox
 from kit.store.models import Meeting
-from kit.store.sql import SqlParams
+from kit.store.sql import SqlParams, query_dicts
 
-# The levels map_cell holds (migration 0013 spells the same tuple).
+# The levels map_cell and map_cell_span hold (migrations 0013 and 0016 spell the same).
 STORED_LEVELS = (3, 5, 7, 9, 11)
 # Up to this level the stored cells are read; finer ones aggregate the meeting table.
 STORED_UP_TO = 12
@@ -52,7 +55,9 @@ MAX_CELLS = 1000
 MAX_ZOOM = 20
 # A map is assumed about 1024 px (four 256 px tiles) wide when it doesn't say its zoom.
 TILES_ACROSS = 4
-DAY_S = 86400
+HOUR_S = 3600
+# The spans of map_cell_span's rows, in hours (migration 0016 spells the same).
+HOUR, WEEK = 1, 168
 
 
 @dataclass(frozen=True)
@@ -143,14 +148,14 @@ async def map_view(
 
 async def clusters_in(grid: Grid, campaign_id: int | None, now: datetime) -> list[Cluster]:
     """One cluster per cell of the grid holding listed meetings (of the campaign)."""
+    p = SqlParams(Meeting._meta.db.capabilities.dialect)
     if grid.level in STORED_LEVELS:
-        counted = await stored_counts(grid, campaign_id, now)
-        counted = merge(counted, await meeting_counts(grid, campaign_id, now, until=next_day(now)))
+        sql = stored_counts_sql(p, grid, campaign_id, now)
     else:
-        counted = await meeting_counts(grid, campaign_id, now)
+        sql = meeting_counts_sql(p, grid, campaign_id, now)
     return [
         Cluster(grid.level, x, y, n, slat / n, slon / n)
-        for (x, y), (n, slat, slon) in sorted(counted.items())
+        for (x, y), (n, slat, slon) in sorted((await read_counts(sql, p)).items())
         if n > 0
     ]
 
@@ -158,52 +163,64 @@ async def clusters_in(grid: Grid, campaign_id: int | None, now: datetime) -> lis
 Counts = dict[tuple[int, int], tuple[int, float, float]]  # (x, y): (count, sum lat, sum lon)
 
 
-def merge(a: Counts, b: Counts) -> Counts:
-    out = dict(a)
-    for key, (n, slat, slon) in b.items():
-        m, alat, alon = out.get(key, (0, 0.0, 0.0))
-        out[key] = (m + n, alat + slat, alon + slon)
-    return out
-
-
-def next_day(now: datetime) -> datetime:
-    return datetime.fromtimestamp((day_of(now) + 1) * DAY_S, UTC)
-
-
-def day_of(moment: datetime) -> int:
-    return math.floor(moment.timestamp() / DAY_S)
-
-
 def grid_sql(p: SqlParams, grid: Grid, y: str, x: str) -> list[str]:
     xs = [f"{x} BETWEEN {p.add(a)} AND {p.add(b)}" for a, b in grid.x_ranges]
     return [f"{y} BETWEEN {p.add(grid.y0)} AND {p.add(grid.y1)}", "(" + " OR ".join(xs) + ")"]
 
 
-async def stored_counts(grid: Grid, campaign_id: int | None, now: datetime) -> Counts:
-    """Published public meetings starting after today, per cell, from map_cell."""
-    conn = Meeting._meta.db
-    p = SqlParams(conn.capabilities.dialect)
-    where = [f"level = {p.add(grid.level)}", f"campaign_key = {p.add(campaign_id or 0)}"]
-    where += grid_sql(p, grid, "y", "x")
-    where.append(f"day > {p.add(day_of(now))}")
-    sql = (
-        "SELECT x, y, SUM(count) AS n, SUM(sum_lat) AS slat, SUM(sum_lon) AS slon "
-        f"FROM map_cell WHERE {' AND '.join(where)} GROUP BY x, y"
+def stored_counts_sql(p: SqlParams, grid: Grid, campaign_id: int | None, now: datetime) -> str:
+    """Published public meetings starting after ``now``, per cell, from the stored counts.
+
+    The current hour's rest from the meeting table, then map_cell_span's hours to
+    midnight, map_cell's days to the end of the week, map_cell_span's weeks after it.
+    """
+    hour = math.floor(now.timestamp() / HOUR_S)
+    midnight = (hour // 24 + 1) * 24  # hours since the epoch, as the triggers count
+    week_end = (hour // WEEK + 1) * WEEK
+    live = meeting_counts_sql(
+        p, grid, campaign_id, now, until=datetime.fromtimestamp((hour + 1) * HOUR_S, UTC)
     )
-    return await read_counts(sql, p)
+
+    def stored(table: str, *when: str) -> str:
+        where = [f"level = {p.add(grid.level)}", f"campaign_key = {p.add(campaign_id or 0)}"]
+        where += [when[0], *grid_sql(p, grid, "y", "x"), *when[1:]]
+        return (
+            "SELECT x, y, count AS n, sum_lat AS slat, sum_lon AS slon "
+            f"FROM {table} WHERE {' AND '.join(where)}"
+        )
+
+    arms = [
+        live,
+        stored(
+            "map_cell_span",
+            f"span = {p.add(HOUR)}",
+            f"hour > {p.add(hour)}",
+            f"hour < {p.add(midnight)}",
+        ),
+        stored("map_cell", f"day >= {p.add(midnight // 24)}", f"day < {p.add(week_end // 24)}"),
+        stored("map_cell_span", f"span = {p.add(WEEK)}", f"hour >= {p.add(week_end)}"),
+    ]
+    return (
+        "SELECT x, y, SUM(n) AS n, SUM(slat) AS slat, SUM(slon) AS slon FROM ("
+        + " UNION ALL ".join(arms)
+        + ") AS counted GROUP BY x, y"
+    )
 
 
-async def meeting_counts(
-    grid: Grid, campaign_id: int | None, now: datetime, *, until: datetime | None = None
-) -> Counts:
+def meeting_counts_sql(
+    p: SqlParams,
+    grid: Grid,
+    campaign_id: int | None,
+    now: datetime,
+    *,
+    until: datetime | None = None,
+) -> str:
     """Listed meetings per cell, from the meeting table (starting before ``until``).
 
-    With ``until`` (today's rest) SQLite walks the (status, starts_at) index; without,
-    the (approx_lat, approx_lon) one. The cell of a meeting is computed as the
+    With ``until`` (the current hour's rest) SQLite walks the (status, starts_at) index;
+    without, the (approx_lat, approx_lon) one. The cell of a meeting is computed as the
     triggers compute it, so both ways agree to the last bit.
     """
-    conn = Meeting._meta.db
-    p = SqlParams(conn.capabilities.dialect)
     size = cell_size(grid.level)
     cell_y, cell_x = cell_sql(p, "approx_lat", 90.0, size), cell_sql(p, "approx_lon", 180.0, size)
     by_time = until is not None
@@ -223,12 +240,11 @@ async def meeting_counts(
         where.append(f"starts_at < {p.time(until)}")
     if campaign_id is not None:
         where.append(f"{keep('campaign_id')} = {p.add(campaign_id)}")
-    sql = (
+    return (
         f"SELECT {cell_x} AS x, {cell_y} AS y, COUNT(*) AS n, SUM(approx_lat) AS slat, "
         f"SUM(approx_lon) AS slon FROM meeting WHERE {' AND '.join(where)} "
         f"GROUP BY {cell_x}, {cell_y}"
     )
-    return await read_counts(sql, p)
 
 
 async def read_counts(sql: str, p: SqlParams) -> Counts:
@@ -239,10 +255,10 @@ async def read_counts(sql: str, p: SqlParams) -> Counts:
     index, or how little of map_cell a box is: seen, 4 ms became 40-120 ms.
     """
     if not p.postgres:
-        return to_counts(await Meeting._meta.db.execute_query_dict(sql, p.values))
+        return to_counts(await query_dicts(Meeting._meta.db, sql, p.values))
     async with in_transaction() as conn:
         await conn.execute_script("SET LOCAL plan_cache_mode = force_custom_plan")
-        return to_counts(await conn.execute_query_dict(sql, p.values))
+        return to_counts(await query_dicts(conn, sql, p.values))
 
 
 def cell_sql(p: SqlParams, column: str, offset: float, size: float) -> str:

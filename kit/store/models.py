@@ -643,3 +643,30 @@ class DashboardHostTally(Model):
     class Meta:
         table = "dashboard_host_tally"
         unique_together = (("campaign_id", "host_id"),)
+
+
+class MapCellSpan(Model):
+    """How many listed-to-be meetings a map cell holds, by campaign and hour or week of start.
+
+    Kept in step with the meeting table by database triggers (migration 0016), as
+    MapCell is: a published public meeting adds itself, per stored level and campaign
+    key, to the row of the hour it starts (``span`` 1) and to that of its 168-hour week
+    (``span`` 168). ``hour`` is the row's first hour since 1970-01-01 (UTC). The map
+    reads today's remaining hours and the weeks after this one from here, the days
+    between from MapCell.
+    """
+
+    id = fields.IntField(primary_key=True)
+    level = fields.SmallIntField()  # cells of 360 / 2**level degrees
+    campaign_key = fields.IntField()  # 0: every meeting, else a campaign's id
+    span = fields.SmallIntField()  # hours the row covers: 1 or 168
+    y = fields.IntField()
+    x = fields.IntField()
+    hour = fields.IntField()  # hours since 1970-01-01 (UTC) of the span's start
+    count = fields.IntField(default=0)
+    sum_lat = fields.FloatField(default=0.0)
+    sum_lon = fields.FloatField(default=0.0)
+
+    class Meta:
+        table = "map_cell_span"
+        unique_together = (("level", "campaign_key", "span", "y", "x", "hour"),)

@@ -12,9 +12,11 @@ import httpx
 import pytest
 
 from kit.meetings.map_clusters import (
+    HOUR,
     MAX_CELLS,
     POINTS_UP_TO,
     STORED_LEVELS,
+    WEEK,
     Grid,
     clusters_in,
     grid_for,
@@ -32,8 +34,8 @@ WORLD = (-180.0, -90.0, 180.0, 90.0)
 
 async def scatter(count: int, seed: int, campaign_ids: list[int | None]) -> list[Meeting]:
     """``count`` meetings copied from one real one, at random public points in BOX (and
-    a few outside), with random states and start times from two days ago to ten ahead
-    (today's rest included)."""
+    a few outside), with random states and start times from two days ago to sixteen
+    ahead (today's rest included; a quarter of them on the hour)."""
     template = (await make_meeting()).meeting
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -44,6 +46,9 @@ async def scatter(count: int, seed: int, campaign_ids: list[int | None]) -> list
     }
     rows = []
     for i in range(count):
+        starts_at = now + timedelta(minutes=rng.randint(-2 * 1440, 16 * 1440))
+        if rng.random() < 0.25:
+            starts_at = starts_at.replace(minute=0, second=0, microsecond=0)
         wide = rng.random() < 0.1
         lat = rng.uniform(30, 50) if wide else rng.uniform(BOX[1], BOX[3])
         lon = rng.uniform(-90, -60) if wide else rng.uniform(BOX[0], BOX[2])
@@ -57,7 +62,7 @@ async def scatter(count: int, seed: int, campaign_ids: list[int | None]) -> list
                     "approx_lon": round(lon, 6),
                     "lat": round(lat + 0.01, 6),
                     "lon": round(lon - 0.01, 6),
-                    "starts_at": now + timedelta(minutes=rng.randint(-2 * 1440, 10 * 1440)),
+                    "starts_at": starts_at,
                     "status": rng.choice([MeetingStatus.PUBLISHED] * 8 + [MeetingStatus.PENDING]),
                     "visibility": rng.choice([Visibility.PUBLIC] * 9 + [Visibility.UNLISTED]),
                     "campaign_id": rng.choice(campaign_ids),
@@ -103,6 +108,43 @@ async def test_cluster_counts_match_a_brute_force_count(db: str, zoom: int) -> N
     assert sum(expected.values()) > POINTS_UP_TO // 2  # a test that can fail
     assert await counted(grid, now) == expected
     assert await counted(grid, now, campaign.id) == brute_force(meetings, grid, now, campaign.id)
+
+
+def boundaries(moment: datetime) -> list[datetime]:
+    """The hour, the midnight and the 168-hour week (from 1970-01-01) ``moment`` falls in
+    begin at, a microsecond either side of each."""
+    hour = math.floor(moment.timestamp() / 3600)
+    starts = [hour, hour // 24 * 24, hour // 168 * 168]
+    at = [datetime.fromtimestamp(h * 3600, UTC) for h in starts]
+    tick = timedelta(microseconds=1)
+    return [m + d for m in at for d in (-tick, timedelta(0), tick)]
+
+
+@pytest.mark.parametrize("zoom", [1, 5, 9])
+async def test_counts_stay_exact_whenever_they_are_read(db: str, zoom: int) -> None:
+    """Hours, days and weeks split the future at ``now``: at any moment (a start's very
+    one, an hour's, a midnight's, a week's edge) the stored sums plus the live rest
+    are the brute-force count."""
+    campaign = await make_campaign("spring")
+    meetings = await scatter(300, 100 + zoom, [None, campaign.id])
+    grid = grid_for(BOX, zoom)
+    rng = random.Random(zoom)
+    base = datetime.now(UTC)
+    moments = [base + timedelta(minutes=rng.randint(-3 * 1440, 17 * 1440)) for _ in range(6)]
+    for meeting in rng.sample(meetings, 3):
+        tick = timedelta(microseconds=1)
+        moments += [meeting.starts_at - tick, meeting.starts_at, meeting.starts_at + tick]
+    for moment in (base, base + timedelta(days=rng.randint(1, 14))):
+        moments += boundaries(moment)
+    seen = set()
+    for now in moments:
+        expected = brute_force(meetings, grid, now)
+        seen.add(sum(expected.values()))
+        assert await counted(grid, now) == expected, now
+        assert await counted(grid, now, campaign.id) == brute_force(
+            meetings, grid, now, campaign.id
+        ), now
+    assert len(seen) > 5  # the moments do split the meetings differently
 
 
 async def test_a_clustered_box_counts_every_listed_meeting_in_it(db: str) -> None:
@@ -169,6 +211,12 @@ async def test_counts_follow_publish_cancel_move_visibility_delete(db: str) -> N
     await Meeting.filter(id=meeting.id).update(starts_at=now + timedelta(minutes=1))
     assert await total() == 1
     assert sum((await counted(coarse, now + timedelta(minutes=2))).values()) == 0
+    # Hours, then weeks ahead: counted from map_cell_span's hours, then its weeks.
+    for ahead in (timedelta(hours=3), timedelta(days=9), timedelta(days=30)):
+        await Meeting.filter(id=meeting.id).update(starts_at=now + ahead)
+        assert (await total(), await total(fine), await total(campaign_id=campaign.id)) == (1, 1, 0)
+        after = now + ahead + timedelta(seconds=1)
+        assert sum((await counted(coarse, after)).values()) == 0
     await Meeting.filter(id=meeting.id).update(starts_at=tomorrow)
     await cancel_meeting(await Meeting.get(id=meeting.id), site=SITE)
     assert await total() == 0
@@ -207,3 +255,5 @@ async def test_a_bad_zoom_is_a_400(db: str, client: httpx.AsyncClient, zoom: str
 def test_the_triggers_keep_the_levels_the_map_reads() -> None:
     migration = importlib.import_module("kit.store.migrations.0013_map_cells")
     assert migration._LEVELS == STORED_LEVELS
+    hours = importlib.import_module("kit.store.migrations.0016_map_cell_hours")
+    assert (hours._LEVELS, hours._SPANS) == (STORED_LEVELS, (HOUR, WEEK))
