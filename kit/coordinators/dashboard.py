@@ -28,11 +28,17 @@ from typing import Any, Literal
 
 from kit.campaigns.service import asks_for
 from kit.maps.countries import country_name, region_name
-from kit.reports.outcomes import Progress, _by_ask, campaign_progress, progress_to_json
+from kit.reports.outcomes import (
+    Progress,
+    campaign_progress,
+    commitments_by_ask_key,
+    progress_to_json,
+)
 from kit.store.models import Campaign, Meeting, MeetingStatus
 from kit.store.sql import SqlParams, as_date, as_datetime, default_params, read_rows
 
-PLANNED = "('pending', 'published', 'completed')"
+PLANNED_STATUSES = ("pending", "published", "completed")
+PLANNED = "(" + ", ".join(f"'{status}'" for status in PLANNED_STATUSES) + ")"
 Source = Literal["tally", "meetings"]  # where the sums come from: the tallies or a recount
 OVERDUE_AFTER = timedelta(hours=24)
 PAST_DUE_SHOWN = 100
@@ -271,9 +277,6 @@ class Outcomes:
         return {ask: n for ask, n in summed.items() if n}
 
 
-PLANNED_STATUSES = ("pending", "published", "completed")
-
-
 async def outcomes(campaign_id: int, source: Source = "tally") -> Outcomes:
     """The campaign's ``Outcomes``: a few tallied rows, or (``"meetings"``) a recount."""
     p = default_params()
@@ -321,7 +324,7 @@ def progress(campaign: Campaign, held: int, counted: Outcomes) -> Progress:
     return Progress(
         meetings_held=held,
         people_reached=counted.headcount.get(done, 0),
-        commitments=_by_ask(
+        commitments=commitments_by_ask_key(
             [{"ask": k, "n": n} for k, n in counted.asks([done]).items()], asks_for(campaign)
         ),
     )

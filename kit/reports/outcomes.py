@@ -27,7 +27,9 @@ class AskCount:
     count: int
 
 
-def _by_ask(rows: list[dict[str, Any]], asks: list[dict[str, str]]) -> list[AskCount]:
+def commitments_by_ask_key(
+    rows: list[dict[str, Any]], asks: list[dict[str, str]]
+) -> list[AskCount]:
     """Counts in the asks' order; asks a campaign dropped since keep their key as label."""
     counts = {str(r["ask"]): int(r["n"]) for r in rows}
     known = [AskCount(a["key"], a["label"], counts.pop(a["key"], 0)) for a in asks]
@@ -62,7 +64,9 @@ async def meeting_outcomes(meeting: Meeting) -> MeetingOutcomes | None:
     texts = await Idea.filter(meeting_id=meeting.id).order_by("id").values_list("text", flat=True)
     return MeetingOutcomes(
         headcount=report.headcount,
-        commitments=[c for c in _by_ask(rows, asks_for(await campaign_of(meeting))) if c.count],
+        commitments=[
+            c for c in commitments_by_ask_key(rows, asks_for(await campaign_of(meeting))) if c.count
+        ],
         ideas=[str(t) for t in texts],
         story=report.story if report.story_consent else "",
     )
@@ -109,7 +113,7 @@ async def campaign_progress(campaign: Campaign) -> Progress:
     return Progress(
         meetings_held=int(held[0]["meetings"]) if held else 0,
         people_reached=int(held[0]["people"] or 0) if held else 0,
-        commitments=_by_ask(commitments, asks_for(campaign)),
+        commitments=commitments_by_ask_key(commitments, asks_for(campaign)),
     )
 
 
