@@ -243,6 +243,10 @@ async def test_packet_has_every_part_and_a_page_of_cards_per_six_seats(db: str) 
     # ... which is filled to its foot: 35 numbered rows on exactly two sheet pages.
     sheets = [t for t in texts if "EmailPhone" in t.replace(" ", "").replace("\n", "")]
     assert len(sheets) == 2 and "35" in sheets[1] and "36" not in sheets[1]
+    # The column rules and tick boxes are one drawing tiled down the page (a pattern),
+    # not an image drawn again for each of the 16 rows.
+    grid = reader.pages[signin]["/Resources"]
+    assert len(grid.get("/XObject", {})) + len(grid.get("/Pattern", {})) <= 4
     cards = [t for t in texts if "Cut along the dashed lines" in t]
     assert len(cards) == printables.card_pages(12) == 3
     assert all(t.count("I'm in. I will:") == 6 for t in cards)
