@@ -294,6 +294,18 @@ async def test_packet_is_tagged_with_embedded_fonts_and_a_language(db: str) -> N
     assert any("DejaVu" in name for name in fonts)
 
 
+async def test_warm_up_loads_every_face_the_packet_uses(db: str) -> None:
+    """The warm-up document uses each font the packet does, so the first packet a worker
+    prints loads none of them on a request's time."""
+    meeting, token = await hosted()
+    packet = set(embedded_fonts((await printing.get_packet(meeting, token, site=SITE)).data))
+    warm = printables.html_to_pdf(
+        printables.WARM_UP_HTML.format(qr=printables.qr_data_uri("https://example.org/w"))
+    )
+    faces = {name.split("+")[-1] for name in embedded_fonts(warm)}
+    assert {name.split("+")[-1] for name in packet} <= faces, (packet, faces)
+
+
 # Paper size and time zone by place -----------------------------------------------------
 
 
