@@ -17,7 +17,9 @@ from kit.maps import cursors
 from kit.maps.countries import country_name
 from kit.maps.distance import DistanceUnit, unit_for
 from kit.maps.gazetteer import US_ZIP_COUNTRIES, parse_zip
+from kit.maps.geocoding import parse_coordinates
 from kit.maps.places import Geocoder, Place
+from kit.maps.timezones import timezone_at, valid_coordinates
 from kit.meetings import map_clusters, search
 from kit.store.models import Campaign, Meeting
 
@@ -151,6 +153,25 @@ async def _us_zip_or_abroad(
     return first, did_you_mean(near, first, geocoder, hint_countries, unhinted=True)
 
 
+def bare_point(near: str) -> Place | None:
+    """A valid "lat,lon" as a place with no name: what the geocoder would give, minus
+    the nearest town's name, region and country (a lookup on the event loop)."""
+    point = parse_coordinates(" ".join(near.split()))
+    if point is None or not valid_coordinates(*point):
+        return None
+    lat, lon = point
+    return Place(
+        lat=round(lat, 6),
+        lon=round(lon, 6),
+        locality="",
+        region="",
+        postal_code="",
+        country="",
+        timezone=timezone_at(lat, lon),
+        precision="point",
+    )
+
+
 def search_country(params: Mapping[str, str], campaign: Campaign | None) -> str:
     """Where a bare postal code is read: ``country=`` if given, else the campaign's."""
     country = params.get("country", "").strip().upper()
@@ -204,6 +225,7 @@ async def search_meetings(
     now: datetime | None = None,
     local_radius: bool = False,
     hint_countries: Sequence[str] = (),
+    labelled: bool = True,
 ) -> SearchResult:
     """Upcoming meetings near ``params["near"]``, nearest first (``sort=date``: soonest).
 

@@ -165,6 +165,7 @@ async def meetings_search(request: Request) -> Response:
         request.query_params,
         state.geocoder,
         hint_countries=hint_countries(request.headers.get("accept-language", "")),
+        labelled=False,
     )
     return FastJSONResponse(
         {
