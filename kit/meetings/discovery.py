@@ -233,12 +233,18 @@ async def search_meetings(
     suggestions; a bare code that is a US ZIP stays one. Without ``radius_km``
     the radius is 25 km, or with ``local_radius`` (the find
     page) the place's own round figure: 15 miles in the US, 25 km in France.
+    ``labelled=False`` (the JSON API, which shows neither the place's name nor its
+    distance unit) takes a "lat,lon" as it is, without looking up the town nearest it.
     """
     campaign = await campaign_for(params.get("campaign"))
     country = search_country(params, campaign)
-    place, suggestions = await resolve_place(
-        params.get("near", ""), geocoder, country, hint_countries
-    )
+    near = params.get("near", "")
+    bare = None if labelled or local_radius else bare_point(near)
+    suggestions: tuple[Suggestion, ...]
+    if bare is not None:
+        place, suggestions = bare, ()
+    else:
+        place, suggestions = await resolve_place(near, geocoder, country, hint_countries)
     unit = unit_for(place.country)
     radius_text = params.get("radius_km")
     if local_radius and not (radius_text or "").strip():
