@@ -147,20 +147,22 @@ async def test_a_packet_being_rendered_never_stalls_other_requests(
     meeting, token = await hosted()
 
     async def packet() -> tuple[httpx.Response, float]:
-        started = time.perf_counter()
         response = await client.get(f"/meetings/{meeting.public_id}/packet.pdf?token={token}")
-        return response, time.perf_counter() - started
+        return response, time.perf_counter()
 
     async def healthz_while_rendering() -> float:
-        started = time.perf_counter()
         await asyncio.sleep(0.05)  # the packet's render has started by now
         assert (await client.get("/healthz")).status_code == 200
-        return time.perf_counter() - started - 0.05
+        return time.perf_counter()
 
-    (response, took), waited = await asyncio.gather(packet(), healthz_while_rendering())
+    (response, packet_done), healthz_done = await asyncio.gather(
+        packet(), healthz_while_rendering()
+    )
     assert_pdf(response, "packet-")
-    # Rendered on the event loop, /healthz would wait for the whole PDF.
-    assert waited < took / 2, (waited, took)
+    # Rendered on the event loop, /healthz would be answered only after the whole PDF.
+    # (Not a ratio of durations: the render thread shares the GIL, so how long the
+    # answer takes depends on the machine's load and on how fast the render is.)
+    assert healthz_done < packet_done, (healthz_done, packet_done)
 
 
 # The manage page's printables ----------------------------------------------------------
