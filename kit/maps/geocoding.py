@@ -58,6 +58,20 @@ def parse_coordinates(text: str) -> tuple[float, float] | None:
     return (float(match.group(1)), float(match.group(2))) if match else None
 
 
+def point_place(lat: float, lon: float) -> Place:
+    """A point as a place with no name yet: its own clock, no town, region or country."""
+    return Place(
+        lat=round(lat, 6),
+        lon=round(lon, 6),
+        locality="",
+        region="",
+        postal_code="",
+        country="",
+        timezone=timezone_at(lat, lon),
+        precision="point",
+    )
+
+
 class OfflineGeocoder:
     """Answers from the bundled gazetteers: US ZIPs, postal codes abroad, US towns, and
     the world's cities and towns.
@@ -145,17 +159,11 @@ class OfflineGeocoder:
         load_timezones()
 
     def _point(self, lat: float, lon: float) -> Place:
+        place = point_place(lat, lon)
         near = self.gazetteer.nearest_place(lat, lon)
-        return Place(
-            lat=round(lat, 6),
-            lon=round(lon, 6),
-            locality=near.locality if near else "",
-            region=near.region if near else "",
-            postal_code="",
-            country=near.country if near else "",
-            timezone=timezone_at(lat, lon),
-            precision="point",
-        )
+        if near is None:
+            return place
+        return replace(place, locality=near.locality, region=near.region, country=near.country)
 
     def _town(self, name: str, qualifiers: list[str]) -> Place | None:
         """The first qualifier the gazetteer knows decides ("Paris, Île-de-France, France"

@@ -17,9 +17,9 @@ from kit.maps import cursors
 from kit.maps.countries import country_name
 from kit.maps.distance import DistanceUnit, unit_for
 from kit.maps.gazetteer import US_ZIP_COUNTRIES, parse_zip
-from kit.maps.geocoding import parse_coordinates
+from kit.maps.geocoding import parse_coordinates, point_place
 from kit.maps.places import Geocoder, Place
-from kit.maps.timezones import timezone_at, valid_coordinates
+from kit.maps.timezones import valid_coordinates
 from kit.meetings import map_clusters, search
 from kit.store.models import Campaign, Meeting
 
@@ -154,22 +154,10 @@ async def _us_zip_or_abroad(
 
 
 def bare_point(near: str) -> Place | None:
-    """A valid "lat,lon" as a place with no name: what the geocoder would give, minus
-    the nearest town's name, region and country (a lookup on the event loop)."""
+    """A valid "lat,lon" as the geocoder would place it, minus the nearest town's name,
+    region and country (a lookup on the event loop)."""
     point = parse_coordinates(" ".join(near.split()))
-    if point is None or not valid_coordinates(*point):
-        return None
-    lat, lon = point
-    return Place(
-        lat=round(lat, 6),
-        lon=round(lon, 6),
-        locality="",
-        region="",
-        postal_code="",
-        country="",
-        timezone=timezone_at(lat, lon),
-        precision="point",
-    )
+    return point_place(*point) if point is not None and valid_coordinates(*point) else None
 
 
 def search_country(params: Mapping[str, str], campaign: Campaign | None) -> str:
@@ -239,7 +227,7 @@ async def search_meetings(
     campaign = await campaign_for(params.get("campaign"))
     country = search_country(params, campaign)
     near = params.get("near", "")
-    bare = None if labelled or local_radius else bare_point(near)
+    bare = None if labelled else bare_point(near)
     suggestions: tuple[Suggestion, ...]
     if bare is not None:
         place, suggestions = bare, ()

@@ -525,9 +525,13 @@ WARM_UP_HTML = (
 )
 
 
+def warm_up_html() -> str:
+    return WARM_UP_HTML.format(qr=qr_data_uri("https://example.org/warm-up"))
+
+
 def warm_up() -> None:
     """Load fonts and parse the stylesheet now, so the first real render is not slower."""
-    html_to_pdf(WARM_UP_HTML.format(qr=qr_data_uri("https://example.org/warm-up")))
+    html_to_pdf(warm_up_html())
 
 
 def render(document: Document) -> Rendered:
