@@ -44,7 +44,7 @@ from kit.store.models import (
     VenueKind,
 )
 from kit.store.people import find_or_add_person, mark_verified, update_person
-from kit.store.sql import SqlParams
+from kit.store.sql import Prepared, SqlParams
 from kit.store.tokens import find_token, issue_token
 
 PUBLIC_ID_LENGTH = Meeting._meta.fields_map["public_id"].max_length  # type: ignore[attr-defined]
@@ -317,11 +317,19 @@ def describe_placement(meeting: Meeting) -> Placement:
     )
 
 
+# The read of every meeting page and manage page, with what they show of the campaign and
+# host: its SQL built once (kit.store.sql.Prepared).
+BY_PUBLIC_ID = Prepared(
+    Meeting,
+    lambda public_id: Meeting.filter(public_id=public_id).select_related("campaign", "host"),
+)
+
+
 async def get_meeting(public_id: str) -> Meeting:
     """A meeting anyone may see: published, cancelled or completed (not pending/draft/hidden)."""
     if not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
         raise MeetingNotFound()
-    meeting = await Meeting.get_or_none(public_id=public_id).select_related("campaign", "host")
+    meeting = await BY_PUBLIC_ID.first(public_id)
     if meeting is None or not is_visible(meeting):
         raise MeetingNotFound()
     return meeting
@@ -332,10 +340,8 @@ async def get_managed_meeting(public_id: str, token: str | None) -> Meeting:
     access = await find_token(token, TokenKind.MEETING_MANAGE)
     if access is None or not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
         raise MeetingNotFound()
-    meeting = await Meeting.get_or_none(id=access.meeting_id, public_id=public_id).select_related(  # type: ignore[attr-defined]
-        "campaign", "host"
-    )
-    if meeting is None:
+    meeting = await BY_PUBLIC_ID.first(public_id)
+    if meeting is None or meeting.id != access.meeting_id:  # type: ignore[attr-defined]
         raise MeetingNotFound()
     return meeting
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tortoise import Tortoise, fields
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -131,15 +131,17 @@ def partial_model(model: type[M], row: Mapping[str, Any], columns: tuple[str, ..
     of a nearby search. Here the converters are chosen once per model and columns.
     """
     item = model.__new__(model)
-    _set = object.__setattr__
-    _set(item, "_partial", True)
-    _set(item, "_saved_in_db", True)
-    _set(item, "_custom_generated_pk", False)
-    _set(item, "_await_when_save", {})
+    # One dict update instead of a __setattr__ call per column (a third less time).
+    values = item.__dict__
+    values.update(_PARTIAL_STATE)
+    values["_await_when_save"] = {}
     for column, name, convert in _converters(model, columns):
         value = row[column]
-        _set(item, name, value if convert is None or value is None else convert(value))
+        values[name] = value if convert is None or value is None else convert(value)
     return item
+
+
+_PARTIAL_STATE = {"_partial": True, "_saved_in_db": True, "_custom_generated_pk": False}
 
 
 @cache
@@ -161,3 +163,57 @@ def _converters(model: type[Model], columns: tuple[str, ...]) -> list[tuple[str,
             convert = field.to_python_value
         found.append((column, name, convert))
     return found
+
+
+# --- a QuerySet's SQL built once ------------------------------------------------------
+
+
+class Prepared(Generic[M]):
+    """A read of a fixed shape whose SQL is built once per SQL dialect, then run by
+    Tortoise's own executor, which builds the model objects (and their select_related
+    ones) exactly as awaiting the QuerySet would.
+
+    Tortoise rebuilds a query's SQL through pypika on every await: 0.7 ms for a meeting
+    with its campaign and host (77 columns), seven times what SQLite takes to run it,
+    and most of a meeting page's time. ``build`` makes the QuerySet from its arguments;
+    it is called once with placeholder strings (so it may only compare them with text
+    columns), whose positions among the query's parameters are then filled with each
+    call's values. ``tests/store/test_prepared.py`` holds the
+    results equal to the QuerySet's.
+    """
+
+    def __init__(self, model: type[M], build: Callable[..., Any]) -> None:
+        self.model = model
+        self.build = build
+        self._shapes: dict[str, tuple[str, list[Any], list[int | None], Any]] = {}
+
+    def _shape(
+        self, db: BaseDBAsyncClient, count: int
+    ) -> tuple[str, list[Any], list[int | None], Any]:
+        dialect = db.capabilities.dialect
+        shape = self._shapes.get(dialect)
+        if shape is None:
+            markers = [f"\x00kit-prepared-{i}\x00" for i in range(count)]
+            query = self.build(*markers)
+            query._db = db
+            query._make_query()
+            sql, params = query.query.get_parameterized_sql()
+            slots = [markers.index(v) if v in markers else None for v in params]
+            assert sorted(s for s in slots if s is not None) == list(range(count)), sql
+            shape = self._shapes[dialect] = (sql, list(params), slots, query._select_related_idx)
+        return shape
+
+    async def all(self, *values: Any) -> list[M]:
+        db = self.model._meta.db
+        sql, params, slots, related = self._shape(db, len(values))
+        bound = [p if s is None else values[s] for p, s in zip(params, slots, strict=True)]
+        executor = db.executor_class(
+            model=self.model, db=db, prefetch_map={}, prefetch_queries={},
+            select_related_idx=related,
+        )  # fmt: skip
+        return await executor.execute_select(sql, bound)
+
+    async def first(self, *values: Any) -> M | None:
+        """The one row's model, or None: build a query of at most one row."""
+        found = await self.all(*values)
+        return found[0] if found else None

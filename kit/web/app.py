@@ -20,6 +20,7 @@ from kit.store.geocode_cache import DatabaseGeocodeCache, make_configured_geocod
 from kit.web import routes
 from kit.web.errors import EXCEPTION_HANDLERS
 from kit.web.request_guards import LimitRequestBody, RejectNulInUrl
+from kit.web.router import IndexedRouter
 from kit.web.security import SecurityHeadersMiddleware
 from kit.web.templating import make_templates
 
@@ -48,7 +49,6 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
 
     app = Starlette(
         debug=settings.debug,
-        routes=routes.ROUTES,
         middleware=[
             Middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url),
             Middleware(
@@ -64,10 +64,10 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             Middleware(LimitRequestBody, max_bytes=MAX_BODY_BYTES),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=lifespan,
     )
-    # A trailing-slash redirect would build its Location from the request's Host header.
-    app.router.redirect_slashes = False
+    # Routes looked up by first segment (see the module). No trailing-slash redirects:
+    # their Location would be built from the request's Host header.
+    app.router = IndexedRouter(routes.ROUTES, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.feed_cache = FeedCache()
