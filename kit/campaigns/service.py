@@ -5,6 +5,7 @@ from __future__ import annotations
 from kit.campaigns.guides import DEFAULT_ASKS
 from kit.core.errors import CampaignNotFound
 from kit.store.models import Campaign, Meeting
+from kit.store.sql import Prepared
 
 SLUG_LENGTH = 64
 # Asks a meeting shows: the sign-in sheet's tick columns, the commitment cards and the
@@ -13,9 +14,15 @@ SLUG_LENGTH = 64
 MAX_ASKS_SHOWN = 6
 
 
+# Read by every /find page (its campaign filter): the SQL built once.
+PUBLIC_CAMPAIGNS = Prepared(
+    Campaign, lambda: Campaign.filter(is_public=True).order_by("-starts_on", "name")
+)
+
+
 async def list_campaigns() -> list[Campaign]:
     """Public campaigns, newest window first."""
-    return await Campaign.filter(is_public=True).order_by("-starts_on", "name")
+    return await PUBLIC_CAMPAIGNS.all()
 
 
 def campaign_summary(campaign: Campaign) -> dict[str, object]:

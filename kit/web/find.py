@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -39,9 +40,13 @@ def country_options(chosen: str) -> list[tuple[str, str]]:
     """The find form's countries by name; "" (the default) reads a bare code as a US ZIP.
     A code typed into the URL that no country has stays selectable, so the error can
     name it."""
-    options = sorted(country_names().items(), key=lambda item: item[1])
     extra = [(chosen, chosen)] if chosen and chosen not in country_names() else []
-    return [("", "Any / United States"), *extra, *options]
+    return [("", "Any / United States"), *extra, *countries_by_name()]
+
+
+@cache
+def countries_by_name() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(country_names().items(), key=lambda item: item[1]))
 
 
 def result_bounds(result: discovery.SearchResult) -> list[float] | None:
