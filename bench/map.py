@@ -31,12 +31,12 @@ import time
 from pathlib import Path
 
 from _harness import kit_serve, machine, percentile, postgres_version
-from search import PG_URL, hammer, load_cities, prepare, query_points
+from search import PG_URL, hammer, load_cities, prepare, query_points, reuse
 from tortoise import Tortoise
 
 from kit.meetings.map_clusters import map_view, view_to_collection
 from kit.meetings.search import feature_collection, meetings_in_bbox
-from kit.store.db import apply_migrations, tortoise_config
+from kit.store.db import tortoise_config
 
 BASE = "http://127.0.0.1"
 # Half-widths (degrees of longitude, of latitude): a city on a phone's map (bench/ratios.py's
@@ -105,17 +105,6 @@ async def over_http(
             ]
             p50[kind] = (await hammer(server, paths, args)).p50
     return p50
-
-
-async def reuse(db: str, size: int, workdir: Path, pg_url: str) -> tuple[str, float]:
-    """An earlier run's database, migrated up; its URL and the migrations' seconds."""
-    path = workdir / f"bench-{size}.sqlite3"
-    if db == "sqlite" and not path.exists():
-        raise SystemExit(f"--reuse: no {path}; run once without --reuse")
-    url = f"sqlite://{path}" if db == "sqlite" else pg_url
-    started = time.perf_counter()
-    await apply_migrations(url)
-    return url, time.perf_counter() - started
 
 
 async def run(args: argparse.Namespace) -> None:

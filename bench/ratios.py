@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ratios.py [--size 1000000] [--db sqlite|postgres|both]
                                      [--duration 10] [--connections 32]
+                                     [--workdir DIR [--reuse]]
 
 This machine's absolute figures drift from run to run; the ratio to a hello-world
 served by the same uvicorn, a moment apart, does much less. The server under test
@@ -11,6 +12,10 @@ meetings (bench/search.py's data: around the 1,000 biggest cities, with rural no
 start ``kit serve --workers 1`` pinned, then drive each path for ``--duration``
 seconds with ``--connections`` keep-alive connections; each kind of request rotates
 through 200 different URLs (points, meetings, boxes), so every search runs its query.
+
+``--workdir`` keeps the seeded SQLite file; ``--reuse`` measures the databases an earlier
+run seeded there (and in ``--pg-url``), migrated up, instead of seeding again (a million
+meetings take 3-5 minutes per database).
 
 Needs ``wrk`` and ``taskset`` (Debian: ``apt-get install wrk``; taskset is util-linux).
 Prints a Markdown table: req/s, p50 and p99 latency, non-2xx answers, and the share
@@ -35,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _harness import fetch_rows, free_port, kit_serve, machine
-from search import PG_URL, load_cities, prepare, query_points
+from search import PG_URL, load_cities, prepare, query_points, reuse
 
 BENCH = Path(__file__).resolve().parent
 SERVER_CPU, LOAD_CPU = "0", "1"
@@ -157,7 +162,10 @@ async def paths_by_kind(url: str, points: list[tuple[float, float]]) -> dict[str
 
 async def bench_db(db: str, args: argparse.Namespace, workdir: Path) -> list[str]:
     cities = load_cities()
-    url, seeded = await prepare(db, args.size, workdir, args.pg_url, cities)
+    if args.reuse:
+        url, seeded = await reuse(db, args.size, workdir, args.pg_url)
+    else:
+        url, seeded = await prepare(db, args.size, workdir, args.pg_url, cities)
     points = query_points(URLS_PER_KIND, cities)
     paths = await paths_by_kind(url, points)
     rows = []
@@ -197,9 +205,13 @@ async def run(args: argparse.Namespace) -> None:
         f"# Hot paths against a hello-world\n\n{machine()}; server on core {SERVER_CPU}, "
         f"wrk on core {LOAD_CPU}, {args.connections} connections, {args.duration} s a path."
     )
-    with tempfile.TemporaryDirectory(prefix="kit-ratios-") as tmp:
+    with contextlib.ExitStack() as stack:
+        workdir = args.workdir or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="kit-ratios-"))
+        )
+        workdir.mkdir(parents=True, exist_ok=True)
         for db in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-            print("\n".join(await bench_db(db, args, Path(tmp))), flush=True)
+            print("\n".join(await bench_db(db, args, workdir)), flush=True)
 
 
 def main() -> None:
@@ -209,7 +221,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--pg-url", default=os.environ.get("KIT_BENCH_PG_URL", PG_URL))
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--workdir", type=Path, help="keep the SQLite file here")
+    parser.add_argument("--reuse", action="store_true", help="measure an earlier run's databases")
+    args = parser.parse_args()
+    if args.reuse and args.workdir is None:
+        parser.error("--reuse needs the --workdir of the run that seeded")
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":

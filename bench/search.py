@@ -324,6 +324,17 @@ async def prepare(
     return pg_url, time.perf_counter() - started
 
 
+async def reuse(db: str, size: int, workdir: Path, pg_url: str) -> tuple[str, float]:
+    """An earlier run's database, migrated up; its URL and the migrations' seconds."""
+    path = workdir / f"bench-{size}.sqlite3"
+    if db == "sqlite" and not path.exists():
+        raise SystemExit(f"--reuse: no {path}; run once without --reuse")
+    url = f"sqlite://{path}" if db == "sqlite" else pg_url
+    started = time.perf_counter()
+    await apply_migrations(url)
+    return url, time.perf_counter() - started
+
+
 async def has_location_index(url: str) -> bool:
     """Is there an index on (approx_lat, approx_lon)? Without one every search is a scan."""
     if url.startswith("sqlite://"):
