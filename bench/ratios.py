@@ -181,12 +181,24 @@ async def bench_db(db: str, args: argparse.Namespace, workdir: Path) -> list[str
             wrk(server.base, urls, 2, args.connections)  # warm: templates, pools, caches
             figures = wrk(server.base, urls, args.duration, args.connections)
             rows.append(row(kind, figures, hello_figures))
+        # Issue #15: one worker's memory after serving all of it (the largest process of
+        # kit serve's tree: the worker, not uvicorn's supervisor).
+        worker_mb = max(resident_mb(pid) for pid in server.processes())
     header = (
         f"\n### {db}, {args.size:,} meetings (seeded in {seeded:.0f} s)\n\n"
         "| path | req/s | p50 ms | p99 ms | non-2xx | share of hello-world |\n"
         "|---|---:|---:|---:|---:|---:|"
     )
-    return [header, *rows]
+    return [header, *rows, f"\nWorker resident memory after the run: {worker_mb:.0f} MB"]
+
+
+def resident_mb(pid: int) -> float:
+    """VmRSS of a process, in MB (0 if it is gone)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def row(kind: str, figures: Figures, hello: Figures) -> str:
