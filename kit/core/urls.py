@@ -4,13 +4,18 @@ nothing of the kit is imported. tests/core/test_urls.py proves each one resolves
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from urllib.parse import quote, urlencode
+
+# What quote() leaves alone in a segment anyway: ids and urlsafe tokens, checked faster
+# than quote() walks them (a search's 20 links).
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
 def _part(value: str) -> str:
     """One path segment: ids and urlsafe tokens pass through unchanged."""
-    return quote(value, safe="")
+    return value if _UNRESERVED.fullmatch(value) else quote(value, safe="")
 
 
 def meeting(base_url: str, public_id: str, query: Mapping[str, str] | None = None) -> str:

@@ -130,3 +130,12 @@ def test_urls_imports_nothing_of_the_kit() -> None:
         for alias in node.names
     }
     assert not {m for m in imported if m and (m == "kit" or m.startswith("kit."))}
+
+
+def test_a_path_segment_is_quoted_as_quote_would_whatever_it_holds() -> None:
+    from urllib.parse import quote
+
+    from kit.core.urls import _part
+
+    for value in ("abc-DEF_1.2~x", "a b", "é", "", "../x", "a/b", "%41", "?#&=", "x\n"):
+        assert _part(value) == quote(value, safe=""), value
