@@ -15,7 +15,7 @@ from starlette.templating import Jinja2Templates
 
 from kit.core.rendering import make_environment
 from kit.store.models import Meeting
-from kit.web.csrf import csrf_token
+from kit.web.csrf import LazyToken
 
 # Where the kit's own files are served (kit/web/routes.py mounts them here). Pages link
 # to them by root-relative path: Starlette's url_for builds absolute URLs from the
@@ -35,7 +35,7 @@ def asset_url(mount: str, path: str) -> str:
 
 def _page_context(request: Request) -> dict[str, Any]:
     # The public view only: a page has no use for the secret key or the SMTP password.
-    return {"csrf_token": csrf_token(request), "settings": request.app.state.settings.public}
+    return {"csrf_token": LazyToken(request), "settings": request.app.state.settings.public}
 
 
 class CardFields(NamedTuple):

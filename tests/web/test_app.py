@@ -81,11 +81,18 @@ async def test_openapi_is_valid_and_lists_every_api_route(client: httpx.AsyncCli
 
 
 async def test_session_cookie_is_signed_and_http_only(client: httpx.AsyncClient) -> None:
-    response = await client.get("/")
+    response = await client.get("/host")  # a page with a form: its CSRF token is in the session
     cookie = response.headers.get("set-cookie", "")
     assert cookie.startswith("kit_session=")
     assert "httponly" in cookie.lower()
     assert "samesite=lax" in cookie.lower()
+
+
+async def test_a_page_without_a_form_sets_no_cookie(client: httpx.AsyncClient) -> None:
+    for path in ("/", "/about", "/find?near=10027"):
+        response = await client.get(path)
+        assert response.status_code == 200
+        assert "set-cookie" not in response.headers, path
 
 
 async def test_a_wrong_method_names_every_method_the_path_takes(
