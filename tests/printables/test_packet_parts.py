@@ -5,6 +5,7 @@ changes."""
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -105,3 +106,19 @@ def test_an_rsvp_lays_out_the_cover_and_sign_in_sheet_only(
     again = by_parts(packet(guests=31))  # one more RSVP: the cover's count, the sheet's rows
     assert sorted(laid_out) == ["cover", "signin"]
     assert again != first and again == whole(packet(guests=31))
+
+
+def test_the_garbage_collector_waits_for_the_render_and_is_back_on_after() -> None:
+    passes: list[int] = []
+
+    def counting(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    gc.callbacks.append(counting)
+    try:
+        by_parts(packet())
+    finally:
+        gc.callbacks.remove(counting)
+    assert gc.isenabled()
+    assert passes == [0]  # one pass over the young objects after the render, none during it
