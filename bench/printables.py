@@ -3,9 +3,11 @@ render in a fresh process (after the warm-up ``kit serve`` runs), a re-render af
 more RSVP (warm process), the cached answer, and the process's peak memory; in-process
 and through the ASGI app.
 
-    .venv/bin/python bench/printables.py [--guests 30] [--repeat 50] [--out DIR]
+    .venv/bin/python bench/printables.py [--guests 30] [--repeat 50] [--out DIR] [--whole]
 
-``--out DIR`` also writes the packet, flyer and guide PDFs there, to look at.
+``--out DIR`` also writes the packet, flyer and guide PDFs there, to look at. ``--whole``
+lays the packet out in one piece, as the kit did before it laid out parts (the same PDF,
+byte for byte): run the script with and without it to compare.
 """
 
 from __future__ import annotations
@@ -106,7 +108,12 @@ async def main() -> None:
     parser.add_argument("--guests", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--whole", action="store_true", help="lay the packet out in one piece")
     args = parser.parse_args()
+    if args.whole:
+        from kit.toolkit import printables  # noqa: PLC0415
+
+        printables.html_to_pdf = printables.render_whole  # type: ignore[assignment]
     workdir = Path(tempfile.mkdtemp(prefix="kit-print-bench-"))
     url = f"sqlite://{workdir / 'print.sqlite3'}"
     site = Settings.from_env(
@@ -182,7 +189,8 @@ async def main() -> None:
         f"Run on {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPUs ({cpu}, load {load}), "
         f"Python {platform.python_version()}, WeasyPrint "
         f"{__import__('weasyprint').__version__}; packet of {args.guests} confirmed guests, "
-        f"{pages} pages, {len(second.data) / 1024:.0f} kB.\n"
+        f"{pages} pages, {len(second.data) / 1024:.0f} kB; "
+        f"{'laid out whole' if args.whole else 'laid out by parts'}.\n"
     )
     print("| measure | time |")
     print("| --- | --- |")
