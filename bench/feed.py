@@ -1,7 +1,13 @@
 """How long a campaign's calendar feed of 5,000 meetings takes: first render, cached,
-and a conditional request answered 304, through the real ASGI app.
+and a conditional request answered 304, through the real ASGI app; then the near-me
+feed (``/meetings.ics?near=lat,lon``, up to 100 meetings) among 100,000 meetings
+seeded as bench/search.py seeds them: p50 of the first request for each point
+(nothing cached) and of the same request right after (warm: a subscriber's refetch),
+in-process, wall and CPU time.
 
     .venv/bin/python bench/feed.py [--meetings 5000] [--db-url sqlite:///tmp/feed.db]
+                                   [--near-size 100000] [--near-points 200]
+                                   [--near-pg-url postgres://...]  (--near-size 0: skip)
 """
 
 from __future__ import annotations
@@ -17,9 +23,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from _harness import reset_postgres
+from search import PG_URL, load_cities, prepare, query_points
 from tortoise import Tortoise
 
 from kit.core.settings import Settings
+from kit.meetings.feeds import FeedCache
 from kit.store.db import apply_migrations, tortoise_config
 from kit.store.models import Campaign, Meeting, Person
 from kit.web.app import create_app
@@ -66,15 +75,8 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--meetings", type=int, default=5000)
-    parser.add_argument("--db-url", default="")
-    parser.add_argument("--repeat", type=int, default=20)
-    args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="kit-feed-bench-"))
-    url = args.db_url or f"sqlite://{workdir / 'feed.sqlite3'}"
-    settings = Settings.from_env(
+def bench_settings(workdir: Path, url: str) -> Settings:
+    return Settings.from_env(
         {
             "KIT_DATA_DIR": str(workdir),
             "KIT_DATABASE_URL": url,
@@ -82,6 +84,65 @@ async def main() -> None:
             "KIT_BASE_URL": "http://bench",
         }
     )
+
+
+async def near_me(args: argparse.Namespace, workdir: Path) -> None:
+    """p50 of /meetings.ics?near= uncached (first request per point) and warm (second)."""
+    cities = load_cities()
+    db = "postgres" if args.db_url.startswith("postgres") else "sqlite"
+    url, _ = await prepare(db, args.near_size, workdir, args.near_pg_url, cities)
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    app = create_app(bench_settings(workdir, url), manage_db=False)
+    points = query_points(args.near_points, cities)
+    paths = [f"/meetings.ics?near={lat:.4f},{lon:.4f}" for lat, lon in points]
+    transport = httpx.ASGITransport(app=app)
+    figures: dict[str, tuple[list[float], list[float]]] = {"uncached": ([], []), "warm": ([], [])}
+    events = []
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for lat, lon in query_points(20, cities, seed=99):  # connections, zones; then a fresh cache
+            assert (await client.get(f"/meetings.ics?near={lat:.4f},{lon:.4f}")).status_code == 200
+        app.state.feed_cache = FeedCache()
+        for path in paths:  # each point twice: the first renders, the second is cached
+            for wall, cpu in figures.values():
+                started, used = time.perf_counter(), time.process_time()
+                response = await client.get(path)
+                cpu.append(time.process_time() - used)
+                wall.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text[:200]
+            events.append(response.text.count("BEGIN:VEVENT"))
+    await Tortoise.close_connections()
+    print(
+        f"\nNear-me feed among {args.near_size:,} meetings ({db}), {len(paths)} points, "
+        f"{statistics.mean(events):.0f} events a feed on average, load average "
+        f"{Path('/proc/loadavg').read_text().split()[0]}\n"
+    )
+    print("| request | p50 wall | p50 CPU |")
+    print("|---|---|---|")
+    for kind, (wall, cpu) in figures.items():
+        print(f"| {kind} | {ms(statistics.median(wall))} | {ms(statistics.median(cpu))} |")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--meetings", type=int, default=5000)
+    parser.add_argument("--db-url", default="")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--near-size", type=int, default=100_000)
+    parser.add_argument("--near-points", type=int, default=200)
+    parser.add_argument("--near-pg-url", default=os.environ.get("KIT_BENCH_PG_URL", PG_URL))
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="kit-feed-bench-"))
+    if args.meetings:
+        await campaign(args, workdir)
+    if args.near_size:
+        await near_me(args, workdir)
+
+
+async def campaign(args: argparse.Namespace, workdir: Path) -> None:
+    url = args.db_url or f"sqlite://{workdir / 'feed.sqlite3'}"
+    if url.startswith("postgres"):
+        await reset_postgres(url)
+    settings = bench_settings(workdir, url)
     await apply_migrations(url)
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     await seed(args.meetings)
