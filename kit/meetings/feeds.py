@@ -59,10 +59,17 @@ class Feed:
 
 
 class FeedCache:
-    """A small LRU of rendered feeds keyed by their content fingerprint."""
+    """An LRU of rendered feeds keyed by their content fingerprint, bounded by bytes.
 
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
+    Near-me feeds are many and small (about 0.5 kB an event, 100 events at most):
+    a bound of 64 entries, as it was, held none of 200 subscribers' feeds by the time
+    each came back. The newest entry is kept even when it alone is over the bound (a
+    campaign of 50,000 meetings must not be rendered on every fetch).
+    """
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._items: OrderedDict[str, bytes] = OrderedDict()
 
     def get(self, key: str) -> bytes | None:
@@ -72,10 +79,11 @@ class FeedCache:
         return None
 
     def put(self, key: str, value: bytes) -> None:
+        old = self._items.pop(key, None)
+        self.bytes += len(value) - (len(old) if old is not None else 0)
         self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        while self.bytes > self.max_bytes and len(self._items) > 1:
+            self.bytes -= len(self._items.popitem(last=False)[1])
 
 
 def public_feed_meetings(now: datetime | None = None):  # noqa: ANN201 - a QuerySet

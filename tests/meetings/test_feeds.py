@@ -298,3 +298,22 @@ async def test_a_meeting_stored_decades_ahead_is_left_out_of_the_feed(
     assert [e["summary"] for e in parse_ics(response.content).events] == ["Fine"]
     assert len(response.content) < 10_000
     assert f"{far.meeting.public_id}" in caplog.text and "more than ten years ahead" in caplog.text
+
+
+def test_feed_cache_keeps_the_newest_feeds_within_its_bytes() -> None:
+    cache = feeds.FeedCache(max_bytes=10)
+    cache.put("a", b"1234")
+    cache.put("b", b"5678")
+    assert cache.get("a") == b"1234"  # now the most recent: "b" goes first
+    cache.put("c", b"90")
+    cache.put("d", b"xy")
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), cache.get("d")) == (
+        b"1234",
+        None,
+        b"90",
+        b"xy",
+    )
+    cache.put("a", b"12")  # a new value for a key counts once
+    assert cache.bytes == 6
+    cache.put("huge", b"x" * 50)  # over the bound alone: kept, the rest let go
+    assert cache.get("huge") == b"x" * 50 and cache.get("a") is None and cache.bytes == 50
