@@ -42,16 +42,21 @@ ZONES = [
 
 
 async def seed(count: int) -> None:
+    """``count`` meetings in the campaign "bench", and the first of them again in
+    "warm-up" (a process has served other feeds before: connections, statements, zones)."""
     campaign = await Campaign.create(slug="bench", name="Bench campaign")
+    warm_up = await Campaign.create(slug="warm-up", name="Warm-up campaign")
     host = await Person.create(name="Quinn Doe", email="quinn@example.org")
     start = datetime.now(UTC) + timedelta(days=1)
     rows = []
-    for n in range(count):
+    for n in range(count + 1):
+        if n == count:
+            campaign, n = warm_up, 0
         locality, tz, lat, lon = ZONES[n % len(ZONES)]
         begins = start + timedelta(hours=n % (24 * 40))
         rows.append(
             Meeting(
-                public_id=f"bench{n:07d}",
+                public_id=f"{campaign.slug[:5]}{n:07d}",
                 campaign=campaign,
                 host=host,
                 title=f"Talk {n}",
@@ -66,7 +71,7 @@ async def seed(count: int) -> None:
                 approx_lon=lon + 0.01,
                 locality=locality,
                 country="US",
-                submission_key=f"bench-{n}",
+                submission_key=f"{campaign.slug}-{n}",
             )
         )
     await Meeting.bulk_create(rows, batch_size=1000)
@@ -158,6 +163,7 @@ async def campaign(args: argparse.Namespace, workdir: Path) -> None:
     app = create_app(settings, manage_db=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        assert (await client.get("/campaigns/warm-up/meetings.ics")).status_code == 200
         started = time.perf_counter()
         first = await client.get("/campaigns/bench/meetings.ics")
         cold = time.perf_counter() - started
@@ -189,7 +195,7 @@ async def campaign(args: argparse.Namespace, workdir: Path) -> None:
     )
     print("| request | time |")
     print("|---|---|")
-    print(f"| first (query + render in a thread) | {ms(cold)} |")
+    print(f"| first (query + render in a thread; after another feed) | {ms(cold)} |")
     print(f"| cached (fingerprint query + send), p50 | {ms(statistics.median(cached))} |")
     print(f"| If-None-Match → 304, p50 | {ms(statistics.median(not_modified))} |")
 
