@@ -268,7 +268,7 @@ def local_times(
     starts_at: datetime, ends_at: datetime, timezone: str
 ) -> tuple[datetime, datetime] | None:
     """Start and end on the clock of ``timezone``, or None where no calendar can hold
-    them: a VTIMEZONE spans whole years around them (``zone_windows``), so they must
+    them: a VTIMEZONE spans whole years around them (``widen``), so they must
     fall after year 1 and before year 9999. (9999-12-31 23:00 UTC is year 10000 in
     Paris: no datetime at all.) No meeting can be booked there, but a stored row from
     before that rule, or edited by hand, must not break every calendar."""
@@ -322,20 +322,12 @@ def attendee_address(attendee: Attendee) -> vCalAddress:
 # Time zones
 
 
-def zone_windows(events: Iterable[CalendarEvent]) -> dict[str, tuple[date, date]]:
-    """Per zone, the whole local years spanning its events: small (about 0.5 kB
-    a year) and holding both DST transitions, which some clients like to see."""
-    windows: dict[str, tuple[date, date]] = {}
-    for event in events:
-        times = event_local_times(event)
-        if times is not None:  # else written in UTC (event_times): no VTIMEZONE for it
-            widen(windows, event.timezone, times)
-    return windows
-
-
 def widen(
     windows: dict[str, tuple[date, date]], zone: str, times: tuple[datetime, datetime]
 ) -> None:
+    """Per zone, the whole local years spanning its events (``times`` one more): small
+    (about 0.5 kB a year) and holding both DST transitions, which some clients like
+    to see."""
     first, last = date(times[0].year, 1, 1), date(times[1].year + 1, 1, 1)
     if zone in windows:
         known_first, known_last = windows[zone]
@@ -418,7 +410,7 @@ def streamed_file(
     stamp_text = _utc_stamp(stamp)
     for event in events:
         local = event_local_times(event)
-        if local is not None:
+        if local is not None:  # else written in UTC (utc_times): no VTIMEZONE for it
             widen(windows, event.timezone, local)
         times = local or utc_times(event)
         vevents.append(vevent_text(event, times, stamp=stamp_text, alarm=alarm))
