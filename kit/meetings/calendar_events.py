@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from kit.core import urls
@@ -50,6 +51,7 @@ def meeting_uid(meeting: Meeting, domain: str) -> str:
     return f"meeting-{meeting.public_id}@{domain}"
 
 
+@lru_cache(maxsize=16)
 def base_domain(base_url: str) -> str:
     return urlsplit(base_url).hostname or "localhost"
 

@@ -11,9 +11,19 @@ import pytest
 
 from kit.coordinators.accounts import add_coordinator
 from kit.coordinators.moderation import hide_meeting
-from kit.meetings.service import approve_meeting
-from kit.store.models import Meeting, MeetingStatus
-from tests.factories import SITE, HouseGeocoder, csrf_from, make_campaign, make_meeting, rsvp_link
+from kit.meetings import feeds
+from kit.meetings.calendar_events import render_feed
+from kit.meetings.service import CreatedMeeting, approve_meeting
+from kit.store.models import Meeting, MeetingStatus, VenueKind
+from tests.factories import (
+    SITE,
+    HouseGeocoder,
+    csrf_from,
+    local,
+    make_campaign,
+    make_meeting,
+    rsvp_link,
+)
 from tests.ics import parse_ics
 
 STREET = "417 Elm St"
@@ -44,20 +54,28 @@ async def test_campaign_feed_lists_its_meetings_with_public_places_only(
     assert STREET not in response.text and "ring the blue door" not in response.text
 
 
-async def test_feed_answers_304_until_a_meeting_changes(client: httpx.AsyncClient) -> None:
-    await make_campaign("spring")
-    created = await make_meeting(campaign="spring")
-    first = await client.get("/campaigns/spring/meetings.ics")
-    etag = first.headers["etag"]
-    again = await client.get("/campaigns/spring/meetings.ics", headers={"If-None-Match": etag})
+async def retitled(
+    client: httpx.AsyncClient, path: str, created: CreatedMeeting, title: str
+) -> httpx.Response:
+    """The feed at ``path`` answers 304 to its ETag until the meeting is retitled, then 200."""
+    etag = (await client.get(path)).headers["etag"]
+    again = await client.get(path, headers={"If-None-Match": etag})
     assert again.status_code == 304
     await client.patch(
         f"/api/meetings/{created.meeting.public_id}",
-        json={"title": "Renamed"},
+        json={"title": title},
         headers={"Authorization": f"Bearer {created.manage_token}"},
     )
-    changed = await client.get("/campaigns/spring/meetings.ics", headers={"If-None-Match": etag})
+    changed = await client.get(path, headers={"If-None-Match": etag})
     assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    return changed
+
+
+async def test_feed_answers_304_until_a_meeting_changes(client: httpx.AsyncClient) -> None:
+    await make_campaign("spring")
+    created = await make_meeting(campaign="spring")
+    changed = await retitled(client, "/campaigns/spring/meetings.ics", created, "Renamed")
     assert "Renamed" in changed.text
 
 
@@ -72,6 +90,77 @@ async def test_near_feed_follows_the_search(client: httpx.AsyncClient) -> None:
     assert [e["summary"] for e in parsed.events] == ["Harlem talk"]
     assert STREET not in response.text
     assert (await client.get("/meetings.ics?near=Qwxzyville")).status_code == 400
+
+
+async def test_near_feed_changes_when_a_meeting_in_it_does(client: httpx.AsyncClient) -> None:
+    created = await make_meeting(HouseGeocoder(40.8132, -73.9494), title="Harlem talk")
+    changed = await retitled(client, "/meetings.ics?near=10027", created, "Harlem talk, moved")
+    assert [e["summary"] for e in parse_ics(changed.content).events] == ["Harlem talk, moved"]
+    await make_meeting(HouseGeocoder(40.8140, -73.9500), title="Second talk")
+    joined = await client.get("/meetings.ics?near=10027")
+    assert joined.headers["etag"] != changed.headers["etag"]
+    assert {e["summary"] for e in parse_ics(joined.content).events} == {
+        "Harlem talk, moved",
+        "Second talk",
+    }
+
+
+async def test_feed_meetings_read_as_rows_render_what_whole_models_did(db: str) -> None:
+    # The feeds read only the columns their events show; the same meetings loaded
+    # whole through the ORM (as the feeds did before) must give the very same bytes,
+    # for the public view and the exact one, homes and public venues alike.
+    campaign = await make_campaign("spring")
+    await make_meeting(campaign="spring", title="Talk one; with, commas", host_note="Bring a mug")
+    await make_meeting(
+        campaign="spring",
+        title="Talk two",
+        starts_at=local(9, 18),
+        ends_at=local(9, 21),
+        address={"locality": "Lyon", "postal_code": "", "country": "FR"},
+        host={"name": "Zoé Martin", "email": "zoe@example.org", "phone": ""},
+    )
+    venue = await make_meeting(
+        campaign="spring", title="At the library", starts_at=local(8, 17), ends_at=local(8, 19)
+    )
+    await Meeting.filter(id=venue.meeting.id).update(
+        kind=VenueKind.PUBLIC, venue_name="Harlem Library"
+    )
+    cancelled = await make_meeting(
+        campaign="spring", title="Called off", starts_at=local(10, 18), ends_at=local(10, 20)
+    )
+    await Meeting.filter(id=cancelled.meeting.id).update(status=MeetingStatus.CANCELLED)
+    await make_meeting(title="Not in the campaign")
+
+    source = await feeds.campaign_feed("spring")
+    rows = (await source.load()).meetings
+    whole = (
+        await feeds.public_feed_meetings()
+        .filter(campaign_id=campaign.id)
+        .order_by("starts_at", "id")
+        .select_related("host")
+    )
+    near = await feeds.near_feed("Harlem", [(m, 0.0) for m in whole])
+    assert (
+        [m.title for m in rows]
+        == [m.title for m in whole]
+        == [
+            "Talk one; with, commas",
+            "At the library",
+            "Talk two",
+            "Called off",
+        ]
+    )
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    for exact in (frozenset(), frozenset(m.id for m in whole)):
+        expected = render_feed(
+            whole, base_url=SITE.base_url, name="Spring", exact_for=exact, now=now,
+            organizer_email="kit@example.org",
+        )  # fmt: skip
+        for loaded in (rows, (await near.load()).meetings):
+            assert render_feed(
+                loaded, base_url=SITE.base_url, name="Spring", exact_for=exact, now=now,
+                organizer_email="kit@example.org",
+            ) == expected  # fmt: skip
 
 
 async def test_personal_feed_shows_exact_address_only_where_confirmed(
@@ -209,3 +298,22 @@ async def test_a_meeting_stored_decades_ahead_is_left_out_of_the_feed(
     assert [e["summary"] for e in parse_ics(response.content).events] == ["Fine"]
     assert len(response.content) < 10_000
     assert f"{far.meeting.public_id}" in caplog.text and "more than ten years ahead" in caplog.text
+
+
+def test_feed_cache_keeps_the_newest_feeds_within_its_bytes() -> None:
+    cache = feeds.FeedCache(max_bytes=10)
+    cache.put("a", b"1234")
+    cache.put("b", b"5678")
+    assert cache.get("a") == b"1234"  # now the most recent: "b" goes first
+    cache.put("c", b"90")
+    cache.put("d", b"xy")
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), cache.get("d")) == (
+        b"1234",
+        None,
+        b"90",
+        b"xy",
+    )
+    cache.put("a", b"12")  # a new value for a key counts once
+    assert cache.bytes == 6
+    cache.put("huge", b"x" * 50)  # over the bound alone: kept, the rest let go
+    assert cache.get("huge") == b"x" * 50 and cache.get("a") is None and cache.bytes == 50

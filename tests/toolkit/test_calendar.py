@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Alarm, Calendar, Component, Event
+from icalendar.parser import Contentline
 
 from kit.toolkit.calendar import (
     ALARM_BEFORE,
@@ -33,6 +34,7 @@ from kit.toolkit.calendar import (
     attendee_address,
     event_text,
     event_times,
+    fold,
     new_calendar,
     organizer_address,
     render_feed,
@@ -457,3 +459,13 @@ def test_streamed_feed_is_what_icalendar_itself_writes() -> None:
     events[1] = replace(events[1], status="CANCELLED", organizer=None)
     ics = render_feed(events, name="A, b", now=NOW)
     assert Calendar.from_ical(ics).to_ical() == ics
+
+
+def test_ascii_lines_fold_as_icalendar_folds_them() -> None:
+    # ASCII lines are folded by slices, not character by character: the same bytes,
+    # a backslash or caret at a fold carried to the next line included.
+    rng = random.Random(75)
+    pieces = ["a", "\\", "^", ";", " ", "x" * 30, "y" * 73]
+    for _ in range(5000):
+        line = "X:" + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        assert fold(line) == Contentline(line).to_ical().decode(), line
