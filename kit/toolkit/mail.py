@@ -100,8 +100,49 @@ class EncodedTextHeader(UnstructuredHeader, BaseHeader):  # the MRO the registry
         return f"{self.name}: {text}{policy.linesep}"
 
 
+class ReusingRegistry(HeaderRegistry):
+    """The header registry, keeping the parsed header of a name and value it has made.
+
+    Most headers of the kit's mail repeat message after message (each part's
+    Content-Type and Content-Transfer-Encoding, MIME-Version, the invite's
+    Content-Disposition, List-Unsubscribe-Post, the host's From): parsing them again
+    was about a third of building a message. A header object is an immutable string
+    with its parse tree, which folding only reads, so one can serve every message;
+    the bytes are the same (a test builds mail both ways). Headers unique to a message
+    (To, Date, Message-ID, the unsubscribe link) are parsed as before, never kept.
+    """
+
+    KEPT = frozenset(
+        {
+            "content-type",
+            "content-transfer-encoding",
+            "content-disposition",
+            "mime-version",
+            "list-unsubscribe-post",
+            "from",
+            "reply-to",
+        }
+    )
+    LIMIT = 4096  # distinct headers kept; past it the cache starts again
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[tuple[str, str], BaseHeader] = {}
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        if name.lower() not in self.KEPT or not isinstance(value, str):
+            return super().__call__(name, value)
+        key = (name, value)
+        header = self._made.get(key)
+        if header is None:
+            if len(self._made) >= self.LIMIT:
+                self._made.clear()
+            header = self._made[key] = super().__call__(name, value)
+        return header
+
+
 def _policy() -> EmailPolicy[EmailMessage]:
-    registry = HeaderRegistry()
+    registry = ReusingRegistry()
     registry.map_to_type("list-unsubscribe", OneLineHeader)
     registry.map_to_type("list-unsubscribe-post", OneLineHeader)
     registry.map_to_type("subject", EncodedTextHeader)
