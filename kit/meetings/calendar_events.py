@@ -10,8 +10,9 @@ only by first name; a guest's private RSVP link only in that guest's invite.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from kit.core import urls
@@ -191,7 +192,32 @@ def render_invite(
         cancelled=not requesting,
         manage_url=manage_url if requesting else None,
     )
-    return calendar.render_invite(event, method=method, now=now)
+    return invite_file(event, method=method, now=now)
+
+
+def invite_file(
+    event: calendar.CalendarEvent, *, method: InviteMethod, now: datetime | None = None
+) -> bytes:
+    """``calendar.render_invite(event, method=method, now=now)``, byte for byte (a test
+    holds them equal), with the calendar's head and VTIMEZONE serialized once per method
+    and zone window instead of for every invite: building and writing the VTIMEZONE was
+    about three quarters of an RSVP confirmation's invite."""
+    vevent = calendar.event_text(event, stamp=now or datetime.now(UTC), alarm=method == "REQUEST")
+    windows = tuple(sorted(calendar.zone_windows([event]).items()))
+    return _invite_head(method, windows) + vevent.encode() + END_VCALENDAR
+
+
+END_VCALENDAR = b"END:VCALENDAR\r\n"
+
+
+@functools.lru_cache(maxsize=1024)
+def _invite_head(method: InviteMethod, windows: tuple[tuple[str, tuple[date, date]], ...]) -> bytes:
+    head = calendar.new_calendar(method)
+    head.subcomponents.extend(calendar.vtimezones(dict(windows)))
+    text = calendar.serialize(head)
+    if not text.endswith(END_VCALENDAR):
+        raise ValueError("a calendar must end with END:VCALENDAR")
+    return text.removesuffix(END_VCALENDAR)
 
 
 def render_public_ics(

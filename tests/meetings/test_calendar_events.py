@@ -15,6 +15,7 @@ import pytest
 from tortoise import Tortoise
 
 from kit.meetings.calendar_events import (
+    invite_file,
     meeting_to_event,
     meeting_uid,
     render_feed,
@@ -22,6 +23,7 @@ from kit.meetings.calendar_events import (
     render_public_ics,
 )
 from kit.store.models import Meeting, MeetingStatus, Person, RsvpStatus, VenueKind
+from kit.toolkit import calendar
 from tests.toolkit import test_calendar as leaf
 from tests.toolkit.test_calendar import (
     BASE_URL,
@@ -404,3 +406,29 @@ def test_text_escaping_survives_a_round_trip(node: str) -> None:
     assert 'SUMMARY:Schools\\, taxes\\; and "us"\\nPart 2: back\\\\slash' in unfolded(
         invite(meeting)
     )
+
+
+def test_an_invite_is_byte_for_byte_what_the_calendar_leaf_writes() -> None:
+    """render_invite keeps each calendar head and VTIMEZONE it wrote (invite_file): the
+    bytes are calendar.render_invite's, for every zone, year span and method, the first
+    time and when the head comes from the cache."""
+    meetings = [
+        meeting_in(7, "Europe/Paris", datetime(2027, 3, 1, 18, tzinfo=UTC)),
+        meeting_in(8, "America/New_York", datetime(2026, 12, 31, 23, tzinfo=UTC)),
+        meeting_in(9, "Asia/Kolkata", datetime(2027, 7, 1, 12, tzinfo=UTC)),
+        meeting_in(10, "UTC", datetime(2027, 1, 5, 9, tzinfo=UTC)),
+    ]
+    for _ in range(2):
+        for meeting in meetings:
+            for method in ("REQUEST", "CANCEL"):
+                event = meeting_to_event(
+                    meeting,
+                    base_url=BASE_URL,
+                    exact=method == "REQUEST",
+                    sequence=1,
+                    organizer_email=MAIL_FROM,
+                    attendee=guest(),
+                    cancelled=method == "CANCEL",
+                )
+                expected = calendar.render_invite(event, method=method, now=NOW)
+                assert invite_file(event, method=method, now=NOW) == expected
