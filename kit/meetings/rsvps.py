@@ -210,7 +210,7 @@ async def _record(
     meeting_id: int, data: RsvpInput, site: Settings, now: datetime, notify: bool
 ) -> RsvpReceipt:
     # Locked (PostgreSQL) and read once, with the host and campaign its emails show.
-    meeting = await lock_meeting_for_mail(meeting_id)
+    meeting, host_opted_out = await lock_meeting_for_rsvp(meeting_id)
     check_open(meeting, now)
     status = status_for_new(meeting, data.party_size)
     person, added = await add_or_find_person(data.name, data.email, data.phone)
@@ -269,7 +269,9 @@ async def _record(
     await tallies.refresh(meeting.id, locked=True)
     if notify:
         token = await issue_token(TokenKind.RSVP_MANAGE, rsvp=rsvp)
-        await notifications.rsvp_recorded(meeting, rsvp, person, token, site=site, exact=exact)
+        await notifications.rsvp_recorded(
+            meeting, rsvp, person, token, site=site, exact=exact, host_opted_out=host_opted_out
+        )
     return RsvpReceipt(person.email, status)
 
 
@@ -278,7 +280,7 @@ async def _remind_of_rsvp(
 ) -> None:
     """Email the owner of an address that RSVPed again a fresh link to their RSVP.
 
-    ``meeting``: read with its host and campaign (``lock_meeting_for_mail``)."""
+    ``meeting``: read with its host and campaign (``lock_meeting_for_rsvp``)."""
     since = now - REPEAT_EMAIL_EVERY
     if await notifications.sent_recently("rsvp_again", person.email, meeting.id, since):
         return
@@ -556,19 +558,22 @@ async def meeting_for_mail(meeting_id: int) -> Meeting:
     return await Meeting.get(id=meeting_id).select_related("host", "campaign")
 
 
-async def lock_meeting_for_mail(meeting_id: int) -> Meeting:
-    """kit.store.transactions.lock_meeting, with the host and campaign in the same read;
-    only the meeting's row is locked (FOR UPDATE OF: the campaign may be none).
+async def lock_meeting_for_rsvp(meeting_id: int) -> tuple[Meeting, bool]:
+    """kit.store.transactions.lock_meeting, with the host and campaign in the same read,
+    and whether the host opted out of non-essential mail (the "new RSVP" note); only
+    the meeting's row is locked (FOR UPDATE OF: the campaign may be none).
 
     Raw SQL, the same models as ``Meeting.select_for_update(of=("meeting",))
     .select_related("host", "campaign").get(id=...)``: building that query took about a
-    tenth of an RSVP's CPU."""
+    tenth of an RSVP's CPU, and the opt-out was a statement of its own."""
     conn = Tortoise.get_connection("default")  # the transaction's, inside one
     p = SqlParams(conn.capabilities.dialect)
     rows = await query_dicts(
         conn,
         f"SELECT {select_columns(Meeting, 'm')}, {select_columns(Person, 'h')}, "
-        f"{select_columns(Campaign, 'c')} FROM meeting m JOIN person h ON h.id = m.host_id "
+        f"{select_columns(Campaign, 'c')}, "
+        "EXISTS (SELECT 1 FROM email_opt_out o WHERE o.email = h.email) AS host_opted_out "
+        "FROM meeting m JOIN person h ON h.id = m.host_id "
         f"LEFT JOIN campaign c ON c.id = m.campaign_id WHERE m.id = {p.add(meeting_id)}"
         + (" FOR UPDATE OF m" if p.postgres else ""),
         p.values,
@@ -579,4 +584,4 @@ async def lock_meeting_for_mail(meeting_id: int) -> Meeting:
     assert meeting is not None
     object.__setattr__(meeting, "_host", model_from_row(Person, rows[0], "h"))
     object.__setattr__(meeting, "_campaign", model_from_row(Campaign, rows[0], "c"))
-    return meeting
+    return meeting, bool(rows[0]["host_opted_out"])
