@@ -231,15 +231,15 @@ async def _record(
             status = RsvpStatus.WAITLISTED
     # One read counts the parties waiting and the exact addresses sent today: when nobody
     # waits (the usual case) promotion has nothing to read, and the count stands for the
-    # address cap below, as nothing was promoted.
+    # address cap below as long as nobody was promoted.
     counts = None
     free = meeting.capacity - meeting.seats_taken
     if status is RsvpStatus.CONFIRMED and (free > 0 or (notify and meeting.kind.value != "public")):
         counts = await _address_counts(meeting, now)
     # Waiting parties come first; a new waitlisted party didn't fit, so it isn't one of them.
     if counts is None or counts[1] > 0:
-        await promote_waitlist(meeting.id, site=site, notify=notify, meeting=meeting)
-        counts = None
+        if await promote_waitlist(meeting.id, site=site, notify=notify, meeting=meeting):
+            counts = None  # promoted guests changed both counts: read them again
     fields: dict[str, Any] = {
         "guests": data.guests,
         "status": status,
