@@ -96,12 +96,14 @@ async def send_from_host(
     invite: bytes | Callable[[], bytes] | None = None,
     method: Literal["REQUEST", "CANCEL"] = "REQUEST",
     facts: dict[str, Any] | None = None,
+    to_opted_out: bool | None = None,
 ) -> None:
     """Queue one email written as the host; non-essential mail skips people who opted out.
 
     ``invite`` may be a function (called when the email is rendered); ``facts`` let the
-    rendering wait for the commit (kit.outbox.email.rendering_after_commit)."""
-    if not essential and await opted_out(to):
+    rendering wait for the commit (kit.outbox.email.rendering_after_commit);
+    ``to_opted_out``: whether ``to`` opted out, when the caller read it already."""
+    if not essential and (await opted_out(to) if to_opted_out is None else to_opted_out):
         return
     message = host_message(kind, meeting, to, context, site, essential=essential)
     await mail_queue.queue_email(
@@ -197,11 +199,13 @@ async def rsvp_recorded(
     site: Settings,
     exact: bool,
     tell_host: bool = True,
+    host_opted_out: bool | None = None,
 ) -> None:
     """The guest's confirmation (with the invite), waitlist or request note, each with the
     link to their private page; and a word to the host.
 
     ``exact``: the confirmation may carry the exact address (kit.meetings.rsvps.reveal_address).
+    ``host_opted_out``: read with the meeting already (None: looked up here).
     """
     link = urls.rsvp_manage(site.base_url, token)
     context = {"rsvp": rsvp, "guest": person, "rsvp_url": link, "exact": exact}
@@ -232,6 +236,7 @@ async def rsvp_recorded(
             site,
             essential=False,
             facts=facts,
+            to_opted_out=host_opted_out,
         )
 
 

@@ -25,8 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise import Tortoise
-from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.exceptions import DoesNotExist, IntegrityError
 
 from kit.core import validation as v
 from kit.core.errors import Conflict, NotFound, ValidationError
@@ -34,6 +33,7 @@ from kit.core.settings import Settings
 from kit.meetings import notifications, tallies
 from kit.outbox import email as mail_queue
 from kit.store.models import (
+    Campaign,
     Meeting,
     MeetingStatus,
     Person,
@@ -42,8 +42,8 @@ from kit.store.models import (
     RsvpStatus,
     TokenKind,
 )
-from kit.store.people import find_or_add_person, update_person
-from kit.store.sql import SqlParams
+from kit.store.people import add_or_find_person, update_person
+from kit.store.sql import SqlParams, model_from_row, query_dicts, select_columns
 from kit.store.tokens import find_token, issue_token
 from kit.store.transactions import atomically, lock_meeting
 
@@ -148,15 +148,22 @@ def status_for_new(meeting: Meeting, party_size: int) -> RsvpStatus:
 async def take_seats(meeting_id: int, seats: int) -> bool:
     """Hold ``seats`` more (or release them, when negative); False when that can't be done.
 
-    Both directions are conditional: never past the capacity, never below zero.
+    Both directions are conditional: never past the capacity, never below zero. One raw
+    UPDATE (what ``Meeting.filter(...).update(seats_taken=F(...) + seats)`` wrote, without
+    its query building on every RSVP).
     """
     if seats == 0:
         return True
-    if seats < 0:
-        query = Meeting.filter(id=meeting_id, seats_taken__gte=-seats)
-    else:
-        query = Meeting.filter(id=meeting_id, seats_taken__lte=F("capacity") - seats)
-    return await query.update(seats_taken=F("seats_taken") + seats) == 1
+    conn = Tortoise.get_connection("default")  # the transaction's, inside one
+    p = SqlParams(conn.capabilities.dialect)
+    add, meeting = p.add(seats), p.add(meeting_id)
+    bound = ">= 0" if seats < 0 else "<= capacity"
+    changed, _ = await conn.execute_query(
+        f"UPDATE meeting SET seats_taken = seats_taken + {add} "
+        f"WHERE id = {meeting} AND seats_taken + {add} {bound}",
+        p.values,
+    )
+    return changed == 1
 
 
 async def release_seats(meeting_id: int, seats: int) -> None:
@@ -203,11 +210,12 @@ async def _record(
     meeting_id: int, data: RsvpInput, site: Settings, now: datetime, notify: bool
 ) -> RsvpReceipt:
     # Locked (PostgreSQL) and read once, with the host and campaign its emails show.
-    meeting = await lock_meeting_for_mail(meeting_id)
+    meeting, host_opted_out = await lock_meeting_for_rsvp(meeting_id)
     check_open(meeting, now)
     status = status_for_new(meeting, data.party_size)
-    person = await find_or_add_person(data.name, data.email, data.phone)
-    rsvp = await Rsvp.get_or_none(meeting_id=meeting.id, person_id=person.id)
+    person, added = await add_or_find_person(data.name, data.email, data.phone)
+    # A person added by this transaction can have no RSVP yet.
+    rsvp = None if added else await Rsvp.get_or_none(meeting_id=meeting.id, person_id=person.id)
     if rsvp is not None and rsvp.status in LIVE:
         if notify:
             await _remind_of_rsvp(meeting, rsvp, person, site, now)
@@ -221,8 +229,17 @@ async def _record(
             raise Conflict(FULL)
         else:
             status = RsvpStatus.WAITLISTED
+    # One read counts the parties waiting and the exact addresses sent today: when nobody
+    # waits (the usual case) promotion has nothing to read, and the count stands for the
+    # address cap below as long as nobody was promoted.
+    counts = None
+    free = meeting.capacity - meeting.seats_taken
+    if status is RsvpStatus.CONFIRMED and (free > 0 or (notify and meeting.kind.value != "public")):
+        counts = await _address_counts(meeting, now)
     # Waiting parties come first; a new waitlisted party didn't fit, so it isn't one of them.
-    await promote_waitlist(meeting.id, site=site, notify=notify, meeting=meeting)
+    if counts is None or counts[1] > 0:
+        if await promote_waitlist(meeting.id, site=site, notify=notify, meeting=meeting):
+            counts = None  # promoted guests changed both counts: read them again
     fields: dict[str, Any] = {
         "guests": data.guests,
         "status": status,
@@ -237,7 +254,11 @@ async def _record(
         # are the same (a new confirmed RSVP is neither waiting nor has the address yet).
         "address_sent_at": None,
     }
-    exact = notify and status is RsvpStatus.CONFIRMED and await _may_reveal(meeting, now)
+    exact = (
+        notify
+        and status is RsvpStatus.CONFIRMED
+        and (_under_cap(meeting, counts) if counts is not None else await _may_reveal(meeting, now))
+    )
     if exact and meeting.kind.value != "public":
         fields["address_sent_at"] = now
     if rsvp is None:
@@ -245,10 +266,12 @@ async def _record(
     else:  # a cancelled RSVP made again: as a new one
         rsvp.update_from_dict(fields)
         await rsvp.save()
-    await tallies.refresh(meeting.id)
+    await tallies.refresh(meeting.id, locked=True)
     if notify:
         token = await issue_token(TokenKind.RSVP_MANAGE, rsvp=rsvp)
-        await notifications.rsvp_recorded(meeting, rsvp, person, token, site=site, exact=exact)
+        await notifications.rsvp_recorded(
+            meeting, rsvp, person, token, site=site, exact=exact, host_opted_out=host_opted_out
+        )
     return RsvpReceipt(person.email, status)
 
 
@@ -257,7 +280,7 @@ async def _remind_of_rsvp(
 ) -> None:
     """Email the owner of an address that RSVPed again a fresh link to their RSVP.
 
-    ``meeting``: read with its host and campaign (``lock_meeting_for_mail``)."""
+    ``meeting``: read with its host and campaign (``lock_meeting_for_rsvp``)."""
     since = now - REPEAT_EMAIL_EVERY
     if await notifications.sent_recently("rsvp_again", person.email, meeting.id, since):
         return
@@ -287,6 +310,16 @@ async def _may_reveal(meeting: Meeting, now: datetime) -> bool:
     """Is the meeting under its daily cap of exact addresses sent? One read counts both."""
     if meeting.kind.value == "public":
         return True
+    return _under_cap(meeting, await _address_counts(meeting, now))
+
+
+def _under_cap(meeting: Meeting, counts: tuple[int, int]) -> bool:
+    sent, waiting = counts
+    return meeting.kind.value == "public" or sent < meeting.capacity + waiting + ADDRESS_MARGIN
+
+
+async def _address_counts(meeting: Meeting, now: datetime) -> tuple[int, int]:
+    """(exact addresses sent in the last ADDRESS_WINDOW, parties waitlisted) of a meeting."""
     conn = Tortoise.get_connection("default")  # the transaction's, inside one
     p = SqlParams(conn.capabilities.dialect)
     since, waiting = p.time(now - ADDRESS_WINDOW), p.add(RsvpStatus.WAITLISTED.value)
@@ -296,7 +329,7 @@ async def _may_reveal(meeting: Meeting, now: datetime) -> bool:
         f" FROM rsvp WHERE meeting_id = {p.add(meeting.id)}",
         p.values,
     )
-    return int(row["sent"]) < meeting.capacity + int(row["waiting"]) + ADDRESS_MARGIN
+    return int(row["sent"]), int(row["waiting"])
 
 
 async def promote_waitlist(
@@ -525,8 +558,30 @@ async def meeting_for_mail(meeting_id: int) -> Meeting:
     return await Meeting.get(id=meeting_id).select_related("host", "campaign")
 
 
-async def lock_meeting_for_mail(meeting_id: int) -> Meeting:
-    """kit.store.transactions.lock_meeting, with the host and campaign in the same read;
-    only the meeting's row is locked (FOR UPDATE OF meeting: the campaign may be none)."""
-    query = Meeting.select_for_update(of=("meeting",)).select_related("host", "campaign")
-    return await query.get(id=meeting_id)
+async def lock_meeting_for_rsvp(meeting_id: int) -> tuple[Meeting, bool]:
+    """kit.store.transactions.lock_meeting, with the host and campaign in the same read,
+    and whether the host opted out of non-essential mail (the "new RSVP" note); only
+    the meeting's row is locked (FOR UPDATE OF: the campaign may be none).
+
+    Raw SQL, the same models as ``Meeting.select_for_update(of=("meeting",))
+    .select_related("host", "campaign").get(id=...)``: building that query took about a
+    tenth of an RSVP's CPU, and the opt-out was a statement of its own."""
+    conn = Tortoise.get_connection("default")  # the transaction's, inside one
+    p = SqlParams(conn.capabilities.dialect)
+    rows = await query_dicts(
+        conn,
+        f"SELECT {select_columns(Meeting, 'm')}, {select_columns(Person, 'h')}, "
+        f"{select_columns(Campaign, 'c')}, "
+        "EXISTS (SELECT 1 FROM email_opt_out o WHERE o.email = h.email) AS host_opted_out "
+        "FROM meeting m JOIN person h ON h.id = m.host_id "
+        f"LEFT JOIN campaign c ON c.id = m.campaign_id WHERE m.id = {p.add(meeting_id)}"
+        + (" FOR UPDATE OF m" if p.postgres else ""),
+        p.values,
+    )
+    if not rows:
+        raise DoesNotExist(Meeting)
+    meeting = model_from_row(Meeting, rows[0], "m")
+    assert meeting is not None
+    object.__setattr__(meeting, "_host", model_from_row(Person, rows[0], "h"))
+    object.__setattr__(meeting, "_campaign", model_from_row(Campaign, rows[0], "c"))
+    return meeting, bool(rows[0]["host_opted_out"])

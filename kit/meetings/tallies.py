@@ -33,15 +33,19 @@ def _connection(connection: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
     return connection or Tortoise.get_connection("default")
 
 
-async def refresh(meeting_id: int, connection: BaseDBAsyncClient | None = None) -> None:
+async def refresh(
+    meeting_id: int, connection: BaseDBAsyncClient | None = None, *, locked: bool = False
+) -> None:
     """Recount one meeting. Call it inside the transaction that changed its RSVPs or
     report: on PostgreSQL the first statement takes the meeting's row lock, so the
     recount's snapshot (a new statement) sees every transaction that committed before,
-    and a concurrent one waits and recounts after us."""
+    and a concurrent one waits and recounts after us. ``locked``: the caller's
+    transaction already holds that lock (``SELECT ... FOR UPDATE`` of the meeting), so
+    that first statement is left out."""
     conn = _connection(connection)
     p = SqlParams(conn.capabilities.dialect)
     meeting = p.add(meeting_id)
-    if p.postgres:
+    if p.postgres and not locked:
         # SQLite needs no such step: its transactions begin IMMEDIATE (kit/store/sqlite.py).
         await conn.execute_query(
             f"UPDATE meeting SET rsvp_count = rsvp_count WHERE id = {meeting}", p.values

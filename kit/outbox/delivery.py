@@ -43,6 +43,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from tortoise import Tortoise
@@ -56,6 +57,7 @@ from kit.outbox.email import EmailSender
 from kit.outbox.wake import listen
 from kit.store.db import tortoise_config
 from kit.store.models import Channel, DeliveryStatus, OutboxMessage
+from kit.store.sql import SqlParams
 from kit.toolkit.mail import Transport
 
 log = logging.getLogger("kit.outbox.delivery")
@@ -188,12 +190,26 @@ async def claim_due(
 
 
 async def _update_claimed(claim: Claim, **values: Any) -> bool:
-    """Change a row only while this claim still owns it."""
-    return bool(
-        await OutboxMessage.filter(
-            id=claim.message.id, status=DeliveryStatus.PENDING, attempts=claim.token
-        ).update(**values)
+    """Change a row only while this claim still owns it.
+
+    Raw SQL (twice per message sent: the lease, then the outcome); what
+    ``OutboxMessage.filter(id=..., status=PENDING, attempts=token).update(**values)``
+    wrote, without building that query every time."""
+    conn = Tortoise.get_connection("default")
+    p = SqlParams(conn.capabilities.dialect)
+    assignments = ", ".join(f"{column} = {_param(p, value)}" for column, value in values.items())
+    changed, _ = await conn.execute_query(
+        f"UPDATE outbox_message SET {assignments} WHERE id = {p.add(claim.message.id)} "
+        f"AND status = {p.add(DeliveryStatus.PENDING.value)} AND attempts = {p.add(claim.token)}",
+        p.values,
     )
+    return bool(changed)
+
+
+def _param(p: SqlParams, value: Any) -> str:
+    if isinstance(value, datetime):
+        return p.time(value)
+    return p.add(value.value if isinstance(value, Enum) else value)
 
 
 async def release(claims: list[Claim], *, at: datetime | None = None, now: Clock = utc_now) -> int:

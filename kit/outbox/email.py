@@ -61,6 +61,9 @@ def _templates() -> jinja2.Environment:
     global _env
     if _env is None:
         _env = make_environment()
+        # Compiled once and kept: without this, every email stats each of its
+        # templates' files to see whether it changed under the running process.
+        _env.auto_reload = False
     return _env
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
+from tortoise import Tortoise
 
 from kit.store.models import Person
+from kit.store.sql import SqlParams
 
 
 def normalize_email(email: str) -> str:
@@ -22,16 +22,40 @@ def normalize_email(email: str) -> str:
 
 async def find_or_add_person(name: str, email: str, phone: str | None = None) -> Person:
     """The person with this email; created with ``name`` and ``phone`` if new, else as stored."""
+    person, _ = await add_or_find_person(name, email, phone)
+    return person
+
+
+async def add_or_find_person(
+    name: str, email: str, phone: str | None = None
+) -> tuple[Person, bool]:
+    """``find_or_add_person``, and whether the person was added just now (so nothing of
+    theirs can exist yet). One statement for a new address: an INSERT that does nothing
+    when the address is known (then the stored row is read), so there is no savepoint
+    to race another request's insert of the same address."""
     address = normalize_email(email)
-    person = await Person.get_or_none(email=address)
-    if person is not None:
-        return person
-    try:
-        async with in_transaction():  # a savepoint inside the caller's transaction
-            return await Person.create(email=address, name=name.strip(), phone=phone or None)
-    except IntegrityError:
-        # Someone else's request created the same person a moment ago.
-        return await Person.get(email=address)
+    now = datetime.now(UTC)
+    conn = Tortoise.get_connection("default")  # the transaction's, inside one
+    p = SqlParams(conn.capabilities.dialect)
+    values = [p.add(name.strip()), p.add(address), p.add(phone or None), p.time(now)]
+    rows = await conn.execute_query_dict(
+        "INSERT INTO person (name, email, phone, email_verified_at, trusted, created_at) "
+        f"VALUES ({values[0]}, {values[1]}, {values[2]}, NULL, {p.add(False)}, {values[3]}) "
+        "ON CONFLICT (email) DO NOTHING RETURNING id",
+        p.values,
+    )
+    if not rows:
+        return await Person.get(email=address), False
+    person = Person._init_from_db(
+        id=rows[0]["id"],
+        name=name.strip(),
+        email=address,
+        phone=phone or None,
+        email_verified_at=None,
+        trusted=False,
+        created_at=now,
+    )
+    return person, True
 
 
 async def update_person(person: Person, *, name: str, phone: str | None) -> list[str]:

@@ -165,6 +165,21 @@ def _converters(model: type[Model], columns: tuple[str, ...]) -> list[tuple[str,
     return found
 
 
+@cache
+def select_columns(model: type[Model], alias: str) -> str:
+    """Every column of ``model`` for a raw SELECT, each named ``"<alias>.<column>"``, to
+    read back with ``model_from_row``: a join's models without the ORM's query building."""
+    return ", ".join(f'{alias}."{c}" AS "{alias}.{c}"' for c in model._meta.db_fields)
+
+
+def model_from_row(model: type[M], row: Mapping[str, Any], alias: str) -> M | None:
+    """The whole model object ``select_columns(model, alias)`` read, as the ORM builds
+    it (``_init_from_db``); None when a LEFT JOIN found no row."""
+    if row[f"{alias}.id"] is None:
+        return None
+    return model._init_from_db(**{c: row[f"{alias}.{c}"] for c in model._meta.db_fields})
+
+
 # --- a QuerySet's SQL built once ------------------------------------------------------
 
 

@@ -100,8 +100,49 @@ class EncodedTextHeader(UnstructuredHeader, BaseHeader):  # the MRO the registry
         return f"{self.name}: {text}{policy.linesep}"
 
 
+class ReusingRegistry(HeaderRegistry):
+    """The header registry, keeping the parsed header of a name and value it has made.
+
+    Most headers of the kit's mail repeat message after message (each part's
+    Content-Type and Content-Transfer-Encoding, MIME-Version, the invite's
+    Content-Disposition, List-Unsubscribe-Post, the host's From): parsing them again
+    was about a third of building a message. A header object is an immutable string
+    with its parse tree, which folding only reads, so one can serve every message;
+    the bytes are the same (a test builds mail both ways). Headers unique to a message
+    (To, Date, Message-ID, the unsubscribe link) are parsed as before, never kept.
+    """
+
+    KEPT = frozenset(
+        {
+            "content-type",
+            "content-transfer-encoding",
+            "content-disposition",
+            "mime-version",
+            "list-unsubscribe-post",
+            "from",
+            "reply-to",
+        }
+    )
+    LIMIT = 4096  # distinct headers kept; past it the cache starts again
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[tuple[str, str], BaseHeader] = {}
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        if name.lower() not in self.KEPT or not isinstance(value, str):
+            return super().__call__(name, value)
+        key = (name, value)
+        header = self._made.get(key)
+        if header is None:
+            if len(self._made) >= self.LIMIT:
+                self._made.clear()
+            header = self._made[key] = super().__call__(name, value)
+        return header
+
+
 def _policy() -> EmailPolicy[EmailMessage]:
-    registry = HeaderRegistry()
+    registry = ReusingRegistry()
     registry.map_to_type("list-unsubscribe", OneLineHeader)
     registry.map_to_type("list-unsubscribe-post", OneLineHeader)
     registry.map_to_type("subject", EncodedTextHeader)
@@ -112,7 +153,8 @@ POLICY = _policy()
 
 
 def build_message(message: Message) -> EmailMessage:
-    """The MIME message for ``message``; the same bytes every time it is built."""
+    """The MIME message for ``message``; the same bytes every time it is built (its
+    multipart boundaries included, unless a part contains one: ``BOUNDARIES``)."""
     msg = EmailMessage(policy=POLICY)
     sender = Address(addr_spec=message.from_addr.rpartition("<")[2].rstrip(">").strip())
     created = message.date or datetime.now(UTC)
@@ -130,7 +172,29 @@ def build_message(message: Message) -> EmailMessage:
         msg.add_alternative(message.html, subtype="html")
     for item in message.attachments:
         _attach(msg, item)
+    _set_boundaries(msg)
     return msg
+
+
+# One boundary per kind of multipart (mixed holds alternative), the same in every
+# message: a boundary need only be absent from the parts it separates (RFC 2046 5.1.1).
+# Python's generator would otherwise draw a random one when writing the message, parse
+# the Content-Type again to add it and compile a regex to check it: about a third of
+# writing a message. A part that happens to contain it keeps the random one.
+BOUNDARIES = {
+    "mixed": "===============kit-mixed-1==",
+    "alternative": "===============kit-alternative-1==",
+}
+
+
+def _set_boundaries(msg: EmailMessage) -> None:
+    if not msg.is_multipart():
+        return
+    leaves = [part.get_payload() for part in msg.walk() if not part.is_multipart()]
+    for part in msg.walk():
+        boundary = BOUNDARIES.get(part.get_content_subtype()) if part.is_multipart() else None
+        if boundary and not any(boundary in str(leaf) for leaf in leaves):
+            part.set_boundary(boundary)
 
 
 def message_id(message: Message, domain: str) -> str:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from datetime import UTC, datetime
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from itertools import takewhile
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,15 @@ import aiosmtplib
 import pytest
 
 from kit.meetings.notifications import unsubscribe_token
-from kit.toolkit.mail import Message, Transport, build_message, classify_failure, write_eml
+from kit.toolkit import mail
+from kit.toolkit.mail import (
+    Attachment,
+    Message,
+    Transport,
+    build_message,
+    classify_failure,
+    write_eml,
+)
 from tests.factories import SECRET
 from tests.smtp import SmtpServer
 
@@ -156,3 +167,83 @@ def test_a_header_value_cannot_smuggle_a_line_break() -> None:
     )
     with pytest.raises(ValueError, match="linefeed or carriage return"):
         build_message(smuggler)
+
+
+def _plain_policy() -> EmailPolicy[EmailMessage]:
+    """The kit's policy with a registry that parses every header afresh, as before
+    ReusingRegistry: what the kit's mail looked like then."""
+    plain = HeaderRegistry()
+    for name in ("list-unsubscribe", "list-unsubscribe-post"):
+        plain.map_to_type(name, mail.OneLineHeader)
+    plain.map_to_type("subject", mail.EncodedTextHeader)
+    return mail.POLICY.clone(header_factory=plain)
+
+
+def _without_boundaries(data: bytes) -> bytes:
+    return re.sub(rb"===============[\w-]+==", b"BOUNDARY", data)
+
+
+def test_reused_headers_make_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headers kept by the registry (each part's Content-Type, the host's From, ...)
+    serve message after message; what goes out is byte for byte what a fresh parse
+    of every header writes (MIME boundaries are random either way)."""
+    plain = _plain_policy()
+
+    invite = Attachment(
+        "invite.ics", "text/calendar; method=REQUEST; charset=UTF-8", "BEGIN:VCALENDAR\r\n"
+    )
+    messages = [
+        message(
+            to=f"guest{i}@example.org",
+            from_name=name,
+            reply_to="quinn@example.org" if i % 2 else "",
+            subject=subject,
+            text=f"Hi {i}, café ·" if i % 3 else "Hello",
+            html="<p>Zoë</p>" if i % 2 else "",
+            headers={
+                "List-Unsubscribe": f"<http://testserver/unsubscribe/{i}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            attachments=(invite,) if i % 4 == 1 else (),
+            key=f"key{i:09d}",
+        )
+        for i in range(12)
+        for name, subject in [
+            ("Quinn via House Meeting Kit", "You're in: Neighbors talk schools"),
+            ("Zoë via House Meeting Kit", "Zoë's café night … a very long title " * 3),
+        ]
+    ]
+    for msg in messages + messages:  # the second round reuses every kept header
+        kept = build_message(msg).as_bytes()
+        with monkeypatch.context() as patch:
+            patch.setattr(mail, "POLICY", plain)
+            fresh = build_message(msg).as_bytes()
+        assert _without_boundaries(kept) == _without_boundaries(fresh)
+
+
+def test_mail_with_parts_is_the_same_bytes_every_time_it_is_built() -> None:
+    """Text, HTML and an invite: the boundaries are the kit's own, so a resend after a
+    crash is the very same message, and what a reader parses is what was written."""
+    invite = Attachment("invite.ics", "text/calendar; method=REQUEST; charset=UTF-8", "BEGIN:X")
+    msg = message(text="Hello Zoë", html="<p>Hello Zoë</p>", attachments=(invite,))
+    first = build_message(msg).as_bytes()
+    assert build_message(msg).as_bytes() == first
+    parsed = email.message_from_bytes(first, policy=email.policy.default)
+    assert parsed.get_boundary() == mail.BOUNDARIES["mixed"]
+    body = parsed.get_body(("plain",))
+    assert body is not None and body.get_content() == "Hello Zoë\n"
+    html = parsed.get_body(("html",))
+    assert html is not None and html.get_content() == "<p>Hello Zoë</p>\n"
+    [attached] = parsed.iter_attachments()
+    assert attached.get_content() == "BEGIN:X\n" and attached.get_param("method") == "REQUEST"
+
+
+def test_a_part_holding_the_boundary_gets_a_random_one() -> None:
+    """Someone could type the kit's boundary into a note that an email quotes: that
+    message is written with a random boundary instead, and reads back whole."""
+    text = f"Note: {mail.BOUNDARIES['alternative']}\n--{mail.BOUNDARIES['alternative']}--"
+    built = build_message(message(text=text, html="<p>hi</p>")).as_bytes()
+    parsed = email.message_from_bytes(built, policy=email.policy.default)
+    assert parsed.get_boundary() not in (None, mail.BOUNDARIES["alternative"])
+    body = parsed.get_body(("plain",))
+    assert body is not None and body.get_content() == text + "\n"
