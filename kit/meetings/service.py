@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
@@ -45,7 +44,7 @@ from kit.store.models import (
     VenueKind,
 )
 from kit.store.people import find_or_add_person, mark_verified, update_person
-from kit.store.sql import Prepared, SqlParams, partial_model, query_dicts
+from kit.store.sql import Prepared, SqlParams
 from kit.store.tokens import find_token, issue_token
 
 PUBLIC_ID_LENGTH = Meeting._meta.fields_map["public_id"].max_length  # type: ignore[attr-defined]
@@ -326,34 +325,22 @@ BY_PUBLIC_ID = Prepared(
 )
 
 
-async def get_meeting(public_id: str) -> Meeting:
-    """A meeting anyone may see: published, cancelled or completed (not pending/draft/hidden)."""
-    if not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
-        raise MeetingNotFound()
-    meeting = await BY_PUBLIC_ID.first(public_id)
-    if meeting is None or not is_visible(meeting):
-        raise MeetingNotFound()
-    return meeting
-
-
 # What taking an RSVP reads of the meeting before its transaction locks and reads it
 # whole (kit.meetings.rsvps.record_rsvp): visibility, id, referral code, start.
 RSVP_COLUMNS = ("id", "public_id", "status", "starts_at")
+TO_RSVP = Prepared(
+    Meeting, lambda public_id: Meeting.filter(public_id=public_id).only(*RSVP_COLUMNS)
+)
 
 
-async def get_meeting_to_rsvp(public_id: str) -> Meeting:
-    """``get_meeting`` for the RSVP API: the same 404s, but only ``RSVP_COLUMNS`` of the
-    meeting, in one raw read (no host or campaign: the transaction reads those)."""
+async def get_meeting(public_id: str, read: Prepared[Meeting] = BY_PUBLIC_ID) -> Meeting:
+    """A meeting anyone may see: published, cancelled or completed (not pending/draft/hidden).
+
+    ``read=TO_RSVP`` (the RSVP API): only ``RSVP_COLUMNS`` of it, no host or campaign
+    (the RSVP's transaction reads those)."""
     if not v.can_be_key(public_id, PUBLIC_ID_LENGTH):
         raise MeetingNotFound()
-    conn = Tortoise.get_connection("default")
-    p = SqlParams(conn.capabilities.dialect)
-    rows = await query_dicts(
-        conn,
-        f"SELECT {', '.join(RSVP_COLUMNS)} FROM meeting WHERE public_id = {p.add(public_id)}",
-        p.values,
-    )
-    meeting = partial_model(Meeting, rows[0], RSVP_COLUMNS) if rows else None
+    meeting = await read.first(public_id)
     if meeting is None or not is_visible(meeting):
         raise MeetingNotFound()
     return meeting

@@ -143,7 +143,7 @@ async def rsvp_create(request: Request) -> Response:
       "422": {$ref: "#/components/responses/Error"}
       "429": {$ref: "#/components/responses/Error"}
     """
-    meeting = await meetings.get_meeting_to_rsvp(request.path_params["id"])
+    meeting = await meetings.get_meeting(request.path_params["id"], meetings.TO_RSVP)
     body = await read_json(request)
     data = rsvps.parse_rsvp_input(body)
     await limit_rsvps(request, meeting)
